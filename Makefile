@@ -1,0 +1,158 @@
+# The gort image: one Makefile, two knobs.
+#
+#   make run [ARCH=x86_64|aarch64] [BOOT=uefi|direct] [CMDLINE="tests=all"]
+#                         build the image and boot it in QEMU, console on this terminal
+#   make test             every test: host unit tests, fuzzers (bounded), boot tests of
+#                         both arches on both boot paths; one "N passed, M failed" line
+#   make bench            boot-time figures (BENCH lines) of every arch and boot path
+#   make fuzz             the parser fuzzers for longer (FUZZ_SECONDS each)
+#   make image            just build build/$(ARCH)/{kernel.elf,esp.img[,Image]}
+#
+# Both run and test first install what is missing (tools/deps.sh: Debian packages;
+# tools/newlib.sh: newlib from Debian's newlib-source, cached in build/newlib;
+# tools/gnuefi-aarch64.sh: the arm64 GNU-EFI files, unpacked into build/).
+
+ARCH    ?= x86_64
+BOOT    ?= uefi
+CMDLINE ?=
+BUILD   ?= build
+O       := $(BUILD)/$(ARCH)
+NEWLIB  := $(BUILD)/newlib/$(ARCH)
+FUZZ_SECONDS ?= 20
+
+ifeq ($(ARCH),x86_64)
+CROSS   :=
+ARCHFLAGS := -mno-red-zone -mcmodel=kernel
+EFI_ARCH := x64
+else ifeq ($(ARCH),aarch64)
+CROSS   := aarch64-linux-gnu-
+ARCHFLAGS := -mstrict-align -mgeneral-regs-only
+EFI_ARCH := aa64
+else
+$(error ARCH must be x86_64 or aarch64, not '$(ARCH)')
+endif
+
+CC      := $(CROSS)gcc
+LD      := $(CROSS)ld
+OBJCOPY := $(CROSS)objcopy
+NM      := $(CROSS)nm
+
+# Frame pointers everywhere: tracebacks and, later, the collector walk them.
+FPFLAGS := -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+	   -fno-strict-aliasing -fno-common $(FPFLAGS) $(ARCHFLAGS) $(WARN) \
+	   -nostdinc -isystem $(shell $(CC) -print-file-name=include) -isystem $(NEWLIB)/include \
+	   -Iarch/include -Iarch/$(ARCH)/include -Ikernel/include -Iboot/include -Irt/include \
+	   -MMD -MP
+ASFLAGS := -D__ASSEMBLER__ -g -Iarch/include -Iarch/$(ARCH)/include
+LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-dynamic-linker \
+	   --build-id=none
+LIBS    := $(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $(shell $(CC) -print-libgcc-file-name)
+
+# The kernel image: boot entries, arch, kernel, in-image tests.
+KSRC := $(wildcard boot/*.c boot/$(ARCH)/*.c boot/$(ARCH)/*.S) \
+	$(wildcard arch/$(ARCH)/*.c arch/$(ARCH)/*.S) \
+	$(wildcard kernel/*.c) \
+	$(wildcard tests/boot/*.c)
+KOBJ := $(patsubst %,$(O)/obj/%.o,$(KSRC))
+
+.PHONY: all image run test bench fuzz deps newlib host-tests boot-tests tool-tests clean
+all: image
+
+image: $(O)/kernel.elf $(O)/esp.img $(if $(filter aarch64,$(ARCH)),$(O)/Image)
+
+# ---- set-up -----------------------------------------------------------------
+deps:
+	@tools/deps.sh
+	@tools/newlib.sh x86_64 $(BUILD)/newlib/x86_64
+	@tools/newlib.sh aarch64 $(BUILD)/newlib/aarch64
+	@tools/gnuefi-aarch64.sh $(BUILD)/gnuefi-aarch64
+
+$(NEWLIB)/.stamp:
+	@tools/newlib.sh $(ARCH) $(NEWLIB)
+
+# ---- kernel -------------------------------------------------------------------
+$(O)/obj/%.c.o: %.c $(NEWLIB)/.stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) $(ASFLAGS) -c $< -o $@
+
+$(O)/kernel.ld: linker.ld
+	@mkdir -p $(O)
+	$(CC) -E -P -x c -DARCH_$(ARCH) $< -o $@
+
+# Two links: the first with an empty symbol table, whose symbols make the table of
+# the second. .ksyms sits after .text, so text addresses are the same in both; the
+# check below proves it on every build.
+$(O)/ksyms0.S:
+	@mkdir -p $(O)
+	: > $(O)/empty.nm && tools/ksyms.py $(O)/empty.nm $@
+
+$(O)/kernel0.elf: $(KOBJ) $(O)/ksyms0.S $(O)/kernel.ld
+	$(CC) $(ASFLAGS) -c $(O)/ksyms0.S -o $(O)/ksyms0.o
+	$(LD) $(LDFLAGS) -T $(O)/kernel.ld -o $@ $(KOBJ) $(O)/ksyms0.o --start-group $(LIBS) --end-group
+
+$(O)/kernel.elf: $(O)/kernel0.elf
+	$(NM) -n --defined-only $< > $(O)/kernel0.nm
+	tools/ksyms.py $(O)/kernel0.nm $(O)/ksyms.S
+	$(CC) $(ASFLAGS) -c $(O)/ksyms.S -o $(O)/ksyms.o
+	$(LD) $(LDFLAGS) -T $(O)/kernel.ld -o $@ $(KOBJ) $(O)/ksyms.o --start-group $(LIBS) --end-group
+	$(NM) -n --defined-only $@ | grep -i ' [tw] ' > $(O)/kernel.nm.text
+	grep -i ' [tw] ' $(O)/kernel0.nm | cmp -s - $(O)/kernel.nm.text || \
+		{ echo "ksyms: text moved between the two links"; rm -f $@; exit 1; }
+
+$(O)/Image: $(O)/kernel.elf
+	$(OBJCOPY) -O binary $< $@
+
+# ---- UEFI loader and the EFI system partition -----------------------------------
+include boot/efi/efi.mk
+
+$(O)/esp.img: $(O)/BOOT$(shell echo $(EFI_ARCH) | tr a-z A-Z).EFI $(O)/kernel.elf
+	rm -f $@.tmp
+	mkfs.fat -C -F 16 -n GORT $@.tmp 16384 >/dev/null
+	mmd -i $@.tmp ::/EFI ::/EFI/BOOT
+	mcopy -i $@.tmp $< ::/EFI/BOOT/
+	mcopy -i $@.tmp $(O)/kernel.elf ::/kernel.elf
+	printf '%s\n' "$(CMDLINE)" > $(O)/cmdline.txt
+	mcopy -i $@.tmp $(O)/cmdline.txt ::/cmdline.txt
+	mv $@.tmp $@
+
+# ---- running --------------------------------------------------------------------
+run: deps
+	$(MAKE) --no-print-directory ARCH=$(ARCH) image
+	tools/run.py $(ARCH) --build $(BUILD) --path $(BOOT) --cmdline "$(CMDLINE)"
+
+# ---- tests ----------------------------------------------------------------------
+RESULTS := $(BUILD)/results
+
+test: deps
+	@rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	$(MAKE) --no-print-directory ARCH=x86_64 image
+	$(MAKE) --no-print-directory ARCH=aarch64 image
+	-$(MAKE) --no-print-directory tool-tests
+	-$(MAKE) --no-print-directory host-tests
+	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	-tools/boottest.py --build $(BUILD) --results $(RESULTS)/boot.txt
+	@tools/summary.py $(RESULTS)/*.txt
+
+bench: deps
+	$(MAKE) --no-print-directory ARCH=x86_64 image
+	$(MAKE) --no-print-directory ARCH=aarch64 image
+	tools/boottest.py --build $(BUILD) --only '/tests$$' --bench-runs 3
+
+tool-tests:
+	@mkdir -p $(RESULTS)
+	python3 tools/test_tools.py --results $(RESULTS)/tools.txt
+
+include tests/host/host.mk
+
+clean:
+	rm -rf $(BUILD)/x86_64 $(BUILD)/aarch64 $(BUILD)/host $(BUILD)/results $(BUILD)/logs
+
+-include $(KOBJ:.o=.d)

@@ -1,0 +1,40 @@
+/*
+ * arch/ops.h: the per-CPU operations every arch supplies (the fast ones inline in
+ * <arch/ops_impl.h> of each arch folder).
+ *
+ * Context: all of these may be called from any context, including exception handlers,
+ * with interrupts on or off. None blocks or allocates.
+ *
+ *   arch_irq_save()        disable interrupts, return the previous state
+ *   arch_irq_restore(s)    restore a state returned by arch_irq_save
+ *   arch_irq_enabled()     are interrupts enabled on this CPU?
+ *   arch_halt()            wait for an interrupt (hlt / wfi); returns after one
+ *   arch_cpu_relax()       spin-wait hint (pause / yield)
+ *   arch_cycles()          a monotonic per-CPU cycle counter (TSC / CNTVCT_EL0)
+ */
+#ifndef ARCH_OPS_H
+#define ARCH_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <arch/ops_impl.h>
+
+/* Frequency of arch_cycles() in Hz, measured or read once by arch_cycles_init(). */
+uint64_t arch_cycles_freq(void);
+
+/* Early CPU setup for the boot CPU: descriptor tables or vectors, FP, fault stacks. */
+void arch_cpu_init(void);
+
+/* Names the CPU for the banner ("GenuineIntel QEMU Virtual CPU", "ARM Cortex-A72 r0p3"). */
+void arch_cpu_describe(char *buf, unsigned long len);
+
+/* Calibrate arch_cycles_freq(); may use firmware timers the platform described. */
+void arch_cycles_init(uint32_t pm_timer_port);
+
+/* Power off with an exit status the QEMU runner can read; never returns. */
+_Noreturn void arch_poweroff(int status);
+
+/* Stop this CPU for good, interrupts off (after a panic on real hardware). */
+_Noreturn void arch_hang(void);
+
+#endif

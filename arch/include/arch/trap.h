@@ -1,0 +1,56 @@
+/*
+ * arch/trap.h: exceptions, as the kernel sees them.
+ *
+ * The arch catches every CPU exception on its own stack (x86-64 IST1, aarch64 SP_EL1)
+ * and calls the handler the kernel registered, with a generic summary and the arch's
+ * saved frame. The kernel's handler decides (for now: panic with a register dump and a
+ * backtrace; later: stack growth, preemption, IPIs).
+ *
+ * Context of the handler: interrupts off, on the exception stack; it may print.
+ */
+#ifndef ARCH_TRAP_H
+#define ARCH_TRAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct arch_frame;	/* the registers saved at entry; layout private to the arch */
+
+struct trap_info {
+	const char *name;	/* "page fault", "Data Abort", "invalid opcode", ... */
+	uint64_t vector;	/* x86 vector number, or aarch64 ESR_EL1.EC */
+	uint64_t code;		/* x86 error code, or the full ESR_EL1 */
+	uint64_t addr;		/* faulting address (CR2 / FAR_EL1) when is_mem */
+	bool is_mem;		/* a memory access fault: addr is meaningful */
+	bool is_write;		/* ... caused by a write */
+	uint64_t pc, sp, fp;	/* where it happened */
+};
+
+typedef void (*trap_handler_fn)(const struct trap_info *ti, struct arch_frame *f);
+
+/* Register the kernel's exception handler. */
+void arch_trap_set_handler(trap_handler_fn fn);
+
+/* Print every register of f with printfn, a few per line. */
+void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt, ...));
+
+/*
+ * A function interrupted before its frame record exists (in its prologue, or a leaf
+ * the compiler left frameless: GCC 12 on x86-64 drops the frame of leaves that use no
+ * stack, whatever -mno-omit-leaf-frame-pointer says) has its return address in the
+ * trap frame (x86-64: at the interrupted sp; aarch64: in x30), not in the fp chain.
+ * Given the start of the interrupted function, return true and that address.
+ */
+bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret);
+
+/*
+ * Frame-pointer walk: return the caller's frame record.
+ * Both arches store {previous fp, return address} at fp, so this is generic; the arch
+ * says whether an address may hold a frame (inside the current stack).
+ */
+struct frame_record {
+	struct frame_record *next;
+	uint64_t ret;
+};
+
+#endif

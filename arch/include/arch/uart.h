@@ -1,0 +1,18 @@
+/*
+ * arch/uart.h: the boot console's UART (16550 on x86-64 at I/O port 0x3f8, PL011 on
+ * aarch64 at the address the device tree gives, mapped by the kernel).
+ *
+ * Context: any, including exception handlers; polled, never sleeps. Callers serialise.
+ */
+#ifndef ARCH_UART_H
+#define ARCH_UART_H
+
+#include <stdint.h>
+
+/* base: the UART's virtual address (aarch64), ignored on x86-64. 0 on success. */
+int arch_uart_init(uintptr_t base);
+void arch_uart_putc(char c);
+/* -1 when no character is waiting. */
+int arch_uart_getc(void);
+
+#endif

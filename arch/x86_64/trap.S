@@ -1,0 +1,107 @@
+/*
+ * arch/x86_64/trap.S: IDT entry stubs for the 32 CPU exceptions.
+ *
+ * Each stub pushes a 0 error code where the CPU does not, then its vector, then the
+ * general registers, building a struct arch_frame (arch/frame.h) on the stack the IDT
+ * gate chose (IST1 for every exception, so a fault on a bad kernel stack still lands on
+ * good memory), and calls x86_trap(frame). %rbp is pointed at a fake frame record
+ * {interrupted rbp, interrupted rip} so a backtrace walks through the trap into the
+ * interrupted code.
+ */
+	.macro TRAP_NOERR n
+	.p2align 4
+trap_\n:
+	pushq $0
+	pushq $\n
+	jmp trap_common
+	.endm
+	.macro TRAP_ERR n
+	.p2align 4
+trap_\n:
+	pushq $\n
+	jmp trap_common
+	.endm
+
+	.text
+	TRAP_NOERR 0
+	TRAP_NOERR 1
+	TRAP_NOERR 2
+	TRAP_NOERR 3
+	TRAP_NOERR 4
+	TRAP_NOERR 5
+	TRAP_NOERR 6
+	TRAP_NOERR 7
+	TRAP_ERR 8
+	TRAP_NOERR 9
+	TRAP_ERR 10
+	TRAP_ERR 11
+	TRAP_ERR 12
+	TRAP_ERR 13
+	TRAP_ERR 14
+	TRAP_NOERR 15
+	TRAP_NOERR 16
+	TRAP_ERR 17
+	TRAP_NOERR 18
+	TRAP_NOERR 19
+	TRAP_NOERR 20
+	TRAP_ERR 21
+	TRAP_NOERR 22
+	TRAP_NOERR 23
+	TRAP_NOERR 24
+	TRAP_NOERR 25
+	TRAP_NOERR 26
+	TRAP_NOERR 27
+	TRAP_NOERR 28
+	TRAP_ERR 29
+	TRAP_ERR 30
+	TRAP_NOERR 31
+
+trap_common:
+	pushq %rax
+	pushq %rbx
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %rbp
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	cld
+	movq %rsp, %rdi
+	/* fake frame record: {rbp, rip} of the interrupted code */
+	pushq 17*8(%rdi)		/* rip */
+	pushq 8*8(%rdi)			/* rbp */
+	movq %rsp, %rbp
+	call x86_trap
+	addq $16, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp
+	iretq
+
+	.section .rodata
+	.p2align 3
+	.globl x86_trap_stubs
+x86_trap_stubs:
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad trap_\n
+	.endr

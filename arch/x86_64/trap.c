@@ -1,0 +1,100 @@
+/*
+ * arch/x86_64/trap.c: from a trap.S frame to the kernel's handler.
+ *
+ * Runs on IST1 with interrupts off. Turns the vector, error code and CR2 into a
+ * struct trap_info and calls the handler the kernel registered; with none registered
+ * (a fault before kernel_main got that far) it stops the CPU: nothing can print yet.
+ */
+#include <stddef.h>
+#include <arch/frame.h>
+#include <arch/ops.h>
+#include <arch/trap.h>
+
+static trap_handler_fn trap_handler;
+
+static const char *const trap_names[32] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack-segment fault", "general protection fault",
+	"page fault", "reserved 15", "x87 floating point", "alignment check", "machine check",
+	"SIMD floating point", "virtualization", "control protection", "reserved 22",
+	"reserved 23", "reserved 24", "reserved 25", "reserved 26", "reserved 27",
+	"hypervisor injection", "VMM communication", "security", "reserved 31",
+};
+
+void arch_trap_set_handler(trap_handler_fn fn)
+{
+	trap_handler = fn;
+}
+
+void x86_trap(struct arch_frame *f);
+
+void x86_trap(struct arch_frame *f)
+{
+	struct trap_info ti = {
+		.name = f->vector < 32 ? trap_names[f->vector] : "interrupt",
+		.vector = f->vector,
+		.code = f->error,
+		.pc = f->rip,
+		.sp = f->rsp,
+		.fp = f->rbp,
+	};
+	if (f->vector == 14) {
+		uint64_t cr2;
+		__asm__ volatile("movq %%cr2, %0" : "=r"(cr2));
+		ti.addr = cr2;
+		ti.is_mem = true;
+		ti.is_write = f->error & 2;
+	}
+	if (!trap_handler)
+		arch_hang();
+	trap_handler(&ti, f);
+}
+
+void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt, ...))
+{
+	uint64_t cr0, cr2, cr3, cr4;
+	__asm__ volatile("movq %%cr0, %0; movq %%cr2, %1; movq %%cr3, %2; movq %%cr4, %3"
+			 : "=r"(cr0), "=r"(cr2), "=r"(cr3), "=r"(cr4));
+	printfn("rax %016llx rbx %016llx rcx %016llx rdx %016llx\n",
+		(unsigned long long)f->rax, (unsigned long long)f->rbx,
+		(unsigned long long)f->rcx, (unsigned long long)f->rdx);
+	printfn("rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n",
+		(unsigned long long)f->rsi, (unsigned long long)f->rdi,
+		(unsigned long long)f->rbp, (unsigned long long)f->rsp);
+	printfn("r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n",
+		(unsigned long long)f->r8, (unsigned long long)f->r9,
+		(unsigned long long)f->r10, (unsigned long long)f->r11);
+	printfn("r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n",
+		(unsigned long long)f->r12, (unsigned long long)f->r13,
+		(unsigned long long)f->r14, (unsigned long long)f->r15);
+	printfn("rip %016llx rflags %08llx cs %04llx ss %04llx vector %llu error %llx\n",
+		(unsigned long long)f->rip, (unsigned long long)f->rflags,
+		(unsigned long long)f->cs, (unsigned long long)f->ss,
+		(unsigned long long)f->vector, (unsigned long long)f->error);
+	printfn("cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n",
+		(unsigned long long)cr0, (unsigned long long)cr2,
+		(unsigned long long)cr3, (unsigned long long)cr4);
+}
+
+/*
+ * Frame setup on x86-64 is "push %rbp; mov %rsp,%rbp" (55 48 89 e5) at the function's
+ * start. Before the push, the return address is at sp; between push and mov, at sp+8;
+ * a function that does not start that way is frameless and keeps it at sp (we only
+ * trust that for the innermost frame, which is the only one asked about).
+ */
+bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret)
+{
+	const uint8_t *code = (const uint8_t *)func_start;
+	bool std_prologue = code[0] == 0x55 && code[1] == 0x48 && code[2] == 0x89 && code[3] == 0xe5;
+	uint64_t slot;
+
+	if (!std_prologue || f->rip == func_start)
+		slot = f->rsp;
+	else if (f->rip == func_start + 1)
+		slot = f->rsp + 8;
+	else
+		return false;
+	*ret = *(const uint64_t *)slot;
+	return true;
+}

@@ -1,0 +1,36 @@
+/*
+ * arch/x86_64/uart.c: the 16550 UART at I/O port 0x3f8 (COM1), polled.
+ * 115200 8N1, FIFOs on. Output waits for the transmit holding register; the wait is
+ * bounded so a missing UART (some boards) cannot hang the kernel.
+ */
+#include <arch/ops.h>
+#include <arch/uart.h>
+
+#define COM1 0x3f8
+
+int arch_uart_init(uintptr_t base)
+{
+	(void)base;
+	outb(COM1 + 1, 0x00);		/* no interrupts */
+	outb(COM1 + 3, 0x80);		/* DLAB */
+	outb(COM1 + 0, 0x01);		/* divisor 1: 115200 */
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + 3, 0x03);		/* 8N1 */
+	outb(COM1 + 2, 0xc7);		/* FIFO on, cleared, 14-byte threshold */
+	outb(COM1 + 4, 0x03);		/* DTR, RTS */
+	return 0;
+}
+
+void arch_uart_putc(char c)
+{
+	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
+		arch_cpu_relax();
+	outb(COM1, (uint8_t)c);
+}
+
+int arch_uart_getc(void)
+{
+	if (!(inb(COM1 + 5) & 0x01))
+		return -1;
+	return inb(COM1);
+}

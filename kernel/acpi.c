@@ -1,0 +1,520 @@
+/*
+ * kernel/acpi.c: ACPI table parser, x86-64 hardware discovery.
+ *
+ * What it reads, in order:
+ *
+ *   RSDP ──► XSDT (revision >= 2 and an XSDT address) or RSDT ──► entries
+ *                                                                  ├─ "APIC" MADT: CPUs,
+ *                                                                  │   IOAPICs, overrides
+ *                                                                  ├─ "FACP" FADT: PM timer
+ *                                                                  └─ "HPET" HPET: base
+ *
+ * What it trusts: nothing. Every table lives in firmware memory that the loader
+ * handed over, and every byte of it may be wrong:
+ *   - every physical range is asked of phys_access.map() before it is read, with
+ *     phys + len checked for wrap-around first; NULL is "points past the end of
+ *     memory" and a clear error, never a fault;
+ *   - every length is checked against the structure's minimum before a field is read,
+ *     and against ACPI_TABLE_MAX before the table is mapped; entry counts derive from
+ *     the checked length, never from a count field;
+ *   - every checksum (RSDP v1 and extended, every table we read) is verified;
+ *   - multi-byte fields are read with byte loads (little endian, any alignment):
+ *     the tables are packed and need not be aligned;
+ *   - strings (OEM id, signatures) are copied with non-printable bytes replaced, so
+ *     that an error message or the boot banner never prints control characters.
+ *
+ * Policy for well-formed tables that describe more than struct platform holds:
+ * CPUs past PLATFORM_MAX_CPUS are counted in ncpus_dropped; IOAPICs and interrupt
+ * source overrides past their arrays are dropped (the kernel then cannot route those
+ * GSIs, which is not unsafe). A CPU whose local APIC id was already seen is skipped:
+ * firmware may describe a CPU both as a local APIC (type 0) and as an x2APIC (type 9).
+ * Processor entries that are neither enabled nor online-capable are unusable by
+ * definition (ACPI 6.5 table 5.23) and are not recorded. A second MADT, FADT or HPET
+ * is ignored: the first one in the root table wins. Tables we do not read are not
+ * mapped past their header, so a broken SSDT does not stop the boot.
+ *
+ * Layouts (ACPI 6.5, section 5.2): RSDP 5.2.5.3, header 5.2.6, MADT 5.2.12,
+ * FADT 5.2.9, HPET (IA-PC HPET spec 1.0a, table 3).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <kernel/acpi.h>
+
+/* RSDP: v1 is 20 bytes, v2 adds length, XSDT address and an extended checksum. */
+#define RSDP_V1_LEN		20
+#define RSDP_V2_LEN		36
+#define RSDP_OEMID		9
+#define RSDP_REVISION		15
+#define RSDP_RSDT		16
+#define RSDP_LENGTH		20
+#define RSDP_XSDT		24
+
+/* System description table header, common to every table below. */
+#define ACPI_HDR_LEN		36
+#define ACPI_HDR_LENGTH		4
+
+/* MADT: header, local APIC address, flags, then variable-length entries. */
+#define MADT_LAPIC_ADDR		36
+#define MADT_FLAGS		40
+#define MADT_ENTRIES		44
+#define MADT_PCAT_COMPAT	(1u << 0)
+#define MADT_LAPIC		0	/* processor local APIC, 8 bytes */
+#define MADT_IOAPIC		1	/* 12 bytes */
+#define MADT_ISO		2	/* interrupt source override, 10 bytes */
+#define MADT_LAPIC_OVERRIDE	5	/* 64-bit local APIC address, 12 bytes */
+#define MADT_X2APIC		9	/* processor local x2APIC, 16 bytes */
+#define MADT_CPU_ENABLED	(1u << 0)
+#define MADT_CPU_ONLINE_CAPABLE	(1u << 1)
+
+/* FADT fields we read; each is read only when the table's length covers it. */
+#define FADT_PM_TMR_BLK		76	/* u32 I/O port */
+#define FADT_PM_TMR_LEN		91	/* u8, 4 when the PM timer exists */
+#define FADT_FLAGS		112	/* u32 */
+#define FADT_X_PM_TMR_BLK	208	/* generic address structure, 12 bytes */
+#define FADT_TMR_VAL_EXT	(1u << 8)
+#define FADT_HW_REDUCED_ACPI	(1u << 20)
+
+/* HPET: event timer block id, then the base address as a generic address structure. */
+#define HPET_BASE		40
+#define HPET_MIN_LEN		56
+
+/* Generic address structure: space id, bit width, bit offset, access size, address. */
+#define GAS_SPACE		0
+#define GAS_ADDRESS		4
+#define GAS_LEN			12
+#define GAS_SPACE_MEMORY	0
+#define GAS_SPACE_IO		1
+
+/* Everything one parse needs, passed down instead of globals. */
+struct acpi_ctx {
+	const struct phys_access *pa;
+	struct platform *out;
+	char *err;
+	size_t errlen;
+};
+
+/* Read a little-endian u16 from any alignment. */
+static uint16_t acpi_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
+}
+
+/* Read a little-endian u32 from any alignment. */
+static uint32_t acpi_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* Read a little-endian u64 from any alignment. */
+static uint64_t acpi_le64(const uint8_t *p)
+{
+	return (uint64_t)acpi_le32(p) | (uint64_t)acpi_le32(p + 4) << 32;
+}
+
+/* Sum of len bytes modulo 256; a valid ACPI structure sums to 0. */
+static uint8_t acpi_checksum(const uint8_t *p, uint32_t len)
+{
+	uint8_t sum = 0;
+
+	for (uint32_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + p[i]);
+	return sum;
+}
+
+/* Copy n firmware bytes as a printable, NUL-terminated string (dst holds n + 1). */
+static void acpi_copy_printable(char *dst, const uint8_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? (char)src[i] : '?';
+	dst[n] = '\0';
+}
+
+/* Map [phys, phys+len), or NULL when it wraps around or is not readable. */
+static const uint8_t *acpi_map(struct acpi_ctx *c, uint64_t phys, uint64_t len)
+{
+	if (len == 0 || phys > UINT64_MAX - (len - 1))
+		return NULL;
+	return c->pa->map(c->pa->ctx, phys, len);
+}
+
+/* Human name of a table signature, for messages ("APIC" is the MADT). */
+static const char *acpi_table_name(const char *sig)
+{
+	if (memcmp(sig, "APIC", 4) == 0)
+		return "MADT";
+	if (memcmp(sig, "FACP", 4) == 0)
+		return "FADT";
+	return sig;	/* "HPET", "XSDT", "RSDT" name themselves */
+}
+
+/*
+ * Map a whole table whose header is at phys and check its signature, its length
+ * (at least minlen, at most ACPI_TABLE_MAX) and its checksum. Returns the table and
+ * its length in *lenp, or NULL with the error written.
+ */
+static const uint8_t *acpi_map_table(struct acpi_ctx *c, uint64_t phys, const char *sig,
+				     uint32_t minlen, uint32_t *lenp)
+{
+	const char *name = acpi_table_name(sig);
+	const uint8_t *t = acpi_map(c, phys, ACPI_HDR_LEN);
+
+	if (!t) {
+		snprintf(c->err, c->errlen,
+			 "ACPI %s: header at 0x%llx points past the end of memory",
+			 name, (unsigned long long)phys);
+		return NULL;
+	}
+	if (memcmp(t, sig, 4) != 0) {
+		char got[5];
+
+		acpi_copy_printable(got, t, 4);
+		snprintf(c->err, c->errlen, "ACPI %s: signature '%s' at 0x%llx, expected '%s'",
+			 name, got, (unsigned long long)phys, sig);
+		return NULL;
+	}
+	uint32_t len = acpi_le32(t + ACPI_HDR_LENGTH);
+	if (len < minlen) {
+		snprintf(c->err, c->errlen, "ACPI %s: length %u is shorter than its header (%u)",
+			 name, (unsigned)len, (unsigned)minlen);
+		return NULL;
+	}
+	if (len > ACPI_TABLE_MAX) {
+		snprintf(c->err, c->errlen, "ACPI %s: length %u is larger than the limit (%u)",
+			 name, (unsigned)len, (unsigned)ACPI_TABLE_MAX);
+		return NULL;
+	}
+	t = acpi_map(c, phys, len);
+	if (!t) {
+		snprintf(c->err, c->errlen,
+			 "ACPI %s: length %u at 0x%llx points past the end of memory",
+			 name, (unsigned)len, (unsigned long long)phys);
+		return NULL;
+	}
+	if (acpi_checksum(t, len) != 0) {
+		snprintf(c->err, c->errlen, "ACPI %s: checksum mismatch", name);
+		return NULL;
+	}
+	*lenp = len;
+	return t;
+}
+
+/*
+ * Read the RSDP: checksums, revision, OEM id, and which root table to use.
+ * Sets *root to its physical address and *xsdt to whether it has 8-byte entries.
+ */
+static int acpi_parse_rsdp(struct acpi_ctx *c, uint64_t phys, uint64_t *root, bool *xsdt)
+{
+	const uint8_t *r = acpi_map(c, phys, RSDP_V1_LEN);
+
+	if (!r) {
+		snprintf(c->err, c->errlen, "ACPI RSDP: 0x%llx points past the end of memory",
+			 (unsigned long long)phys);
+		return -1;
+	}
+	if (memcmp(r, "RSD PTR ", 8) != 0) {
+		snprintf(c->err, c->errlen, "ACPI RSDP: bad signature at 0x%llx",
+			 (unsigned long long)phys);
+		return -1;
+	}
+	if (acpi_checksum(r, RSDP_V1_LEN) != 0) {
+		snprintf(c->err, c->errlen, "ACPI RSDP: checksum mismatch");
+		return -1;
+	}
+	acpi_copy_printable(c->out->oem_id, r + RSDP_OEMID, 6);
+	c->out->acpi_revision = r[RSDP_REVISION];
+	*root = acpi_le32(r + RSDP_RSDT);
+	*xsdt = false;
+	if (r[RSDP_REVISION] < 2)
+		goto check_root;
+
+	r = acpi_map(c, phys, RSDP_V2_LEN);
+	if (!r) {
+		snprintf(c->err, c->errlen,
+			 "ACPI RSDP: revision %u structure at 0x%llx points past the end of memory",
+			 (unsigned)c->out->acpi_revision, (unsigned long long)phys);
+		return -1;
+	}
+	uint32_t len = acpi_le32(r + RSDP_LENGTH);
+	if (len < RSDP_V2_LEN || len > ACPI_TABLE_MAX) {
+		snprintf(c->err, c->errlen, "ACPI RSDP: length %u is out of range [%u, %u]",
+			 (unsigned)len, (unsigned)RSDP_V2_LEN, (unsigned)ACPI_TABLE_MAX);
+		return -1;
+	}
+	r = acpi_map(c, phys, len);
+	if (!r) {
+		snprintf(c->err, c->errlen,
+			 "ACPI RSDP: length %u at 0x%llx points past the end of memory",
+			 (unsigned)len, (unsigned long long)phys);
+		return -1;
+	}
+	if (acpi_checksum(r, len) != 0) {
+		snprintf(c->err, c->errlen, "ACPI RSDP: extended checksum mismatch");
+		return -1;
+	}
+	uint64_t x = acpi_le64(r + RSDP_XSDT);
+	if (x != 0) {
+		*root = x;
+		*xsdt = true;
+	}
+check_root:
+	if (*root == 0) {
+		snprintf(c->err, c->errlen, "ACPI RSDP: no RSDT or XSDT address");
+		return -1;
+	}
+	return 0;
+}
+
+/* Record one processor (MADT type 0 or 9) unless it is unusable or already known. */
+static void acpi_add_cpu(struct acpi_ctx *c, uint64_t hwid, uint32_t uid, uint32_t flags)
+{
+	struct platform *p = c->out;
+	bool enabled = flags & MADT_CPU_ENABLED;
+	bool online = !enabled && (flags & MADT_CPU_ONLINE_CAPABLE);
+
+	if (!enabled && !online)
+		return;
+	for (uint32_t i = 0; i < p->ncpus; i++)
+		if (p->cpus[i].hwid == hwid)
+			return;
+	if (p->ncpus == PLATFORM_MAX_CPUS) {
+		p->ncpus_dropped++;
+		return;
+	}
+	struct platform_cpu *cpu = &p->cpus[p->ncpus++];
+	cpu->hwid = hwid;
+	cpu->uid = uid;
+	cpu->enabled = enabled;
+	cpu->online_capable = online;
+}
+
+/* Smallest valid length of a MADT entry of this type; 2 for types we skip. */
+static uint32_t acpi_madt_min_len(uint8_t type)
+{
+	switch (type) {
+	case MADT_LAPIC:		return 8;
+	case MADT_IOAPIC:		return 12;
+	case MADT_ISO:			return 10;
+	case MADT_LAPIC_OVERRIDE:	return 12;
+	case MADT_X2APIC:		return 16;
+	default:			return 2;
+	}
+}
+
+/* Walk the MADT ("APIC") entries into CPUs, IOAPICs and interrupt source overrides. */
+static int acpi_parse_madt(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
+{
+	struct platform *p = c->out;
+
+	p->lapic_phys = acpi_le32(t + MADT_LAPIC_ADDR);
+	p->have_8259 = acpi_le32(t + MADT_FLAGS) & MADT_PCAT_COMPAT;
+
+	uint32_t off = MADT_ENTRIES;
+	for (uint32_t idx = 0; off < len; idx++) {
+		if (len - off < 2) {
+			snprintf(c->err, c->errlen,
+				 "ACPI MADT: entry %u at offset %u is cut off by the end of the table (%u)",
+				 (unsigned)idx, (unsigned)off, (unsigned)len);
+			return -1;
+		}
+		const uint8_t *e = t + off;
+		uint8_t type = e[0], elen = e[1];
+		if (elen < 2) {
+			snprintf(c->err, c->errlen,
+				 "ACPI MADT: entry %u (type %u) at offset %u has length %u",
+				 (unsigned)idx, (unsigned)type, (unsigned)off, (unsigned)elen);
+			return -1;
+		}
+		if (elen > len - off) {
+			snprintf(c->err, c->errlen,
+				 "ACPI MADT: entry %u (type %u) at offset %u: length %u runs past the end of the table (%u)",
+				 (unsigned)idx, (unsigned)type, (unsigned)off, (unsigned)elen,
+				 (unsigned)len);
+			return -1;
+		}
+		if (elen < acpi_madt_min_len(type)) {
+			snprintf(c->err, c->errlen,
+				 "ACPI MADT: entry %u (type %u) length %u is shorter than %u",
+				 (unsigned)idx, (unsigned)type, (unsigned)elen,
+				 (unsigned)acpi_madt_min_len(type));
+			return -1;
+		}
+		switch (type) {
+		case MADT_LAPIC:
+			/* uid, APIC id, flags; id 0xff is the broadcast id, never a CPU */
+			if (e[3] != 0xff)
+				acpi_add_cpu(c, e[3], e[2], acpi_le32(e + 4));
+			break;
+		case MADT_X2APIC:
+			/* reserved[2], x2APIC id, flags, uid */
+			if (acpi_le32(e + 4) != 0xffffffffu)
+				acpi_add_cpu(c, acpi_le32(e + 4), acpi_le32(e + 12),
+					     acpi_le32(e + 8));
+			break;
+		case MADT_IOAPIC:
+			/* id, reserved, address, GSI base */
+			if (p->nioapics < PLATFORM_MAX_IOAPICS) {
+				struct platform_ioapic *io = &p->ioapics[p->nioapics++];
+				io->id = e[2];
+				io->phys = acpi_le32(e + 4);
+				io->gsi_base = acpi_le32(e + 8);
+			}
+			break;
+		case MADT_ISO:
+			/* bus, source irq, GSI, MPS INTI flags */
+			if (p->niso < PLATFORM_MAX_ISO) {
+				struct platform_iso *iso = &p->iso[p->niso++];
+				iso->bus = e[2];
+				iso->source = e[3];
+				iso->gsi = acpi_le32(e + 4);
+				iso->flags = acpi_le16(e + 8);
+			}
+			break;
+		case MADT_LAPIC_OVERRIDE:
+			/* reserved[2], 64-bit local APIC address */
+			p->lapic_phys = acpi_le64(e + 4);
+			break;
+		default:
+			break;
+		}
+		off += elen;
+	}
+	if (p->lapic_phys == 0) {
+		snprintf(c->err, c->errlen, "ACPI MADT: local APIC address is 0");
+		return -1;
+	}
+	if (p->ncpus == 0) {
+		snprintf(c->err, c->errlen, "ACPI MADT: no usable processor entry");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read the PM timer from the FADT ("FACP"). Its length depends on its revision
+ * (116 bytes in ACPI 1.0, 244 in 2.0, 276 since 5.0): each field is read only when
+ * the length covers it. X_PM_TMR_BLK wins over PM_TMR_BLK when it is an I/O address.
+ */
+static int acpi_parse_fadt(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
+{
+	struct platform *p = c->out;
+	uint32_t flags = len >= FADT_FLAGS + 4 ? acpi_le32(t + FADT_FLAGS) : 0;
+	uint64_t port = 0;
+	const char *field = "X_PM_TMR_BLK";
+
+	if (flags & FADT_HW_REDUCED_ACPI)
+		return 0;	/* hardware-reduced ACPI has no PM timer */
+	if (len >= FADT_X_PM_TMR_BLK + GAS_LEN &&
+	    t[FADT_X_PM_TMR_BLK + GAS_SPACE] == GAS_SPACE_IO)
+		port = acpi_le64(t + FADT_X_PM_TMR_BLK + GAS_ADDRESS);
+	if (port == 0 && len >= FADT_PM_TMR_BLK + 4) {
+		field = "PM_TMR_BLK";
+		port = acpi_le32(t + FADT_PM_TMR_BLK);
+		/* PM_TMR_LEN is 4 when the timer exists, 0 when it does not */
+		if (len >= FADT_PM_TMR_LEN + 1 && t[FADT_PM_TMR_LEN] != 4)
+			port = 0;
+	}
+	if (port == 0)
+		return 0;
+	if (port > 0xffff - 3) {
+		snprintf(c->err, c->errlen,
+			 "ACPI FADT: %s port 0x%llx is past the I/O port space",
+			 field, (unsigned long long)port);
+		return -1;
+	}
+	p->have_pm_timer = true;
+	p->pm_timer_port = (uint32_t)port;
+	p->pm_timer_32bit = flags & FADT_TMR_VAL_EXT;
+	return 0;
+}
+
+/* Read the HPET's base address; it must be in system memory. */
+static int acpi_parse_hpet(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
+{
+	(void)len;	/* acpi_map_table checked len >= HPET_MIN_LEN */
+	uint8_t space = t[HPET_BASE + GAS_SPACE];
+	uint64_t base = acpi_le64(t + HPET_BASE + GAS_ADDRESS);
+
+	if (space != GAS_SPACE_MEMORY) {
+		snprintf(c->err, c->errlen,
+			 "ACPI HPET: base address space %u is not system memory",
+			 (unsigned)space);
+		return -1;
+	}
+	if (base == 0) {
+		snprintf(c->err, c->errlen, "ACPI HPET: base address is 0");
+		return -1;
+	}
+	c->out->have_hpet = true;
+	c->out->hpet_phys = base;
+	return 0;
+}
+
+int acpi_parse(const struct phys_access *pa, uint64_t rsdp_phys, struct platform *out,
+	       char *err, size_t errlen)
+{
+	char scratch[1];
+	struct acpi_ctx c = { pa, out, err, errlen };
+
+	if (!c.err || c.errlen == 0) {
+		c.err = scratch;
+		c.errlen = sizeof scratch;
+	}
+	c.err[0] = '\0';
+	memset(out, 0, sizeof *out);
+
+	uint64_t root_phys;
+	bool xsdt;
+	if (acpi_parse_rsdp(&c, rsdp_phys, &root_phys, &xsdt) < 0)
+		return -1;
+
+	const char *root_sig = xsdt ? "XSDT" : "RSDT";
+	uint32_t root_len, esize = xsdt ? 8 : 4;
+	const uint8_t *root = acpi_map_table(&c, root_phys, root_sig, ACPI_HDR_LEN, &root_len);
+	if (!root)
+		return -1;
+
+	/* Find the first MADT, FADT and HPET; entries is derived from the checked length. */
+	uint64_t madt = 0, fadt = 0, hpet = 0;
+	uint32_t entries = (root_len - ACPI_HDR_LEN) / esize;
+	for (uint32_t i = 0; i < entries; i++) {
+		const uint8_t *e = root + ACPI_HDR_LEN + i * esize;
+		uint64_t phys = xsdt ? acpi_le64(e) : acpi_le32(e);
+		if (phys == 0)
+			continue;	/* some firmware leaves empty slots */
+		const uint8_t *h = acpi_map(&c, phys, ACPI_HDR_LEN);
+		if (!h) {
+			snprintf(c.err, c.errlen,
+				 "ACPI %s: entry %u points past the end of memory (0x%llx)",
+				 root_sig, (unsigned)i, (unsigned long long)phys);
+			return -1;
+		}
+		if (memcmp(h, "APIC", 4) == 0 && !madt)
+			madt = phys;
+		else if (memcmp(h, "FACP", 4) == 0 && !fadt)
+			fadt = phys;
+		else if (memcmp(h, "HPET", 4) == 0 && !hpet)
+			hpet = phys;
+	}
+
+	const uint8_t *t;
+	uint32_t len;
+	if (!madt) {
+		snprintf(c.err, c.errlen, "ACPI: no MADT");
+		return -1;
+	}
+	if (!(t = acpi_map_table(&c, madt, "APIC", MADT_ENTRIES, &len)) ||
+	    acpi_parse_madt(&c, t, len) < 0)
+		return -1;
+	if (fadt && (!(t = acpi_map_table(&c, fadt, "FACP", ACPI_HDR_LEN, &len)) ||
+		     acpi_parse_fadt(&c, t, len) < 0))
+		return -1;
+	if (hpet && (!(t = acpi_map_table(&c, hpet, "HPET", HPET_MIN_LEN, &len)) ||
+		     acpi_parse_hpet(&c, t, len) < 0))
+		return -1;
+	return 0;
+}

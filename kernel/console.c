@@ -1,0 +1,84 @@
+/*
+ * kernel/console.c: console output.
+ *
+ * One writer at a time: output runs with interrupts off for the length of one write
+ * (bounded by the UART's speed; a line at a time from kprintf). SMP adds a spinlock
+ * here. '\n' becomes "\r\n" for terminals.
+ *
+ * Until console_start() the bytes go to a 16 KiB ring (aarch64 cannot print before it
+ * has read the device tree and mapped the PL011); console_start() writes the ring out.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <arch/ops.h>
+#include <arch/uart.h>
+#include <kernel/console.h>
+
+#define EARLY_RING 16384
+
+static bool console_live;
+static char early_ring[EARLY_RING];
+static size_t early_len;			/* bytes held, <= EARLY_RING */
+static void (*console_fallback)(const char *s, size_t n);
+
+static void uart_write(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			arch_uart_putc('\r');
+		arch_uart_putc(s[i]);
+	}
+}
+
+void console_write(const char *s, size_t n)
+{
+	unsigned long irq = arch_irq_save();
+	if (console_live) {
+		uart_write(s, n);
+	} else {
+		for (size_t i = 0; i < n && early_len < EARLY_RING; i++)
+			early_ring[early_len++] = s[i];
+		if (console_fallback)
+			console_fallback(s, n);
+	}
+	arch_irq_restore(irq);
+}
+
+void console_start(uintptr_t uart_base)
+{
+	arch_uart_init(uart_base);
+	unsigned long irq = arch_irq_save();
+	if (!console_fallback)
+		uart_write(early_ring, early_len);
+	console_live = true;
+	arch_irq_restore(irq);
+}
+
+void console_set_fallback(void (*write)(const char *s, size_t n))
+{
+	console_fallback = write;
+	if (write && !console_live)
+		write(early_ring, early_len);
+}
+
+size_t console_early_copy(char *buf, size_t len)
+{
+	size_t n = early_len < len ? early_len : len;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = early_ring[i];
+	return n;
+}
+
+int kprintf(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return n;
+	console_write(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	return n;
+}

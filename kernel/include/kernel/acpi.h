@@ -1,0 +1,29 @@
+/*
+ * kernel/acpi.h: the ACPI table parser (x86-64 hardware discovery).
+ *
+ * Calling context: boot CPU, once, before interrupts and other cores are up. Does
+ * not block, does not allocate, keeps no state between calls; reads physical memory
+ * only through the caller's struct phys_access. Also built into host tests and a
+ * libFuzzer target (tests/host/test_acpi.c, tests/fuzz/fuzz_acpi.c).
+ */
+#ifndef KERNEL_ACPI_H
+#define KERNEL_ACPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <kernel/platform.h>
+
+/* Largest table (RSDT, XSDT, MADT, FADT, HPET) the parser accepts, in bytes. */
+#define ACPI_TABLE_MAX (1u << 20)
+
+/*
+ * Parse the RSDP at rsdp_phys, its RSDT or XSDT, and the MADT, FADT and HPET they
+ * point to, into *out (which is cleared first). Returns 0, or -1 with a one-line
+ * message naming the table and the field in err (errlen bytes, always
+ * NUL-terminated when errlen > 0); *out is then partly filled and must not be used.
+ */
+int acpi_parse(const struct phys_access *pa, uint64_t rsdp_phys, struct platform *out,
+	       char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * kernel/cmdline.h: the kernel command-line parser, driven by a table of options.
+ *
+ * Calling context: any, typically once at boot on the boot CPU. Does not block,
+ * does not allocate, keeps no state; writes only to the options' dst and to err.
+ * Also built into host tests and a libFuzzer target (tests/host/test_cmdline.c,
+ * tests/fuzz/fuzz_cmdline.c).
+ *
+ * Syntax: words separated by whitespace (space, tab, CR, LF, VT, FF), each one of
+ *   name             a BOOL set to true (a UINT or STR needs a value)
+ *   name=value       value ends at whitespace and contains no '"'
+ *   name="a value"   value is what is between the quotes, spaces included; no
+ *                    escapes; the closing quote must end the word
+ * Option names are [A-Za-z0-9_.-]+. Values:
+ *   BOOL  1 0 on off yes no true false (any case)
+ *   UINT  decimal or 0x hex, optional k/K m/M g/G suffix (x 2^10, 2^20, 2^30),
+ *         overflow is an error, then checked against [min, max] and against the
+ *         width of dst (dstsize 1, 2, 4 or 8 bytes, native unsigned integer)
+ *   STR   copied with its NUL into dst[dstsize]; a value that does not fit is an
+ *         error, never truncated
+ * The whole line is printable ASCII or whitespace, at most CMDLINE_MAX_LEN bytes
+ * and CMDLINE_MAX_WORDS words. An option given twice is an error (the line is
+ * usually typed by a person who meant one of them; guessing which hides a mistake).
+ *
+ * All or nothing: the line is checked completely before any dst is written, so on
+ * error every option keeps its default.
+ */
+#ifndef KERNEL_CMDLINE_H
+#define KERNEL_CMDLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CMDLINE_MAX_LEN   1024	/* bytes before the NUL */
+#define CMDLINE_MAX_WORDS 64
+
+enum cmdline_type {
+	CMDLINE_BOOL,		/* dst is a bool */
+	CMDLINE_UINT,		/* dst is an unsigned integer of dstsize bytes */
+	CMDLINE_STR,		/* dst is a char[dstsize] */
+};
+
+struct cmdline_opt {
+	const char *name;
+	enum cmdline_type type;
+	void *dst;
+	size_t dstsize;		/* STR: buffer size with the NUL; UINT: 1, 2, 4 or 8 */
+	uint64_t min, max;	/* UINT: accepted range, inclusive */
+	const char *help;	/* one line for a usage listing; may be NULL */
+};
+
+/*
+ * Parse line (NULL is an empty line) against opts[0..nopts). Returns 0, or -1 with
+ * a one-line message in err (errlen bytes, NUL-terminated when errlen > 0) such as
+ * "cmdline: option 'smp': 0 is out of range [1, 64]"; on error no dst was written.
+ */
+int cmdline_parse(const char *line, const struct cmdline_opt *opts, size_t nopts,
+		  char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * kernel/libc.c: the OS hooks newlib calls (its "syscalls"), so printf, snprintf,
+ * strtol, malloc, memcpy and friends come from newlib.
+ *
+ * The two newlib targets name their hooks differently: x86_64-elf calls write, sbrk,
+ * fstat... (built with MISSING_SYSCALL_NAMES), aarch64-elf calls _write, _sbrk,
+ * _fstat... Each hook is defined once under its plain name with a strong alias for
+ * the underscored one, so both targets link.
+ *
+ *   write(1 or 2)  -> the console; other descriptors -> EBADF
+ *   sbrk           -> vm_sbrk (the libc heap at KHEAP_BASE, mapped on demand)
+ *   exit           -> power off with the status
+ *   read           -> 0 (no input yet: the console reader goroutine comes later)
+ *   the rest       -> fail with the errno a system without files gives
+ *
+ * Locking: newlib is built with retargetable locks; until the scheduler exists there
+ * is one CPU running C code, and newlib's default no-op locks are correct. The
+ * goroutine-aware locks and the per-goroutine reent come with the scheduler.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/times.h>
+#include <sys/time.h>
+#include <arch/ops.h>
+#include <kernel/console.h>
+#include <kernel/vm.h>
+
+#undef errno
+extern int errno;
+
+#define ALIAS(name) __attribute__((alias(#name)))
+
+int write(int fd, const void *buf, size_t n);
+int write(int fd, const void *buf, size_t n)
+{
+	if (fd != 1 && fd != 2) {
+		errno = EBADF;
+		return -1;
+	}
+	console_write(buf, n);
+	return (int)n;
+}
+int _write(int fd, const void *buf, size_t n) ALIAS(write);
+
+int read(int fd, void *buf, size_t n);
+int read(int fd, void *buf, size_t n)
+{
+	(void)buf, (void)n;
+	if (fd != 0) {
+		errno = EBADF;
+		return -1;
+	}
+	return 0;
+}
+int _read(int fd, void *buf, size_t n) ALIAS(read);
+
+void *sbrk(ptrdiff_t incr);
+void *sbrk(ptrdiff_t incr)
+{
+	void *p = vm_sbrk(incr);
+	if (p == (void *)-1)
+		errno = ENOMEM;
+	return p;
+}
+void *_sbrk(ptrdiff_t incr) ALIAS(sbrk);
+
+int close(int fd);
+int close(int fd)
+{
+	(void)fd;
+	errno = EBADF;
+	return -1;
+}
+int _close(int fd) ALIAS(close);
+
+int fstat(int fd, struct stat *st);
+int fstat(int fd, struct stat *st)
+{
+	if (fd < 0 || fd > 2) {
+		errno = EBADF;
+		return -1;
+	}
+	st->st_mode = S_IFCHR;
+	return 0;
+}
+int _fstat(int fd, struct stat *st) ALIAS(fstat);
+
+int isatty(int fd);
+int isatty(int fd)
+{
+	return fd >= 0 && fd <= 2;
+}
+int _isatty(int fd) ALIAS(isatty);
+
+off_t lseek(int fd, off_t off, int whence);
+off_t lseek(int fd, off_t off, int whence)
+{
+	(void)fd, (void)off, (void)whence;
+	errno = ESPIPE;
+	return -1;
+}
+off_t _lseek(int fd, off_t off, int whence) ALIAS(lseek);
+
+int open(const char *path, int flags, ...);
+int open(const char *path, int flags, ...)
+{
+	(void)path, (void)flags;
+	errno = ENOENT;
+	return -1;
+}
+int _open(const char *path, int flags, ...) ALIAS(open);
+
+int getpid(void);
+int getpid(void)
+{
+	return 1;
+}
+int _getpid(void) ALIAS(getpid);
+
+int kill(int pid, int sig);
+int kill(int pid, int sig)
+{
+	(void)pid, (void)sig;
+	errno = EINVAL;
+	return -1;
+}
+int _kill(int pid, int sig) ALIAS(kill);
+
+_Noreturn void _exit(int status);
+_Noreturn void _exit(int status)
+{
+	arch_poweroff(status);
+}
+
+int gettimeofday(struct timeval *tv, void *tz);
+int gettimeofday(struct timeval *tv, void *tz)
+{
+	(void)tz;
+	uint64_t f = arch_cycles_freq(), c = arch_cycles();
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	tv->tv_sec = (time_t)(c / f);
+	tv->tv_usec = (suseconds_t)((c % f) * 1000000 / f);
+	return 0;
+}
+int _gettimeofday(struct timeval *tv, void *tz) ALIAS(gettimeofday);
+
+clock_t times(struct tms *t);
+clock_t times(struct tms *t)
+{
+	(void)t;
+	errno = ENOSYS;
+	return (clock_t)-1;
+}
+clock_t _times(struct tms *t) ALIAS(times);
+
+int link(const char *a, const char *b);
+int link(const char *a, const char *b)
+{
+	(void)a, (void)b;
+	errno = EMLINK;
+	return -1;
+}
+int _link(const char *a, const char *b) ALIAS(link);
+
+int unlink(const char *p);
+int unlink(const char *p)
+{
+	(void)p;
+	errno = ENOENT;
+	return -1;
+}
+int _unlink(const char *p) ALIAS(unlink);
+
+int stat(const char *p, struct stat *st);
+int stat(const char *p, struct stat *st)
+{
+	(void)p, (void)st;
+	errno = ENOENT;
+	return -1;
+}
+int _stat(const char *p, struct stat *st) ALIAS(stat);

@@ -1,0 +1,168 @@
+/*
+ * kernel/main.c: kernel_main(), the boot CPU's bring-up, in order:
+ *
+ *   1. CPU tables and the fault handler (a fault from here on is a readable panic);
+ *   2. the console (x86-64: COM1 at once; aarch64: held in a ring until the PL011
+ *      is known from the device tree and mapped);
+ *   3. the device tree (aarch64), which may supply the memory map;
+ *   4. the page allocator, from the memory map minus the kernel image, the DTB,
+ *      the firmware's reserved ranges and the low memory the arch keeps;
+ *   5. the final page tables (kernel/vm.c), then ACPI (x86-64) through them;
+ *   6. the cycle counter's frequency; the banner; the command line;
+ *   7. the selected test suites, or the demo; power off with the status.
+ *
+ * A bad firmware table or command line stops the boot here with one line naming
+ * the table/option and field, and power-off with the panic status.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arch/memlayout.h>
+#include <arch/ops.h>
+#include <boot/entry.h>
+#include <kernel/boot.h>
+#include <kernel/cmdline.h>
+#include <kernel/console.h>
+#include <kernel/panic.h>
+#include <kernel/pmm.h>
+#include <kernel/test.h>
+#include <kernel/vm.h>
+
+const struct bootinfo *boot_bootinfo;
+struct bootinfo_mem boot_mmap[BOOTINFO_MMAP_MAX];
+uint32_t boot_mmap_count;
+
+static char opt_tests[256];
+static char cmdline_copy[BOOTINFO_CMDLINE_MAX];
+
+static const struct cmdline_opt kernel_opts[] = {
+	{ "tests", CMDLINE_STR, opt_tests, sizeof(opt_tests), 0, 0,
+	  "comma-separated test suites to run, or all; then power off" },
+};
+
+/* The DTB memory nodes as a boot memory map (aarch64 direct boot). */
+static void mmap_from_platform(void)
+{
+	for (uint32_t i = 0; i < boot_platform.nmem && boot_mmap_count < BOOTINFO_MMAP_MAX; i++)
+		boot_mmap[boot_mmap_count++] = (struct bootinfo_mem){
+			boot_platform.mem[i].base, boot_platform.mem[i].size, BOOTMEM_USABLE, 0 };
+}
+
+static void memory_init(const struct bootinfo *bi)
+{
+	struct platform_range rsv[PLATFORM_MAX_RSV + 3];
+	uint32_t nrsv = 0;
+	char err[PLATFORM_ERR_MAX];
+
+	if (bi->mmap_count) {
+		memcpy(boot_mmap, bi->mmap, bi->mmap_count * sizeof(bi->mmap[0]));
+		boot_mmap_count = bi->mmap_count;
+	} else {
+		mmap_from_platform();
+	}
+	rsv[nrsv++] = (struct platform_range){ 0, ARCH_LOW_RESERVED };
+	rsv[nrsv++] = (struct platform_range){ bi->kernel_phys, bi->kernel_size };
+	if (bi->dtb)
+		rsv[nrsv++] = boot_platform.fdt;
+	for (uint32_t i = 0; i < boot_platform.nrsv; i++)
+		rsv[nrsv++] = boot_platform.rsv[i];
+	if (pmm_init(&kernel_pmm, boot_mmap, boot_mmap_count, rsv, nrsv, DMAP_BASE, err, sizeof(err)))
+		panic("%s", err);
+	/* The kernel image is RAM the direct map must cover even where a loader typed it
+	 * otherwise (PVH loads it into E820 RAM, UEFI into LoaderData). */
+	if (boot_mmap_count < BOOTINFO_MMAP_MAX)
+		boot_mmap[boot_mmap_count++] = (struct bootinfo_mem){
+			bi->kernel_phys, bi->kernel_size, BOOTMEM_KERNEL, 0 };
+	if (vm_init(boot_mmap, boot_mmap_count, err, sizeof(err)))
+		panic("%s", err);
+}
+
+static void banner(const struct bootinfo *bi)
+{
+	char cpu[64];
+	const struct platform *p = &boot_platform;
+
+	arch_cpu_describe(cpu, sizeof(cpu));
+	kprintf("\ngort kernel (%s), booted by %s via %s\n", ARCH_NAME,
+		bi->firmware[0] ? bi->firmware : "unknown firmware",
+		bi->boot_path == BOOT_PATH_UEFI ? "UEFI" : "direct boot");
+	kprintf("cpu: %s, %llu MHz cycle counter, %u CPU%s described by %s\n", cpu,
+		(unsigned long long)(arch_cycles_freq() / 1000000), p->ncpus, p->ncpus == 1 ? "" : "s",
+		bi->acpi_rsdp ? "ACPI" : "the device tree");
+	kprintf("memory: %llu MiB usable, %llu MiB free, %llu MiB direct-mapped; kernel at 0x%llx (%llu KiB)\n",
+		(unsigned long long)(kernel_pmm.total * PAGE_SIZE >> 20),
+		(unsigned long long)(kernel_pmm.nfree * PAGE_SIZE >> 20),
+		(unsigned long long)(vm_dmap_bytes() >> 20),
+		(unsigned long long)bi->kernel_phys, (unsigned long long)(bi->kernel_size >> 10));
+	if (p->model[0])
+		kprintf("machine: %s\n", p->model);
+	if (cmdline_copy[0])
+		kprintf("command line: %s\n", cmdline_copy);
+}
+
+static uint64_t boot_us(const struct bootinfo *bi)
+{
+	uint64_t f = arch_cycles_freq();
+	return f ? (arch_cycles() - bi->entry_cycles) * 1000000 / f : 0;
+}
+
+static void demo(const struct bootinfo *bi)
+{
+	kprintf("\nboot took %llu.%03llu ms from kernel entry\n",
+		(unsigned long long)(boot_us(bi) / 1000), (unsigned long long)(boot_us(bi) % 1000));
+	kprintf("memory map (%u entries):\n", boot_mmap_count);
+	static const char *const types[] = { "?", "usable", "reserved", "ACPI", "ACPI NVS", "kernel", "boot data" };
+	for (uint32_t i = 0; i < boot_mmap_count && i < 12; i++)
+		kprintf("  %016llx-%016llx %s\n", (unsigned long long)boot_mmap[i].base,
+			(unsigned long long)(boot_mmap[i].base + boot_mmap[i].size),
+			boot_mmap[i].type < 7 ? types[boot_mmap[i].type] : "?");
+	if (boot_mmap_count > 12)
+		kprintf("  ... %u more\n", boot_mmap_count - 12);
+	printf("newlib: printf(\"%%.3f\") of 2/3 gives %.3f, strtol(\"-0x7f\") gives %ld\n",
+	       2.0 / 3.0, strtol("-0x7f", NULL, 0));
+	fflush(stdout);
+	kprintf("run the test suites with the command line tests=all; powering off\n");
+}
+
+_Noreturn void kernel_main(struct bootinfo *bi)
+{
+	char err[PLATFORM_ERR_MAX];
+
+	boot_bootinfo = bi;
+	arch_cpu_init();
+	panic_init();
+#if defined(__x86_64__)
+	console_start(0);
+#endif
+	if (boot_error[0])
+		panic("%s", boot_error);
+	if (bi->dtb && platform_init_dtb(bi, err, sizeof(err)))
+		panic("%s", err);
+	memory_init(bi);
+	if (boot_platform.have_uart) {
+		void *uart = vm_map_phys(boot_platform.uart.base, boot_platform.uart.size ? boot_platform.uart.size : PAGE_SIZE, true);
+		if (!uart)
+			panic("console: cannot map the UART at 0x%llx", (unsigned long long)boot_platform.uart.base);
+		console_start((uintptr_t)uart);
+	}
+	if (bi->acpi_rsdp && platform_init_acpi(bi, err, sizeof(err)))
+		panic("%s", err);
+	arch_cycles_init(boot_platform.have_pm_timer ? boot_platform.pm_timer_port : 0);
+
+	strcpy(cmdline_copy, bi->cmdline[0] ? bi->cmdline : boot_platform.bootargs);
+	banner(bi);
+	if (cmdline_parse(cmdline_copy, kernel_opts, sizeof(kernel_opts) / sizeof(kernel_opts[0]),
+			  err, sizeof(err)))
+		panic("%s", err);
+	if (opt_tests[0]) {
+		uint64_t us = boot_us(bi);
+		kprintf("BENCH boot_ms %llu.%03llu ms\n", (unsigned long long)(us / 1000),
+			(unsigned long long)(us % 1000));
+		int passed, failed = test_run(opt_tests, &passed);
+		if (failed < 0)
+			panic("tests: bad tests= option '%s'", opt_tests);
+		arch_poweroff(failed ? EXIT_FAIL : EXIT_PASS);
+	}
+	demo(bi);
+	arch_poweroff(EXIT_PASS);
+}

@@ -1,0 +1,114 @@
+/*
+ * kernel/panic.c: panics, fault reports and frame-pointer backtraces.
+ *
+ * Every function is built with frame pointers (-fno-omit-frame-pointer
+ * -mno-omit-leaf-frame-pointer), so each frame starts with the record
+ * {caller's fp, return address} at fp on both arches. The walk trusts nothing:
+ * a record must be aligned, mapped, and above the previous one (stacks grow down),
+ * and the walk stops after 64 frames. Trap entry code plants a record for the
+ * interrupted context, so a fault's backtrace continues into the faulting code.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <arch/mmu.h>
+#include <arch/ops.h>
+#include <arch/trap.h>
+#include <kernel/console.h>
+#include <kernel/ksyms.h>
+#include <kernel/panic.h>
+
+static volatile int panicking;
+
+static bool frame_readable(uint64_t fp)
+{
+	uint64_t pa;
+	unsigned flags;
+	if (fp & 7)
+		return false;
+	return arch_mmu_query(fp, &pa, &flags) && arch_mmu_query(fp + 15, &pa, &flags);
+}
+
+static void print_pc(int i, uint64_t pc)
+{
+	uint64_t off;
+	const char *name = ksyms_lookup(pc, &off);
+	if (name)
+		kprintf("  #%d 0x%016llx %s+0x%llx\n", i, (unsigned long long)pc, name,
+			(unsigned long long)off);
+	else
+		kprintf("  #%d 0x%016llx ?\n", i, (unsigned long long)pc);
+}
+
+void backtrace_print(uint64_t pc, uint64_t fp)
+{
+	backtrace_print_trap(pc, 0, fp);
+}
+
+void backtrace_print_trap(uint64_t pc, uint64_t ret, uint64_t fp)
+{
+	int i = 0;
+	kprintf("backtrace:\n");
+	if (pc)
+		print_pc(i++, pc);
+	if (ret)
+		print_pc(i++, ret - 1);
+	while (i < 64 && fp && frame_readable(fp)) {
+		const struct frame_record *r = (const struct frame_record *)fp;
+		if (!r->ret)
+			break;
+		/* ret points after the call; name the call itself */
+		print_pc(i++, r->ret - 1);
+		if ((uint64_t)r->next <= fp)
+			break;
+		fp = (uint64_t)r->next;
+	}
+}
+
+_Noreturn void panic(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	arch_irq_save();
+	if (panicking++) {
+		kprintf("PANIC (nested)\n");
+		arch_poweroff(EXIT_PANIC);
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	kprintf("\nPANIC: %s\n", msg);
+	backtrace_print(0, (uint64_t)__builtin_frame_address(0));
+	arch_poweroff(EXIT_PANIC);
+}
+
+static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
+{
+	uint64_t off = 0;
+	const char *fn = ksyms_lookup(ti->pc, &off);
+
+	if (panicking++) {
+		kprintf("PANIC (nested): %s at pc 0x%llx\n", ti->name, (unsigned long long)ti->pc);
+		arch_poweroff(EXIT_PANIC);
+	}
+	if (ti->is_mem)
+		kprintf("\nPANIC: %s at address 0x%llx (%s) in %s+0x%llx\n", ti->name,
+			(unsigned long long)ti->addr, ti->is_write ? "write" : "read",
+			fn ? fn : "?", (unsigned long long)off);
+	else
+		kprintf("\nPANIC: %s in %s+0x%llx\n", ti->name, fn ? fn : "?", (unsigned long long)off);
+	kprintf("registers:\n");
+	arch_frame_dump(f, kprintf);
+	/* The faulting function may not have pushed its frame record yet. */
+	uint64_t ret = 0;
+	if (!fn || !arch_frame_unrecorded_ret(f, ti->pc - off, &ret) || !ksyms_lookup(ret, &off))
+		ret = 0;
+	backtrace_print_trap(ti->pc, ret, ti->fp);
+	arch_poweroff(EXIT_PANIC);
+}
+
+void panic_init(void)
+{
+	arch_trap_set_handler(panic_trap);
+}

@@ -1,0 +1,190 @@
+/*
+ * kernel/vm.c: what is mapped where, with which rights.
+ *
+ * The arch builds entries (arch/mmu.h); this file decides them. Invariants, checked
+ * by the vm tests on every boot path:
+ *   - no page is writable and executable at once;
+ *   - .text is read-only and executable, .rodata and .ksyms read-only, .data and .bss
+ *     read-write; all three only at KERNEL_VBASE;
+ *   - the direct map covers RAM only (usable, ACPI, loader and kernel ranges of the
+ *     boot memory map), read-write, never executable; firmware-reserved ranges and
+ *     MMIO are reached through vm_map_phys() with the right memory type;
+ *   - nothing is mapped in the lower half once vm_init() returns, so a NULL
+ *     dereference faults.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <arch/memlayout.h>
+#include <arch/mmu.h>
+#include <kernel/panic.h>
+#include <kernel/pmm.h>
+#include <kernel/vm.h>
+
+extern char __image_start[], __text_end[], __rodata_end[], __image_end[];
+
+static uint64_t kernel_phys;		/* load address, from the early tables */
+static uint64_t mmio_next = MMIO_BASE;	/* bump allocator of the MMIO window */
+static uint64_t heap_brk = KHEAP_BASE;	/* libc heap break */
+static uint64_t heap_mapped = KHEAP_BASE;	/* end of the mapped part */
+static uint64_t dmap_bytes;
+
+uint64_t page_alloc(void)
+{
+	uint64_t pa = pmm_alloc(&kernel_pmm);
+	if (pa)
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	return pa;
+}
+
+void page_free(uint64_t pa)
+{
+	if (pmm_free(&kernel_pmm, pa) != 0)
+		panic("page_free: 0x%llx was not allocated (double free or bad address)",
+		      (unsigned long long)pa);
+}
+
+static bool is_ram(uint32_t type)
+{
+	return type == BOOTMEM_USABLE || type == BOOTMEM_ACPI_RECLAIM || type == BOOTMEM_ACPI_NVS ||
+	       type == BOOTMEM_KERNEL || type == BOOTMEM_BOOTDATA;
+}
+
+static int map_image(char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		char *start, *end;
+		unsigned flags;
+	} secs[] = {
+		{ "text", __image_start, __text_end, MMU_EXEC },
+		{ "rodata", __text_end, __rodata_end, 0 },
+		{ "data", __rodata_end, __image_end, MMU_WRITE },
+	};
+	for (unsigned i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		uint64_t va = (uint64_t)secs[i].start, len = (uint64_t)(secs[i].end - secs[i].start);
+		if (arch_mmu_map(va, kernel_phys + (va - KERNEL_VBASE), len, secs[i].flags) != 0) {
+			snprintf(err, errlen, "vm: cannot map the kernel's %s", secs[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Map the RAM ranges at DMAP_BASE. Overlapping entries are merged first (firmware maps
+ * overlap more often than they should), so arch_mmu_map never sees a page twice.
+ */
+static int map_direct(const struct bootinfo_mem *map, uint32_t n, char *err, size_t errlen)
+{
+	uint64_t lo[BOOTINFO_MMAP_MAX], hi[BOOTINFO_MMAP_MAX];
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n && k < BOOTINFO_MMAP_MAX; i++) {
+		if (!is_ram(map[i].type) || map[i].size == 0)
+			continue;
+		uint64_t b = map[i].base & ~(PAGE_SIZE - 1);
+		uint64_t e = map[i].base + map[i].size;
+		if (e < map[i].base || e > DMAP_SIZE)
+			e = DMAP_SIZE;
+		e = (e + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		if (b >= e)
+			continue;
+		lo[k] = b, hi[k] = e, k++;
+	}
+	/* insertion sort by base, then merge */
+	for (uint32_t i = 1; i < k; i++)
+		for (uint32_t j = i; j > 0 && lo[j] < lo[j - 1]; j--) {
+			uint64_t t = lo[j]; lo[j] = lo[j - 1]; lo[j - 1] = t;
+			t = hi[j]; hi[j] = hi[j - 1]; hi[j - 1] = t;
+		}
+	for (uint32_t i = 0; i < k;) {
+		uint64_t b = lo[i], e = hi[i++];
+		while (i < k && lo[i] <= e) {
+			if (hi[i] > e)
+				e = hi[i];
+			i++;
+		}
+		if (arch_mmu_map(DMAP_BASE + b, b, e - b, MMU_WRITE) != 0) {
+			snprintf(err, errlen, "vm: out of memory mapping RAM 0x%llx-0x%llx",
+				 (unsigned long long)b, (unsigned long long)e);
+			return -1;
+		}
+		dmap_bytes += e - b;
+	}
+	return 0;
+}
+
+int vm_init(const struct bootinfo_mem *map, uint32_t n, char *err, size_t errlen)
+{
+	uint64_t pa;
+	unsigned flags;
+
+	/* The early tables map KERNEL_VBASE to the load address: ask them where. */
+	if (!arch_mmu_query(KERNEL_VBASE, &pa, &flags)) {
+		snprintf(err, errlen, "vm: the early tables do not map the kernel");
+		return -1;
+	}
+	kernel_phys = pa;
+	if (arch_mmu_init(page_alloc) != 0) {
+		snprintf(err, errlen, "vm: no memory for the page-table root");
+		return -1;
+	}
+	if (map_image(err, errlen) || map_direct(map, n, err, errlen))
+		return -1;
+	arch_mmu_activate();
+	return 0;
+}
+
+void *vm_map_phys(uint64_t pa, uint64_t len, bool device)
+{
+	uint64_t off = pa & (PAGE_SIZE - 1);
+	uint64_t size = (off + len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	if (len == 0 || pa + len < pa || size > MMIO_BASE + MMIO_SIZE - mmio_next)
+		return NULL;
+	uint64_t va = mmio_next;
+	if (arch_mmu_map(va, pa - off, size, device ? MMU_DEVICE | MMU_WRITE : 0) != 0)
+		return NULL;
+	mmio_next += size + PAGE_SIZE;	/* an unmapped page between windows */
+	return (void *)(va + off);
+}
+
+bool vm_readable(uint64_t va, uint64_t len)
+{
+	uint64_t pa;
+	unsigned flags;
+	if (va + len < va)
+		return false;
+	for (uint64_t p = va & ~(PAGE_SIZE - 1); p < va + len; p += PAGE_SIZE)
+		if (!arch_mmu_query(p, &pa, &flags))
+			return false;
+	return true;
+}
+
+void *vm_sbrk(intptr_t incr)
+{
+	uint64_t old = heap_brk;
+	if (incr < 0) {
+		if ((uint64_t)-incr > heap_brk - KHEAP_BASE)
+			return (void *)-1;
+		heap_brk -= (uint64_t)-incr;	/* pages stay mapped for reuse */
+		return (void *)old;
+	}
+	if ((uint64_t)incr > KHEAP_BASE + KHEAP_SIZE - heap_brk)
+		return (void *)-1;
+	while (heap_mapped < heap_brk + (uint64_t)incr) {
+		uint64_t p = page_alloc();
+		if (!p || arch_mmu_map(heap_mapped, p, PAGE_SIZE, MMU_WRITE) != 0) {
+			if (p)
+				page_free(p);
+			return (void *)-1;
+		}
+		heap_mapped += PAGE_SIZE;
+	}
+	heap_brk += (uint64_t)incr;
+	return (void *)old;
+}
+
+uint64_t vm_dmap_bytes(void)
+{
+	return dmap_bytes;
+}

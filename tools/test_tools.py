@@ -1,0 +1,748 @@
+#!/usr/bin/env python3
+"""Self-tests of the host tools: the boot-test runner's parsing and
+judgement, the exit-status mapping, the QEMU command lines, the command-line
+injection into the ESP, and the summary.
+
+Usage:
+    test_tools.py [--results FILE]
+
+The end-to-end tests put fake `qemu-system-x86_64` / `qemu-system-aarch64`
+scripts first on PATH. The fake reads the kernel command line (from -append,
+or from cmdline.txt on the -drive image, as the real loader does), treats
+"scenario=NAME" in it as a script, prints serial-protocol lines with firmware
+escape sequences around them, and exits the way the real QEMU would
+(x86_64: (v << 1) | 1 as isa-debug-exit; aarch64: v as semihosting), or
+hangs, or exits 0 as after a triple fault. tools/boottest.py runs a matrix of
+such cases once, and each test checks part of its verdict.
+
+Prints "[ OK ] tools/<test>" or "[FAIL] tools/<test>: file:line: message"
+per test, then "N passed, M failed"; --results appends PASS/FAIL lines for
+tools/summary.py. Exit status 0 iff all passed. Needs mtools; takes ~2 s.
+"""
+
+import io
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TOOLS)
+sys.path.insert(0, TOOLS)
+import boottest  # noqa: E402
+import qemu      # noqa: E402
+import summary   # noqa: E402
+
+TESTS = []
+
+
+def test(fn):
+    """Register a test; its name is tools/<function name without test_>."""
+    TESTS.append(fn)
+    return fn
+
+
+def eq(got, want, what=""):
+    assert got == want, "%s: got %r, want %r" % (what or "value", got, want)
+
+
+# ---------------------------------------------------------------------------
+# The fake QEMU
+
+FAKE_QEMU = r'''#!PYTHON
+import json, os, re, subprocess, sys, time
+arch = "x86_64" if os.path.basename(sys.argv[0]).endswith("x86_64") else "aarch64"
+argv = sys.argv[1:]
+cmdline = ""
+if "-append" in argv:
+    cmdline = argv[argv.index("-append") + 1]
+else:
+    for i, a in enumerate(argv):
+        if a == "-drive":
+            img = re.search(r"file=([^,]+)", argv[i + 1]).group(1)
+            cmdline = subprocess.run(["mtype", "-i", img, "::cmdline.txt"],
+                                     stdout=subprocess.PIPE, text=True).stdout
+m = re.search(r"scenario=(\w+)", cmdline)
+scenario = m.group(1) if m else "none"
+path = "direct" if "-kernel" in argv else "uefi"
+with open(os.path.join(os.environ["FAKE_DIR"], "argv.%s.%s.%s.json" % (arch, path, scenario)), "w") as f:
+    json.dump(argv, f)
+
+def out(s):
+    sys.stdout.write(s)
+    sys.stdout.flush()
+
+def power_off(v):
+    sys.exit((v << 1) | 1 if arch == "x86_64" else v)
+
+FW = "\x1b[2J\x1b[01;01H\x1b[=3h\x1b[2J\x1b[01;01HBdsDxe: starting Boot0001\r\n\x1b[0m\x1b[37m\x1b[40m"
+out(FW)
+if scenario == "pass":
+    out("[ OK ] a.one\r\n[ OK ] a.two (3 ms)\r\nBENCH boot_ms 12.3 ms\r\nsome chatter\r\n2 passed, 0 failed\r\n")
+    power_off(0)
+elif scenario == "fail":
+    out("[ OK ] a.one\r\n[FAIL] a.two: a.c:12: want 1, got 2\r\n1 passed, 1 failed\r\n")
+    power_off(1)
+elif scenario in ("panic", "panic_nobt"):
+    out("[ OK ] a.one\r\nPANIC: page fault at 0x0 (write)\r\n  rip 0xffffffff80001234\r\n")
+    if scenario == "panic":
+        out("backtrace:\r\n  #0 0xffffffff80001234 test_fault_target+0x14\r\n  #1 test_run+0x40\r\n")
+    power_off(2)
+elif scenario == "hang":
+    out("[ OK ] a.one\r\nline %s\r\n" % "x")
+    for i in range(40):
+        out("hang line %d\r\n" % i)
+    child = subprocess.Popen(["sleep", "1000"])  # holds stdout open too
+    with open(os.path.join(os.environ["FAKE_DIR"], "hang.child"), "w") as f:
+        f.write(str(child.pid))
+    while True:
+        time.sleep(1000)
+elif scenario == "triple":
+    out("[ OK ] a.one\r\n")
+    sys.exit(0)
+elif scenario == "nosummary":
+    out("[ OK ] a.one\r\n")
+    power_off(0)
+elif scenario == "psci":
+    out("[ OK ] a.one\r\n1 passed, 0 failed\r\n")
+    sys.exit(0)
+elif scenario == "lying":
+    out("[FAIL] a.one: a.c:1: boom\r\n1 passed, 0 failed\r\n")
+    power_off(0)
+elif scenario == "glued":
+    out("Booting from ROM..[ OK ] a.one\r\n1 passed, 0 failed\r\n")
+    power_off(0)
+elif scenario == "badexit":
+    out("[ OK ] a.one\r\n1 passed, 0 failed\r\n")
+    power_off(1)
+else:
+    out("fake qemu: unknown scenario in %r\r\n" % cmdline)
+    power_off(1)
+'''
+
+# name arch path smp timeout cmdline expect regexes
+E2E_MATRIX = r"""
+# the end-to-end matrix of the self-tests
+tests     x86_64   direct 1 20 'tests=all scenario=pass' 0
+tests     x86_64   uefi   2 20 'tests=all scenario=pass' 0
+tests     aarch64  uefi   1 20 'scenario=pass'           0
+tests     aarch64  direct 4 20 'scenario=pass'           0
+fail      x86_64   direct 1 20 'scenario=fail'           0
+panic     x86_64   direct 1 20 'scenario=panic'          2 'PANIC: .*(page fault|Data Abort)' '(?i)backtrace' 'test_fault_target'
+panic     aarch64  direct 1 20 'scenario=panic'          2 'PANIC: .*(page fault|Data Abort)' '(?i)backtrace' 'test_fault_target'
+nobt      x86_64   direct 1 20 'scenario=panic_nobt'     2 'PANIC: .*(page fault|Data Abort)' '(?i)backtrace' 'test_fault_target'
+unexp     x86_64   direct 1 20 'scenario=panic'          0
+hang      x86_64   direct 1 2  'scenario=hang'           0
+triple    x86_64   direct 1 20 'scenario=triple'         0
+nosummary x86_64   direct 1 20 'scenario=nosummary'      0
+psci      aarch64  direct 1 20 'scenario=psci'           0
+psci      x86_64   direct 1 20 'scenario=psci'           0
+lying     x86_64   direct 1 20 'scenario=lying'          0
+glued     x86_64   direct 1 20 'scenario=glued'          0
+badexit   aarch64  direct 1 20 'scenario=badexit'        0
+"""
+
+
+class E2E:
+    """One boottest.py run over E2E_MATRIX with the fake QEMU, shared by the
+    end-to-end tests (run lazily by the first of them)."""
+
+    done = False
+
+    @classmethod
+    def get(cls):
+        if not cls.done:
+            cls.run()
+            cls.done = True
+        if cls.error:
+            raise AssertionError(cls.error)
+        return cls
+
+    @classmethod
+    def run(cls):
+        cls.error = None
+        d = cls.dir = tempfile.mkdtemp(prefix="test_tools-")
+        bindir, build, tmp = (os.path.join(d, x) for x in ("bin", "build", "tmp"))
+        for p in (bindir, build + "/x86_64", build + "/aarch64", tmp):
+            os.makedirs(p)
+        script = FAKE_QEMU.replace("#!PYTHON", "#!" + sys.executable, 1)
+        for name in qemu.QEMU_BIN.values():
+            with open(os.path.join(bindir, name), "w") as f:
+                f.write(script)
+            os.chmod(os.path.join(bindir, name), 0o755)
+        for p in ("x86_64/kernel.elf", "aarch64/Image"):
+            open(os.path.join(build, p), "w").close()
+        for arch in qemu.ARCHES:
+            make_fat(os.path.join(build, arch, "esp.img"), "scenario=wrong")
+        matrix = os.path.join(d, "matrix.txt")
+        with open(matrix, "w") as f:
+            f.write(E2E_MATRIX)
+        cls.build, cls.tmp, cls.results = build, tmp, os.path.join(d, "results.txt")
+        cls.logs = os.path.join(d, "logs")
+        env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"],
+                   FAKE_DIR=d, TMPDIR=tmp)
+        t0 = time.monotonic()
+        p = subprocess.run([sys.executable, os.path.join(TOOLS, "boottest.py"),
+                            "--build", build, "--matrix", matrix, "--jobs", "6",
+                            "--results", cls.results, "--log-dir", cls.logs],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=60)
+        cls.wall = time.monotonic() - t0
+        cls.rc, cls.stdout = p.returncode, p.stdout
+        cls.verdicts = {}  # name -> (ok, reason)
+        for line in p.stdout.splitlines():
+            m = re.match(r"\[( OK |FAIL)\] (\S+?)(?:: (.*))?$", line)
+            if m:
+                cls.verdicts[m.group(2)] = (m.group(1) == " OK ", m.group(3) or "")
+        if not cls.verdicts:
+            cls.error = "boottest printed no result:\n" + p.stdout
+
+    @classmethod
+    def verdict(cls, name):
+        cls.get()
+        assert name in cls.verdicts, "no result %s in:\n%s" % (name, cls.stdout)
+        return cls.verdicts[name]
+
+    @classmethod
+    def cleanup(cls):
+        if cls.done:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+
+
+def make_fat(path, cmdline, offset=0, size=4 << 20):
+    """A FAT image at byte `offset` of a `size`-byte file, with cmdline.txt."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    target = "%s@@%d" % (path, offset)
+    subprocess.run(["mformat", "-T", str((size - offset) // 512), "-h", "64", "-s", "32",
+                    "-i", target, "::"], env=env, check=True)
+    src = path + ".cmdline"
+    with open(src, "w") as f:
+        f.write(cmdline)
+    subprocess.run(["mcopy", "-i", target, src, "::cmdline.txt"], env=env, check=True)
+    os.unlink(src)
+
+
+def fat_cmdline(path, offset=0):
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    return subprocess.run(["mtype", "-i", "%s@@%d" % (path, offset), "::cmdline.txt"],
+                          env=env, stdout=subprocess.PIPE, text=True, check=True).stdout
+
+
+def ok(name):
+    got, reason = E2E.verdict(name)
+    assert got, "%s failed: %s" % (name, reason)
+
+
+def fails(name, why):
+    got, reason = E2E.verdict(name)
+    assert not got, "%s passed, expected a failure (%s)" % (name, why)
+    assert re.search(why, reason), "%s: reason %r does not match %r" % (name, reason, why)
+
+
+# ---------------------------------------------------------------------------
+# Exit status mapping
+
+@test
+def test_map_exit_x86_64():
+    for rc, v in ((1, 0), (3, 1), (5, 2), (255, 127)):
+        eq(qemu.map_exit("x86_64", rc), (v, None), "rc %d" % rc)
+    for rc in (0, 2, -9):
+        status, why = qemu.map_exit("x86_64", rc)
+        eq(status, None, "rc %d" % rc)
+    assert "triple fault" in qemu.map_exit("x86_64", 0)[1]
+    assert "signal 9" in qemu.map_exit("x86_64", -9)[1]
+
+
+@test
+def test_map_exit_aarch64():
+    for rc in (0, 1, 2):
+        eq(qemu.map_exit("aarch64", rc), (rc, None), "rc %d" % rc)
+    eq(qemu.map_exit("aarch64", -15)[0], None)
+
+
+# ---------------------------------------------------------------------------
+# Output parsing
+
+OVMF_SAMPLE = ("\x1b[2J\x1b[01;01H\x1b[=3h\x1b[2J\x1b[01;01HBdsDxe: loading Boot0001\r\n"
+               "\x1b[1m\x1b[33m\x1b[40mShell> \x1b[0m\x1b[37m\x1b[40m[ OK ] x.y\r\n"
+               "[FAIL] x.z: x.c:7: bad: thing\r\r\n"
+               "BENCH gc_pause_us 41.5 us\r\n"
+               "3 passed, 1 failed\r\n"
+               "PANIC: Data Abort at 0x10\r\n"
+               "backtrace:\r\n"
+               "0 passed, 0 failed\n"
+               "12 passed, 0 failed\r\n")
+
+
+@test
+def test_clean_lines():
+    lines = boottest.clean_lines(OVMF_SAMPLE)
+    eq(lines[0], "BdsDxe: loading Boot0001")
+    eq(lines[1], "Shell> [ OK ] x.y")
+    assert all("\x1b" not in l and "\r" not in l for l in lines), lines
+
+
+@test
+def test_parse_output():
+    out = boottest.parse_output(OVMF_SAMPLE)
+    eq(out.tests, [("x.y", True, ""), ("x.z", False, "x.c:7: bad: thing")])
+    eq(out.benches, [("gc_pause_us", "41.5", "us")])
+    eq(out.summary, (12, 0), "the last summary line counts")
+    eq(out.panic, "Data Abort at 0x10")
+
+
+@test
+def test_parse_output_not_fooled():
+    out = boottest.parse_output("no tests here\r\nBENCHMARK x 1 ms\r\n1 passed, 0 failed, 3 skipped\r\n"
+                                "Shell> echo \"[ OK ] nsh.echo\"\r\n[ OK ]\r\n")
+    eq(out.tests, [])
+    out = boottest.parse_output("[FAIL] a.b:\r\n[ OK ] chan.select/3 (2 ms)\r\n[FAIL] c.d: x.c:1: y:\r\n")
+    eq(out.tests, [("a.b", False, ""), ("chan.select/3", True, "(2 ms)"), ("c.d", False, "x.c:1: y")])
+    eq(out.benches, [])
+    eq(out.summary, None)
+
+
+@test
+def test_match_in_order():
+    lines = ["PANIC: page fault", "regs", "backtrace:", "  test_fault_target+0x4"]
+    rx = [re.compile(r, re.M) for r in ("PANIC: .*page fault", "backtrace", "test_fault_target")]
+    eq(boottest.match_in_order(rx, lines), None)
+    rx = [re.compile(r, re.M) for r in ("backtrace", "PANIC")]
+    eq(boottest.match_in_order(rx, lines), "PANIC", "out of order")
+    eq(boottest.match_in_order([re.compile("^regs$", re.M)], lines), None, "^$ per line")
+
+
+# ---------------------------------------------------------------------------
+# The matrix
+
+@test
+def test_parse_matrix():
+    cases = boottest.parse_matrix(
+        "# comment\n\n"
+        "tests x86_64 uefi 2 120 'tests=all gctrace=1' 0   # trailing comment\n"
+        r"fault aarch64 direct 1 0.5 tests=fault 2 'PANIC: \w+' 'a#b' " "\n")
+    eq(len(cases), 2)
+    c = cases[0]
+    eq((c.name, c.arch, c.path, c.smp, c.timeout, c.cmdline, c.expect),
+       ("tests", "x86_64", "uefi", 2, 120.0, "tests=all gctrace=1", 0))
+    eq((c.id, c.tag), ("boot/x86_64/uefi/tests", "x86_64.uefi"))
+    c = cases[1]
+    eq([r.pattern for r in c.regexes], [r"PANIC: \w+", "a#b"])
+    eq(c.tag, "aarch64.direct.fault")
+
+
+@test
+def test_parse_matrix_errors():
+    bad = {
+        "tests x86_64 uefi 1 120 tests=all": "fields",
+        "tests riscv64 uefi 1 120 tests=all 0": "unknown arch",
+        "tests x86_64 pxe 1 120 tests=all 0": "unknown boot path",
+        "tests x86_64 uefi two 120 tests=all 0": "invalid literal",
+        "tests x86_64 uefi 0 120 tests=all 0": "smp must be",
+        "tests x86_64 uefi 1 120 tests=all 0 '('": "bad regex",
+        "te/sts x86_64 uefi 1 120 tests=all 0": "bad case name",
+        "tests x86_64 uefi 1 120 'tests=all 0": "quotation",
+        "a x86_64 uefi 1 1 x 0\na x86_64 uefi 1 1 y 0": "already defined at m:1",
+    }
+    for text, why in bad.items():
+        try:
+            boottest.parse_matrix(text, "m")
+        except boottest.MatrixError as e:
+            assert why in str(e), "%r: message %r lacks %r" % (text, str(e), why)
+            assert str(e).startswith("m:"), str(e)
+        else:
+            raise AssertionError("%r parsed" % text)
+
+
+@test
+def test_repo_matrix():
+    with open(os.path.join(ROOT, "tests", "boot", "matrix.txt")) as f:
+        cases = boottest.parse_matrix(f.read())
+    ids = {c.id: c for c in cases}
+    for arch in qemu.ARCHES:
+        for path in qemu.PATHS:
+            c = ids["boot/%s/%s/tests" % (arch, path)]
+            eq((c.cmdline, c.expect), ("tests=all", 0), c.id)
+            eq(c.timeout, 120 if path == "uefi" else 60, c.id)
+    for i in ("x86_64/uefi", "x86_64/direct", "aarch64/direct"):
+        c = ids["boot/%s/fault" % i]
+        eq((c.cmdline, c.expect, len(c.regexes)), ("tests=fault", 2, 3), c.id)
+        text = "PANIC: Data Abort\nBacktrace:\n #1 test_fault_target"
+        eq(boottest.match_in_order(c.regexes, text.split("\n")), None, c.id)
+
+
+# ---------------------------------------------------------------------------
+# Judging (pure)
+
+def case(arch="x86_64", expect=0, regexes=()):
+    return boottest.Case("t", arch, "direct", 1, 10, "", expect,
+                         [re.compile(r, re.M) for r in regexes], "m:1")
+
+
+@test
+def test_judge():
+    good = "[ OK ] a.b\r\n1 passed, 0 failed\r\n"
+    j = boottest.judge
+    assert j(case(), boottest.Run(1, good)).passed
+    assert not j(case(), boottest.Run(0, good)).passed, "x86 rc 0 has no status"
+    assert j(case("aarch64"), boottest.Run(0, good)).passed, "PSCI off with a clean summary"
+    assert not j(case("aarch64"), boottest.Run(0, "[ OK ] a.b\r\n")).passed
+    assert not j(case("aarch64", 2), boottest.Run(0, "PANIC: x\r\n")).passed, "PSCI is not 2"
+    assert not j(case(), boottest.Run(1, "0 passed, 0 failed\r\n")).passed, "nothing ran"
+    assert j(case(expect=2, regexes=["PANIC"]), boottest.Run(5, "PANIC: x\r\n")).passed
+    v = j(case(), boottest.Run(None, "", timed_out=True))
+    assert not v.passed and "timeout" in v.reason, v.reason
+    v = j(case(), boottest.Run(None, "", error="missing image x"))
+    eq((v.passed, v.reason), (False, "missing image x"))
+    eq([b[0] for b in v.benches], [], "no wall time without a run")
+    v = j(case(), boottest.Run(1, good + "BENCH boot_ms 3 ms\r\n", wall_ms=1234.4))
+    eq(v.benches, [("boot_ms.x86_64.direct.t", "3", "ms"),
+                   ("qemu_wall_ms.x86_64.direct.t", "1234", "ms")])
+    eq([r[0] for r in v.results], ["boot/x86_64/direct/t/a.b", "boot/x86_64/direct/t"])
+
+
+# ---------------------------------------------------------------------------
+# QEMU command lines
+
+@test
+def test_build_cmd_direct():
+    with tempfile.NamedTemporaryFile() as k:
+        argv, cleanup = qemu.build_cmd("x86_64", "direct", k.name, "tests=all", smp=3)
+        cleanup()
+        s = " ".join(argv)
+        eq(argv[0], "qemu-system-x86_64")
+        for flag in ("-machine q35", "-smp 3", "-m 512M", "-net none", "-no-reboot",
+                     "-display none -serial stdio -monitor none",
+                     "-device isa-debug-exit,iobase=0xf4,iosize=0x04",
+                     "-kernel " + k.name):
+            assert flag in s, "%r not in %s" % (flag, s)
+        eq(argv[-2:], ["-append", "tests=all"])
+        assert "-bios" not in argv
+        argv, _ = qemu.build_cmd("aarch64", "direct", k.name, None, interactive=True)
+        s = " ".join(argv)
+        eq(argv[0], "qemu-system-aarch64")
+        for flag in ("-machine virt,gic-version=3 ", "-cpu cortex-a72", "-semihosting",
+                     "-nographic", "-serial mon:stdio"):
+            assert flag in s, "%r not in %s" % (flag, s)
+        assert "-append" not in argv and "-monitor" not in argv, s
+
+
+@test
+def test_build_cmd_uefi():
+    d = tempfile.mkdtemp(prefix="test_tools-")
+    try:
+        esp = os.path.join(d, "esp.img")
+        make_fat(esp, "tests=none")
+        for arch in qemu.ARCHES:
+            argv, cleanup = qemu.build_cmd(arch, "uefi", esp, "tests=all x=1")
+            s = " ".join(argv)
+            copy = re.search(r"file=([^, ]+)", s).group(1)
+            assert copy != esp, "boots the build output itself"
+            eq(fat_cmdline(copy), "tests=all x=1", "injected command line")
+            assert "-bios " + qemu.FIRMWARE[arch] in s, s
+            if arch == "aarch64":
+                for flag in ("virt,gic-version=3,acpi=off", "-boot menu=on,splash-time=0",
+                             "-device virtio-blk-device,drive=esp", "-net none"):
+                    assert flag in s, "%r not in %s" % (flag, s)
+            cleanup()
+            assert not os.path.exists(copy), "cleanup left the copy"
+        eq(fat_cmdline(esp), "tests=none", "build output unchanged")
+        try:
+            qemu.build_cmd("x86_64", "uefi", os.path.join(d, "nope.img"), "x")
+        except qemu.QemuError as e:
+            assert "missing image" in str(e)
+        else:
+            raise AssertionError("missing image accepted")
+    finally:
+        shutil.rmtree(d)
+
+
+@test
+def test_fat_offset_partitioned():
+    d = tempfile.mkdtemp(prefix="test_tools-")
+    try:
+        mbr = os.path.join(d, "mbr.img")
+        make_fat(mbr, "old", offset=1 << 20)
+        with open(mbr, "r+b") as f:   # one MBR entry: ESP at LBA 2048
+            f.seek(0x1BE)
+            f.write(struct.pack("<B3sB3sII", 0, b"\0\0\0", 0xEF, b"\0\0\0", 2048, 6144))
+            f.seek(510)
+            f.write(b"\x55\xaa")
+        eq(qemu.fat_offset(mbr), 1 << 20, "MBR")
+        gpt = os.path.join(d, "gpt.img")
+        make_fat(gpt, "old", offset=2 << 20, size=6 << 20)
+        with open(gpt, "r+b") as f:
+            f.seek(0x1BE)
+            f.write(struct.pack("<B3sB3sII", 0, b"\0\0\0", 0xEE, b"\0\0\0", 1, 0xFFFFFFFF))
+            f.seek(510)
+            f.write(b"\x55\xaa" + b"EFI PART")
+            f.seek(512 + 72)
+            f.write(struct.pack("<QII", 2, 4, 128))
+            f.seek(2 * 512 + 128)  # entry 1 is empty, entry 2 the ESP at LBA 4096
+            f.write(qemu.ESP_GUID + bytes(16) + struct.pack("<QQ", 4096, 12287))
+        eq(qemu.fat_offset(gpt), 2 << 20, "GPT")
+        for img, off in ((mbr, 1 << 20), (gpt, 2 << 20)):
+            argv, cleanup = qemu.build_cmd("x86_64", "uefi", img, "new")
+            copy = re.search(r"file=([^, ]+)", " ".join(argv)).group(1)
+            eq(fat_cmdline(copy, off), "new", img)
+            cleanup()
+        bare = os.path.join(d, "bare.img")
+        make_fat(bare, "x")
+        eq(qemu.fat_offset(bare), 0, "bare FAT")
+    finally:
+        shutil.rmtree(d)
+
+
+# ---------------------------------------------------------------------------
+# End to end: boottest.py with the fake QEMU
+
+@test
+def test_e2e_pass_all_paths():
+    for i in ("x86_64/direct", "x86_64/uefi", "aarch64/uefi", "aarch64/direct"):
+        ok("boot/%s/tests" % i)
+        ok("boot/%s/tests/a.one" % i)
+        ok("boot/%s/tests/a.two" % i)
+
+
+@test
+def test_e2e_uefi_injection():
+    E2E.get()
+    with open(os.path.join(E2E.dir, "argv.x86_64.uefi.pass.json")) as f:
+        argv = json.load(f)
+    s = " ".join(argv)
+    assert "-smp 2" in s, s
+    assert E2E.build not in s, "the drive is the build output itself: " + s
+    for arch in qemu.ARCHES:
+        eq(fat_cmdline(os.path.join(E2E.build, arch, "esp.img")), "scenario=wrong",
+           "original cmdline.txt")
+    eq(os.listdir(E2E.tmp), [], "temporary copies left behind")
+
+
+@test
+def test_e2e_bench():
+    E2E.get()
+    out = E2E.stdout.splitlines()
+    for tag in ("x86_64.direct", "x86_64.uefi", "aarch64.uefi", "aarch64.direct"):
+        assert "BENCH boot_ms.%s 12.3 ms" % tag in out, tag
+        assert any(re.match(r"BENCH qemu_wall_ms\.%s \d+ ms$" % re.escape(tag), l)
+                   for l in out), tag
+    assert any(re.match(r"BENCH qemu_wall_ms\.x86_64\.direct\.fail \d+ ms$", l) for l in out), \
+        "a case not named tests is named in its BENCH tag"
+
+
+@test
+def test_e2e_test_failure():
+    fails("boot/x86_64/direct/fail", r"exit status 1 \(some test failed\), expected 0")
+    fails("boot/x86_64/direct/fail", "summary says 1 passed, 1 failed")
+    fails("boot/x86_64/direct/fail/a.two", "^a.c:12: want 1, got 2$")
+    ok("boot/x86_64/direct/fail/a.one")
+
+
+@test
+def test_e2e_panic_expected():
+    ok("boot/x86_64/direct/panic")
+    ok("boot/aarch64/direct/panic")
+    fails("boot/x86_64/direct/nobt", r"regex not found \(in order\): '\(\?i\)backtrace'")
+
+
+@test
+def test_e2e_panic_unexpected():
+    fails("boot/x86_64/direct/unexp", r"exit status 2 \(panic\), expected 0")
+    fails("boot/x86_64/direct/unexp", "PANIC: page fault at 0x0")
+
+
+@test
+def test_e2e_timeout():
+    fails("boot/x86_64/direct/hang", "^timeout after 2 s")
+    ok("boot/x86_64/direct/hang/a.one")
+    out = E2E.stdout.splitlines()
+    i = out.index(next(l for l in out if l.startswith("[FAIL] boot/x86_64/direct/hang:")))
+    tail = out[i + 1:i + 1 + boottest.TAIL_LINES]
+    eq(len(tail), boottest.TAIL_LINES, "tail length")
+    eq(tail[-1], "    | hang line 39")
+    with open(os.path.join(E2E.dir, "hang.child")) as f:
+        pid = int(f.read())
+    assert not alive(pid), "the hung QEMU's child %d survived" % pid
+    assert E2E.wall < 15, "boottest took %.1f s" % E2E.wall
+
+
+def alive(pid):
+    """True if pid runs (a zombie waiting for its reaper counts as dead)."""
+    for _ in range(20):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return False
+        except FileNotFoundError:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@test
+def test_e2e_no_status():
+    fails("boot/x86_64/direct/triple", r"no exit status \(triple fault or reset\?\)")
+    fails("boot/x86_64/direct/nosummary", "no 'N passed, M failed' summary line")
+    ok("boot/aarch64/direct/psci")
+    fails("boot/x86_64/direct/psci", "no exit status")
+    fails("boot/aarch64/direct/badexit", r"exit status 1 \(some test failed\)")
+
+
+@test
+def test_e2e_fail_line_with_clean_summary():
+    fails("boot/x86_64/direct/lying", r"1 \[FAIL\] line\(s\)")
+    fails("boot/x86_64/direct/lying/a.one", "boom")
+
+
+@test
+def test_e2e_glued_line():
+    ok("boot/x86_64/direct/glued")
+    ok("boot/x86_64/direct/glued/a.one")
+
+
+@test
+def test_e2e_logs_results_status():
+    E2E.get()
+    eq(E2E.rc, 1, "exit status with failures")
+    log = os.path.join(E2E.logs, "x86_64.direct.fail.log")
+    with open(log, "rb") as f:
+        text = f.read()
+    assert b"[FAIL] a.two: a.c:12" in text and b"\x1b[2J" in text, "raw log"
+    assert b"qemu-system-x86_64 -machine q35" in text, "log names the command"
+    eq(len(os.listdir(E2E.logs)), len(boottest.parse_matrix(E2E_MATRIX)), "one log per case")
+    with open(E2E.results) as f:
+        lines = f.read().splitlines()
+    eq(len(lines), len(E2E.verdicts), "one results line per result")
+    assert "PASS boot/x86_64/uefi/tests/a.one" in lines
+    assert "FAIL boot/x86_64/direct/hang" in lines
+    last = E2E.stdout.splitlines()[-1]
+    npass = sum(1 for ok_, _ in E2E.verdicts.values() if ok_)
+    eq(last, "%d passed, %d failed" % (npass, len(E2E.verdicts) - npass))
+
+
+@test
+def test_boottest_only_and_errors():
+    E2E.get()
+    env = dict(os.environ, PATH=os.path.join(E2E.dir, "bin") + os.pathsep + os.environ["PATH"],
+               FAKE_DIR=E2E.dir)
+    bt = [sys.executable, os.path.join(TOOLS, "boottest.py"), "--build", E2E.build,
+          "--log-dir", os.path.join(E2E.dir, "logs2")]
+    matrix = os.path.join(E2E.dir, "matrix.txt")
+    p = subprocess.run(bt + ["--matrix", matrix, "--only", "psci$|aarch64/direct/tests$"],
+                       env=env, stdout=subprocess.PIPE, text=True)
+    eq(p.returncode, 1, "psci on x86_64 fails")
+    cases = [l for l in p.stdout.splitlines() if re.match(r"\[....\] boot/[^/]+/[^/]+/[^/]+$", l)]
+    eq(sorted(cases), ["[ OK ] boot/aarch64/direct/psci", "[ OK ] boot/aarch64/direct/tests",
+                       "[FAIL] boot/x86_64/direct/psci: no exit status (triple fault or reset?)"
+                       " (qemu exit code 0)"])
+    p = subprocess.run(bt + ["--matrix", matrix, "--only", "aarch64/direct/tests$"],
+                       env=env, stdout=subprocess.PIPE, text=True)
+    eq(p.returncode, 0, "all passed")
+    bad = os.path.join(E2E.dir, "bad.txt")
+    with open(bad, "w") as f:
+        f.write("x x86_64 uefi 1 1 y\n")
+    p = subprocess.run(bt + ["--matrix", bad], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    eq(p.returncode, 2, "matrix error")
+    assert "bad.txt:1:" in p.stderr, p.stderr
+    p = subprocess.run(bt + ["--matrix", matrix, "--only", "nothing-matches"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    eq(p.returncode, 2, "no case selected")
+    empty = os.path.join(E2E.dir, "nobuild")
+    p = subprocess.run(bt[:2] + ["--build", empty, "--matrix", matrix, "--only", "x86_64/uefi/tests$"],
+                       env=env, stdout=subprocess.PIPE, text=True)
+    eq(p.returncode, 1)
+    assert re.search(r"\[FAIL\] boot/x86_64/uefi/tests: missing image .*esp.img", p.stdout), p.stdout
+
+
+# ---------------------------------------------------------------------------
+# summary.py
+
+@test
+def test_summary():
+    d = tempfile.mkdtemp(prefix="test_tools-")
+    try:
+        def write(name, text):
+            p = os.path.join(d, name)
+            with open(p, "w") as f:
+                f.write(text)
+            return p
+
+        def run(*paths):
+            out = io.StringIO()
+            old, sys.stdout = sys.stdout, out
+            try:
+                rc = summary.main(list(paths))
+            finally:
+                sys.stdout = old
+            return rc, out.getvalue().splitlines()
+
+        a = write("a", "PASS x/1\nPASS x/2\n\n# note\n")
+        b = write("b", "PASS y/1\nFAIL y/2\nFAIL y/3: it broke\n")
+        eq(run(a), (0, ["2 passed, 0 failed"]))
+        eq(run(a, b), (1, ["[FAIL] y/2", "[FAIL] y/3: it broke", "3 passed, 2 failed"]))
+        eq(run(write("e", "")), (1, ["0 passed, 0 failed"]), "nothing ran")
+        rc, out = run(a, write("g", "PASSED z\n"))
+        eq((rc, out[-1]), (1, "2 passed, 1 failed"), "garbage line")
+        rc, out = run(a, os.path.join(d, "missing"))
+        eq((rc, out[-1]), (1, "2 passed, 1 failed"), "missing file")
+        assert "cannot read results" in out[0], out
+    finally:
+        shutil.rmtree(d)
+
+
+# ---------------------------------------------------------------------------
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    results = None
+    if args[:1] == ["--results"] and len(args) == 2:
+        results = args[1]
+    elif args:
+        print("usage: test_tools.py [--results FILE]", file=sys.stderr)
+        return 2
+    if not shutil.which("mformat"):
+        print("test_tools: mtools is missing", file=sys.stderr)
+    npass, lines = 0, []
+    try:
+        for fn in TESTS:
+            name = "tools/" + fn.__name__[len("test_"):]
+            try:
+                fn()
+            except Exception as e:
+                tb = traceback.extract_tb(e.__traceback__)
+                frame = next((f for f in reversed(tb) if f.filename == __file__), tb[-1])
+                msg = str(e).strip() or type(e).__name__
+                if not isinstance(e, AssertionError):
+                    msg = "%s: %s" % (type(e).__name__, msg)
+                first, _, rest = msg.partition("\n")
+                print("[FAIL] %s: %s:%d: %s" % (name, os.path.relpath(frame.filename, ROOT),
+                                                frame.lineno, first))
+                for l in rest.splitlines():
+                    print("    | " + l)
+                lines.append("FAIL " + name)
+            else:
+                print("[ OK ] %s" % name)
+                npass += 1
+                lines.append("PASS " + name)
+            sys.stdout.flush()
+    finally:
+        E2E.cleanup()
+    if results:
+        with open(results, "a") as f:
+            f.write("".join(l + "\n" for l in lines))
+    nfail = len(lines) - npass
+    print("%d passed, %d failed" % (npass, nfail))
+    return 0 if nfail == 0 and npass > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
