@@ -26,7 +26,7 @@ ARCHFLAGS := -mno-red-zone -mcmodel=kernel
 EFI_ARCH := x64
 else ifeq ($(ARCH),aarch64)
 CROSS   := aarch64-linux-gnu-
-ARCHFLAGS := -mstrict-align -mgeneral-regs-only
+ARCHFLAGS := -mstrict-align
 EFI_ARCH := aa64
 else
 $(error ARCH must be x86_64 or aarch64, not '$(ARCH)')
@@ -139,7 +139,7 @@ test: deps
 	-$(MAKE) --no-print-directory host-tests
 	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	-tools/boottest.py --build $(BUILD) --results $(RESULTS)/boot.txt
-	@tools/summary.py $(RESULTS)/*.txt
+	@tools/summary.py $(RESULTS)/tools.txt $(RESULTS)/host.txt $(RESULTS)/fuzz.txt $(RESULTS)/boot.txt
 
 bench: deps
 	$(MAKE) --no-print-directory ARCH=x86_64 image

@@ -133,7 +133,9 @@ int pmm_init(struct pmm *pm, const struct bootinfo_mem *map, uint32_t n,
 		if (map[i].type != BOOTMEM_USABLE || !clip(map[i].base, map[i].size, &lo, &hi))
 			continue;
 		uint64_t cand = lo;
-		for (int tries = 0; tries < 64 && cand + need <= hi && !where; tries++) {
+		/* written so that nothing overflows: hi - need cannot wrap once need <= hi - lo */
+		for (int tries = 0; tries < 64 && need <= hi - lo && cand >= lo && cand <= hi - need && !where;
+		     tries++) {
 			uint64_t bump = 0, olo, ohi;
 			for (uint32_t j = 0; j < n; j++)
 				if (map[j].type != BOOTMEM_USABLE && hull(map[j].base, map[j].size, &olo, &ohi) &&

@@ -4,7 +4,10 @@ matrix and judges each run from its serial output and exit status.
 
 Usage:
     boottest.py [--build BUILD] [--matrix tests/boot/matrix.txt] [--only REGEX]
-                [--results FILE] [--jobs N] [--log-dir DIR]
+                [--results FILE] [--jobs N] [--log-dir DIR] [--bench-runs N]
+
+--only REGEX keeps the cases whose id boot/<arch>/<path>/<case> it matches
+(re.search); --jobs N boots N cases at once (default 2).
 
 For each case (one line of the matrix, format documented at the top of
 tests/boot/matrix.txt) the runner builds the QEMU command with tools/qemu.py,
@@ -40,6 +43,10 @@ Output, one line per result:
 cases on the same arch and path never report the same name). A timed-out
 case prints the last 30 lines of its log under its [FAIL] line. The run ends
 with "N passed, M failed" over all results.
+
+--bench-runs N boots every selected case N times (for `make bench`): a
+result passes only if it passed in every boot, and each BENCH line carries
+the median of the N values; logs are then named <...>.run<k>.log.
 
 --results FILE appends "PASS name" / "FAIL name" lines for tools/summary.py.
 Exit status: 0 iff every result passed, 1 otherwise, 2 for a usage or
@@ -370,18 +377,22 @@ def run_qemu(argv, timeout, log):
     return Run(rc, text, timed_out=timed_out, wall_ms=wall_ms)
 
 
-def run_case(case, build, log_dir):
-    """Boot one case and judge it; a runner error fails the case."""
+def run_case(case, build, log_dir, run=None):
+    """Boot one case and judge it; a runner error fails the case. `run`
+    numbers the boots of a case under --bench-runs (it names the log)."""
     try:
-        return boot_case(case, build, log_dir)
+        return boot_case(case, build, log_dir, run)
     except Exception as e:  # a bug or an I/O error must not hide the other cases
         return judge(case, Run(None, "", error="runner error: %s: %s"
                                % (type(e).__name__, e)))
 
 
-def boot_case(case, build, log_dir):
+def boot_case(case, build, log_dir, run):
     image = qemu.image_path(build, case.arch, case.path)
-    log_path = os.path.join(log_dir, case.log_name)
+    log_name = case.log_name
+    if run is not None:
+        log_name = log_name[:-len(".log")] + ".run%d.log" % run
+    log_path = os.path.join(log_dir, log_name)
     with open(log_path, "wb") as log:
         try:
             argv, cleanup = qemu.build_cmd(case.arch, case.path, image, case.cmdline,
@@ -399,6 +410,38 @@ def boot_case(case, build, log_dir):
                    % (run.rc, " (killed at timeout)" if run.timed_out else "",
                       run.wall_ms)).encode())
     return judge(case, run)
+
+
+def merge_verdicts(verdicts):
+    """One Verdict for several boots of the same case (--bench-runs): a
+    result passes only if it passed in every boot that reported it (the
+    reason names the first failing boot), and each BENCH value is the median
+    over the boots (the lower median, so it is a value one boot printed)."""
+    if len(verdicts) == 1:
+        return verdicts[0]
+    n = len(verdicts)
+    m = Verdict(verdicts[0].case)
+    results, benches = {}, {}
+    for k, v in enumerate(verdicts, 1):
+        for name, ok, reason in v.results:
+            prev = results.setdefault(name, (True, ""))
+            if prev[0] and not ok:
+                results[name] = (False, "run %d/%d: %s" % (k, n, reason))
+        for name, value, unit in v.benches:
+            benches.setdefault((name, unit), []).append(value)
+        if v.tail and not m.tail:
+            m.tail = v.tail
+    case_id = m.case.id
+    m.results = [(name, ok, reason) for name, (ok, reason) in results.items() if name != case_id]
+    m.results.append((case_id,) + results[case_id])
+    m.passed, m.reason = results[case_id]
+    for (name, unit), values in benches.items():
+        try:
+            value = sorted(values, key=float)[(len(values) - 1) // 2]
+        except ValueError:  # not a number after all: keep the first
+            value = values[0]
+        m.benches.append((name, value, unit))
+    return m
 
 
 # ---------------------------------------------------------------------------
@@ -428,6 +471,9 @@ def main(argv=None):
     ap.add_argument("--results", metavar="FILE", help="append PASS/FAIL lines to FILE")
     ap.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
     ap.add_argument("--log-dir", metavar="DIR", help="logs (default BUILD/logs)")
+    ap.add_argument("--bench-runs", type=int, default=1, metavar="N",
+                    help="boot each case N times; BENCH values are the medians "
+                    "(default 1)")
     args = ap.parse_args(argv)
 
     try:
@@ -441,6 +487,9 @@ def main(argv=None):
         cases = [c for c in cases if only.search(c.id)]
     if not cases:
         print("boottest: no case selected", file=sys.stderr)
+        return 2
+    if args.bench_runs < 1:
+        print("boottest: --bench-runs must be >= 1", file=sys.stderr)
         return 2
     log_dir = args.log_dir or os.path.join(args.build, "logs")
     os.makedirs(log_dir, exist_ok=True)
@@ -463,11 +512,29 @@ def main(argv=None):
             if results_file:
                 results_file.flush()
 
+    # Each QEMU runs in its own session (so a timeout can kill its whole
+    # group), out of reach of the signals that stop the runner: turn SIGTERM
+    # and SIGHUP (make or CI giving up) into the KeyboardInterrupt path below,
+    # which kills them.
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
+
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs))
     try:
-        futures = [pool.submit(run_case, c, args.build, log_dir) for c in cases]
+        runs = args.bench_runs
+        futures = {}  # future -> (case index, run number)
+        for i, c in enumerate(cases):
+            for k in range(1, runs + 1):
+                fut = pool.submit(run_case, c, args.build, log_dir, k if runs > 1 else None)
+                futures[fut] = (i, k)
+        done = {}  # case index -> {run number: verdict}
         for fut in concurrent.futures.as_completed(futures):
-            report(fut.result())
+            i, k = futures[fut]
+            done.setdefault(i, {})[k] = fut.result()
+            if len(done[i]) == runs:
+                report(merge_verdicts([done[i][k] for k in sorted(done[i])]))
     except KeyboardInterrupt:
         _abort.set()
         with _live_lock:

@@ -118,6 +118,16 @@ elif scenario == "lying":
 elif scenario == "glued":
     out("Booting from ROM..[ OK ] a.one\r\n1 passed, 0 failed\r\n")
     power_off(0)
+elif scenario in ("count", "flaky"):
+    counter = os.path.join(os.environ["FAKE_DIR"], "count." + scenario)
+    n = int(open(counter).read()) + 1 if os.path.exists(counter) else 1
+    with open(counter, "w") as f:
+        f.write(str(n))
+    if scenario == "flaky" and n == 2:
+        out("[FAIL] a.one: f.c:1: flaky\r\n0 passed, 1 failed\r\n")
+        power_off(1)
+    out("[ OK ] a.one\r\nBENCH n_ms %s ms\r\n1 passed, 0 failed\r\n" % ["2", "100", "10"][(n - 1) % 3])
+    power_off(0)
 elif scenario == "badexit":
     out("[ OK ] a.one\r\n1 passed, 0 failed\r\n")
     power_off(1)
@@ -445,14 +455,16 @@ def test_build_cmd_uefi():
             argv, cleanup = qemu.build_cmd(arch, "uefi", esp, "tests=all x=1")
             s = " ".join(argv)
             copy = re.search(r"file=([^, ]+)", s).group(1)
-            assert copy != esp, "boots the build output itself"
-            eq(fat_cmdline(copy), "tests=all x=1", "injected command line")
-            assert "-bios " + qemu.FIRMWARE[arch] in s, s
-            if arch == "aarch64":
-                for flag in ("virt,gic-version=3,acpi=off", "-boot menu=on,splash-time=0",
-                             "-device virtio-blk-device,drive=esp", "-net none"):
-                    assert flag in s, "%r not in %s" % (flag, s)
-            cleanup()
+            try:
+                assert copy != esp, "boots the build output itself"
+                eq(fat_cmdline(copy), "tests=all x=1", "injected command line")
+                assert "-bios " + qemu.FIRMWARE[arch] in s, s
+                if arch == "aarch64":
+                    for flag in ("virt,gic-version=3,acpi=off", "-boot menu=on,splash-time=0",
+                                 "-device virtio-blk-device,drive=esp", "-net none"):
+                        assert flag in s, "%r not in %s" % (flag, s)
+            finally:
+                cleanup()
             assert not os.path.exists(copy), "cleanup left the copy"
         eq(fat_cmdline(esp), "tests=none", "build output unchanged")
         try:
@@ -491,9 +503,11 @@ def test_fat_offset_partitioned():
         eq(qemu.fat_offset(gpt), 2 << 20, "GPT")
         for img, off in ((mbr, 1 << 20), (gpt, 2 << 20)):
             argv, cleanup = qemu.build_cmd("x86_64", "uefi", img, "new")
-            copy = re.search(r"file=([^, ]+)", " ".join(argv)).group(1)
-            eq(fat_cmdline(copy, off), "new", img)
-            cleanup()
+            try:
+                copy = re.search(r"file=([^, ]+)", " ".join(argv)).group(1)
+                eq(fat_cmdline(copy, off), "new", img)
+            finally:
+                cleanup()
         bare = os.path.join(d, "bare.img")
         make_fat(bare, "x")
         eq(qemu.fat_offset(bare), 0, "bare FAT")
@@ -661,6 +675,33 @@ def test_boottest_only_and_errors():
                        env=env, stdout=subprocess.PIPE, text=True)
     eq(p.returncode, 1)
     assert re.search(r"\[FAIL\] boot/x86_64/uefi/tests: missing image .*esp.img", p.stdout), p.stdout
+
+
+@test
+def test_boottest_bench_runs():
+    E2E.get()
+    env = dict(os.environ, PATH=os.path.join(E2E.dir, "bin") + os.pathsep + os.environ["PATH"],
+               FAKE_DIR=E2E.dir)
+    matrix = os.path.join(E2E.dir, "bench.txt")
+    with open(matrix, "w") as f:
+        f.write("count x86_64 direct 1 20 scenario=count 0\n"
+                "flaky aarch64 direct 1 20 scenario=flaky 0\n")
+    logs = os.path.join(E2E.dir, "logs3")
+    p = subprocess.run([sys.executable, os.path.join(TOOLS, "boottest.py"), "--build", E2E.build,
+                        "--matrix", matrix, "--log-dir", logs, "--bench-runs", "3", "--jobs", "1"],
+                       env=env, stdout=subprocess.PIPE, text=True)
+    out = p.stdout.splitlines()
+    eq(p.returncode, 1, "the flaky case fails")
+    assert "BENCH n_ms.x86_64.direct.count 10 ms" in out, "numeric median of 2 100 10:\n" + p.stdout
+    assert "[ OK ] boot/x86_64/direct/count" in out, p.stdout
+    assert "[ OK ] boot/x86_64/direct/count/a.one" in out, p.stdout
+    assert "[FAIL] boot/aarch64/direct/flaky/a.one: run 2/3: f.c:1: flaky" in out, p.stdout
+    assert any(l.startswith("[FAIL] boot/aarch64/direct/flaky: run 2/3: exit status 1")
+               for l in out), p.stdout
+    eq(out[-1], "2 passed, 2 failed", "each result counted once")
+    eq(sorted(os.listdir(logs))[:3], ["aarch64.direct.flaky.run1.log",
+                                      "aarch64.direct.flaky.run2.log",
+                                      "aarch64.direct.flaky.run3.log"])
 
 
 # ---------------------------------------------------------------------------
