@@ -1,0 +1,46 @@
+/* arch/ops_impl.h (aarch64): the inline half of <arch/ops.h>. */
+#ifndef ARCH_OPS_IMPL_H
+#define ARCH_OPS_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ARCH_NAME "aarch64"
+
+#define DAIF_F (1ul << 6)	/* PSTATE.F: FIQs masked */
+#define DAIF_I (1ul << 7)	/* PSTATE.I: IRQs masked */
+
+/* Mask IRQ and FIQ (debug and SError stay as they were); return the old DAIF. */
+static inline unsigned long arch_irq_save(void)
+{
+	unsigned long daif;
+	__asm__ volatile("mrs %0, daif\n\tmsr daifset, #3" : "=r"(daif) : : "memory");
+	return daif;
+}
+
+/* Put DAIF back exactly as arch_irq_save found it. */
+static inline void arch_irq_restore(unsigned long daif)
+{
+	__asm__ volatile("msr daif, %0" : : "r"(daif) : "memory");
+}
+
+static inline bool arch_irq_enabled(void)
+{
+	unsigned long daif;
+	__asm__ volatile("mrs %0, daif" : "=r"(daif));
+	return !(daif & DAIF_I);
+}
+
+static inline void arch_halt(void) { __asm__ volatile("wfi" : : : "memory"); }
+static inline void arch_cpu_relax(void) { __asm__ volatile("yield"); }
+
+/* The virtual count (CNTVCT_EL0). The isb keeps the read from being hoisted above
+ * earlier instructions, so two reads bracket the code between them. */
+static inline uint64_t arch_cycles(void)
+{
+	uint64_t v;
+	__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v) : : "memory");
+	return v;
+}
+
+#endif
