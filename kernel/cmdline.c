@@ -3,11 +3,12 @@
  *
  * Input: the command line from the bootinfo (a file on the ESP, QEMU -append, or
  * /chosen/bootargs), typed by a person or written by a tool. What it trusts:
- * nothing. The line's length is bounded with strnlen before anything else, every
- * byte is checked to be printable or whitespace (so messages that quote it are
- * safe to print), the number of words is bounded, numbers are accumulated with
- * overflow checks before every multiply and add, and strings are copied only after
- * their length is checked against dst.
+ * nothing. The line's length is bounded before anything else; every byte is
+ * checked to be printable or whitespace; a value quoted in a message is shortened
+ * and has its whitespace shown as '?', so a message is one printable line; the
+ * number of words is bounded; numbers are accumulated with overflow checks before
+ * every multiply and add; strings are copied only after their length is checked
+ * against dst.
  *
  * Two passes over the line with the same code: the first checks everything and
  * writes nothing, the second writes. A line either applies whole or not at all.
@@ -47,6 +48,17 @@ static bool cmdline_is_name_char(char c)
 static int cmdline_shown(struct cmdline_span sp)
 {
 	return sp.n > CMDLINE_SHOW ? CMDLINE_SHOW : (int)sp.n;
+}
+
+/* A value as messages quote it: shortened, tabs and newlines (quoted values) as '?'. */
+static const char *cmdline_show_value(struct cmdline_span v, char buf[CMDLINE_SHOW + 1])
+{
+	int n = cmdline_shown(v);
+
+	for (int i = 0; i < n; i++)
+		buf[i] = (v.s[i] >= 0x20 && v.s[i] < 0x7f) ? v.s[i] : '?';
+	buf[n] = '\0';
+	return buf;
 }
 
 /* True if span equals word, ignoring ASCII case. */
@@ -209,14 +221,15 @@ static int cmdline_apply(const struct cmdline_opt *o, struct cmdline_span name,
 			 bool has_value, struct cmdline_span v, bool store, char *err,
 			 size_t errlen)
 {
-	int nl = cmdline_shown(name), vl = cmdline_shown(v);
+	int nl = cmdline_shown(name);
+	char shown[CMDLINE_SHOW + 1];
 
 	if (o->type == CMDLINE_BOOL) {
 		bool b = true;
 		if (has_value && !cmdline_parse_bool(v, &b)) {
 			snprintf(err, errlen,
-				 "cmdline: option '%.*s': value '%.*s' is not a boolean (1/0, on/off, yes/no, true/false)",
-				 nl, name.s, vl, v.s);
+				 "cmdline: option '%.*s': value '%s' is not a boolean (1/0, on/off, yes/no, true/false)",
+				 nl, name.s, cmdline_show_value(v, shown));
 			return -1;
 		}
 		if (store)
@@ -243,13 +256,13 @@ static int cmdline_apply(const struct cmdline_opt *o, struct cmdline_span name,
 	uint64_t x = 0, max = o->max;
 	int r = cmdline_parse_uint(v, &x);
 	if (r == -1) {
-		snprintf(err, errlen, "cmdline: option '%.*s': value '%.*s' is not a number",
-			 nl, name.s, vl, v.s);
+		snprintf(err, errlen, "cmdline: option '%.*s': value '%s' is not a number",
+			 nl, name.s, cmdline_show_value(v, shown));
 		return -1;
 	}
 	if (r == -2) {
-		snprintf(err, errlen, "cmdline: option '%.*s': value '%.*s' is too large",
-			 nl, name.s, vl, v.s);
+		snprintf(err, errlen, "cmdline: option '%.*s': value '%s' is too large",
+			 nl, name.s, cmdline_show_value(v, shown));
 		return -1;
 	}
 	if (max > cmdline_width_max(o->dstsize))

@@ -7,6 +7,7 @@
  *
  * Until console_start() the bytes go to a 16 KiB ring (aarch64 cannot print before it
  * has read the device tree and mapped the PL011); console_start() writes the ring out.
+ * A panic before that (a bad device tree) hands the ring to arch_early_write().
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,7 +21,6 @@
 static bool console_live;
 static char early_ring[EARLY_RING];
 static size_t early_len;			/* bytes held, <= EARLY_RING */
-static void (*console_fallback)(const char *s, size_t n);
 
 static void uart_write(const char *s, size_t n)
 {
@@ -39,8 +39,6 @@ void console_write(const char *s, size_t n)
 	} else {
 		for (size_t i = 0; i < n && early_len < EARLY_RING; i++)
 			early_ring[early_len++] = s[i];
-		if (console_fallback)
-			console_fallback(s, n);
 	}
 	arch_irq_restore(irq);
 }
@@ -49,26 +47,17 @@ void console_start(uintptr_t uart_base)
 {
 	arch_uart_init(uart_base);
 	unsigned long irq = arch_irq_save();
-	if (!console_fallback)
-		uart_write(early_ring, early_len);
+	uart_write(early_ring, early_len);
 	console_live = true;
 	arch_irq_restore(irq);
 }
 
-void console_set_fallback(void (*write)(const char *s, size_t n))
+void console_panic_flush(void)
 {
-	console_fallback = write;
-	if (write && !console_live)
-		write(early_ring, early_len);
+	if (!console_live)
+		arch_early_write(early_ring, early_len);
 }
 
-size_t console_early_copy(char *buf, size_t len)
-{
-	size_t n = early_len < len ? early_len : len;
-	for (size_t i = 0; i < n; i++)
-		buf[i] = early_ring[i];
-	return n;
-}
 
 int kprintf(const char *fmt, ...)
 {

@@ -28,7 +28,7 @@
  * depth, only what children need (#address-cells, #size-cells, ranges), plus the
  * properties of the one node whose property list is still open; a node is handled
  * the moment its property list ends (at its first child or at its end), so nothing
- * is stored per node and stack use is fixed (about 2 KiB).
+ * is stored per node and stack use is fixed (about 3 KiB in all).
  *
  * Addresses in reg are translated to CPU physical addresses through every
  * ancestor's ranges (empty ranges is the identity); a bus without ranges, an
@@ -69,7 +69,8 @@
 #define FDT_NOP			4
 #define FDT_END			9
 
-#define FDT_PATH_MAX		256	/* longer paths are shown shortened, never matched */
+#define FDT_PATH_MAX		256	/* longer paths are shortened and never match */
+#define FDT_SHOWN_MAX		64	/* a path in a message: "..." and its tail past this */
 #define FDT_MAX_CELLS		4	/* largest #address-cells / #size-cells accepted */
 #define FDT_CELLS_BAD		0xffffffffu	/* a cells property that was not 4 bytes */
 
@@ -91,6 +92,7 @@ struct fdt_cursor {
 	int trunc_depth;		/* path is shortened from this depth on */
 	char path[FDT_PATH_MAX];	/* "" for the root, "/cpus/cpu@0" below it */
 	uint16_t pathlen[FDT_MAX_DEPTH + 1];
+	char shown[FDT_SHOWN_MAX];	/* the path as messages show it */
 	const char *name;		/* current node's name in the blob, NUL-terminated */
 	uint32_t namelen;
 	char *err;
@@ -123,10 +125,23 @@ static uint64_t fdt_be64(const uint8_t *p)
 	return (uint64_t)fdt_be32(p) << 32 | fdt_be32(p + 4);
 }
 
-/* The cursor's path as shown in messages ("/" for the root). */
+/* The current node's path as messages show it: "/" for the root, long ones shortened. */
 static const char *fdt_path(const struct fdt_cursor *cur)
 {
-	return cur->path[0] ? cur->path : "/";
+	return cur->shown;
+}
+
+/* Write the path of the node at depth d (the current one or an ancestor) for a message. */
+static void fdt_path_show(const struct fdt_cursor *cur, int d, char *buf, size_t size)
+{
+	size_t n = d > 0 ? cur->pathlen[d] : 0;
+
+	if (n == 0)
+		snprintf(buf, size, "/");
+	else if (n < size)
+		snprintf(buf, size, "%.*s", (int)n, cur->path);
+	else
+		snprintf(buf, size, "...%s", cur->path + n - (size - 4));
 }
 
 /* Copy up to n bytes of a firmware string, stopping at NUL, non-printables as '?'. */
@@ -264,24 +279,25 @@ static void fdt_path_push(struct fdt_cursor *cur, const char *name, uint32_t nam
 	if (d == 0) {
 		cur->path[0] = '\0';
 		cur->pathlen[0] = 0;
-		return;
+	} else {
+		size_t base = cur->pathlen[d - 1];
+		cur->pathlen[d] = (uint16_t)base;
+		if (d > cur->trunc_depth) {
+			/* already shortened above: the path stays the ancestor's */
+		} else if (base + 1 + namelen + 1 <= FDT_PATH_MAX) {
+			cur->path[base] = '/';
+			fdt_copy_printable(cur->path + base + 1, namelen + 1,
+					   (const uint8_t *)name, namelen);
+			cur->pathlen[d] = (uint16_t)(base + 1 + namelen);
+		} else {
+			cur->trunc_depth = d;
+			if (base + 5 <= FDT_PATH_MAX) {
+				memcpy(cur->path + base, "/...", 5);
+				cur->pathlen[d] = (uint16_t)(base + 4);
+			}
+		}
 	}
-	size_t base = cur->pathlen[d - 1];
-	cur->pathlen[d] = (uint16_t)base;
-	if (d > cur->trunc_depth)
-		return;
-	if (base + 1 + namelen + 1 <= FDT_PATH_MAX) {
-		cur->path[base] = '/';
-		fdt_copy_printable(cur->path + base + 1, namelen + 1, (const uint8_t *)name,
-				   namelen);
-		cur->pathlen[d] = (uint16_t)(base + 1 + namelen);
-		return;
-	}
-	cur->trunc_depth = d;
-	if (base + 5 <= FDT_PATH_MAX) {
-		memcpy(cur->path + base, "/...", 5);
-		cur->pathlen[d] = (uint16_t)(base + 4);
-	}
+	fdt_path_show(cur, d, cur->shown, sizeof cur->shown);
 }
 
 /* Leave the current node: restore the parent's path. */
@@ -292,6 +308,7 @@ static void fdt_path_pop(struct fdt_cursor *cur)
 	cur->depth--;
 	if (cur->depth >= 0)
 		cur->path[cur->pathlen[cur->depth]] = '\0';
+	fdt_path_show(cur, cur->depth, cur->shown, sizeof cur->shown);
 }
 
 /*
@@ -311,6 +328,7 @@ static int fdt_walk(const struct fdt_blob *fb, const struct fdt_visitor *v, void
 	cur->depth = -1;
 	cur->trunc_depth = FDT_MAX_DEPTH + 1;
 	cur->path[0] = '\0';
+	fdt_path_show(cur, -1, cur->shown, sizeof cur->shown);
 	cur->name = "";
 	cur->namelen = 0;
 	for (;;) {
@@ -398,12 +416,17 @@ static int fdt_walk(const struct fdt_blob *fb, const struct fdt_visitor *v, void
 			const uint8_t *val = s + off;
 			uint64_t next = (uint64_t)off + (((uint64_t)len + 3) & ~(uint64_t)3);
 			off = next > end ? end : (uint32_t)next;
-			if (nameoff >= fb->strings_size ||
-			    !memchr(strs + nameoff, '\0', fb->strings_size - nameoff)) {
+			if (nameoff >= fb->strings_size) {
 				snprintf(cur->err, cur->errlen,
-					 "FDT %s: property name at strings offset 0x%x is outside the strings block (0x%x) or not terminated",
+					 "FDT %s: property name offset 0x%x is past the strings block (0x%x)",
 					 fdt_path(cur), (unsigned)nameoff,
 					 (unsigned)fb->strings_size);
+				return -1;
+			}
+			if (!memchr(strs + nameoff, '\0', fb->strings_size - nameoff)) {
+				snprintf(cur->err, cur->errlen,
+					 "FDT %s: property name at strings offset 0x%x is not terminated",
+					 fdt_path(cur), (unsigned)nameoff);
 				return -1;
 			}
 			const char *pname = strs + nameoff;
@@ -664,9 +687,11 @@ static int fdt_cells_check(const struct fdt_cursor *cur, int d, uint32_t cells,
 			   const char *what)
 {
 	if (cells == FDT_CELLS_BAD || cells > FDT_MAX_CELLS) {
-		snprintf(cur->err, cur->errlen, "FDT %.*s: %s is not a 4-byte value in [0, %u]",
-			 d == 0 ? 1 : (int)cur->pathlen[d], d == 0 ? "/" : cur->path, what,
-			 (unsigned)FDT_MAX_CELLS);
+		char where[FDT_SHOWN_MAX];
+
+		fdt_path_show(cur, d, where, sizeof where);
+		snprintf(cur->err, cur->errlen, "FDT %s: %s is not a 4-byte value in [0, %u]",
+			 where, what, (unsigned)FDT_MAX_CELLS);
 		return -1;
 	}
 	return 0;
@@ -695,13 +720,13 @@ static int fdt_translate(struct fdt_state *st, const struct fdt_cursor *cur, uin
 {
 	for (int k = cur->depth - 1; k >= 1; k--) {
 		const struct fdt_level *bus = &st->lv[k];
-		const char *bpath = cur->path;
-		int bpathlen = cur->pathlen[k];
+		char bpath[FDT_SHOWN_MAX];
 
+		fdt_path_show(cur, k, bpath, sizeof bpath);
 		if (!bus->has_ranges) {
 			snprintf(cur->err, cur->errlen,
-				 "FDT %s: reg cannot be translated: %.*s has no ranges",
-				 fdt_path(cur), bpathlen, bpath);
+				 "FDT %s: reg cannot be translated: %s has no ranges",
+				 fdt_path(cur), bpath);
 			return -1;
 		}
 		if (bus->ranges_len == 0)
@@ -714,8 +739,8 @@ static int fdt_translate(struct fdt_state *st, const struct fdt_cursor *cur, uin
 		uint32_t esz = 4 * (cac + pac + csc);
 		if (cac == 0 || bus->ranges_len % esz != 0) {
 			snprintf(cur->err, cur->errlen,
-				 "FDT %.*s: ranges length %u is not a multiple of %u cells",
-				 bpathlen, bpath, (unsigned)bus->ranges_len, (unsigned)(esz / 4));
+				 "FDT %s: ranges length %u is not a multiple of %u cells",
+				 bpath, (unsigned)bus->ranges_len, (unsigned)(esz / 4));
 			return -1;
 		}
 		bool found = false;
@@ -735,8 +760,8 @@ static int fdt_translate(struct fdt_state *st, const struct fdt_cursor *cur, uin
 		}
 		if (!found) {
 			snprintf(cur->err, cur->errlen,
-				 "FDT %s: reg address 0x%llx is outside the ranges of %.*s",
-				 fdt_path(cur), (unsigned long long)*addr, bpathlen, bpath);
+				 "FDT %s: reg address 0x%llx is outside the ranges of %s",
+				 fdt_path(cur), (unsigned long long)*addr, bpath);
 			return -1;
 		}
 	}

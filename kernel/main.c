@@ -138,6 +138,7 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 		panic("%s", boot_error);
 	if (bi->dtb && platform_init_dtb(bi, err, sizeof(err)))
 		panic("%s", err);
+	arch_firmware_init(boot_platform.psci);
 	memory_init(bi);
 	if (boot_platform.have_uart) {
 		void *uart = vm_map_phys(boot_platform.uart.base, boot_platform.uart.size ? boot_platform.uart.size : PAGE_SIZE, true);

@@ -80,6 +80,7 @@ _Noreturn void panic(const char *fmt, ...)
 	va_end(ap);
 	kprintf("\nPANIC: %s\n", msg);
 	backtrace_print(0, (uint64_t)__builtin_frame_address(0));
+	console_panic_flush();
 	arch_poweroff(EXIT_PANIC);
 }
 
@@ -102,9 +103,10 @@ static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
 	arch_frame_dump(f, kprintf);
 	/* The faulting function may not have pushed its frame record yet. */
 	uint64_t ret = 0;
-	if (!fn || !arch_frame_unrecorded_ret(f, ti->pc - off, &ret) || !ksyms_lookup(ret, &off))
+	if (!arch_frame_unrecorded_ret(f, fn ? ti->pc - off : ti->pc, &ret) || !ksyms_lookup(ret, &off))
 		ret = 0;
 	backtrace_print_trap(ti->pc, ret, ti->fp);
+	console_panic_flush();
 	arch_poweroff(EXIT_PANIC);
 }
 

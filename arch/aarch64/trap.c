@@ -265,6 +265,12 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 
 	if ((func_start | pc) & 3 || pc < func_start)
 		return false;
+	/* At the first instruction (also: a branch to an address with no symbol, where
+	 * the kernel passes the pc itself) nothing is read: the code may be unmapped. */
+	if (pc == func_start) {
+		*ret = f->x[30];
+		return true;
+	}
 	for (unsigned i = 0; i < PROLOGUE_SCAN; i++) {
 		uint32_t in = code[i];
 		if (!stored && ((in & MASK_PAIR_IMM) == INSN_STP_FP_LR_PRE ||

@@ -79,3 +79,19 @@ int arch_uart_getc(void)
 		return -1;
 	return (int)(reg_read(UARTDR) & 0xff);
 }
+
+/* Semihosting SYS_WRITE0 (0x04), a NUL-terminated chunk at a time. Without a
+ * semihosting host the call traps and is skipped (trap.c); stop trying then. */
+void arch_early_write(const char *s, unsigned long n)
+{
+	char chunk[129];
+	while (n && !arm64_semihost_trapped) {
+		unsigned long k = n < 128 ? n : 128;
+		for (unsigned long i = 0; i < k; i++)
+			chunk[i] = s[i] ? s[i] : ' ';
+		chunk[k] = '\0';
+		arm64_semihost(0x04, chunk);
+		s += k;
+		n -= k;
+	}
+}

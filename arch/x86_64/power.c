@@ -7,6 +7,11 @@
  */
 #include <arch/ops.h>
 
+void arch_firmware_init(uint32_t psci_conduit)
+{
+	(void)psci_conduit;
+}
+
 _Noreturn void arch_poweroff(int status)
 {
 	outb(0xf4, (uint8_t)status);

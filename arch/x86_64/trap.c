@@ -86,10 +86,13 @@ void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt,
 bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret)
 {
 	const uint8_t *code = (const uint8_t *)func_start;
-	bool std_prologue = code[0] == 0x55 && code[1] == 0x48 && code[2] == 0x89 && code[3] == 0xe5;
 	uint64_t slot;
 
-	if (!std_prologue || f->rip == func_start)
+	/* At the first instruction (also: a call to an address with no symbol, where the
+	 * kernel passes the pc itself) the code is not read: it may be unmapped. */
+	if (f->rip == func_start)
+		slot = f->rsp;
+	else if (!(code[0] == 0x55 && code[1] == 0x48 && code[2] == 0x89 && code[3] == 0xe5))
 		slot = f->rsp;
 	else if (f->rip == func_start + 1)
 		slot = f->rsp + 8;

@@ -34,3 +34,13 @@ int arch_uart_getc(void)
 		return -1;
 	return inb(COM1);
 }
+
+void arch_early_write(const char *s, unsigned long n)
+{
+	arch_uart_init(0);
+	for (unsigned long i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			arch_uart_putc('\r');
+		arch_uart_putc(s[i]);
+	}
+}

@@ -9,6 +9,7 @@
 
 void test_fault_target(volatile uint64_t *p);
 void test_fault_caller(volatile uint64_t *p);
+void test_fault_bad_call(void (*fn)(void));
 
 __attribute__((noinline)) void test_fault_target(volatile uint64_t *p)
 {
@@ -25,4 +26,17 @@ TEST_EXPLICIT(fault, null_write)
 {
 	test_fault_caller((volatile uint64_t *)(uintptr_t)0x10);
 	test_fail(__FILE__, __LINE__, "the write to 0x10 did not fault");
+}
+
+/* A call through a pointer to unmapped memory: the caller must still be named. */
+__attribute__((noinline)) void test_fault_bad_call(void (*fn)(void))
+{
+	fn();
+	__asm__ volatile("" ::: "memory");
+}
+
+TEST_EXPLICIT(fault_call, unmapped_pc)
+{
+	test_fault_bad_call((void (*)(void))(uintptr_t)0x2000);
+	test_fail(__FILE__, __LINE__, "the call to 0x2000 did not fault");
 }

@@ -31,6 +31,10 @@ void arch_cpu_describe(char *buf, unsigned long len);
 /* Calibrate arch_cycles_freq(); may use firmware timers the platform described. */
 void arch_cycles_init(uint32_t pm_timer_port);
 
+/* Firmware interfaces the platform described: aarch64's PSCI conduit (0 none, 1 hvc,
+ * 2 smc), used for power-off and, later, CPU_ON. Ignored on x86-64. */
+void arch_firmware_init(uint32_t psci_conduit);
+
 /* Power off with an exit status the QEMU runner can read; never returns. */
 _Noreturn void arch_poweroff(int status);
 

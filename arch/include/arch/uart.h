@@ -15,4 +15,12 @@ void arch_uart_putc(char c);
 /* -1 when no character is waiting. */
 int arch_uart_getc(void);
 
+/*
+ * Output for the time before the console's UART is known (a panic while reading the
+ * device tree): x86-64 writes COM1, which needs no discovery; aarch64 uses the
+ * semihosting console when a host provides one (QEMU -semihosting) and otherwise
+ * drops the bytes. Context: any; slow; for panics only.
+ */
+void arch_early_write(const char *s, unsigned long n);
+
 #endif

@@ -3,8 +3,10 @@
  *
  * Calling context: boot CPU, once, before interrupts and other cores are up. Does
  * not block, does not allocate, keeps no state between calls; reads physical memory
- * only through the caller's struct phys_access. Also built into host tests and a
- * libFuzzer target (tests/host/test_acpi.c, tests/fuzz/fuzz_acpi.c).
+ * only through the caller's struct phys_access, and keeps using a pointer map()
+ * returned while it maps more (the root table while it looks at each entry), so
+ * map() must not unmap earlier ranges during one acpi_parse(). Also built into
+ * host tests and a libFuzzer target (tests/host/test_acpi.c, tests/fuzz/fuzz_acpi.c).
  */
 #ifndef KERNEL_ACPI_H
 #define KERNEL_ACPI_H

@@ -16,9 +16,8 @@ void console_write(const char *s, size_t n);
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The UART is usable from now on: flush what was held back. */
 void console_start(uintptr_t uart_base);
-/* Everything printed so far, for the panic path when there is no UART. */
-size_t console_early_copy(char *buf, size_t len);
-/* Register a sink that replaces the UART (aarch64: semihosting when no UART). */
-void console_set_fallback(void (*write)(const char *s, size_t n));
+/* Panic path: if the UART never came up, write what was held back through the
+ * arch's early output (arch_early_write). */
+void console_panic_flush(void);
 
 #endif

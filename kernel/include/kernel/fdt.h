@@ -2,7 +2,7 @@
  * kernel/fdt.h: the flattened device tree parser (aarch64 hardware discovery).
  *
  * Calling context: boot CPU, once, before interrupts and other cores are up. Does
- * not block, does not allocate, keeps no state between calls; uses about 2 KiB of
+ * not block, does not allocate, keeps no state between calls; uses about 3 KiB of
  * stack. Also built into host tests and a libFuzzer target (tests/host/test_fdt.c,
  * tests/fuzz/fuzz_fdt.c).
  */
