@@ -454,6 +454,7 @@ static int acpi_parse_hpet(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 	return 0;
 }
 
+/* RSDP, then the root table, then the MADT, FADT and HPET it lists (see acpi.h). */
 int acpi_parse(const struct phys_access *pa, uint64_t rsdp_phys, struct platform *out,
 	       char *err, size_t errlen)
 {

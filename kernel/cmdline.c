@@ -367,6 +367,7 @@ static int cmdline_run(const char *line, const struct cmdline_opt *opts, size_t 
 	}
 }
 
+/* Bound and check the line and the table, then check all words, then apply them. */
 int cmdline_parse(const char *line, const struct cmdline_opt *opts, size_t nopts,
 		  char *err, size_t errlen)
 {

@@ -154,6 +154,7 @@ static void fdt_copy_printable(char *dst, size_t dstsize, const uint8_t *src, si
 	dst[i] = '\0';
 }
 
+/* The header's totalsize, 0 on a bad magic (see fdt.h). */
 uint32_t fdt_totalsize(const void *hdr40)
 {
 	const uint8_t *h = hdr40;
@@ -1094,6 +1095,7 @@ static int fdt_extract_done(void *arg, const struct fdt_cursor *cur)
 	return fdt_handle_compatible(st, cur);
 }
 
+/* Header, reservation map, stdout-path walk, extracting walk (see fdt.h). */
 int fdt_parse(const void *blob, size_t avail, struct platform *out, char *err,
 	      size_t errlen)
 {

@@ -150,7 +150,7 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 		panic("%s", err);
 	arch_cycles_init(boot_platform.have_pm_timer ? boot_platform.pm_timer_port : 0);
 
-	strcpy(cmdline_copy, bi->cmdline[0] ? bi->cmdline : boot_platform.bootargs);
+	snprintf(cmdline_copy, sizeof(cmdline_copy), "%s", bi->cmdline[0] ? bi->cmdline : boot_platform.bootargs);
 	banner(bi);
 	if (cmdline_parse(cmdline_copy, kernel_opts, sizeof(kernel_opts) / sizeof(kernel_opts[0]),
 			  err, sizeof(err)))

@@ -44,7 +44,7 @@ host-tests: $(HOST_BINS)
 
 # ---- fuzzers (libFuzzer): each runs FUZZ_SECONDS from its seed corpus ----------------
 FUZZ_CC     := clang
-FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	       -Ikernel/include -Iboot/include -Iarch/include
 FUZZ_UNDER_acpi    := kernel/acpi.c
 FUZZ_UNDER_fdt     := kernel/fdt.c
@@ -62,7 +62,7 @@ fuzz: $(patsubst %,$(HOST_OUT)/fuzz_%,$(FUZZERS))
 		if $(HOST_OUT)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
 			-artifact_prefix=$(HOST_OUT)/crash-$$f- \
 			$(HOST_OUT)/corpus/$$f tests/fuzz/corpus/$$f > $(HOST_OUT)/fuzz_$$f.log 2>&1; then \
-			echo "[ OK ] fuzz/$$f: $$(grep -Eo '#[0-9]+ +DONE.*' $(HOST_OUT)/fuzz_$$f.log | tail -1)"; \
+			echo "[ OK ] fuzz/$$f: $$(grep -Eo '#[0-9]+[[:space:]]+DONE.*' $(HOST_OUT)/fuzz_$$f.log | tail -1)"; \
 			echo "PASS fuzz/$$f" >> $(RESULTS)/fuzz.txt; \
 		else \
 			echo "[FAIL] fuzz/$$f: crash, see $(HOST_OUT)/fuzz_$$f.log"; tail -30 $(HOST_OUT)/fuzz_$$f.log; \
