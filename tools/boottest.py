@@ -89,6 +89,7 @@ class Case:
         self.expect = expect      # expected power-off status
         self.regexes = regexes    # compiled, must match in order
         self.where = where        # "matrix.txt:12", for messages
+        self.qemu_args = []       # extra QEMU arguments ("qemu:ARGS" fields)
 
     @property
     def id(self):
@@ -147,13 +148,17 @@ def parse_matrix(text, filename="matrix.txt"):
             raise MatrixError("%s: %s" % (where, e))
         if smp < 1 or timeout <= 0 or not 0 <= expect <= 255:
             raise MatrixError("%s: smp must be >= 1, timeout > 0, expect 0..255" % where)
-        regexes = []
+        regexes, qemu_args = [], []
         for r in f[7:]:
+            if r.startswith("qemu:"):
+                qemu_args += shlex.split(r[len("qemu:"):])
+                continue
             try:
                 regexes.append(re.compile(r, re.MULTILINE))
             except re.error as e:
                 raise MatrixError("%s: bad regex %r: %s" % (where, r, e))
         case = Case(name, arch, path, smp, timeout, cmdline, expect, regexes, where)
+        case.qemu_args = qemu_args
         if case.id in seen:
             raise MatrixError("%s: case %s already defined at %s" % (where, case.id, seen[case.id]))
         seen[case.id] = where
@@ -401,6 +406,7 @@ def boot_case(case, build, log_dir, run):
         try:
             argv, cleanup = qemu.build_cmd(case.arch, case.path, image, case.cmdline,
                                            smp=case.smp)
+            argv = argv + case.qemu_args
         except qemu.QemuError as e:
             log.write(("### %s\n" % e).encode())
             return judge(case, Run(None, "", error=str(e)))

@@ -402,6 +402,14 @@ def test_repo_matrix():
             assert boottest.match_in_order(c.regexes, lost.split("\n")) is not None, c.id
 
 
+@test
+def test_matrix_qemu_args():
+    cases = boottest.parse_matrix(
+        "x aarch64 direct 1 10 '' 2 'qemu:-dtb a.dtb -m 1G' 'PANIC' 'qemu:-smp 2'\n")
+    eq(cases[0].qemu_args, ["-dtb", "a.dtb", "-m", "1G", "-smp", "2"], "qemu args")
+    eq([r.pattern for r in cases[0].regexes], ["PANIC"], "regexes")
+
+
 # ---------------------------------------------------------------------------
 # Judging (pure)
 
