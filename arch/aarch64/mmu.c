@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
+#include <arch/mmu_walk.h>
 #include "arm64.h"
 
 #define PTE_VALID	(1ull << 0)
@@ -235,25 +236,7 @@ bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags)
 	return false;
 }
 
-struct walk_run {
-	void (*fn)(void *, uint64_t, uint64_t, uint64_t, unsigned);
-	void *ctx;
-	uint64_t va, pa, size;
-	unsigned flags;
-};
-
-static void walk_emit(struct walk_run *r, uint64_t va, uint64_t pa, uint64_t size, unsigned flags)
-{
-	if (r->size && r->va + r->size == va && r->pa + r->size == pa && r->flags == flags) {
-		r->size += size;
-		return;
-	}
-	if (r->size)
-		r->fn(r->ctx, r->va, r->pa, r->size, r->flags);
-	*r = (struct walk_run){ r->fn, r->ctx, va, pa, size, flags };
-}
-
-static void walk_level(struct walk_run *r, uint64_t tpa, int level, uint64_t base, bool ro, bool pxn)
+static void walk_level(struct mmu_walk_run *r, uint64_t tpa, int level, uint64_t base, bool ro, bool pxn)
 {
 	uint64_t *t = table(tpa);
 	for (unsigned i = 0; i < 512; i++) {
@@ -264,21 +247,20 @@ static void walk_level(struct walk_run *r, uint64_t tpa, int level, uint64_t bas
 		if (level > 0 && (e & PTE_TABLE))
 			walk_level(r, e & PTE_ADDR, level - 1, va, ro || (e & TBL_AP_RO), pxn || (e & TBL_PXN));
 		else if (level < 3 && (level > 0 || (e & PTE_TABLE)))
-			walk_emit(r, va, e & PTE_ADDR & ~((1ull << (12 + 9 * level)) - 1),
+			mmu_walk_emit(r, va, e & PTE_ADDR & ~((1ull << (12 + 9 * level)) - 1),
 				  1ull << (12 + 9 * level), flags_of(e, ro, pxn));
 	}
 }
 
 void arch_mmu_walk(void (*fn)(void *, uint64_t, uint64_t, uint64_t, unsigned), void *ctx)
 {
-	struct walk_run r = { fn, ctx, 0, 0, 0, 0 };
+	struct mmu_walk_run r = { fn, ctx, 0, 0, 0, 0 };
 	uint64_t lower = active_root(0);
 
 	if (lower)
 		walk_level(&r, lower, 3, 0, false, false);
 	walk_level(&r, active_root(UPPER_BASE), 3, UPPER_BASE, false, false);
-	if (r.size)
-		fn(ctx, r.va, r.pa, r.size, r.flags);
+	mmu_walk_finish(&r);
 }
 
 /*

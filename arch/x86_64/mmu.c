@@ -15,6 +15,7 @@
 #include <string.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
+#include <arch/mmu_walk.h>
 
 #define PTE_P		(1ull << 0)
 #define PTE_W		(1ull << 1)
@@ -164,25 +165,7 @@ bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags)
 	return true;
 }
 
-struct walk_run {
-	void (*fn)(void *, uint64_t, uint64_t, uint64_t, unsigned);
-	void *ctx;
-	uint64_t va, pa, size;
-	unsigned flags;
-};
-
-static void walk_emit(struct walk_run *r, uint64_t va, uint64_t pa, uint64_t size, unsigned flags)
-{
-	if (r->size && r->va + r->size == va && r->pa + r->size == pa && r->flags == flags) {
-		r->size += size;
-		return;
-	}
-	if (r->size)
-		r->fn(r->ctx, r->va, r->pa, r->size, r->flags);
-	*r = (struct walk_run){ r->fn, r->ctx, va, pa, size, flags };
-}
-
-static void walk_level(struct walk_run *r, uint64_t tpa, int level, uint64_t base)
+static void walk_level(struct mmu_walk_run *r, uint64_t tpa, int level, uint64_t base)
 {
 	uint64_t *t = table(tpa);
 	for (unsigned i = 0; i < 512; i++) {
@@ -193,7 +176,7 @@ static void walk_level(struct walk_run *r, uint64_t tpa, int level, uint64_t bas
 		if (level == 3 && i >= 256)
 			va |= 0xffff000000000000ull;		/* sign extension */
 		if (level == 0 || (e & PTE_PS))
-			walk_emit(r, va, e & PTE_ADDR & ~((1ull << (12 + 9 * level)) - 1),
+			mmu_walk_emit(r, va, e & PTE_ADDR & ~((1ull << (12 + 9 * level)) - 1),
 				  1ull << (12 + 9 * level), flags_of(e));
 		else
 			walk_level(r, e, level - 1, va);
@@ -202,10 +185,9 @@ static void walk_level(struct walk_run *r, uint64_t tpa, int level, uint64_t bas
 
 void arch_mmu_walk(void (*fn)(void *, uint64_t, uint64_t, uint64_t, unsigned), void *ctx)
 {
-	struct walk_run r = { fn, ctx, 0, 0, 0, 0 };
+	struct mmu_walk_run r = { fn, ctx, 0, 0, 0, 0 };
 	walk_level(&r, active_root(), 3, 0);
-	if (r.size)
-		fn(ctx, r.va, r.pa, r.size, r.flags);
+	mmu_walk_finish(&r);
 }
 
 void arch_mmu_activate(void)
