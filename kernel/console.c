@@ -1,9 +1,10 @@
 /*
  * kernel/console.c: console output.
  *
- * One writer at a time: output runs with interrupts off for the length of one write
- * (bounded by the UART's speed; a line at a time from kprintf). SMP adds a spinlock
- * here. '\n' becomes "\r\n" for terminals.
+ * One writer at a time: a write holds the console lock with interrupts off for its
+ * length (bounded by the UART's speed; a line at a time from kprintf), so lines from
+ * different CPUs never interleave. Once a panic has started, the lock is skipped
+ * (the panicking CPU may hold it, or a stopped one). '\n' becomes "\r\n".
  *
  * Until console_start() the bytes go to a 16 KiB ring (aarch64 cannot print before it
  * has read the device tree and mapped the PL011); console_start() writes the ring out.
@@ -15,10 +16,13 @@
 #include <arch/ops.h>
 #include <arch/uart.h>
 #include <kernel/console.h>
+#include <kernel/spinlock.h>
 
 #define EARLY_RING 16384
 
+static struct spinlock console_lock = SPINLOCK_INIT("console", LOCK_RANK_CONSOLE);
 static bool console_live;
+bool console_panicking;		/* set by panic(): write without the lock */
 static char early_ring[EARLY_RING];
 static size_t early_len;			/* bytes held, <= EARLY_RING */
 
@@ -33,14 +37,22 @@ static void uart_write(const char *s, size_t n)
 
 void console_write(const char *s, size_t n)
 {
-	unsigned long irq = arch_irq_save();
+	bool locked = !console_panicking && arch_percpu();
+	unsigned long irq = 0;
+	if (locked)
+		spin_lock_irqsave(&console_lock);
+	else
+		irq = arch_irq_save();
 	if (console_live) {
 		uart_write(s, n);
 	} else {
 		for (size_t i = 0; i < n && early_len < EARLY_RING; i++)
 			early_ring[early_len++] = s[i];
 	}
-	arch_irq_restore(irq);
+	if (locked)
+		spin_unlock_irqrestore(&console_lock);
+	else
+		arch_irq_restore(irq);
 }
 
 void console_start(uintptr_t uart_base)

@@ -8,8 +8,11 @@
  *   4. the page allocator, from the memory map minus the kernel image, the DTB,
  *      the firmware's reserved ranges and the low memory the arch keeps;
  *   5. the final page tables (kernel/vm.c), then ACPI (x86-64) through them;
- *   6. the cycle counter's frequency; the banner; the command line;
- *   7. the selected test suites, or the demo; power off with the status.
+ *   6. the cycle counter's frequency and the clock; the interrupt controller, the
+ *      dispatch table, IPIs, stop-the-world and the per-CPU timer; interrupts on;
+ *   7. every other CPU the firmware described (kernel/smp.c);
+ *   8. the banner; the command line; the selected test suites, or the demo; power
+ *      off with the status.
  *
  * A bad firmware table or command line stops the boot here with one line naming
  * the table/option and field, and power-off with the panic status.
@@ -21,10 +24,16 @@
 #include <arch/ops.h>
 #include <boot/entry.h>
 #include <kernel/boot.h>
+#include <kernel/clock.h>
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
+#include <kernel/cpu.h>
+#include <kernel/ipi.h>
+#include <kernel/irq.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
+#include <kernel/smp.h>
+#include <kernel/stw.h>
 #include <kernel/test.h>
 #include <kernel/vm.h>
 
@@ -73,8 +82,43 @@ static void memory_init(const struct bootinfo *bi)
 	if (boot_mmap_count < BOOTINFO_MMAP_MAX)
 		boot_mmap[boot_mmap_count++] = (struct bootinfo_mem){
 			bi->kernel_phys, bi->kernel_size, BOOTMEM_KERNEL, 0 };
-	if (vm_init(boot_mmap, boot_mmap_count, err, sizeof(err)))
+	/* The hosted platform has no tables to build: its image is the host program,
+	 * mapped by Linux, and its direct map exists before kernel_main (arch/host). */
+	if (bi->boot_path != BOOT_PATH_HOSTED && vm_init(boot_mmap, boot_mmap_count, err, sizeof(err)))
 		panic("%s", err);
+}
+
+/* Map the interrupt controllers the firmware described and bring up dispatch. */
+static void interrupts_init(void)
+{
+	const struct platform *p = &boot_platform;
+	struct arch_intc_config ic = { 0 };
+	char err[PLATFORM_ERR_MAX];
+
+	if (p->lapic_phys && !(ic.lapic = (uintptr_t)vm_map_phys(p->lapic_phys, PAGE_SIZE, true)))
+		panic("interrupts: cannot map the local APIC at 0x%llx", (unsigned long long)p->lapic_phys);
+	for (uint32_t i = 0; i < p->nioapics && i < 8; i++) {
+		ic.ioapic[i] = (uintptr_t)vm_map_phys(p->ioapics[i].phys, PAGE_SIZE, true);
+		ic.ioapic_gsi_base[i] = p->ioapics[i].gsi_base;
+		if (!ic.ioapic[i])
+			panic("interrupts: cannot map IOAPIC %u", i);
+		ic.nioapics++;
+	}
+	if (p->gic_version) {
+		ic.gicd = (uintptr_t)vm_map_phys(p->gicd.base, p->gicd.size, true);
+		ic.gicr = (uintptr_t)vm_map_phys(p->gicr.base, p->gicr.size, true);
+		ic.gicr_size = p->gicr.size;
+		if (!ic.gicd || !ic.gicr)
+			panic("interrupts: cannot map the GIC");
+	}
+	ic.timer_ppi = p->timer_irq_virt;
+	irq_init();
+	clock_timer_init();
+	ipi_init();
+	stw_init();
+	if (arch_intc_init(&ic, err, sizeof(err)) || arch_timer_init(err, sizeof(err)))
+		panic("%s", err);
+	arch_irq_enable();
 }
 
 static void banner(const struct bootinfo *bi)
@@ -85,10 +129,11 @@ static void banner(const struct bootinfo *bi)
 	arch_cpu_describe(cpu, sizeof(cpu));
 	kprintf("\ngort kernel (%s), booted by %s via %s\n", ARCH_NAME,
 		bi->firmware[0] ? bi->firmware : "unknown firmware",
-		bi->boot_path == BOOT_PATH_UEFI ? "UEFI" : "direct boot");
-	kprintf("cpu: %s, %llu MHz cycle counter, %u CPU%s described by %s\n", cpu,
-		(unsigned long long)(arch_cycles_freq() / 1000000), p->ncpus, p->ncpus == 1 ? "" : "s",
-		bi->acpi_rsdp ? "ACPI" : "the device tree");
+		bi->boot_path == BOOT_PATH_UEFI ? "UEFI" :
+		bi->boot_path == BOOT_PATH_HOSTED ? "the hosted platform" : "direct boot");
+	kprintf("cpu: %s, %llu MHz cycle counter, %u of %u CPU%s online (described by %s)\n", cpu,
+		(unsigned long long)(arch_cycles_freq() / 1000000), cpu_count(), cpus_described,
+		cpus_described == 1 ? "" : "s", bi->acpi_rsdp ? "ACPI" : "the device tree");
 	kprintf("memory: %llu MiB usable, %llu MiB free, %llu MiB direct-mapped; kernel at 0x%llx (%llu KiB)\n",
 		(unsigned long long)(kernel_pmm.total * PAGE_SIZE >> 20),
 		(unsigned long long)(kernel_pmm.nfree * PAGE_SIZE >> 20),
@@ -130,6 +175,7 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 
 	boot_bootinfo = bi;
 	arch_cpu_init();
+	smp_init_boot_cpu();
 	panic_init();
 #if defined(__x86_64__)
 	console_start(0);
@@ -149,6 +195,9 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 	if (bi->acpi_rsdp && platform_init_acpi(bi, err, sizeof(err)))
 		panic("%s", err);
 	arch_cycles_init(boot_platform.have_pm_timer ? boot_platform.pm_timer_port : 0);
+	clock_init();
+	interrupts_init();
+	smp_init();
 
 	snprintf(cmdline_copy, sizeof(cmdline_copy), "%s", bi->cmdline[0] ? bi->cmdline : boot_platform.bootargs);
 	banner(bi);

@@ -75,6 +75,7 @@ _Noreturn void panic(const char *fmt, ...)
 		kprintf("PANIC (nested)\n");
 		arch_poweroff(EXIT_PANIC);
 	}
+	console_panicking = true;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -89,6 +90,9 @@ static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
 	uint64_t off = 0;
 	const char *fn = ksyms_lookup(ti->pc, &off);
 
+	if (ti->is_mem && arch_probe_fixup(f))
+		return;		/* an arch_probe_read that faulted: it returns -1 */
+	console_panicking = true;
 	if (panicking++) {
 		kprintf("PANIC (nested): %s at pc 0x%llx\n", ti->name, (unsigned long long)ti->pc);
 		arch_poweroff(EXIT_PANIC);

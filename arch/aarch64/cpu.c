@@ -1,11 +1,16 @@
 /*
- * arch/aarch64/cpu.c: the boot CPU's exception vectors and identity.
+ * arch/aarch64/cpu.c: the boot CPU's exception vectors, every CPU's identity, the
+ * per-CPU pointer and the idle wait.
  *
  * start.S already did the per-CPU work that must come before any C (EL2 exit, MMU,
- * FP/SIMD, the SP_EL1 exception stack, an early VBAR_EL1). arch_cpu_init makes the
- * state explicit again for C: VBAR_EL1 = the vectors, every exception masked until
- * the interrupt controller is up, TPIDR_EL1 (the per-CPU pointer, later) cleared.
- * Secondary CPUs will run the same function when SMP start comes.
+ * FP/SIMD, the SP_EL1 exception stack, TPIDRRO_EL0, an early VBAR_EL1). arch_cpu_init
+ * makes the state explicit again for C: VBAR_EL1 = the vectors, every exception
+ * masked until the interrupt controller is up, TPIDR_EL1 (the kernel's per-CPU
+ * pointer) cleared. Secondary CPUs get the same from secondary.S and
+ * arch_cpu_init_ap (smp.c).
+ *
+ * A CPU's hardware id is its MPIDR_EL1 affinity (Aff3 in bits 39:32, Aff2..Aff0 in
+ * bits 23:0), the form the device tree's cpu reg uses; the other bits (U, MT) go.
  *
  * The CPU is named from MIDR_EL1: implementer, part number, variant and revision,
  * printed the way ARM's manuals do ("Cortex-A72 r0p3"); implementers and parts not in
@@ -13,15 +18,47 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <arch/irq.h>
 #include <arch/ops.h>
+#include <arch/smp.h>
 #include "arm64.h"
 
+/* Boot CPU: vectors, everything masked, per-CPU pointer unset, its hwid noted. */
 void arch_cpu_init(void)
 {
 	__asm__ volatile("msr daifset, #0xf\n\t"
 			 "msr vbar_el1, %0\n\t"
 			 "msr tpidr_el1, xzr\n\t"
 			 "isb" : : "r"(arm64_vectors) : "memory");
+	arm64_cpus[0].hwid = arch_cpu_hwid();
+}
+
+/* MPIDR_EL1's affinity fields: the hwid the device tree and arch_ipi_send use. */
+uint64_t arch_cpu_hwid(void)
+{
+	return READ_SYSREG(mpidr_el1) & MPIDR_AFF_MASK;
+}
+
+/* TPIDR_EL1 = the kernel's per-CPU pointer (read by arch_percpu, ops_impl.h). */
+void arch_percpu_set(void *p)
+{
+	WRITE_SYSREG(tpidr_el1, (uint64_t)p);
+}
+
+/*
+ * Called with IRQs masked. WFI wakes on a pending interrupt even while it is masked,
+ * so an interrupt that arrived after the caller's last check is not slept through;
+ * then IRQs are unmasked just long enough (the isb) for it to be taken, and masked
+ * again. A wake-up without an interrupt (WFI may return early) is harmless: the
+ * caller loops. Inside an interrupt handler this takes a nested IRQ (vectors.S).
+ */
+void arch_wait_for_interrupt(void)
+{
+	__asm__ volatile("dsb sy\n\t"
+			 "wfi\n\t"
+			 "msr daifclr, #2\n\t"
+			 "isb\n\t"
+			 "msr daifset, #2" : : : "memory");
 }
 
 struct midr_name {

@@ -64,9 +64,6 @@ static inline uint64_t *table(uint64_t pa) { return phys_to_virt(pa & PTE_ADDR);
 static inline unsigned idx(uint64_t va, int level) { return (va >> (12 + 9 * level)) & 511; }
 static inline bool is_upper(uint64_t va) { return (va >> 48) == 0xffff; }
 
-#define READ_SYSREG(r) ({ uint64_t v_; __asm__ volatile("mrs %0, " #r : "=r"(v_)); v_; })
-#define WRITE_SYSREG(r, v) __asm__ volatile("msr " #r ", %0" : : "r"((uint64_t)(v)) : "memory")
-
 int arch_mmu_init(mmu_page_alloc_fn alloc)
 {
 	mmu_alloc = alloc;
@@ -152,6 +149,27 @@ static void tlb_flush_va(uint64_t va)
 			 "tlbi vaae1is, %0\n\t"
 			 "dsb ish\n\t"
 			 "isb" : : "r"(op) : "memory");
+}
+
+/* Beyond this many pages one local flush of everything is cheaper than a loop. */
+#define TLB_FLUSH_ALL_PAGES	64
+
+/* This CPU only (non-shareable tlbi): the remote half of a shootdown; the unmap itself
+ * already broadcast its invalidations (tlb_flush_va). */
+void arch_tlb_flush_local(uint64_t va, uint64_t size)
+{
+	uint64_t first = va >> 12, last = (va + size - 1) >> 12;
+
+	__asm__ volatile("dsb ishst" : : : "memory");
+	if (!size) {
+		return;
+	} else if (last - first >= TLB_FLUSH_ALL_PAGES || last < first) {
+		__asm__ volatile("tlbi vmalle1" : : : "memory");
+	} else {
+		for (uint64_t p = first; p <= last; p++)
+			__asm__ volatile("tlbi vaae1, %0" : : "r"(p & ((1ull << 44) - 1)) : "memory");
+	}
+	__asm__ volatile("dsb nsh\n\tisb" : : : "memory");
 }
 
 uint64_t arch_mmu_unmap(uint64_t va, uint64_t size)

@@ -9,7 +9,7 @@
  *      undefined, and trap.c skips it at this one call site (arm64_semihost_hlt) and
  *      notes it in arm64_semihost_trapped;
  *   2. PSCI SYSTEM_OFF (0x84000008) through the conduit the device tree named (hvc or
- *      smc); QEMU then exits with status 0 whatever the status was;
+ *      smc, psci.c); QEMU then exits with status 0 whatever the status was;
  *   3. arch_hang.
  * Context: any, including exception handlers (a panic powers off from SP_EL1).
  */
@@ -19,8 +19,6 @@
 #define SEMIHOST_SYS_EXIT		0x18
 #define ADP_STOPPED_APPLICATION_EXIT	0x20026
 #define PSCI_SYSTEM_OFF			0x84000008u
-
-static uint32_t psci_conduit;		/* 0 none, 1 hvc, 2 smc (enum psci_conduit) */
 
 /*
  * The semihosting call: x0 = operation, x1 = parameter block; x0 = result. Out of
@@ -37,25 +35,6 @@ __asm__(
 	"	ret\n"
 	"	.size	arm64_semihost, . - arm64_semihost\n");
 
-/* A PSCI call with no arguments through the recorded conduit. SMCCC 1.0 firmware
- * may change x1-x17 (1.1 keeps x4-x17), so all of them are clobbered. */
-#define SMCCC_CLOBBERS "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", \
-	"x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory"
-static uint64_t psci_call(uint32_t fn)
-{
-	register uint64_t x0 __asm__("x0") = fn;
-	if (psci_conduit == 1)
-		__asm__ volatile("hvc #0" : "+r"(x0) : : SMCCC_CLOBBERS);
-	else if (psci_conduit == 2)
-		__asm__ volatile("smc #0" : "+r"(x0) : : SMCCC_CLOBBERS);
-	return x0;
-}
-
-void arch_firmware_init(uint32_t conduit)
-{
-	psci_conduit = conduit <= 2 ? conduit : 0;
-}
-
 _Noreturn void arch_poweroff(int status)
 {
 	/* volatile: the host reads it through memory, the compiler cannot see that */
@@ -64,8 +43,7 @@ _Noreturn void arch_poweroff(int status)
 	arch_irq_save();
 	pl011_drain();		/* let the last line leave the UART */
 	arm64_semihost(SEMIHOST_SYS_EXIT, (const void *)block);
-	if (psci_conduit)
-		psci_call(PSCI_SYSTEM_OFF);
+	arm64_psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);	/* psci.c: nothing without a conduit */
 	arch_hang();
 }
 

@@ -11,14 +11,16 @@
  *
  * Steps, position-independent (adr/adrp) until the jump to KERNEL_VBASE:
  *   1. at EL2: turn EL2's MMU off, configure EL1 as AArch64 with the counters and
- *      FP/SIMD untrapped (and GICv3 system registers allowed), eret to EL1;
+ *      FP/SIMD untrapped (and GICv3 system registers allowed), eret to EL1
+ *      (arm64_el2_to_el1, which secondary CPUs share);
  *   2. at EL1: MMU and caches off (a defined SCTLR_EL1), TLBs and I-cache invalidated;
  *      FP/SIMD on (CPACR_EL1.FPEN) before any C, since newlib's printf uses it;
  *   3. clear .bss and build the early tables in it (below), then invalidate the
  *      D-cache over .bss: it was written with the MMU off, straight to memory, and a
  *      line speculatively fetched earlier must not hide it once caches are on;
  *   4. MAIR, TCR, TTBR0/1, SCTLR_EL1 M|C|I; jump high;
- *   5. VBAR_EL1; SP_EL1 = the exception stack; `msr spsel, #0` and the boot stack in
+ *   5. TPIDRRO_EL0 = &arm64_cpus[0] (the arch's per-CPU block, which the vectors read);
+ *      VBAR_EL1; SP_EL1 = the exception stack; `msr spsel, #0` and the boot stack in
  *      SP_EL0 (DESIGN.md: exceptions on SP_EL1, kernel code and goroutines on
  *      SP_EL0); boot_entry(x0, x1, load address).
  *
@@ -32,13 +34,12 @@
  * the final tables (arch_mmu_activate), which also switches the lower half off.
  * WXN is not set here (the early kernel blocks are RWX); arch_mmu_activate sets it.
  */
-#include <arch/frame.h>		/* NESTED_STACK_SIZE */
+#include <arch/frame.h>		/* EXC_STACK_SIZE, NESTED_STACK_SIZE */
+#include "arm64.h"			/* SCTLR_EL1_OFF */
 
 #define SCTLR_M		(1 << 0)
 #define SCTLR_C		(1 << 2)
 #define SCTLR_I		(1 << 12)
-/* RES1 bits of ARMv8.0 (EOS, TSCXT, EIS, SPAN, nTLSMD, LSMAOE) | SA | SA0 */
-#define SCTLR_EL1_OFF	0x30d00818
 #define SCTLR_EL1_ON	(SCTLR_EL1_OFF | SCTLR_M | SCTLR_C | SCTLR_I)
 
 #define HCR_RW		(1 << 31)	/* EL1 is AArch64 */
@@ -81,8 +82,16 @@ arm64_entry:
 	b.eq	el1_entry
 	cmp	x0, #2
 	b.ne	early_hang		/* EL3 (or EL0): not a place a loader may enter */
+	adr	x30, el1_entry
+	b	arm64_el2_to_el1
 
-	/* ---- EL2: make EL1 a plain AArch64 kernel EL and drop to it ---- */
+/*
+ * At EL2: make EL1 a plain AArch64 kernel EL and drop to it, at x30 (a physical
+ * address: the MMU is off), with D A I F masked. Clobbers x0 only. Also the way in
+ * for secondary CPUs that PSCI starts at EL2 (secondary.S).
+ */
+	.globl	arm64_el2_to_el1
+arm64_el2_to_el1:
 	mrs	x0, sctlr_el2
 	bic	x0, x0, #SCTLR_M
 	bic	x0, x0, #SCTLR_C
@@ -97,7 +106,7 @@ arm64_entry:
 	msr	hcr_el2, x0
 	mov	x0, #3			/* CNTHCTL_EL2.EL1PCTEN | EL1PCEN */
 	msr	cnthctl_el2, x0
-	msr	cntvoff_el2, xzr
+	msr	cntvoff_el2, xzr	/* every CPU: virtual count = physical count */
 	mov	x0, #CPTR_EL2_RES1
 	msr	cptr_el2, x0
 	msr	hstr_el2, xzr
@@ -118,8 +127,7 @@ arm64_entry:
 	msr	sctlr_el1, x0
 	mov	x0, #SPSR_EL1H_MASKED
 	msr	spsr_el2, x0
-	adr	x0, el1_entry
-	msr	elr_el2, x0
+	msr	elr_el2, x30
 	eret
 
 	/* ---- EL1 ---- */
@@ -239,6 +247,9 @@ el1_entry:
 
 	.section .text.boot, "ax"
 start_high:
+	adrp	x0, arm64_cpus		/* the vectors find this CPU's stacks through it */
+	add	x0, x0, :lo12:arm64_cpus
+	msr	tpidrro_el0, x0
 	adrp	x0, arm64_vectors
 	add	x0, x0, :lo12:arm64_vectors
 	msr	vbar_el1, x0
@@ -276,7 +287,7 @@ early_l2_k:	.skip 4096
 	.globl nested_stack, nested_stack_top, exc_stack, exc_stack_top, boot_stack, boot_stack_top
 nested_stack:	.skip NESTED_STACK_SIZE
 nested_stack_top:
-exc_stack:	.skip 16384
+exc_stack:	.skip EXC_STACK_SIZE
 exc_stack_top:
 boot_stack:	.skip 32768
 boot_stack_top:

@@ -10,14 +10,18 @@
  *   code    the whole ESR_EL1; addr = FAR_EL1 when is_mem;
  *   pc, sp, fp = ELR_EL1, the interrupted sp (SP_EL0), x29.
  *
- * Two cases are settled here before the kernel sees anything:
+ * Three cases are settled here before the kernel sees anything:
  *   - the semihosting call of power.c without -semihosting (real boards): `hlt
  *     #0xf000` is then an undefined instruction; at that one call site it is skipped,
  *     so arch_poweroff can fall back to PSCI. Checked first, because it also happens
  *     inside handlers (a panic powering off runs on SP_EL1);
+ *   - interrupts (IRQ from SP_EL0 code) go to gicv3.c, which calls the kernel's
+ *     interrupt dispatcher (arch/irq.h), not the trap handler; an IRQ taken inside a
+ *     handler that unmasked them comes through vectors.S's nested-IRQ path instead;
  *   - a nested exception (the SP_ELx vectors: a fault inside a handler) is reported
- *     through the same handler with "nested" in its name, once; a fault while reporting
- *     that stops the CPU. A nested exception never resumes.
+ *     through the same handler with "nested" in its name, once per CPU; a fault while
+ *     reporting that stops the CPU. It resumes only if the kernel's handler returns,
+ *     which it does for a fault it fixed up (arch_probe_read in an IPI handler).
  * With no handler registered yet (a fault before kernel_main got that far) the CPU
  * stops: nothing can print yet.
  */
@@ -50,7 +54,6 @@ _Static_assert(sizeof(struct arch_frame) == FRAME_SIZE, "frame.h: size");
 bool arm64_semihost_trapped;
 
 static trap_handler_fn trap_handler;
-static int nested_depth;
 
 void arch_trap_set_handler(trap_handler_fn fn)
 {
@@ -138,20 +141,27 @@ void arm64_trap(struct arch_frame *f)
 		f->elr += 4;
 		return;
 	}
-	if (group == VEC_GROUP_SPX && nested_depth++)
+	if (type == VEC_IRQ && group != VEC_GROUP_SPX) {
+		arm64_irq(f);
+		return;
+	}
+	struct arm64_cpu *me = arm64_cpu_this();
+	if (group == VEC_GROUP_SPX && me->nested_depth++)
 		arch_hang();
 	trap_describe(&ti, f);
 	if (group == VEC_GROUP_SPX) {
-		static char name[64];
+		char *name = me->nested_name;
 		strcpy(name, "nested ");
-		strncat(name, ti.name, sizeof(name) - sizeof("nested "));
+		strncat(name, ti.name, sizeof(me->nested_name) - sizeof("nested "));
 		ti.name = name;
 	}
 	if (!trap_handler)
 		arch_hang();
 	trap_handler(&ti, f);
+	/* The kernel returns only from a fault it fixed up (arch_probe_read inside an
+	 * interrupt handler, say): resume it, on the interrupted SP_EL1 (vectors.S). */
 	if (group == VEC_GROUP_SPX)
-		arch_hang();	/* the faulting handler's state is not worth resuming */
+		me->nested_depth--;
 }
 
 /* A few words on the exception class and, for aborts, the fault status code. */

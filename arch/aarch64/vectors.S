@@ -20,21 +20,34 @@
  * even when it is the first of its function.) If arm64_trap returns, the frame
  * (possibly edited: elr, sp, registers) is restored and the exception returns.
  *
- * Stacks. The SP_EL0 group saves on SP_EL1, which is at the top of the exception
- * stack whenever no handler is running (handlers run with every DAIF bit set and
- * leave SP_EL1 as they found it). The SP_ELx group cannot trust SP_EL1 (it may be
- * the very thing that faulted: overflow, misalignment), so it moves to a separate
- * nested stack: to its top, or, when the interrupted code was already running on the
- * nested stack (a fault in the nested handler, or the semihosting trap of
- * arch_poweroff called from it), below the interrupted sp. With less than 4 KiB of the
- * nested stack left it stops the CPU. Switching stacks needs two scratch registers
- * before anything is saved: TPIDR_EL0 and TPIDRRO_EL0, the EL0 thread registers,
- * which the kernel never uses (there is no EL0 code; do not use __thread in the
- * kernel, GCC would put the thread pointer in TPIDR_EL0).
+ * Stacks. Each CPU has its own pair (start.S for the boot CPU, smp.c for the others),
+ * found through TPIDRRO_EL0, which points at the CPU's struct arm64_cpu (arm64.h).
+ * The SP_EL0 group saves on SP_EL1, which is at the top of the exception stack
+ * whenever no handler is running (handlers run with I and F masked and leave SP_EL1
+ * as they found it). The SP_ELx group cannot trust SP_EL1 (it may be the very thing
+ * that faulted: overflow, misalignment), so it moves to the CPU's nested stack: to
+ * its top, or, when the interrupted code was already running on the nested stack (a
+ * fault in the nested handler, or the semihosting trap of arch_poweroff called from
+ * it), below the interrupted sp. With less than 4 KiB of the nested stack left it
+ * stops the CPU. Switching stacks needs two scratch registers before anything is
+ * saved: x0 goes to TPIDR_EL0, the EL0 thread register, which the kernel never uses
+ * (there is no EL0 code; do not use __thread in the kernel, GCC would put the thread
+ * pointer in TPIDR_EL0), and each of the four slots has its own copy of the switch
+ * code, so the slot number needs no register.
+ *
+ * Interrupts. An IRQ from the SP_EL0 group is the normal case (arm64_trap passes it
+ * to gicv3.c). An IRQ in the SP_ELx group means a handler unmasked interrupts on
+ * purpose (arch_wait_for_interrupt called inside a handler): SP_EL1 is then sound,
+ * so the frame goes right below the interrupted SP_EL1, as long as at least
+ * IRQ_NEST_ROOM bytes of the exception stack remain; the handler is arm64_irq_nested
+ * and the interrupted SP_EL1 (frame->sp) comes back as it was. With less room, or
+ * when the handler was running on the nested stack, it is a nested exception like
+ * any other.
  */
 #include <arch/frame.h>
 
 #define NESTED_STACK_MIN	4096	/* less left than this: stop */
+#define IRQ_NEST_ROOM		8192	/* a nested IRQ needs this much SP_EL1 left */
 
 /* x2..x29, x30; x0, x1 and the sp slot are the caller's business */
 .macro SAVE_X2_X30
@@ -56,8 +69,8 @@
 .endm
 
 /* x0 = kind. Saves the system registers and the FP/SIMD state, plants the frame
- * record, calls arm64_trap(frame). x29 must still be the interrupted x29. */
-.macro SAVE_REST_AND_CALL
+ * record, calls handler(frame). x29 must still be the interrupted x29. */
+.macro SAVE_REST_AND_CALL handler=arm64_trap
 	str	x0, [sp, #FRAME_KIND]
 	mrs	x1, elr_el1
 	mrs	x2, spsr_el1
@@ -89,7 +102,7 @@
 	stp	q30, q31, [x0, #32 * 15]
 	add	x29, sp, #FRAME_RECORD
 	mov	x0, sp
-	bl	arm64_trap
+	bl	\handler
 .endm
 
 /* Everything but x0, x1 and sp back from the frame at sp. */
@@ -147,6 +160,37 @@
 .macro VENTRY_SPX kind
 	.balign	0x80
 	msr	tpidr_el0, x0
+	b	spx_switch_\kind
+.endm
+
+/*
+ * Move to this CPU's nested stack (see the top) for slot `kind`: the interrupted x0
+ * is in TPIDR_EL0, sp = the interrupted SP_EL1; only x0 may change. Ends with x0 =
+ * kind, the new frame at sp, x0/x1 and the interrupted sp saved in it.
+ */
+.macro SPX_SWITCH kind
+spx_switch_\kind:
+	mrs	x0, tpidrro_el0		/* this CPU's struct arm64_cpu */
+	ldr	x0, [x0, #CPU_NESTED_BASE]
+	sub	x0, sp, x0		/* x0 = interrupted sp - nested stack base */
+	cmp	x0, #NESTED_STACK_SIZE
+	b.hi	1f			/* not on the nested stack (or below it): use its top */
+	cmp	x0, #NESTED_STACK_MIN
+	b.lo	nested_overflow
+	/* Already on the nested stack: continue below the interrupted sp, aligned. */
+	mov	x0, sp
+	bic	x0, x0, #15
+	b	2f
+1:	mrs	x0, tpidrro_el0
+	ldr	x0, [x0, #CPU_NESTED_BASE]
+	add	x0, x0, #NESTED_STACK_SIZE
+2:	sub	x0, x0, #FRAME_SIZE	/* x0 = the new frame; sp = the interrupted sp */
+	str	x1, [x0, #FRAME_X0 + 8]
+	mov	x1, sp
+	str	x1, [x0, #FRAME_SP]
+	mov	sp, x0
+	mrs	x0, tpidr_el0		/* the interrupted x0 */
+	str	x0, [sp, #FRAME_X0]
 	mov	x0, #\kind
 	b	trap_spx
 .endm
@@ -160,7 +204,9 @@ arm64_vectors:
 	VENTRY_SP0 2
 	VENTRY_SP0 3
 	VENTRY_SPX 4
-	VENTRY_SPX 5
+	.balign	0x80			/* 5: IRQ on SP_EL1, see the top */
+	msr	tpidr_el0, x0
+	b	irq_spx
 	VENTRY_SPX 6
 	VENTRY_SPX 7
 	VENTRY_SP0 8
@@ -185,42 +231,48 @@ trap_sp0:
 	add	sp, sp, #FRAME_SIZE
 	eret
 
-/*
- * From the SP_ELx slots: x0 = kind, the interrupted x0 in TPIDR_EL0, sp = the
- * interrupted SP_EL1. Choose the nested stack position with x0 and sp only.
- */
+	SPX_SWITCH 4
+	SPX_SWITCH 5
+	SPX_SWITCH 6
+	SPX_SWITCH 7
+
+/* After SPX_SWITCH: x0 = kind, sp = the frame on the nested stack. */
 trap_spx:
-	msr	tpidrro_el0, x0		/* kind, for a moment */
-	adrp	x0, nested_stack
-	add	x0, x0, :lo12:nested_stack
-	sub	x0, sp, x0		/* x0 = interrupted sp - nested stack base */
-	cmp	x0, #NESTED_STACK_SIZE
-	b.hi	1f			/* not on the nested stack (or below it): use its top */
-	cmp	x0, #NESTED_STACK_MIN
-	b.lo	nested_overflow
-	/* Already on the nested stack: continue below the interrupted sp, aligned. */
-	mov	x0, sp
-	bic	x0, x0, #15
-	b	2f
-1:	adrp	x0, nested_stack_top
-	add	x0, x0, :lo12:nested_stack_top
-2:	sub	x0, x0, #FRAME_SIZE	/* x0 = the new frame; sp = the interrupted sp */
-	str	x1, [x0, #FRAME_X0 + 8]
-	mov	x1, sp
-	str	x1, [x0, #FRAME_SP]
-	mov	sp, x0
-	mrs	x0, tpidr_el0		/* the interrupted x0 */
-	str	x0, [sp, #FRAME_X0]
 	SAVE_X2_X30
-	mrs	x0, tpidrro_el0		/* kind */
 	SAVE_REST_AND_CALL
-	/* Returned: only a recoverable nested trap does (the semihosting probe).
+	/* Returned: only a recoverable nested trap does (the semihosting probe, a
+	 * fixed-up arch_probe_read).
 	 * Back onto the interrupted SP_EL1, then x0/x1 from the frame left below it. */
 	RESTORE_X2_X30_SYS
 	ldr	x1, [sp, #FRAME_SP]
 	mov	x0, sp
 	mov	sp, x1
 	ldp	x0, x1, [x0, #FRAME_X0]
+	eret
+
+/*
+ * An IRQ taken on SP_EL1 (slot 5): the interrupted x0 in TPIDR_EL0. With room on this
+ * CPU's exception stack, a nested interrupt on it; otherwise a nested exception.
+ */
+irq_spx:
+	mrs	x0, tpidrro_el0
+	ldr	x0, [x0, #CPU_EXC_BASE]
+	sub	x0, sp, x0		/* x0 = room left on the exception stack */
+	cmp	x0, #EXC_STACK_SIZE
+	b.hi	spx_switch_5		/* not on it (the nested stack, or lost) */
+	cmp	x0, #IRQ_NEST_ROOM
+	b.lo	spx_switch_5
+	mrs	x0, tpidr_el0
+	sub	sp, sp, #FRAME_SIZE
+	stp	x0, x1, [sp, #FRAME_X0]
+	SAVE_X2_X30
+	add	x1, sp, #FRAME_SIZE
+	str	x1, [sp, #FRAME_SP]	/* the interrupted SP_EL1, for show: not reloaded */
+	mov	x0, #5
+	SAVE_REST_AND_CALL arm64_irq_nested
+	RESTORE_X2_X30_SYS
+	ldp	x0, x1, [sp, #FRAME_X0]
+	add	sp, sp, #FRAME_SIZE
 	eret
 
 nested_overflow:

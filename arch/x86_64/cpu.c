@@ -1,25 +1,34 @@
 /*
- * arch/x86_64/cpu.c: the boot CPU's descriptor tables and identity.
+ * arch/x86_64/cpu.c: each CPU's descriptor tables and identity.
  *
- * GDT: null, kernel code 0x08, kernel data 0x10, TSS 0x18 (16 bytes).
- * TSS: IST1 = a dedicated exception stack, so that every CPU exception (a page fault
- *      on a guard page, a double fault) runs on known-good memory, whatever %rsp was.
- * IDT: the 32 exception vectors, interrupt gates (interrupts off in the handler), IST1.
- * Per-CPU copies of all three come with SMP bring-up.
+ * GDT, one per CPU (in struct x86_cpu): null, kernel code 0x08, kernel data 0x10,
+ *      TSS 0x18 (16 bytes).
+ * TSS, one per CPU:
+ *      IST1 = the CPU's exception stack, so that every CPU exception (a page fault on
+ *             a guard page, a double fault) runs on known-good memory, whatever %rsp was;
+ *      IST2 = the CPU's interrupt stack, so that an interrupt never pushes onto a
+ *             goroutine stack: those are demand-paged (the push itself could fault)
+ *             and scanned by the collector.
+ * IDT, one for all CPUs: vectors 0..31 -> the exception stubs on IST1, 32..255 -> the
+ *      interrupt stubs on IST2 (trap.S). All are interrupt gates: the handler starts
+ *      with interrupts off.
+ *
+ * An IST stack is not reentrant: every entry starts again at its top. That is safe
+ * because handlers run with interrupts off and return before they are turned on
+ * again; code that wants to leave an interrupt by switching to another goroutine
+ * must first move the frame off the IST stack.
+ *
+ * The stacks are static: 32 KiB per possible CPU (2 MiB of .bss for ARCH_MAX_CPUS),
+ * because the arch never calls the kernel's page allocator.
+ *
+ * The per-CPU pointer lives in IA32_GS_BASE. Loading a selector into %gs (gdt_load
+ * does) clears it, so arch_percpu_set comes after arch_cpu_init / arch_cpu_init_ap.
  */
 #include <stdint.h>
 #include <string.h>
 #include <arch/ops.h>
-
-struct __attribute__((packed)) tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-};
+#include <arch/smp.h>
+#include "x86.h"
 
 struct __attribute__((packed)) idt_gate {
 	uint16_t off_lo;
@@ -31,32 +40,24 @@ struct __attribute__((packed)) idt_gate {
 	uint32_t zero;
 };
 
-struct __attribute__((packed)) desc_ptr {
-	uint16_t limit;
-	uint64_t base;
-};
-
-#define EXC_STACK_SIZE 16384
-
-static uint64_t gdt[5] __attribute__((aligned(16)));
-static struct tss64 tss __attribute__((aligned(16)));
+static struct x86_cpu x86_cpus[ARCH_MAX_CPUS];
 static struct idt_gate idt[256] __attribute__((aligned(16)));
-static uint8_t exc_stack[EXC_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t exc_stacks[ARCH_MAX_CPUS][EXC_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t irq_stacks[ARCH_MAX_CPUS][IRQ_STACK_SIZE] __attribute__((aligned(16)));
 
-extern const uint64_t x86_trap_stubs[32];
-
-static void gdt_load(void)
+/* Load c's GDT, reload every segment register, load its TSS. */
+static void gdt_load(struct x86_cpu *c)
 {
-	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+	uint64_t base = (uint64_t)&c->tss, limit = sizeof(c->tss) - 1;
 
-	gdt[0] = 0;
-	gdt[1] = 0x00af9a000000ffffull;		/* code: L, P, DPL0, exec/read */
-	gdt[2] = 0x00cf92000000ffffull;		/* data: P, DPL0, read/write */
-	gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-		 (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
-	gdt[4] = base >> 32;
+	c->gdt[0] = 0;
+	c->gdt[1] = 0x00af9a000000ffffull;	/* code: L, P, DPL0, exec/read */
+	c->gdt[2] = 0x00cf92000000ffffull;	/* data: P, DPL0, read/write */
+	c->gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+		    (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	c->gdt[4] = base >> 32;
 
-	struct desc_ptr p = { sizeof(gdt) - 1, (uint64_t)gdt };
+	struct desc_ptr p = { sizeof(c->gdt) - 1, (uint64_t)c->gdt };
 	__asm__ volatile(
 		"lgdt %0\n"
 		"pushq $0x08\n"
@@ -76,41 +77,74 @@ static void gdt_load(void)
 		: : "m"(p) : "rax", "memory");
 }
 
-static void idt_load(void)
+static void idt_set(unsigned v, uint64_t off, uint8_t ist)
 {
-	for (int v = 0; v < 32; v++) {
-		uint64_t off = x86_trap_stubs[v];
-		idt[v] = (struct idt_gate){
-			.off_lo = off & 0xffff, .sel = 0x08, .ist = 1, .type = 0x8e,
-			.off_mid = (off >> 16) & 0xffff, .off_hi = off >> 32,
-		};
-	}
+	idt[v] = (struct idt_gate){
+		.off_lo = off & 0xffff, .sel = 0x08, .ist = ist, .type = 0x8e,
+		.off_mid = (off >> 16) & 0xffff, .off_hi = off >> 32,
+	};
+}
+
+/* Fill the shared IDT (boot CPU, once). */
+static void idt_build(void)
+{
+	for (unsigned v = 0; v < 32; v++)
+		idt_set(v, x86_trap_stubs[v], 1);
+	for (unsigned v = 32; v < 256; v++)
+		idt_set(v, (uint64_t)(x86_irq_stubs + 16 * (v - 32)), 2);
+}
+
+/* Everything one CPU needs to take exceptions and interrupts. */
+static void cpu_tables_load(unsigned cpu)
+{
+	struct x86_cpu *c = &x86_cpus[cpu];
+
+	memset(c, 0, sizeof(*c));
+	c->index = cpu;
+	c->tss.ist[0] = (uint64_t)(exc_stacks[cpu] + EXC_STACK_SIZE);
+	c->tss.ist[1] = (uint64_t)(irq_stacks[cpu] + IRQ_STACK_SIZE);
+	c->tss.iomap_base = sizeof(c->tss);
+	gdt_load(c);
 	struct desc_ptr p = { sizeof(idt) - 1, (uint64_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(p));
 }
 
 void arch_cpu_init(void)
 {
-	memset(&tss, 0, sizeof(tss));
-	tss.ist[0] = (uint64_t)(exc_stack + EXC_STACK_SIZE);
-	tss.iomap_base = sizeof(tss);
-	gdt_load();
-	idt_load();
+	idt_build();
+	cpu_tables_load(0);
 }
 
-static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+/* First thing on a secondary (smp.c's trampoline has set up long mode, NX, WP and
+ * SSE already). A bad index cannot be reported: nothing can print from here. */
+void arch_cpu_init_ap(unsigned cpu)
 {
-	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+	if (cpu == 0 || cpu >= ARCH_MAX_CPUS)
+		arch_hang();
+	cpu_tables_load(cpu);
+}
+
+/* The GS base: see arch_percpu() in ops_impl.h for what p must point at. */
+void arch_percpu_set(void *p)
+{
+	wrmsr(MSR_GS_BASE, (uint64_t)p);
+}
+
+/* Wait for an interrupt with none lost: the instruction after sti runs before any
+ * interrupt is taken, so one that is already pending wakes the hlt. */
+void arch_wait_for_interrupt(void)
+{
+	__asm__ volatile("sti; hlt; cli" : : : "memory");
 }
 
 void arch_cpu_describe(char *buf, unsigned long len)
 {
-	uint32_t r[12], max_ext, a, b, c, d;
+	uint32_t r[12], v[4];
 
-	cpuid(0x80000000, &max_ext, &b, &c, &d);
-	if (max_ext >= 0x80000004) {
+	cpuid(0x80000000, 0, v);
+	if (v[0] >= 0x80000004) {
 		for (uint32_t i = 0; i < 3; i++)
-			cpuid(0x80000002 + i, &r[i * 4], &r[i * 4 + 1], &r[i * 4 + 2], &r[i * 4 + 3]);
+			cpuid(0x80000002 + i, 0, &r[i * 4]);
 		char brand[49];
 		memcpy(brand, r, 48);
 		brand[48] = '\0';
@@ -121,7 +155,8 @@ void arch_cpu_describe(char *buf, unsigned long len)
 		buf[len - 1] = '\0';
 		return;
 	}
-	cpuid(0, &a, &r[0], &r[2], &r[1]);
+	cpuid(0, 0, v);
+	r[0] = v[1], r[1] = v[3], r[2] = v[2];	/* vendor: EBX, EDX, ECX */
 	memcpy(buf, r, len > 13 ? 12 : len - 1);
 	buf[len > 13 ? 12 : len - 1] = '\0';
 }

@@ -13,6 +13,7 @@
  */
 #include <stddef.h>
 #include <string.h>
+#include <arch/irq.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
 #include <arch/mmu_walk.h>
@@ -188,6 +189,23 @@ void arch_mmu_walk(void (*fn)(void *, uint64_t, uint64_t, uint64_t, unsigned), v
 	struct mmu_walk_run r = { fn, ctx, 0, 0, 0, 0 };
 	walk_level(&r, active_root(), 3, 0);
 	mmu_walk_finish(&r);
+}
+
+/*
+ * Drop this CPU's TLB entries for [va, va+size): invlpg per page (one inside a 2 MiB
+ * leaf drops the whole leaf), or, past 64 pages, a CR3 reload, which drops every
+ * entry: the kernel maps nothing global.
+ */
+void arch_tlb_flush_local(uint64_t va, uint64_t size)
+{
+	uint64_t end = va + size;
+
+	if (end < va || size > 64 * PAGE_SIZE) {
+		__asm__ volatile("movq %%cr3, %%rax; movq %%rax, %%cr3" : : : "rax", "memory");
+		return;
+	}
+	for (uint64_t p = va & ~(PAGE_SIZE - 1); p < end; p += PAGE_SIZE)
+		invlpg(p);
 }
 
 void arch_mmu_activate(void)

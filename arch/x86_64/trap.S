@@ -1,13 +1,21 @@
 /*
- * arch/x86_64/trap.S: IDT entry stubs for the 32 CPU exceptions.
+ * arch/x86_64/trap.S: IDT entry stubs for the 32 CPU exceptions and the 224
+ * interrupt vectors.
  *
  * Each stub pushes a 0 error code where the CPU does not, then its vector, then the
- * general registers, building a struct arch_frame (arch/frame.h) on the stack the IDT
- * gate chose (IST1 for every exception, so a fault on a bad kernel stack still lands on
- * good memory), and calls x86_trap(frame). %rbp is pointed at a fake frame record
- * {interrupted rbp, interrupted rip} so a backtrace walks through the trap into the
- * interrupted code.
+ * general registers and the FXSAVE image of the x87/SSE state, building a struct
+ * arch_frame (arch/frame.h) on the stack the IDT gate chose (IST1 for every
+ * exception, so a fault on a bad kernel stack still lands on good memory; IST2 for
+ * interrupts, see cpu.c), and calls x86_trap(frame). The SSE state is saved because
+ * compiled C uses the XMM registers (memcpy, newlib): an interrupt that returns must
+ * give the interrupted code its registers back, all of them. %rbp is pointed at a
+ * fake frame record {interrupted rbp, interrupted rip} so a backtrace walks through
+ * the trap into the interrupted code.
+ *
+ * In 64-bit mode the CPU aligns %rsp to 16 before pushing its frame; 176 bytes of
+ * frame keep that, so the FXSAVE area (16-byte aligned) and the call are aligned too.
  */
+#define FRAME_FX 512	/* sizeof the FXSAVE area at the bottom of struct arch_frame */
 	.macro TRAP_NOERR n
 	.p2align 4
 trap_\n:
@@ -73,13 +81,17 @@ trap_common:
 	pushq %r14
 	pushq %r15
 	cld
+	subq $FRAME_FX, %rsp
+	fxsave (%rsp)
 	movq %rsp, %rdi
 	/* fake frame record: {rbp, rip} of the interrupted code */
-	pushq 17*8(%rdi)		/* rip */
-	pushq 8*8(%rdi)			/* rbp */
+	pushq FRAME_FX+17*8(%rdi)	/* rip */
+	pushq FRAME_FX+8*8(%rdi)	/* rbp */
 	movq %rsp, %rbp
 	call x86_trap
 	addq $16, %rsp
+	fxrstor (%rsp)
+	addq $FRAME_FX, %rsp
 	popq %r15
 	popq %r14
 	popq %r13
@@ -97,6 +109,26 @@ trap_common:
 	popq %rax
 	addq $16, %rsp
 	iretq
+
+	/* Interrupt vectors 32..255: 16 bytes apart from x86_irq_stubs, so the IDT computes
+	 * their addresses (cpu.c). Encoded by hand so every stub has the same size:
+	 * push $0 (6a 00), push imm32 (68 ...), jmp rel32 (e9 ...), int3 padding. */
+	.p2align 4
+	.globl x86_irq_stubs
+x86_irq_stubs:
+	.set vec, 32
+	.rept 224
+	.byte 0x6a, 0x00
+	.byte 0x68
+	.long vec
+	.byte 0xe9
+	.long trap_common - (. + 4)
+	.fill 4, 1, 0xcc
+	.set vec, vec + 1
+	.endr
+	.if . - x86_irq_stubs != 224 * 16
+	.error "interrupt stubs are not 16 bytes apart"
+	.endif
 
 	.section .rodata
 	.p2align 3

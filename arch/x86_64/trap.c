@@ -1,14 +1,19 @@
 /*
  * arch/x86_64/trap.c: from a trap.S frame to the kernel's handler.
  *
- * Runs on IST1 with interrupts off. Turns the vector, error code and CR2 into a
- * struct trap_info and calls the handler the kernel registered; with none registered
- * (a fault before kernel_main got that far) it stops the CPU: nothing can print yet.
+ * Exceptions (vectors 0..31) run on IST1 with interrupts off. This turns the vector,
+ * error code and CR2 into a struct trap_info and calls the handler the kernel
+ * registered; with none registered (a fault before kernel_main got that far) it stops
+ * the CPU: nothing can print yet. Interrupts (32..255, on IST2) go to irq.c.
  */
 #include <stddef.h>
 #include <arch/frame.h>
 #include <arch/ops.h>
 #include <arch/trap.h>
+#include "x86.h"
+
+_Static_assert(offsetof(struct arch_frame, r15) == 512 && offsetof(struct arch_frame, rip) == 512 + 17 * 8 &&
+	       sizeof(struct arch_frame) == 688, "trap.S builds struct arch_frame by hand");
 
 static trap_handler_fn trap_handler;
 
@@ -31,8 +36,12 @@ void x86_trap(struct arch_frame *f);
 
 void x86_trap(struct arch_frame *f)
 {
+	if (f->vector >= 32) {
+		x86_irq(f);
+		return;
+	}
 	struct trap_info ti = {
-		.name = f->vector < 32 ? trap_names[f->vector] : "interrupt",
+		.name = trap_names[f->vector],
 		.vector = f->vector,
 		.code = f->error,
 		.pc = f->rip,

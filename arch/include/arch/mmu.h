@@ -41,6 +41,16 @@ bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags);
 void arch_mmu_walk(void (*fn)(void *ctx, uint64_t va, uint64_t pa, uint64_t size, unsigned flags),
 		   void *ctx);
 
+/*
+ * Read 8 bytes at va: 0 and *val, or -1 if the read faulted. The fault is absorbed:
+ * the kernel's trap handler asks arch_probe_fixup() first, which redirects a fault
+ * inside arch_probe_read to its failure return. For tests of unmapping and TLB
+ * shootdown; any context.
+ */
+int arch_probe_read(uint64_t va, uint64_t *val);
+struct arch_frame;
+bool arch_probe_fixup(struct arch_frame *f);
+
 /* Switch this CPU to the tables built by arch_mmu_init/arch_mmu_map. */
 void arch_mmu_activate(void);
 

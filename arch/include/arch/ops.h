@@ -8,6 +8,7 @@
  *   arch_irq_save()        disable interrupts, return the previous state
  *   arch_irq_restore(s)    restore a state returned by arch_irq_save
  *   arch_irq_enabled()     are interrupts enabled on this CPU?
+ *   arch_irq_enable()      turn them on (boot CPU after its controller is up; idle)
  *   arch_halt()            wait for an interrupt (hlt / wfi); returns after one
  *   arch_cpu_relax()       spin-wait hint (pause / yield)
  *   arch_cycles()          a monotonic per-CPU cycle counter (TSC / CNTVCT_EL0)

@@ -9,6 +9,7 @@
 #ifndef KERNEL_CONSOLE_H
 #define KERNEL_CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,5 +20,7 @@ void console_start(uintptr_t uart_base);
 /* Panic path: if the UART never came up, write what was held back through the
  * arch's early output (arch_early_write). */
 void console_panic_flush(void);
+/* Set by panic: from then on console output takes no lock. */
+extern bool console_panicking;
 
 #endif

@@ -39,8 +39,16 @@
 #define FRAME_Q0	336
 #define FRAME_SIZE	848
 
-/* The stack nested exceptions run on (start.S reserves it, vectors.S moves to it). */
+/* Each CPU's two exception stacks: SP_EL1 (every exception and interrupt from SP_EL0
+ * code) and the nested stack (a fault inside a handler, vectors.S moves to it). The
+ * boot CPU's are in start.S, the others' in smp.c. */
+#define EXC_STACK_SIZE	16384
 #define NESTED_STACK_SIZE 16384
+
+/* struct arm64_cpu (arm64.h), the arch's per-CPU block that TPIDRRO_EL0 points to:
+ * the offsets vectors.S reads (smp.c checks them against the struct). */
+#define CPU_NESTED_BASE	0	/* lowest address of this CPU's nested stack */
+#define CPU_EXC_BASE	8	/* lowest address of its SP_EL1 exception stack */
 
 /* Vector slots (kind): the group selects the stack and the origin, the type the cause. */
 #define VEC_GROUP_SP0	0	/* current EL, SP_EL0: the kernel's normal case */

@@ -43,4 +43,16 @@ static inline uint64_t arch_cycles(void)
 	return v;
 }
 
+/* The kernel's per-CPU pointer (arch/smp.h), TPIDR_EL1: set once per CPU by
+ * arch_percpu_set; an EL1-only register, so nothing else can change it. */
+static inline void *arch_percpu(void)
+{
+	void *p;
+	__asm__ volatile("mrs %0, tpidr_el1" : "=r"(p));
+	return p;
+}
+
+/* Interrupts on (the boot CPU, once its interrupt controller is set up). */
+static inline void arch_irq_enable(void) { __asm__ volatile("msr daifclr, #2" : : : "memory"); }
+
 #endif

@@ -37,8 +37,25 @@ static inline uint64_t arch_cycles(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/*
+ * This CPU's per-CPU pointer (arch/smp.h), one load from %gs:0. Requirement: the
+ * structure given to arch_percpu_set() starts with a pointer to itself (the kernel's
+ * struct cpu.self): the GS base holds its address, and %gs:0 reads that first field.
+ * volatile: a goroutine may move to another CPU between two calls, so two reads must
+ * never be merged into one.
+ */
+static inline void *arch_percpu(void)
+{
+	void *p;
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+/* Interrupts on (the boot CPU, once its interrupt controller is set up). */
+static inline void arch_irq_enable(void) { __asm__ volatile("sti" : : : "memory"); }
 
 #endif

@@ -1,0 +1,77 @@
+# arch/host/host.mk: the hosted platform, the kernel as a Linux program (included by
+# the Makefile; every name here starts with HSYS_ or host-sys).
+#
+#   make host-sys        build the three variants below
+#   make run-host [SMP=N] [CMDLINE="tests=all"]
+#                        run the plain build on this terminal
+#
+#   build/host-sys/gort        -O2
+#   build/host-sys/gort-asan   -O1, AddressSanitizer + UndefinedBehaviorSanitizer
+#   build/host-sys/gort-tsan   -O1, ThreadSanitizer
+#
+# Sources: kernel/ (not kernel/libc.c: the newlib hooks would replace glibc's write,
+# sbrk, ...), arch/host/, and the in-image suites of tests/boot/ (not the temporary
+# x86-64-only tests/boot/x86smp_test.c, which pokes the LAPIC). Not boot/: its entry
+# code is bare-metal, and arch/host/main.c is the hosted platform's boot path.
+# System gcc and glibc, frame pointers on (tracebacks), -Wno-format-truncation (with a
+# hosted libc GCC checks snprintf, and the kernel and tests truncate on purpose; the
+# freestanding image build never sees the warning), not PIE (ksyms addresses are
+# link-time addresses; ThreadSanitizer's memory map wants the binary low), linked
+# with the default linker script plus arch/host/host.ld, twice, like the image: the
+# second link carries the symbol table made from the first (tools/ksyms.py), and the
+# text symbols must not move (glibc's weak data_start is in .data, which does move).
+# Results of running them come from the boot-test matrix (arch "host", tools/qemu.py).
+
+HSYS_OUT := $(BUILD)/host-sys
+HSYS_CC  := gcc
+HSYS_SRC := $(filter-out kernel/libc.c,$(wildcard kernel/*.c)) \
+	    $(wildcard arch/host/*.c) \
+	    $(filter-out tests/boot/x86smp_test.c,$(wildcard tests/boot/*.c))
+HSYS_CFLAGS := -std=gnu11 -g -DGORT_HOSTED -fno-pie -fno-strict-aliasing -fno-common \
+	       -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fcf-protection=none \
+	       -pthread -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
+	       -Iarch/include -Iarch/host/include -Ikernel/include -Iboot/include -Irt/include \
+	       -MMD -MP
+HSYS_LDFLAGS := -no-pie -pthread -Wl,-T,arch/host/host.ld -Wl,-z,noexecstack
+
+HSYS_VARIANTS := gort gort-asan gort-tsan
+HSYS_FLAGS_gort      := -O2
+HSYS_FLAGS_gort-asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+HSYS_FLAGS_gort-tsan := -O1 -fsanitize=thread
+
+.PHONY: host-sys run-host
+host-sys: $(patsubst %,$(HSYS_OUT)/%,$(HSYS_VARIANTS))
+
+run-host: $(HSYS_OUT)/gort
+	$(HSYS_OUT)/gort $(if $(SMP),-smp $(SMP)) -- $(CMDLINE)
+
+$(HSYS_OUT)/ksyms0.S:
+	@mkdir -p $(HSYS_OUT)
+	: > $(HSYS_OUT)/empty.nm && tools/ksyms.py $(HSYS_OUT)/empty.nm $@
+
+# $(1): variant. Objects in $(HSYS_OUT)/$(1).obj/, then two links as for the image.
+define HSYS_VARIANT
+HSYS_OBJ_$(1) := $$(patsubst %,$(HSYS_OUT)/$(1).obj/%.o,$(HSYS_SRC))
+
+$(HSYS_OUT)/$(1).obj/%.c.o: %.c
+	@mkdir -p $$(dir $$@)
+	@echo "  CC      $$< ($(1))"
+	@$(HSYS_CC) $(HSYS_CFLAGS) $(HSYS_FLAGS_$(1)) -c $$< -o $$@
+
+$(HSYS_OUT)/$(1)0: $$(HSYS_OBJ_$(1)) $(HSYS_OUT)/ksyms0.S arch/host/host.ld
+	$(HSYS_CC) -c $(HSYS_OUT)/ksyms0.S -o $(HSYS_OUT)/$(1).ksyms0.o
+	$(HSYS_CC) $(HSYS_FLAGS_$(1)) $(HSYS_LDFLAGS) -o $$@ $$(HSYS_OBJ_$(1)) $(HSYS_OUT)/$(1).ksyms0.o
+
+$(HSYS_OUT)/$(1): $(HSYS_OUT)/$(1)0
+	nm -n --defined-only $$< > $(HSYS_OUT)/$(1)0.nm
+	tools/ksyms.py $(HSYS_OUT)/$(1)0.nm $(HSYS_OUT)/$(1).ksyms.S
+	$(HSYS_CC) -c $(HSYS_OUT)/$(1).ksyms.S -o $(HSYS_OUT)/$(1).ksyms.o
+	$(HSYS_CC) $(HSYS_FLAGS_$(1)) $(HSYS_LDFLAGS) -o $$@ $$(HSYS_OBJ_$(1)) $(HSYS_OUT)/$(1).ksyms.o
+	nm -n --defined-only $$@ | grep -i ' [tw] ' | grep -v ' data_start$$$$' > $(HSYS_OUT)/$(1).nm.text
+	grep -i ' [tw] ' $(HSYS_OUT)/$(1)0.nm | grep -v ' data_start$$$$' | cmp -s - $(HSYS_OUT)/$(1).nm.text || \
+		{ echo "ksyms: text moved between the two links of $$@"; rm -f $$@; exit 1; }
+
+-include $$(HSYS_OBJ_$(1):.o=.d)
+endef
+
+$(foreach v,$(HSYS_VARIANTS),$(eval $(call HSYS_VARIANT,$(v))))

@@ -1,0 +1,189 @@
+/*
+ * arch/host/irq.c: interrupts as signals, masked in software.
+ *
+ * Two signals are interrupts: SIG_IPI (sent by arch_ipi_send with pthread_kill, i.e.
+ * tgkill of the target CPU's thread) and SIG_TIMER (sent by the CPU's POSIX timer to
+ * its thread alone). One handler takes both, on the CPU's signal stack, with both
+ * blocked at the OS level while it runs (sa_mask), as an interrupt gate clears IF:
+ *
+ *   mask set (host_irq_off)   record host_irq_pending (and, for SIG_TIMER, the CPU's
+ *                             timer_fired) and return: the interrupt stays pending,
+ *                             like a masked LAPIC/GIC interrupt
+ *   mask clear                set the mask, take the CPU's pending IPI kinds with one
+ *                             exchange, dispatch each as IRQ_IPI(kind), then the timer
+ *                             as IRQ_TIMER if its deadline has passed (timer.c drops
+ *                             a stale SIG_TIMER), clear the mask, return
+ *
+ * The pending mask carries the kinds; the signal only says "look". A sender sets its
+ * bit with a fetch-or and signals only when the mask was empty: a non-empty mask means
+ * an earlier sender's signal is still to come (or was taken while masked and is
+ * recorded), and the exchange that will drain the mask takes the new bit with it. So
+ * an IPI storm costs one signal per drain, not one per IPI. SIG_IPI and SIG_TIMER are
+ * not real-time signals: they do not queue, which is what a pending mask wants.
+ *
+ * What was recorded while masked is delivered when the mask is cleared (ops_impl.h):
+ * host_irq_replay sends SIG_IPI to the thread itself, so it is taken like any other,
+ * on the signal stack with a real ucontext, never on the interrupted (later: a
+ * goroutine's) stack.
+ *
+ * A CPU takes interrupts only once arch_intc_init_cpu has created its timer and
+ * unblocked the two signals (every CPU thread starts with them blocked, inherited from
+ * main.c). IPIs sent before that only set bits; arch_intc_init_cpu finds them and
+ * records them as pending (the sender's fetch-or and this CPU's `live` store are
+ * sequentially consistent, so one of the two sides sees the other).
+ *
+ * ThreadSanitizer intercepts signal handlers: it runs a synchronous signal (a fault,
+ * or one a thread sent itself with pthread_kill, which the replay uses) at once, but
+ * defers an asynchronous one to the end of the thread's next intercepted call
+ * (clock_gettime, sigsuspend, ...) and hands the handler a copy of the ucontext. The
+ * mask is checked when the handler really runs, so the semantics hold; a change to
+ * the frame would be lost, which is fine while no interrupt handler changes one (the
+ * scheduler's preemption, later, must switch stacks rather than edit the frame). A
+ * deferred signal can also run inside this handler, at a libc call the kernel's
+ * handler makes: it finds the mask set and records, so the dispatch loops until
+ * nothing was recorded during it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <ucontext.h>
+#include <arch/frame.h>
+#include <arch/irq.h>
+#include <arch/ops.h>
+#include "host.h"
+
+__thread int host_irq_pending;
+
+static irq_handler_fn irq_handler;
+
+void frame_from_ucontext(struct arch_frame *f, const ucontext_t *uc, int sig);
+void frame_to_ucontext(ucontext_t *uc, const struct arch_frame *f);
+
+void host_irq_sigset(sigset_t *s)
+{
+	sigemptyset(s);
+	sigaddset(s, SIG_IPI);
+	sigaddset(s, SIG_TIMER);
+}
+
+void arch_irq_set_handler(irq_handler_fn fn)
+{
+	irq_handler = fn;
+}
+
+static void deliver(unsigned irq, struct arch_frame *f)
+{
+	if (irq_handler)
+		irq_handler(irq, f);
+}
+
+/* One pass over what this CPU has pending; mask set. */
+static void dispatch(struct host_cpu *c, struct arch_frame *f)
+{
+	unsigned kinds = atomic_exchange_explicit(&c->ipi_pending, 0, memory_order_acquire);
+	for (unsigned k = 0; k < IPI_KINDS; k++)
+		if (kinds & (1u << k))
+			deliver(IRQ_IPI(k), f);
+	if (c->timer_fired) {
+		c->timer_fired = false;
+		if (host_timer_due(c))
+			deliver(IRQ_TIMER, f);
+	}
+}
+
+static void irq_signal(int sig, siginfo_t *si, void *ucv)
+{
+	int saved_errno = errno, off, zero = 0, one = 1;
+	struct host_cpu *c = host_this_cpu;
+	(void)si;
+
+	if (!c) {			/* not a CPU thread: cannot happen (thread-directed) */
+		errno = saved_errno;
+		return;
+	}
+	if (sig == SIG_TIMER)
+		c->timer_fired = true;
+	HOST_TLS_READ(host_irq_off, off);
+	if (off) {
+		HOST_TLS_WRITE(host_irq_pending, one);
+		errno = saved_errno;
+		return;
+	}
+	HOST_TLS_WRITE(host_irq_off, one);
+	struct arch_frame f;
+	frame_from_ucontext(&f, ucv, sig);
+	int again;
+	do {
+		HOST_TLS_WRITE(host_irq_pending, zero);
+		dispatch(c, &f);
+		HOST_TLS_READ(host_irq_pending, again);
+	} while (again);
+	frame_to_ucontext(ucv, &f);
+	HOST_TLS_WRITE(host_irq_off, zero);
+	errno = saved_errno;
+}
+
+void host_irq_replay(void)
+{
+	int saved_errno = errno;
+	pthread_kill(pthread_self(), SIG_IPI);
+	errno = saved_errno;
+}
+
+void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
+{
+	if (hwid >= host_ncpus || (unsigned)kind >= IPI_KINDS)
+		return;
+	struct host_cpu *t = &host_cpus[hwid];
+	if (atomic_fetch_or(&t->ipi_pending, 1u << kind) != 0)
+		return;		/* a signal for the earlier bits is on its way */
+	if (!atomic_load(&t->live))
+		return;		/* arch_intc_init_cpu will find the bit */
+	int saved_errno = errno;
+	pthread_kill(t->thread, SIG_IPI);
+	errno = saved_errno;
+}
+
+/* The OS already made every thread's view of memory agree: munmap and mprotect shoot
+ * down the TLBs of all the process's threads before they return. Nothing to do. */
+void arch_tlb_flush_local(uint64_t va, uint64_t size)
+{
+	(void)va, (void)size;
+}
+
+void arch_intc_init_cpu(void)
+{
+	struct host_cpu *c = host_this_cpu;
+	sigset_t irq;
+	int one = 1;
+
+	c->thread = pthread_self();
+	c->tid = gettid();
+	if (host_timer_create(c) != 0)
+		host_fatal("cpu %llu: timer_create: %s", (unsigned long long)host_hwid, strerror(errno));
+	atomic_store(&c->live, true);
+	if (atomic_load(&c->ipi_pending))
+		HOST_TLS_WRITE(host_irq_pending, one);
+	host_irq_sigset(&irq);
+	pthread_sigmask(SIG_UNBLOCK, &irq, NULL);
+}
+
+int arch_intc_init(const struct arch_intc_config *cfg, char *err, size_t errlen)
+{
+	struct sigaction sa;
+	(void)cfg;		/* no controller: the firmware described none */
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = irq_signal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	host_irq_sigset(&sa.sa_mask);
+	if (sigaction(SIG_IPI, &sa, NULL) != 0 || sigaction(SIG_TIMER, &sa, NULL) != 0) {
+		snprintf(err, errlen, "host: sigaction for the interrupt signals: %s", strerror(errno));
+		return -1;
+	}
+	arch_intc_init_cpu();
+	return 0;
+}

@@ -1,0 +1,199 @@
+/*
+ * arch/host/trap.c: CPU exceptions are the signals Linux turns them into.
+ *
+ *   #PF page fault        SIGSEGV (unmapped, or not allowed), SIGBUS (past the memfd's end)
+ *   #UD invalid opcode    SIGILL
+ *   #DE divide error      SIGFPE
+ *   #BP breakpoint        SIGTRAP
+ *
+ * Linux hands over what the hardware said: the vector (trapno), the page-fault error
+ * code (err: bit 1 = write, bit 4 = instruction fetch) and the address (cr2), all in
+ * the ucontext. So the struct trap_info is the one the x86-64 port builds, with the
+ * same names, and the panic lines read alike on both.
+ *
+ * The handler runs on the CPU's signal stack (SA_ONSTACK), with the interrupt signals
+ * blocked (sa_mask) and the software mask set, as an interrupt gate clears IF; it may
+ * nest (SA_NODEFER: a fault inside the kernel's handler reaches it again, and panic
+ * reports the nested fault instead of Linux killing the process). The kernel's
+ * handler may change the frame and return (arch_probe_fixup moves rip): the frame is
+ * written back into the ucontext and sigreturn resumes there.
+ *
+ * The sanitizers must leave these signals to us: arch/host/sanitizer.c sets their
+ * handle_segv/handle_sigbus/handle_sigill/handle_sigfpe options to 0 (AddressSanitizer
+ * would print its own SEGV report and exit; the kernel's panic is the report here).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include <arch/frame.h>
+#include <arch/mmu.h>
+#include <arch/ops.h>
+#include <arch/trap.h>
+#include "host.h"
+
+_Static_assert(offsetof(struct arch_frame, r8) == REG_R8 * 8 && offsetof(struct arch_frame, rdi) == REG_RDI * 8 &&
+	       offsetof(struct arch_frame, rbp) == REG_RBP * 8 && offsetof(struct arch_frame, rsp) == REG_RSP * 8 &&
+	       offsetof(struct arch_frame, rip) == REG_RIP * 8 && offsetof(struct arch_frame, err) == REG_ERR * 8 &&
+	       offsetof(struct arch_frame, trapno) == REG_TRAPNO * 8 && offsetof(struct arch_frame, cr2) == REG_CR2 * 8 &&
+	       offsetof(struct arch_frame, signo) == NGREG * 8,
+	       "struct arch_frame must follow glibc's gregset_t");
+
+static trap_handler_fn trap_handler;
+
+static const char *const trap_names[32] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack-segment fault", "general protection fault",
+	"page fault", "reserved 15", "x87 floating point", "alignment check", "machine check",
+	"SIMD floating point", "virtualization", "control protection", "reserved 22",
+	"reserved 23", "reserved 24", "reserved 25", "reserved 26", "reserved 27",
+	"hypervisor injection", "VMM communication", "security", "reserved 31",
+};
+
+void frame_from_ucontext(struct arch_frame *f, const ucontext_t *uc, int sig);
+void frame_to_ucontext(ucontext_t *uc, const struct arch_frame *f);
+
+void frame_from_ucontext(struct arch_frame *f, const ucontext_t *uc, int sig)
+{
+	memcpy(f, uc->uc_mcontext.gregs, NGREG * sizeof(greg_t));
+	f->signo = (uint64_t)sig;
+}
+
+void frame_to_ucontext(ucontext_t *uc, const struct arch_frame *f)
+{
+	memcpy(uc->uc_mcontext.gregs, f, NGREG * sizeof(greg_t));
+}
+
+void arch_trap_set_handler(trap_handler_fn fn)
+{
+	trap_handler = fn;
+}
+
+static const char *trap_name(int sig, const siginfo_t *si, const struct arch_frame *f)
+{
+	if (si->si_code <= 0)		/* kill, tgkill, sigqueue: not the CPU */
+		return sig == SIGSEGV ? "SIGSEGV sent by a process" :
+		       sig == SIGBUS ? "SIGBUS sent by a process" :
+		       sig == SIGILL ? "SIGILL sent by a process" :
+		       sig == SIGFPE ? "SIGFPE sent by a process" : "SIGTRAP sent by a process";
+	if (sig == SIGBUS)
+		return "bus error";
+	return f->trapno < 32 ? trap_names[f->trapno] : "unknown exception";
+}
+
+static void fault_signal(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	int saved_errno = errno, was_off, pending, one = 1;
+	struct arch_frame f;
+
+	HOST_TLS_READ(host_irq_off, was_off);
+	HOST_TLS_WRITE(host_irq_off, one);
+	frame_from_ucontext(&f, uc, sig);
+	struct trap_info ti = {
+		.name = trap_name(sig, si, &f),
+		.vector = f.trapno,
+		.code = f.err,
+		.pc = f.rip,
+		.sp = f.rsp,
+		.fp = f.rbp,
+	};
+	if ((sig == SIGSEGV || sig == SIGBUS) && si->si_code > 0) {
+		ti.addr = (uint64_t)(uintptr_t)si->si_addr;
+		ti.is_mem = true;
+		ti.is_write = f.err & 2;
+	}
+	if (!trap_handler) {
+		/* Before kernel_main installed its handler: nothing else can report it. */
+		char line[160];
+		int n = snprintf(line, sizeof(line), "gort host: %s (signal %d) at pc 0x%llx, address 0x%llx, "
+				 "before the kernel's trap handler\n", ti.name, sig,
+				 (unsigned long long)ti.pc, (unsigned long long)ti.addr);
+		if (write(2, line, (size_t)n) < 0)
+			(void)0;
+		_exit(2);
+	}
+	trap_handler(&ti, &f);
+	frame_to_ucontext(uc, &f);
+	if (!was_off) {
+		HOST_TLS_WRITE(host_irq_off, was_off);
+		HOST_TLS_READ(host_irq_pending, pending);
+		if (pending)		/* recorded meanwhile (ThreadSanitizer): after sigreturn */
+			host_irq_replay();
+	}
+	errno = saved_errno;
+}
+
+void host_trap_install(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fault_signal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	host_irq_sigset(&sa.sa_mask);
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) != 0)
+			host_fatal("sigaction(%d): %s", sigs[i], strerror(errno));
+}
+
+extern const char host_probe_insn[], host_probe_fail[];
+
+bool arch_probe_fixup(struct arch_frame *f)
+{
+	if (f->rip != (uint64_t)host_probe_insn)
+		return false;
+	f->rip = (uint64_t)host_probe_fail;
+	return true;
+}
+
+void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt, ...))
+{
+	printfn("rax %016llx rbx %016llx rcx %016llx rdx %016llx\n",
+		(unsigned long long)f->rax, (unsigned long long)f->rbx,
+		(unsigned long long)f->rcx, (unsigned long long)f->rdx);
+	printfn("rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n",
+		(unsigned long long)f->rsi, (unsigned long long)f->rdi,
+		(unsigned long long)f->rbp, (unsigned long long)f->rsp);
+	printfn("r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n",
+		(unsigned long long)f->r8, (unsigned long long)f->r9,
+		(unsigned long long)f->r10, (unsigned long long)f->r11);
+	printfn("r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n",
+		(unsigned long long)f->r12, (unsigned long long)f->r13,
+		(unsigned long long)f->r14, (unsigned long long)f->r15);
+	printfn("rip %016llx rflags %08llx vector %llu error %llx cr2 %016llx signal %llu\n",
+		(unsigned long long)f->rip, (unsigned long long)f->eflags,
+		(unsigned long long)f->trapno, (unsigned long long)f->err,
+		(unsigned long long)f->cr2, (unsigned long long)f->signo);
+}
+
+/*
+ * As on x86-64 (the host's own ISA): the frame is "push %rbp; mov %rsp,%rbp"
+ * (55 48 89 e5) at the function's start. Before the push the return address is at
+ * sp; between push and mov at sp+8; a function that does not start that way is
+ * frameless and keeps it at sp (trusted only for the innermost frame).
+ */
+bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret)
+{
+	const uint8_t *code = (const uint8_t *)func_start;
+	uint64_t slot;
+
+	/* At the first instruction (a call to an address with no symbol, where the kernel
+	 * passes the pc itself) the code is not read: it may be unmapped. */
+	if (f->rip == func_start)
+		slot = f->rsp;
+	else if (!(code[0] == 0x55 && code[1] == 0x48 && code[2] == 0x89 && code[3] == 0xe5))
+		slot = f->rsp;
+	else if (f->rip == func_start + 1)
+		slot = f->rsp + 8;
+	else
+		return false;
+	*ret = *(const uint64_t *)slot;
+	return true;
+}

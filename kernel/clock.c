@@ -1,0 +1,68 @@
+/*
+ * kernel/clock.c: cycles -> nanoseconds.
+ *
+ * ns = (cycles - base) * mult >> 32, with mult = 1e9 << 32 / freq; the product is
+ * taken in 128 bits so it never overflows (at 3 GHz the 64-bit cycle count wraps after
+ * 194 years; the 128-bit product holds any of it).
+ */
+#include <stddef.h>
+#include <kernel/clock.h>
+#include <kernel/irq.h>
+#include <arch/irq.h>
+#include <arch/ops.h>
+
+static void (*_Atomic clock_timer_fn)(void);
+
+static uint64_t clock_base;	/* cycles at clock_init */
+static uint64_t clock_mult;	/* ns per cycle, 32.32 fixed point */
+static uint64_t cycles_mult;	/* cycles per ns, 32.32 fixed point */
+
+void clock_init(void)
+{
+	uint64_t f = arch_cycles_freq();
+	clock_base = arch_cycles();
+	clock_mult = (uint64_t)(((unsigned __int128)1000000000u << 32) / f);
+	cycles_mult = (uint64_t)(((unsigned __int128)f << 32) / 1000000000u);
+}
+
+static void clock_timer_irq(unsigned irq, void *arg, struct arch_frame *fr)
+{
+	(void)irq, (void)arg, (void)fr;
+	void (*fn)(void) = clock_timer_fn;
+	arch_timer_set(0);
+	if (fn)
+		fn();
+}
+
+void clock_timer_set_handler(void (*fn)(void))
+{
+	clock_timer_fn = fn;
+}
+
+void clock_timer_init(void)
+{
+	irq_register(IRQ_TIMER, clock_timer_irq, NULL);
+}
+
+uint64_t clock_ns(void)
+{
+	if (!clock_mult)
+		return 0;
+	uint64_t c = arch_cycles() - clock_base;
+	return (uint64_t)(((unsigned __int128)c * clock_mult) >> 32);
+}
+
+uint64_t clock_ns_to_cycles(uint64_t ns)
+{
+	return (uint64_t)(((unsigned __int128)ns * cycles_mult) >> 32);
+}
+
+void clock_timer_arm(uint64_t deadline_ns)
+{
+	arch_timer_set(clock_base + clock_ns_to_cycles(deadline_ns) + 1);
+}
+
+void clock_timer_disarm(void)
+{
+	arch_timer_set(0);
+}

@@ -1,0 +1,36 @@
+/*
+ * kernel/cpu.c: per-CPU data and the nesting interrupt-disable.
+ */
+#include <string.h>
+#include <kernel/cpu.h>
+#include <kernel/panic.h>
+
+struct cpu cpus[ARCH_MAX_CPUS];
+_Atomic unsigned cpus_online;
+unsigned cpus_described;
+
+void cpu_attach(struct cpu *c, unsigned id, uint64_t hwid)
+{
+	KASSERT(!arch_irq_enabled());
+	c->self = c;
+	c->id = id;
+	c->hwid = hwid;
+	arch_percpu_set(c);
+}
+
+void irq_push(void)
+{
+	unsigned long saved = arch_irq_save();
+	struct cpu *c = cpu_this();
+	if (c->irq_depth++ == 0)
+		c->irq_saved = saved;
+}
+
+void irq_pop(void)
+{
+	struct cpu *c = cpu_this();
+	KASSERT(!arch_irq_enabled());
+	KASSERT(c->irq_depth > 0);
+	if (--c->irq_depth == 0)
+		arch_irq_restore(c->irq_saved);
+}

@@ -1,0 +1,53 @@
+/*
+ * kernel/spinlock.h: spinlocks, with the lock order written down as data.
+ *
+ *   spin_lock_irqsave(l) / spin_unlock_irqrestore(l)
+ *       interrupts off (nesting, kernel/cpu.h) for as long as the lock is held: for
+ *       every lock an interrupt handler may also take.
+ *   spin_lock(l) / spin_unlock(l)
+ *       interrupts untouched: only for locks no interrupt handler takes.
+ *
+ * Every lock has a rank (enum lock_rank below, the one table of lock order). A CPU
+ * may only take a lock of a strictly higher rank than every lock it holds; debug
+ * builds check that on every acquire and panic naming both locks. A lock spun on for
+ * longer than SPIN_PANIC_NS panics naming the lock and its holder: a deadlock is a
+ * report, not a hang. Context: any (but the plain variants not from interrupts).
+ */
+#ifndef KERNEL_SPINLOCK_H
+#define KERNEL_SPINLOCK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* The lock order, lowest first: take them in this order only. */
+enum lock_rank {
+	LOCK_RANK_NONE = 0,	/* test locks that are never nested */
+	LOCK_RANK_STW,		/* stop-the-world ownership (not a spinlock, listed for order) */
+	LOCK_RANK_TEST_OUTER,	/* tests of the rank checker */
+	LOCK_RANK_TEST_INNER,
+	LOCK_RANK_VM,		/* kernel page tables */
+	LOCK_RANK_PMM,		/* physical page allocator */
+	LOCK_RANK_IPI_POOL,	/* free asynchronous cross-call records */
+	LOCK_RANK_CONSOLE,	/* console output: last, so anything may print */
+	LOCK_RANK_COUNT
+};
+
+struct spinlock {
+	_Atomic uint32_t locked;
+	uint16_t rank;			/* enum lock_rank */
+	const char *name;
+	_Atomic int holder;		/* CPU id + 1 of the holder, 0 when free (for reports) */
+};
+
+#define SPINLOCK_INIT(nm, rk) { 0, (rk), (nm), 0 }
+
+void spin_lock(struct spinlock *l);
+void spin_unlock(struct spinlock *l);
+void spin_lock_irqsave(struct spinlock *l);
+void spin_unlock_irqrestore(struct spinlock *l);
+/* Does this CPU hold l? (for asserts) */
+bool spin_held(struct spinlock *l);
+
+extern const char *const lock_rank_names[LOCK_RANK_COUNT];
+
+#endif

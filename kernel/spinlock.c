@@ -1,0 +1,112 @@
+/*
+ * kernel/spinlock.c: test-and-test-and-set spinlocks with rank checking.
+ *
+ * Acquire spins on a plain load (no cache-line ping-pong while held), then swaps.
+ * The per-CPU lock stack (struct cpu.lock_ranks) records what this CPU holds, for
+ * the rank check and for "is this code preemptible?" later (nlocks == 0).
+ * The spin is bounded by time: SPIN_PANIC_NS without the lock panics, naming the lock
+ * and the CPU holding it (deadlock, or a holder stuck with interrupts off).
+ */
+#include <stdbool.h>
+#include <kernel/clock.h>
+#include <kernel/cpu.h>
+#include <kernel/panic.h>
+#include <kernel/spinlock.h>
+
+#define SPIN_PANIC_NS (20ull * 1000 * 1000 * 1000)	/* TCG with 8 vCPUs on 2 cores is slow */
+
+const char *const lock_rank_names[LOCK_RANK_COUNT] = {
+	[LOCK_RANK_NONE] = "none",
+	[LOCK_RANK_STW] = "stw",
+	[LOCK_RANK_TEST_OUTER] = "test_outer",
+	[LOCK_RANK_TEST_INNER] = "test_inner",
+	[LOCK_RANK_VM] = "vm",
+	[LOCK_RANK_PMM] = "pmm",
+	[LOCK_RANK_IPI_POOL] = "ipi_pool",
+	[LOCK_RANK_CONSOLE] = "console",
+};
+
+static void rank_check(struct cpu *c, struct spinlock *l)
+{
+#ifndef NDEBUG
+	if (c->nlocks >= CPU_LOCK_STACK)
+		panic("spinlock %s: more than %d locks held", l->name, CPU_LOCK_STACK);
+	if (c->nlocks && l->rank != LOCK_RANK_NONE && c->lock_ranks[c->nlocks - 1] >= l->rank)
+		panic("lock order: taking %s (rank %s) while holding %s (rank %s)", l->name,
+		      lock_rank_names[l->rank], c->lock_names[c->nlocks - 1],
+		      lock_rank_names[c->lock_ranks[c->nlocks - 1]]);
+	if (atomic_load_explicit(&l->holder, memory_order_relaxed) == (int)c->id + 1)
+		panic("spinlock %s: taken twice by cpu %u", l->name, c->id);
+#else
+	(void)c, (void)l;
+#endif
+}
+
+static void acquire(struct spinlock *l)
+{
+	struct cpu *c = cpu_this();
+	rank_check(c, l);
+	uint64_t start = 0;
+	for (;;) {
+		if (!atomic_load_explicit(&l->locked, memory_order_relaxed) &&
+		    !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
+			break;
+		arch_cpu_relax();
+		if (!start) {
+			start = clock_ns();
+		} else if (clock_ns() - start > SPIN_PANIC_NS) {
+			int h = atomic_load(&l->holder);
+			panic("spinlock %s: not acquired in %llu s; held by cpu %d", l->name,
+			      (unsigned long long)(SPIN_PANIC_NS / 1000000000ull), h - 1);
+		}
+	}
+	atomic_store_explicit(&l->holder, (int)c->id + 1, memory_order_relaxed);
+	c->lock_ranks[c->nlocks] = l->rank;
+	c->lock_names[c->nlocks] = l->name;
+	c->nlocks++;
+}
+
+static void release(struct spinlock *l)
+{
+	struct cpu *c = cpu_this();
+	KASSERT(atomic_load_explicit(&l->holder, memory_order_relaxed) == (int)c->id + 1);
+	KASSERT(c->nlocks > 0);
+	/* locks are usually released in reverse order; find it wherever it is */
+	int i = c->nlocks - 1;
+	while (i > 0 && c->lock_names[i] != l->name)
+		i--;
+	for (; i < c->nlocks - 1; i++) {
+		c->lock_ranks[i] = c->lock_ranks[i + 1];
+		c->lock_names[i] = c->lock_names[i + 1];
+	}
+	c->nlocks--;
+	atomic_store_explicit(&l->holder, 0, memory_order_relaxed);
+	atomic_store_explicit(&l->locked, 0, memory_order_release);
+}
+
+void spin_lock(struct spinlock *l)
+{
+	acquire(l);
+}
+
+void spin_unlock(struct spinlock *l)
+{
+	release(l);
+}
+
+void spin_lock_irqsave(struct spinlock *l)
+{
+	irq_push();
+	acquire(l);
+}
+
+void spin_unlock_irqrestore(struct spinlock *l)
+{
+	release(l);
+	irq_pop();
+}
+
+bool spin_held(struct spinlock *l)
+{
+	return atomic_load_explicit(&l->holder, memory_order_relaxed) == (int)cpu_this()->id + 1;
+}
