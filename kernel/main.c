@@ -106,10 +106,14 @@ static void interrupts_init(void)
 	}
 	if (p->gic_version) {
 		ic.gicd = (uintptr_t)vm_map_phys(p->gicd.base, p->gicd.size, true);
+		if (!ic.gicd)
+			panic("interrupts: cannot map the GIC distributor");
+	}
+	if (p->gic_version == 3) {	/* for v2, p->gicr is the CPU interface: unsupported yet */
 		ic.gicr = (uintptr_t)vm_map_phys(p->gicr.base, p->gicr.size, true);
 		ic.gicr_size = p->gicr.size;
-		if (!ic.gicd || !ic.gicr)
-			panic("interrupts: cannot map the GIC");
+		if (!ic.gicr)
+			panic("interrupts: cannot map the GIC redistributors");
 	}
 	ic.timer_ppi = p->timer_irq_virt;
 	irq_init();

@@ -4,8 +4,9 @@
  * Every function is built with frame pointers (-fno-omit-frame-pointer
  * -mno-omit-leaf-frame-pointer), so each frame starts with the record
  * {caller's fp, return address} at fp on both arches. The walk trusts nothing:
- * a record must be aligned, mapped, and above the previous one (stacks grow down),
- * and the walk stops after 64 frames. Trap entry code plants a record for the
+ * a record must be aligned, mapped, and above the previous one (stacks grow down)
+ * except across a stack switch (an exception or interrupt stack into the interrupted
+ * one: at most 2), and the walk stops after 64 frames. Trap entry code plants a record for the
  * interrupted context, so a fault's backtrace continues into the faulting code.
  */
 #include <stdarg.h>
@@ -53,13 +54,14 @@ void backtrace_print_trap(uint64_t pc, uint64_t ret, uint64_t fp)
 		print_pc(i++, pc);
 	if (ret)
 		print_pc(i++, ret - 1);
+	int switches = 0;
 	while (i < 64 && fp && frame_readable(fp)) {
 		const struct frame_record *r = (const struct frame_record *)fp;
 		if (!r->ret)
 			break;
 		/* ret points after the call; name the call itself */
 		print_pc(i++, r->ret - 1);
-		if ((uint64_t)r->next <= fp)
+		if ((uint64_t)r->next == fp || ((uint64_t)r->next < fp && ++switches > 2))
 			break;
 		fp = (uint64_t)r->next;
 	}

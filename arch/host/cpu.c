@@ -127,9 +127,13 @@ static void *cpu_thread(void *p)
 #else
 	(void)size;
 #endif
+	/* rbp = 0 ends the kernel's frame-pointer walks; .cfi_undefined rip ends the DWARF
+	 * unwinders' (the sanitizers' reports, gdb), which would otherwise apply this
+	 * function's frame description to the new stack, as glibc's clone does. */
 	__asm__ volatile(
 		"movq %0, %%rsp\n\t"
 		"xorl %%ebp, %%ebp\n\t"
+		".cfi_undefined rip\n\t"
 		"call host_stack_entry\n\t"
 		"ud2"
 		: : "r"(top), "D"(c->entry_arg), "S"(c->entry) : "memory");

@@ -138,8 +138,10 @@ bool host_timer_due(struct host_cpu *c);
 /* timer.c: this CPU's POSIX timer; 0 or -1 (errno). */
 int host_timer_create(struct host_cpu *c);
 
-/* trap.c: install the handlers of the CPU exceptions (once, boot CPU). */
+/* trap.c: install the handlers of the CPU exceptions (once, boot CPU); their
+ * signals, as a set. */
 void host_trap_install(void);
+void host_fault_sigset(sigset_t *s);
 
 /* uart.c: write out what the console buffered (power-off, fatal errors). */
 void host_uart_flush(void);

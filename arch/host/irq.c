@@ -41,7 +41,11 @@
  * scheduler's preemption, later, must switch stacks rather than edit the frame). A
  * deferred signal can also run inside this handler, at a libc call the kernel's
  * handler makes: it finds the mask set and records, so the dispatch loops until
- * nothing was recorded during it.
+ * nothing was recorded during it. TSan runs deferred handlers with every signal
+ * blocked, and a fault with SIGSEGV blocked kills the process outright; but a fault
+ * in an interrupt handler is the kernel's to report or fix up (arch_probe_read from a
+ * cross-call, tests/boot/smp_test.c tlb), so under TSan the handler unblocks the
+ * CPU-exception signals first (TSan puts its mask back afterwards).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -113,6 +117,11 @@ static void irq_signal(int sig, siginfo_t *si, void *ucv)
 		return;
 	}
 	HOST_TLS_WRITE(host_irq_off, one);
+#if defined(__SANITIZE_THREAD__)
+	sigset_t faults;
+	host_fault_sigset(&faults);
+	pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+#endif
 	struct arch_frame f;
 	frame_from_ucontext(&f, ucv, sig);
 	int again;

@@ -146,8 +146,8 @@ int main(int argc, char **argv)
 	char model[96];
 	if (uname(&u) != 0)
 		strcpy(u.release, "?"), strcpy(u.machine, "?");
-	snprintf(model, sizeof(model), "gort hosted on Linux %s %s: %u CPU thread%s, %llu MiB", u.release,
-		 u.machine, ncpus, ncpus == 1 ? "" : "s", (unsigned long long)(mem >> 20));
+	snprintf(model, sizeof(model), "gort hosted, %s: %u thread%s, %llu MiB memfd", u.machine,
+		 ncpus, ncpus == 1 ? "" : "s", (unsigned long long)(mem >> 20));
 	if (host_mmu_map_image((uintptr_t)host_boot_area, HOST_PHYS_BASE, HOST_BOOT_AREA_SIZE) != 0)
 		host_fatal("the boot area: cannot map boot data over it: %s", strerror(errno));
 	if (!host_dtb_build(phys_to_virt(HOST_PHYS_BASE + HOST_DTB_OFF), HOST_DTB_SIZE, ncpus,

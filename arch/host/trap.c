@@ -129,16 +129,25 @@ static void fault_signal(int sig, siginfo_t *si, void *ucv)
 	errno = saved_errno;
 }
 
+static const int fault_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+
+void host_fault_sigset(sigset_t *s)
+{
+	sigemptyset(s);
+	for (unsigned i = 0; i < sizeof(fault_sigs) / sizeof(fault_sigs[0]); i++)
+		sigaddset(s, fault_sigs[i]);
+}
+
 void host_trap_install(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+	const int *sigs = fault_sigs;
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = fault_signal;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	host_irq_sigset(&sa.sa_mask);
-	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	for (unsigned i = 0; i < sizeof(fault_sigs) / sizeof(fault_sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL) != 0)
 			host_fatal("sigaction(%d): %s", sigs[i], strerror(errno));
 }

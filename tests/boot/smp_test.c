@@ -191,8 +191,10 @@ TEST(timer, past_deadline_fires_at_once)
 	EXPECT_TRUE(clock_ns() - start < 100000000);
 }
 
-/* IPI storm: every CPU sends CALLs to every other, synchronous and not, at once. */
-#define STORM_ROUNDS 200
+/* IPI storm: every CPU sends CALLs to every other, synchronous and not, at once.
+ * Rounds shrink with the core count so the total stays bounded under emulation. */
+#define STORM_CALLS 3000
+static unsigned storm_rounds;
 static _Atomic uint32_t storm_count[ARCH_MAX_CPUS][ARCH_MAX_CPUS];	/* [target][source] */
 
 static void storm_hit(void *arg)
@@ -205,7 +207,7 @@ static void storm(void *arg)
 {
 	(void)arg;
 	unsigned me = cpu_id();
-	for (int r = 0; r < STORM_ROUNDS; r++)
+	for (unsigned r = 0; r < storm_rounds; r++)
 		for (unsigned t = 0; t < ARCH_MAX_CPUS; t++)
 			if (t != me && atomic_load(&cpus[t].online))
 				ipi_call(t, storm_hit, (void *)(uintptr_t)me, r & 1);
@@ -214,6 +216,8 @@ static void storm(void *arg)
 TEST(ipi, storm_counts_exact)
 {
 	memset(storm_count, 0, sizeof(storm_count));
+	unsigned n = cpu_count();
+	storm_rounds = n > 1 ? STORM_CALLS / (n * (n - 1)) + 1 : 1;
 	run_everywhere(storm, NULL);
 	/* asynchronous calls may still be in flight: a synchronous round-trip to each CPU
 	 * drains its queue (FIFO per sender) */
@@ -226,7 +230,7 @@ TEST(ipi, storm_counts_exact)
 		for (unsigned s = 0; s < ARCH_MAX_CPUS; s++) {
 			if (!atomic_load(&cpus[s].online) || s == t)
 				continue;
-			EXPECT_EQ(atomic_load(&storm_count[t][s]), STORM_ROUNDS);
+			EXPECT_EQ(atomic_load(&storm_count[t][s]), storm_rounds);
 		}
 	}
 }
@@ -293,8 +297,10 @@ TEST_EXPLICIT(lockorder, inverted_ranks_panic)
 	test_fail(__FILE__, __LINE__, "taking test_outer under test_inner did not panic");
 }
 
-/* Stop-the-world: every CPU calls it repeatedly at once. */
-#define STW_ROUNDS 50
+/* Stop-the-world: every CPU calls it repeatedly at once (STW_STOPS in all, split
+ * between the CPUs, at least 5 each, so that the calls really overlap). */
+#define STW_STOPS 120
+static unsigned stw_rounds;
 static uint64_t stw_hits;		/* written only with the world stopped */
 static _Atomic unsigned stw_bad;
 
@@ -312,7 +318,7 @@ static void stw_fn(void *arg)
 static void stw_loop(void *arg)
 {
 	(void)arg;
-	for (int i = 0; i < STW_ROUNDS; i++)
+	for (unsigned i = 0; i < stw_rounds; i++)
 		stop_the_world(stw_fn, NULL);
 }
 
@@ -321,9 +327,10 @@ TEST(stw, all_cpus_at_once)
 	stw_hits = 0;
 	atomic_store(&stw_bad, 0);
 	uint64_t before = atomic_load(&stw_count);
+	stw_rounds = STW_STOPS / cpu_count() > 5 ? STW_STOPS / cpu_count() : 5;
 	run_everywhere(stw_loop, NULL);
-	EXPECT_EQ(stw_hits, (uint64_t)STW_ROUNDS * cpu_count());
-	EXPECT_EQ(atomic_load(&stw_count) - before, (uint64_t)STW_ROUNDS * cpu_count());
+	EXPECT_EQ(stw_hits, (uint64_t)stw_rounds * cpu_count());
+	EXPECT_EQ(atomic_load(&stw_count) - before, (uint64_t)stw_rounds * cpu_count());
 	EXPECT_EQ(atomic_load(&stw_bad), 0);
 }
 
