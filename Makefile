@@ -1,6 +1,6 @@
 # The gort image: one Makefile, two knobs.
 #
-#   make run [ARCH=x86_64|aarch64] [BOOT=uefi|direct] [CMDLINE="tests=all"]
+#   make run [ARCH=x86_64|aarch64] [BOOT=uefi|direct] [SMP=n] [CMDLINE="tests=all"]
 #                         build the image and boot it in QEMU, console on this terminal
 #   make test             every test: host unit tests, fuzzers (bounded), boot tests of
 #                         both arches on both boot paths; one "N passed, M failed" line
@@ -16,6 +16,7 @@
 ARCH    ?= x86_64
 BOOT    ?= uefi
 CMDLINE ?=
+SMP     ?= 2
 BUILD   ?= build
 O       := $(BUILD)/$(ARCH)
 NEWLIB  := $(BUILD)/newlib/$(ARCH)
@@ -127,7 +128,7 @@ $(O)/esp.img: $(O)/BOOT$(shell echo $(EFI_ARCH) | tr a-z A-Z).EFI $(O)/kernel.el
 # ---- running --------------------------------------------------------------------
 run: deps
 	$(MAKE) --no-print-directory ARCH=$(ARCH) image
-	tools/run.py $(ARCH) --build $(BUILD) --path $(BOOT) --cmdline "$(CMDLINE)"
+	tools/run.py $(ARCH) --build $(BUILD) --path $(BOOT) --smp $(SMP) --cmdline "$(CMDLINE)"
 
 # ---- tests ----------------------------------------------------------------------
 RESULTS := $(BUILD)/results
@@ -139,6 +140,7 @@ test: deps
 	-$(MAKE) --no-print-directory tool-tests
 	-$(MAKE) --no-print-directory host-tests
 	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) --no-print-directory host-sys
 	-tools/boottest.py --build $(BUILD) --results $(RESULTS)/boot.txt
 	@tools/summary.py $(RESULTS)/tools.txt $(RESULTS)/host.txt $(RESULTS)/fuzz.txt $(RESULTS)/boot.txt
 
@@ -152,8 +154,9 @@ tool-tests:
 	python3 tools/test_tools.py --results $(RESULTS)/tools.txt
 
 include tests/host/host.mk
+include arch/host/host.mk
 
 clean:
-	rm -rf $(BUILD)/x86_64 $(BUILD)/aarch64 $(BUILD)/host $(BUILD)/results $(BUILD)/logs
+	rm -rf $(BUILD)/x86_64 $(BUILD)/aarch64 $(BUILD)/host $(BUILD)/host-sys $(BUILD)/results $(BUILD)/logs
 
 -include $(KOBJ:.o=.d)

@@ -155,6 +155,11 @@ static uint64_t boot_us(const struct bootinfo *bi)
 	return f ? (arch_cycles() - bi->entry_cycles) * 1000000 / f : 0;
 }
 
+static void demo_whoami(void *arg)
+{
+	*(uint64_t *)arg = arch_cpu_hwid();
+}
+
 static void demo(const struct bootinfo *bi)
 {
 	kprintf("\nboot took %llu.%03llu ms from kernel entry\n",
@@ -167,6 +172,14 @@ static void demo(const struct bootinfo *bi)
 			boot_mmap[i].type < 7 ? types[boot_mmap[i].type] : "?");
 	if (boot_mmap_count > 12)
 		kprintf("  ... %u more\n", boot_mmap_count - 12);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		if (!atomic_load(&cpus[i].online))
+			continue;
+		uint64_t hw = 0, t0 = clock_ns();
+		ipi_call(i, demo_whoami, &hw, true);
+		kprintf("cpu %u: hardware id 0x%llx, answered a cross-call in %llu us\n", i,
+			(unsigned long long)hw, (unsigned long long)((clock_ns() - t0) / 1000));
+	}
 	printf("newlib: printf(\"%%.3f\") of 2/3 gives %.3f, strtol(\"-0x7f\") gives %ld\n",
 	       2.0 / 3.0, strtol("-0x7f", NULL, 0));
 	fflush(stdout);

@@ -88,8 +88,8 @@ static _Noreturn void smp_ap_main(void *arg)
 	arch_cpu_init_ap(c->id);
 	cpu_attach(c, c->id, c->hwid);
 	arch_intc_init_cpu();
+	atomic_fetch_add(&cpus_online, 1);	/* counted before it reports online */
 	atomic_store_explicit(&c->online, true, memory_order_release);
-	atomic_fetch_add(&cpus_online, 1);
 	cpu_idle();
 }
 

@@ -22,6 +22,12 @@ without a flash variable store writes an NvVars file to the ESP).
 turns QEMU's exit code into the kernel's power-off status (0 all tests passed,
 1 some test failed, 2 panic), see below.
 
+The hosted platform (arch/host) is an arch too, "host", though no QEMU runs
+it: its paths are its builds, "native", "asan" and "tsan"
+(BUILD/host-sys/gort, gort-asan, gort-tsan), its "QEMU command" is the binary
+itself with -smp, -m and the command line as arguments, and its exit status is
+the power-off status (3: a sanitizer report, arch/host/sanitizer.c).
+
 Flags checked against QEMU 7.2, OVMF and AAVMF (edk2 2022.11) on Debian 12:
   - `-net none` on both machines: q35 and virt both add a NIC by default, and
     both firmwares then try a network boot (AAVMF prints "Start PXE over IPv4"
@@ -44,6 +50,10 @@ import tempfile
 ARCHES = ("x86_64", "aarch64")
 PATHS = ("uefi", "direct")
 
+# The hosted platform: builds by path (arch/host/host.mk).
+HOST_ARCH = "host"
+HOST_PATHS = {"native": "gort", "asan": "gort-asan", "tsan": "gort-tsan"}
+
 QEMU_BIN = {
     "x86_64": "qemu-system-x86_64",
     "aarch64": "qemu-system-aarch64",
@@ -57,7 +67,8 @@ FIRMWARE = {
 }
 
 # The meaning of each power-off status, for messages.
-STATUS_MEANING = {0: "all tests passed", 1: "some test failed", 2: "panic"}
+STATUS_MEANING = {0: "all tests passed", 1: "some test failed", 2: "panic",
+                  3: "sanitizer report (host)"}
 
 
 class QemuError(Exception):
@@ -67,6 +78,8 @@ class QemuError(Exception):
 def image_path(build, arch, path):
     """The build output that `path` boots for `arch`, under the BUILD dir."""
     check_arch_path(arch, path)
+    if arch == HOST_ARCH:
+        return os.path.join(build, "host-sys", HOST_PATHS[path])
     if path == "uefi":
         name = "esp.img"
     else:
@@ -75,8 +88,12 @@ def image_path(build, arch, path):
 
 
 def check_arch_path(arch, path):
+    if arch == HOST_ARCH:
+        if path not in HOST_PATHS:
+            raise QemuError("unknown host build %r (want one of %s)" % (path, ", ".join(HOST_PATHS)))
+        return
     if arch not in ARCHES:
-        raise QemuError("unknown arch %r (want one of %s)" % (arch, ", ".join(ARCHES)))
+        raise QemuError("unknown arch %r (want one of %s)" % (arch, ", ".join(ARCHES + (HOST_ARCH,))))
     if path not in PATHS:
         raise QemuError("unknown boot path %r (want one of %s)" % (path, ", ".join(PATHS)))
 
@@ -91,6 +108,12 @@ def build_cmd(arch, path, image, cmdline, smp=1, mem="512M", interactive=False):
     check_arch_path(arch, path)
     if not os.path.isfile(image):
         raise QemuError("missing image %s (run make first?)" % image)
+
+    if arch == HOST_ARCH:
+        argv = [image, "-smp", str(smp), "-m", str(mem), "--"]
+        if cmdline is not None:
+            argv.append(cmdline)
+        return argv, lambda: None
 
     argv = [QEMU_BIN[arch]]
     if arch == "x86_64":
@@ -220,6 +243,7 @@ def map_exit(arch, rc):
     triple fault becomes a shutdown under -no-reboot, or QEMU itself failed).
     aarch64: semihosting SYS_EXIT gives rc = v; PSCI SYSTEM_OFF gives 0,
     which the caller accepts as 0 only next to a clean summary line.
+    host: the process's exit status is v.
     A negative rc is death by a signal (the runner's timeout kill).
     """
     if rc is None:

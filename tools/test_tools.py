@@ -410,6 +410,14 @@ def test_matrix_qemu_args():
     eq([r.pattern for r in cases[0].regexes], ["PANIC"], "regexes")
 
 
+@test
+def test_host_command():
+    argv, cleanup = qemu.build_cmd("host", "tsan", "build/host-sys/gort-tsan", "tests=all bogus", smp=8)
+    eq(argv, ["build/host-sys/gort-tsan", "-smp", "8", "-m", "512M", "--", "tests=all bogus"], "argv")
+    cleanup()
+    eq(qemu.map_exit("host", 2)[0], 2, "host exit status is the status itself")
+
+
 # ---------------------------------------------------------------------------
 # Judging (pure)
 

@@ -8,8 +8,8 @@
  *   CPU                 a thread (cpu.c); hardware id = its index; per-CPU pointer
  *                       in a __thread variable
  *   interrupt flag      a __thread software mask (irq.c; ops_impl.h inlines it)
- *   IPI                 a bit in the target's pending mask + pthread_kill (tgkill)
- *                       of its thread with SIG_IPI (irq.c)
+ *   IPI                 a bit in the target's pending mask + tgkill of its thread
+ *                       with SIG_IPI (irq.c)
  *   per-CPU timer       a POSIX timer on CLOCK_MONOTONIC that signals its CPU's
  *                       thread with SIG_TIMER (timer.c)
  *   cycle counter       CLOCK_MONOTONIC in nanoseconds (1 GHz)
@@ -18,7 +18,7 @@
  *                       user-space window, plus a record of what is mapped (mmu.c)
  *   CPU exceptions      SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP (trap.c)
  *   exception and       an alternate signal stack per CPU (sigaltstack), in the
- *   interrupt stacks    memfd's boot data, like x86-64's IST stacks
+ *   interrupt stacks    boot data (below), like x86-64's IST stacks
  *   UART                stdout (uart.c)
  *   power-off           _exit with the status (power.c)
  *   firmware            main.c: describes the machine and hands a bootinfo to
@@ -48,7 +48,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,7 +60,7 @@
 #error "arch/host: x86-64 Linux hosts only (trap.c reads x86-64 ucontext registers)"
 #endif
 
-/* Sizes without suffixes: cpu.c hands some to the assembler. */
+/* The stacks' sizes have no suffix: cpu.c hands them to the assembler. */
 #define HOST_PHYS_BASE		0x100000ul	/* the memfd's first byte, "physically" */
 #define HOST_SIGSTACK_SIZE	0x8000		/* 32 KiB per CPU, like an IST stack x 2 */
 #define HOST_BOOT_STACK_OFF	(ARCH_MAX_CPUS * HOST_SIGSTACK_SIZE)
@@ -90,7 +89,6 @@ struct host_cpu {
 	_Atomic unsigned ipi_pending;	/* 1 << enum ipi_kind, set by senders */
 
 	/* Written once by the CPU's own thread before `live`, read-only afterwards. */
-	pthread_t thread;
 	pid_t tid;
 	timer_t timer;
 	_Atomic bool live;		/* takes interrupts: senders may signal it */
@@ -108,6 +106,7 @@ struct host_cpu {
 
 extern struct host_cpu host_cpus[ARCH_MAX_CPUS];
 extern unsigned host_ncpus;		/* CPUs the "firmware" describes (-smp) */
+extern pid_t host_pid;			/* this process, for tgkill */
 extern int host_memfd;			/* physical memory */
 extern uint64_t host_mem_size;		/* its size in bytes */
 

@@ -1,10 +1,10 @@
 /*
  * arch/host/irq.c: interrupts as signals, masked in software.
  *
- * Two signals are interrupts: SIG_IPI (sent by arch_ipi_send with pthread_kill, i.e.
- * tgkill of the target CPU's thread) and SIG_TIMER (sent by the CPU's POSIX timer to
- * its thread alone). One handler takes both, on the CPU's signal stack, with both
- * blocked at the OS level while it runs (sa_mask), as an interrupt gate clears IF:
+ * Two signals are interrupts: SIG_IPI (sent by arch_ipi_send with tgkill to the target
+ * CPU's thread) and SIG_TIMER (sent by the CPU's POSIX timer to its thread alone).
+ * One handler takes both, on the CPU's signal stack, with both blocked at the OS
+ * level while it runs (sa_mask), as an interrupt gate clears IF:
  *
  *   mask set (host_irq_off)   record host_irq_pending (and, for SIG_TIMER, the CPU's
  *                             timer_fired) and return: the interrupt stays pending,
@@ -46,6 +46,12 @@
  * in an interrupt handler is the kernel's to report or fix up (arch_probe_read from a
  * cross-call, tests/boot/smp_test.c tlb), so under TSan the handler unblocks the
  * CPU-exception signals first (TSan puts its mask back afterwards).
+ *
+ * Rejected: sigprocmask as the interrupt flag (a system call on every spinlock
+ * acquire and release); real-time signals (they queue, and an IPI storm would fill
+ * the queue: tgkill fails with EAGAIN at RLIMIT_SIGPENDING); delivering what was
+ * recorded by a direct call from arch_irq_enable (it would run on whatever stack
+ * the caller is on, and without a ucontext).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,12 +60,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <ucontext.h>
+#include <unistd.h>
 #include <arch/frame.h>
 #include <arch/irq.h>
 #include <arch/ops.h>
 #include "host.h"
 
 __thread int host_irq_pending;
+pid_t host_pid;
 
 static irq_handler_fn irq_handler;
 
@@ -135,6 +143,8 @@ static void irq_signal(int sig, siginfo_t *si, void *ucv)
 	errno = saved_errno;
 }
 
+/* pthread_kill, not tgkill: ThreadSanitizer runs a signal a thread sent itself that
+ * way at once, as the replay must be (for a thread itself glibc makes it one tgkill). */
 void host_irq_replay(void)
 {
 	int saved_errno = errno;
@@ -142,6 +152,8 @@ void host_irq_replay(void)
 	errno = saved_errno;
 }
 
+/* One tgkill (pthread_kill of another thread would add two sigprocmask calls and a
+ * lock). Any context: async-signal-safe. */
 void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
 {
 	if (hwid >= host_ncpus || (unsigned)kind >= IPI_KINDS)
@@ -152,7 +164,10 @@ void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
 	if (!atomic_load(&t->live))
 		return;		/* arch_intc_init_cpu will find the bit */
 	int saved_errno = errno;
-	pthread_kill(t->thread, SIG_IPI);
+	if (t == host_this_cpu)
+		host_irq_replay();
+	else
+		tgkill(host_pid, t->tid, SIG_IPI);
 	errno = saved_errno;
 }
 
@@ -169,7 +184,6 @@ void arch_intc_init_cpu(void)
 	sigset_t irq;
 	int one = 1;
 
-	c->thread = pthread_self();
 	c->tid = gettid();
 	if (host_timer_create(c) != 0)
 		host_fatal("cpu %llu: timer_create: %s", (unsigned long long)host_hwid, strerror(errno));

@@ -44,6 +44,16 @@
 
 #define EXIT_USAGE 64
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* -m: room for the boot data and 16 MiB; at most what the direct map reaches. */
+#define HOST_MEM_MIN_MIB 20
+#define HOST_MEM_MAX_GIB 255
+#define HOST_MEM_MIN ((uint64_t)HOST_MEM_MIN_MIB << 20)
+#define HOST_MEM_MAX ((uint64_t)HOST_MEM_MAX_GIB << 30)
+_Static_assert(HOST_MEM_MIN >= HOST_BOOTDATA_SIZE + (16u << 20) &&
+	       HOST_MEM_MAX <= DMAP_SIZE - HOST_PHYS_BASE, "-m limits");
+
 int host_memfd = -1;
 uint64_t host_mem_size;
 
@@ -101,7 +111,7 @@ int main(int argc, char **argv)
 			char *end;
 			long n = strtol(argv[++i], &end, 10);
 			if (*end || n < 1 || n > ARCH_MAX_CPUS)
-				usage("-smp wants a number of CPUs from 1 to 64");
+				usage("-smp wants a number of CPUs from 1 to " STR(ARCH_MAX_CPUS));
 			ncpus = (unsigned)n;
 		} else if (strcmp(argv[i], "-m") == 0 && i + 1 < argc) {
 			mem = parse_size(argv[++i]);
@@ -121,11 +131,12 @@ int main(int argc, char **argv)
 		cmdlen += n;
 	}
 	mem &= ~(PAGE_SIZE - 1);
-	if (mem < HOST_BOOTDATA_SIZE + (16ul << 20) || mem > DMAP_SIZE - HOST_PHYS_BASE)
-		usage("-m: the size must be at least 19M and at most 256G");
+	if (mem < HOST_MEM_MIN || mem > HOST_MEM_MAX)
+		usage("-m: the size must be from " STR(HOST_MEM_MIN_MIB) "M to " STR(HOST_MEM_MAX_GIB) "G");
 
 	/* 1. */
 	sigset_t irq;
+	host_pid = getpid();
 	signal(SIGPIPE, SIG_IGN);
 	host_irq_sigset(&irq);
 	pthread_sigmask(SIG_BLOCK, &irq, NULL);

@@ -29,6 +29,7 @@
 enum boot_path {
 	BOOT_PATH_UEFI   = 1,
 	BOOT_PATH_DIRECT = 2,
+	BOOT_PATH_HOSTED = 3,	/* the kernel as a Linux program (arch/host/main.c) */
 };
 
 /* Memory region types, normalised from UEFI, PVH (E820) and device-tree sources. */
