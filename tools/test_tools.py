@@ -412,9 +412,12 @@ def test_matrix_qemu_args():
 
 @test
 def test_host_command():
-    argv, cleanup = qemu.build_cmd("host", "tsan", "build/host-sys/gort-tsan", "tests=all bogus", smp=8)
-    eq(argv, ["build/host-sys/gort-tsan", "-smp", "8", "-m", "512M", "--", "tests=all bogus"], "argv")
-    cleanup()
+    with tempfile.TemporaryDirectory() as d:
+        binary = os.path.join(d, "gort-tsan")
+        open(binary, "w").close()
+        argv, cleanup = qemu.build_cmd("host", "tsan", binary, "tests=all bogus", smp=8)
+        eq(argv, [binary, "-smp", "8", "-m", "512M", "--", "tests=all bogus"], "argv")
+        cleanup()
     eq(qemu.map_exit("host", 2)[0], 2, "host exit status is the status itself")
 
 
