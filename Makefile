@@ -56,6 +56,7 @@ LIBS    := $(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $(shell $(CC) -print-libgcc
 KSRC := $(wildcard boot/*.c boot/$(ARCH)/*.c boot/$(ARCH)/*.S) \
 	$(wildcard arch/$(ARCH)/*.c arch/$(ARCH)/*.S) \
 	$(wildcard kernel/*.c) \
+	$(wildcard rt/*.c) \
 	$(wildcard tests/boot/*.c)
 KOBJ := $(patsubst %,$(O)/obj/%.o,$(KSRC))
 
@@ -147,6 +148,7 @@ test: deps
 bench: deps
 	$(MAKE) --no-print-directory ARCH=x86_64 image
 	$(MAKE) --no-print-directory ARCH=aarch64 image
+	$(MAKE) --no-print-directory host-sys
 	tools/boottest.py --build $(BUILD) --matrix tests/boot/bench.txt --bench-runs 3 --jobs 1
 
 tool-tests:

@@ -33,6 +33,7 @@
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
 #include <kernel/smp.h>
+#include <kernel/start.h>
 #include <kernel/stw.h>
 #include <kernel/test.h>
 #include <kernel/vm.h>
@@ -42,6 +43,7 @@ struct bootinfo_mem boot_mmap[BOOTINFO_MMAP_MAX];
 uint32_t boot_mmap_count;
 
 static char opt_tests[256];
+static int tests_passed, tests_failed;
 static char cmdline_copy[BOOTINFO_CMDLINE_MAX];
 
 static const struct cmdline_opt kernel_opts[] = {
@@ -186,6 +188,15 @@ static void demo(const struct bootinfo *bi)
 	kprintf("run the test suites with the command line tests=all; powering off\n");
 }
 
+/* The first goroutine, in test mode: the goroutine-phase suites, then the summary. */
+static int goroutine_tests(void *arg)
+{
+	(void)arg;
+	test_run_phase(opt_tests, true, &tests_passed, &tests_failed);
+	test_summary(tests_passed, tests_failed);
+	return tests_failed ? EXIT_FAIL : EXIT_PASS;
+}
+
 _Noreturn void kernel_main(struct bootinfo *bi)
 {
 	char err[PLATFORM_ERR_MAX];
@@ -225,10 +236,17 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 		uint64_t us = boot_us(bi);
 		kprintf("BENCH boot_ms %llu.%03llu ms\n", (unsigned long long)(us / 1000),
 			(unsigned long long)(us % 1000));
-		int passed, failed = test_run(opt_tests, &passed);
-		if (failed < 0)
+		if (test_check(opt_tests))
 			panic("tests: bad tests= option '%s'", opt_tests);
-		arch_poweroff(failed ? EXIT_FAIL : EXIT_PASS);
+		test_run_phase(opt_tests, false, &tests_passed, &tests_failed);
+		if (test_wants_goroutines(opt_tests)) {
+			if ((uintptr_t)__kernel_start_begin < (uintptr_t)__kernel_start_end)
+				__kernel_start_begin->start(goroutine_tests, NULL, arch_poweroff);
+			kprintf("[FAIL] tests: goroutine tests selected, but this image has no scheduler\n");
+			tests_failed++;
+		}
+		test_summary(tests_passed, tests_failed);
+		arch_poweroff(tests_failed ? EXIT_FAIL : EXIT_PASS);
 	}
 	demo(bi);
 	arch_poweroff(EXIT_PASS);

@@ -18,6 +18,7 @@
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
+#include <kernel/stack.h>
 
 static volatile int panicking;
 
@@ -94,12 +95,37 @@ static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
 
 	if (ti->is_mem && arch_probe_fixup(f))
 		return;		/* an arch_probe_read that faulted: it returns -1 */
+	struct kstack stk = { 0, 0 };
+	enum stack_fault_result sf = ti->is_mem ? stack_fault(ti->addr, &stk) : STACK_FAULT_NOT_STACK;
+	if (sf == STACK_FAULT_GREW)
+		return;		/* a stack grew by a page: resume the faulting instruction */
+	if (sf == STACK_FAULT_OVERFLOW)
+		stack_overflow_report(ti->addr, &stk);	/* the upper layer's report, if any */
 	console_panicking = true;
 	if (panicking++) {
 		kprintf("PANIC (nested): %s at pc 0x%llx\n", ti->name, (unsigned long long)ti->pc);
 		arch_poweroff(EXIT_PANIC);
 	}
-	if (ti->is_mem)
+	const char *what = NULL, *where = NULL;
+	switch (sf) {
+	case STACK_FAULT_OVERFLOW:
+		what = "stack overflow", where = "on the guard page of the stack";
+		break;
+	case STACK_FAULT_BAD:
+		what = "stale or unreserved stack access", where = "in a slot with no live stack";
+		break;
+	case STACK_FAULT_NOMEM:
+		what = "out of memory growing a stack", where = "in the stack";
+		break;
+	default:
+		break;
+	}
+	if (what)
+		kprintf("\nPANIC: %s: fault at 0x%llx (%s) %s [0x%llx, 0x%llx) in %s+0x%llx\n", what,
+			(unsigned long long)ti->addr, ti->is_write ? "write" : "read", where,
+			(unsigned long long)stk.base, (unsigned long long)stk.top, fn ? fn : "?",
+			(unsigned long long)off);
+	else if (ti->is_mem)
 		kprintf("\nPANIC: %s at address 0x%llx (%s) in %s+0x%llx\n", ti->name,
 			(unsigned long long)ti->addr, ti->is_write ? "write" : "read",
 			fn ? fn : "?", (unsigned long long)off);

@@ -33,11 +33,24 @@ void smp_init_boot_cpu(void)
 }
 
 /* Idle: halt until an interrupt, answer what it brought, run posted work, halt again. */
+static void (*_Atomic idle_hook)(void);
+
+void smp_set_idle_hook(void (*fn)(void))
+{
+	atomic_store_explicit(&idle_hook, fn, memory_order_release);
+	for (unsigned i = 1; i < ARCH_MAX_CPUS; i++)
+		if (atomic_load(&cpus[i].online))
+			arch_ipi_send(cpus[i].hwid, IPI_RESCHEDULE);
+}
+
 static _Noreturn void cpu_idle(void)
 {
 	struct cpu *c = cpu_this();
 	for (;;) {
 		ipi_poll();
+		void (*hook)(void) = atomic_load_explicit(&idle_hook, memory_order_acquire);
+		if (hook && !atomic_load_explicit(&c->work_fn, memory_order_acquire))
+			hook();		/* never returns */
 		void (*fn)(void *) = atomic_load_explicit(&c->work_fn, memory_order_acquire);
 		if (fn) {
 			arch_irq_enable();

@@ -12,6 +12,7 @@
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
 #include <kernel/spinlock.h>
+#include <kernel/stack.h>
 
 #define SPIN_PANIC_NS (20ull * 1000 * 1000 * 1000)	/* TCG with 8 vCPUs on 2 cores is slow */
 
@@ -20,6 +21,9 @@ const char *const lock_rank_names[LOCK_RANK_COUNT] = {
 	[LOCK_RANK_STW] = "stw",
 	[LOCK_RANK_TEST_OUTER] = "test_outer",
 	[LOCK_RANK_TEST_INNER] = "test_inner",
+	[LOCK_RANK_SYNC] = "sync",
+	[LOCK_RANK_SCHED] = "sched",
+	[LOCK_RANK_STACK] = "stack",
 	[LOCK_RANK_VM] = "vm",
 	[LOCK_RANK_PMM] = "pmm",
 	[LOCK_RANK_IPI_POOL] = "ipi_pool",
@@ -45,6 +49,10 @@ static void rank_check(struct cpu *c, struct spinlock *l)
 static void acquire(struct spinlock *l)
 {
 	struct cpu *c = cpu_this();
+	/* The stack-growth path needs vm and pmm (kernel/stack.h): the outermost lock of
+	 * those ranks maps the stack below sp for everything taken inside it. */
+	if (l->rank >= LOCK_RANK_VM && (!c->nlocks || c->lock_ranks[c->nlocks - 1] < LOCK_RANK_VM))
+		stack_prefault();
 	rank_check(c, l);
 	uint64_t start = 0;
 	for (;;) {

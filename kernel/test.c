@@ -47,12 +47,8 @@ static bool suite_exists(const char *name, size_t len)
 	return false;
 }
 
-int test_run(const char *suites, int *passed)
+int test_check(const char *suites)
 {
-	bool all = list_has(suites, "all");
-	int failed = 0;
-
-	*passed = 0;
 	for (const char *p = suites; *p;) {
 		const char *e = strchr(p, ',');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -62,20 +58,40 @@ int test_run(const char *suites, int *passed)
 		}
 		p += len + (e ? 1 : 0);
 	}
+	return 0;
+}
+
+static bool selected(const char *suites, const struct test_case *t)
+{
+	return list_has(suites, t->suite) || (list_has(suites, "all") && !t->explicit_only);
+}
+
+bool test_wants_goroutines(const char *suites)
+{
+	for (const struct test_case *t = __tests_start; t < __tests_end; t++)
+		if (t->in_goroutine && selected(suites, t))
+			return true;
+	return false;
+}
+
+void test_run_phase(const char *suites, bool goroutine_phase, int *passed, int *failed)
+{
 	for (const struct test_case *t = __tests_start; t < __tests_end; t++) {
-		bool named = list_has(suites, t->suite);
-		if (!named && !(all && !t->explicit_only))
+		if (t->in_goroutine != goroutine_phase || !selected(suites, t))
 			continue;
 		test_current = t;
 		test_failures = 0;
 		t->fn();
-		if (test_failures)
-			failed++;
-		else {
+		if (test_failures) {
+			(*failed)++;
+		} else {
 			(*passed)++;
 			kprintf("[ OK ] %s.%s\n", t->suite, t->name);
 		}
 	}
-	kprintf("%d passed, %d failed\n", *passed, failed);
-	return failed;
+}
+
+void test_summary(int passed, int failed)
+{
+	kprintf("%d passed, %d failed\n", passed, failed);
 }

@@ -18,6 +18,7 @@
 #include <arch/mmu.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
+#include <kernel/spinlock.h>
 #include <kernel/vm.h>
 
 extern char __image_start[], __text_end[], __rodata_end[], __image_end[];
@@ -28,9 +29,27 @@ static uint64_t heap_brk = KHEAP_BASE;	/* libc heap break */
 static uint64_t heap_mapped = KHEAP_BASE;	/* end of the mapped part */
 static uint64_t dmap_bytes;
 
+/* The page tables (arch_mmu_map/unmap after vm_init) and mmio_next, heap_brk and
+ * heap_mapped; and kernel_pmm for page_alloc/page_free. Both are taken in the stack
+ * fault handler (kernel/stack.c), so always with interrupts off. */
+static struct spinlock vm_spin = SPINLOCK_INIT("vm", LOCK_RANK_VM);
+static struct spinlock pmm_lock = SPINLOCK_INIT("pmm", LOCK_RANK_PMM);
+
+void vm_lock(void)
+{
+	spin_lock_irqsave(&vm_spin);
+}
+
+void vm_unlock(void)
+{
+	spin_unlock_irqrestore(&vm_spin);
+}
+
 uint64_t page_alloc(void)
 {
+	spin_lock_irqsave(&pmm_lock);
 	uint64_t pa = pmm_alloc(&kernel_pmm);
+	spin_unlock_irqrestore(&pmm_lock);
 	if (pa)
 		memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	return pa;
@@ -38,7 +57,10 @@ uint64_t page_alloc(void)
 
 void page_free(uint64_t pa)
 {
-	if (pmm_free(&kernel_pmm, pa) != 0)
+	spin_lock_irqsave(&pmm_lock);
+	int rc = pmm_free(&kernel_pmm, pa);
+	spin_unlock_irqrestore(&pmm_lock);
+	if (rc != 0)
 		panic("page_free: 0x%llx was not allocated (double free or bad address)",
 		      (unsigned long long)pa);
 }
@@ -139,12 +161,17 @@ void *vm_map_phys(uint64_t pa, uint64_t len, bool device)
 {
 	uint64_t off = pa & (PAGE_SIZE - 1);
 	uint64_t size = (off + len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	if (len == 0 || pa + len < pa || size > MMIO_BASE + MMIO_SIZE - mmio_next)
+	if (len == 0 || pa + len < pa)
 		return NULL;
+	vm_lock();
 	uint64_t va = mmio_next;
-	if (arch_mmu_map(va, pa - off, size, device ? MMU_DEVICE | MMU_WRITE : 0) != 0)
+	if (size > MMIO_BASE + MMIO_SIZE - mmio_next ||
+	    arch_mmu_map(va, pa - off, size, device ? MMU_DEVICE | MMU_WRITE : 0) != 0) {
+		vm_unlock();
 		return NULL;
+	}
 	mmio_next += size + PAGE_SIZE;	/* an unmapped page between windows */
+	vm_unlock();
 	return (void *)(va + off);
 }
 
@@ -162,26 +189,32 @@ bool vm_readable(uint64_t va, uint64_t len)
 
 void *vm_sbrk(intptr_t incr)
 {
+	vm_lock();
 	uint64_t old = heap_brk;
 	if (incr < 0) {
 		if ((uint64_t)-incr > heap_brk - KHEAP_BASE)
-			return (void *)-1;
+			goto fail;
 		heap_brk -= (uint64_t)-incr;	/* pages stay mapped for reuse */
+		vm_unlock();
 		return (void *)old;
 	}
 	if ((uint64_t)incr > KHEAP_BASE + KHEAP_SIZE - heap_brk)
-		return (void *)-1;
+		goto fail;
 	while (heap_mapped < heap_brk + (uint64_t)incr) {
 		uint64_t p = page_alloc();
 		if (!p || arch_mmu_map(heap_mapped, p, PAGE_SIZE, MMU_WRITE) != 0) {
 			if (p)
 				page_free(p);
-			return (void *)-1;
+			goto fail;
 		}
 		heap_mapped += PAGE_SIZE;
 	}
 	heap_brk += (uint64_t)incr;
+	vm_unlock();
 	return (void *)old;
+fail:
+	vm_unlock();
+	return (void *)-1;
 }
 
 uint64_t vm_dmap_bytes(void)

@@ -25,7 +25,7 @@
 HSYS_OUT := $(BUILD)/host-sys
 HSYS_CC  := gcc
 HSYS_SRC := $(filter-out kernel/libc.c,$(wildcard kernel/*.c)) \
-	    $(wildcard arch/host/*.c) \
+	    $(wildcard arch/host/*.c arch/host/*.S) $(wildcard rt/*.c) \
 	    $(filter-out tests/boot/x86smp_test.c,$(wildcard tests/boot/*.c))
 HSYS_CFLAGS := -std=gnu11 -g -DGORT_HOSTED -fno-pie -fno-strict-aliasing -fno-common \
 	       -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fcf-protection=none \
@@ -56,6 +56,11 @@ HSYS_OBJ_$(1) := $$(patsubst %,$(HSYS_OUT)/$(1).obj/%.o,$(HSYS_SRC))
 $(HSYS_OUT)/$(1).obj/%.c.o: %.c
 	@mkdir -p $$(dir $$@)
 	@echo "  CC      $$< ($(1))"
+	@$(HSYS_CC) $(HSYS_CFLAGS) $(HSYS_FLAGS_$(1)) -c $$< -o $$@
+
+$(HSYS_OUT)/$(1).obj/%.S.o: %.S
+	@mkdir -p $$(dir $$@)
+	@echo "  AS      $$< ($(1))"
 	@$(HSYS_CC) $(HSYS_CFLAGS) $(HSYS_FLAGS_$(1)) -c $$< -o $$@
 
 $(HSYS_OUT)/$(1)0: $$(HSYS_OBJ_$(1)) $(HSYS_OUT)/ksyms0.S arch/host/host.ld

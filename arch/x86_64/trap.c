@@ -8,6 +8,7 @@
  */
 #include <stddef.h>
 #include <arch/frame.h>
+#include <arch/mmu.h>
 #include <arch/ops.h>
 #include <arch/trap.h>
 #include "x86.h"
@@ -107,6 +108,10 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 		slot = f->rsp + 8;
 	else
 		return false;
+	uint64_t pa;
+	unsigned flags;
+	if (!arch_mmu_query(slot, &pa, &flags) || !arch_mmu_query(slot + 7, &pa, &flags))
+		return false;	/* sp on an unmapped page (a stack overflow): no reading there */
 	*ret = *(const uint64_t *)slot;
 	return true;
 }

@@ -21,6 +21,10 @@ void smp_init(void);
  * -1 on timeout), answering IPIs meanwhile. The boot CPU runs no idle loop: not a target.
  */
 int smp_run_on(unsigned cpu, void (*fn)(void *), void *arg);
+
+/* Hand every other CPU's idle loop to fn (the scheduler's loop; it never returns).
+ * The CPUs are woken to take it. smp_run_on is over from then on. */
+void smp_set_idle_hook(void (*fn)(void));
 int smp_run_wait(unsigned cpu, uint64_t timeout_ns);
 /* The boot CPU's own per-CPU data, first thing in kernel_main. */
 void smp_init_boot_cpu(void);

@@ -17,6 +17,7 @@
 #define KERNEL_SPINLOCK_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The lock order, lowest first: take them in this order only. */
@@ -25,7 +26,10 @@ enum lock_rank {
 	LOCK_RANK_STW,		/* stop-the-world ownership (not a spinlock, listed for order) */
 	LOCK_RANK_TEST_OUTER,	/* tests of the rank checker */
 	LOCK_RANK_TEST_INNER,
-	LOCK_RANK_VM,		/* kernel page tables */
+	LOCK_RANK_SYNC,		/* rt/ wait lists: wait groups (channels, mutexes later) */
+	LOCK_RANK_SCHED,	/* rt/ global run queue, allgs */
+	LOCK_RANK_STACK,	/* stack reservations: free lists, bump (kernel/stack.c) */
+	LOCK_RANK_VM,		/* kernel page tables; this and later ranks prefault the stack */
 	LOCK_RANK_PMM,		/* physical page allocator */
 	LOCK_RANK_IPI_POOL,	/* free asynchronous cross-call records */
 	LOCK_RANK_CONSOLE,	/* console output: last, so anything may print */

@@ -25,18 +25,23 @@ struct test_case {
 	const char *name;
 	void (*fn)(void);
 	bool explicit_only;
+	bool in_goroutine;		/* runs inside the first goroutine, scheduler up */
 };
 
-#define TEST_DEFINE(suite_, name_, explicit_)                                        \
+#define TEST_DEFINE(suite_, name_, explicit_, goroutine_)                            \
 	static void test_##suite_##_##name_(void);                                   \
 	static const struct test_case test_case_##suite_##_##name_                   \
 		__attribute__((used, section(".tests." #suite_), aligned(8))) = {    \
-		#suite_, #name_, test_##suite_##_##name_, explicit_                  \
+		#suite_, #name_, test_##suite_##_##name_, explicit_, goroutine_      \
 	};                                                                           \
 	static void test_##suite_##_##name_(void)
 
-#define TEST(suite, name) TEST_DEFINE(suite, name, false)
-#define TEST_EXPLICIT(suite, name) TEST_DEFINE(suite, name, true)
+#define TEST(suite, name) TEST_DEFINE(suite, name, false, false)
+#define TEST_EXPLICIT(suite, name) TEST_DEFINE(suite, name, true, false)
+/* Tests of the goroutine runtime: run in a second phase, inside the first goroutine,
+ * once the scheduler runs on every CPU. */
+#define TEST_G(suite, name) TEST_DEFINE(suite, name, false, true)
+#define TEST_G_EXPLICIT(suite, name) TEST_DEFINE(suite, name, true, true)
 
 void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -68,8 +73,14 @@ void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((
 		}                                                                     \
 	} while (0)
 
-/* Run the suites the comma-separated list names ("all": every non-explicit one).
- * Returns the number of failed tests; -1 if a named suite does not exist. */
-int test_run(const char *suites, int *passed);
+/* 0 if every suite the comma-separated list names exists ("all" is every
+ * non-explicit one); -1 after printing the first unknown name. */
+int test_check(const char *suites);
+/* Does the list select any goroutine-phase test? */
+bool test_wants_goroutines(const char *suites);
+/* Run the selected tests of one phase, adding to *passed and *failed. */
+void test_run_phase(const char *suites, bool goroutine_phase, int *passed, int *failed);
+/* The closing "N passed, M failed" line. */
+void test_summary(int passed, int failed);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * kernel/vm.h: the kernel's address space (layout in arch/memlayout.h).
  *
- * Context: not from interrupt handlers; boot CPU only until SMP adds the vm lock.
+ * Context: not from interrupt handlers. vm_init runs once on the boot CPU; the rest
+ * take the vm lock (LOCK_RANK_VM, interrupts off while held).
  */
 #ifndef KERNEL_VM_H
 #define KERNEL_VM_H
@@ -28,6 +29,12 @@ bool vm_readable(uint64_t va, uint64_t len);
 
 /* Grow the libc heap by `incr` bytes; returns the old break or (void *)-1. */
 void *vm_sbrk(intptr_t incr);
+
+/* The vm lock, for code that maps and unmaps with arch_mmu_map/unmap itself
+ * (kernel/stack.c): the page tables change under it only. Interrupts off while held;
+ * page_alloc/page_free (the pmm lock, ranked after it) may be called inside. */
+void vm_lock(void);
+void vm_unlock(void);
 
 /* Statistics for the banner and tests. */
 uint64_t vm_dmap_bytes(void);

@@ -1,0 +1,247 @@
+/*
+ * arch/host/context.c: contexts on the hosted platform, and what the sanitizers must
+ * be told when a thread changes stacks under them.
+ *
+ * The registers are switched by context.S exactly as on x86-64. In the plain build
+ * that is all: arch_context_switch is the assembly, arch_context_init fills the
+ * struct. The sanitizer builds wrap the assembly (host_context_swap) in a C
+ * arch_context_switch, because both runtimes keep per-stack state that a bare switch
+ * would leave pointing at the wrong stack:
+ *
+ * AddressSanitizer knows each thread's stack bounds: its reports describe stack
+ * addresses by them, its fast unwinder stops at them, and __asan_handle_no_return
+ * (called before every noreturn call: panic, power-off) unpoisons from sp up to the
+ * top it knows. So every switch is announced (__sanitizer_start_switch_fiber with the
+ * bounds of the destination, __sanitizer_finish_switch_fiber on arrival: after the
+ * swap, or first thing in the trampoline for a new context). The contract gives a
+ * stack's top but not its size, so a new context's bounds are [top - ASAN_SPAN, top)
+ * (1 MiB: the kernel's default goroutine stack). A bottom that is too low costs
+ * nothing but precision in reports; the top, which is what matters, is exact. A
+ * context that was only ever saved into (a CPU's own flow, the scheduler loop) gets
+ * the bounds ASan had for the thread at the save: each thread remembers the bounds it
+ * last announced (asked of ASan itself the first time). A stack is often reused (a
+ * dead goroutine's stack cached for the next one) with the poisoned redzones of
+ * frames that never returned still in its shadow, which the new flow's frame records
+ * and unwinds would trip over: init unpoisons [top - ASAN_SPAN, top), as ASan does for
+ * a new thread's stack. (That may also clear redzones of a neighbouring stack: a
+ * missed report there, never a false one.)
+ *
+ * ThreadSanitizer keeps a shadow call stack and a vector clock per thread; a flow
+ * that changes stacks must change TSan "threads" too: each new context runs as a
+ * fiber (__tsan_create_fiber), and the switch calls __tsan_switch_to_fiber right
+ * before the swap, which also orders everything before the switch before everything
+ * after it. A context saved into records the fiber current at the save. TSan fibers
+ * must be destroyed, and the contract has no "context is dead" call, so fibers are
+ * kept per stack: a context started on a stack top retires the fiber of the previous
+ * context started there (which cannot be alive: two live flows cannot share a stack).
+ * Retiring the fiber one is running on is impossible; that one is leaked instead
+ * (a flow that re-initialises a context on its own stack, then leaves it).
+ * TSan also defers an asynchronous signal to the next intercepted call of the fiber
+ * that was current when it came; a fiber switched away before making one would keep
+ * the interrupt until it runs again. So in the TSan build the switch blocks the
+ * interrupt signals around the swap (the blocking call delivers what is deferred,
+ * and the OS holds anything newer for the thread), and the arriving side, resumed
+ * or new, puts back the mask this thread had: the mask belongs to the CPU, like the
+ * interrupt flag, not to the context. Two system calls per switch, TSan build only.
+ *
+ * Context: as the contract says (any interrupt state, never blocks). The sanitizer
+ * runtimes allocate inside their calls; the TSan fiber table allocates when it grows.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <arch/context.h>
+#include <arch/memlayout.h>
+#include "host.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+#define ASAN_SPAN (1ul << 20)
+
+#if defined(__SANITIZE_THREAD__)
+/*
+ * Fibers by stack top: open addressing, linear probing, never shrinks (a top is
+ * a stack the kernel made, and stacks are reused). Guarded by fibers_lock.
+ */
+struct fiber_slot {
+	uintptr_t top;		/* 0: empty */
+	void *fiber;
+};
+static pthread_mutex_t fibers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fiber_slot *fibers;
+static size_t fibers_cap, fibers_len;
+static size_t fibers_leaked;	/* retired while current: see above */
+
+static struct fiber_slot *fiber_slot(struct fiber_slot *tab, size_t cap, uintptr_t top)
+{
+	size_t i = (top >> 4) * 0x9e3779b97f4a7c15ull >> 20;
+	for (;; i++) {
+		struct fiber_slot *s = &tab[i & (cap - 1)];
+		if (s->top == top || s->top == 0)
+			return s;
+	}
+}
+
+static void fibers_grow(void)
+{
+	size_t cap = fibers_cap ? fibers_cap * 2 : 256;
+	struct fiber_slot *tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		host_fatal("context: out of memory for the TSan fiber table");
+	for (size_t i = 0; i < fibers_cap; i++)
+		if (fibers[i].top)
+			*fiber_slot(tab, cap, fibers[i].top) = fibers[i];
+	free(fibers);
+	fibers = tab;
+	fibers_cap = cap;
+}
+
+/* A fresh fiber for a context starting at top; the previous one there is retired. */
+static void *fiber_for_stack(uintptr_t top)
+{
+	void *fresh = __tsan_create_fiber(0), *old;
+
+	pthread_mutex_lock(&fibers_lock);
+	if (2 * (fibers_len + 1) > fibers_cap)
+		fibers_grow();
+	struct fiber_slot *s = fiber_slot(fibers, fibers_cap, top);
+	if (!s->top) {
+		s->top = top;
+		fibers_len++;
+	}
+	old = s->fiber;
+	s->fiber = fresh;
+	if (old && old == __tsan_get_current_fiber()) {
+		fibers_leaked++;
+		old = NULL;
+	}
+	pthread_mutex_unlock(&fibers_lock);
+	if (old)
+		__tsan_destroy_fiber(old);
+	return fresh;
+}
+#endif
+
+void arch_context_init(struct arch_context *c, uintptr_t stack_top, void (*entry)(void *), void *arg)
+{
+	uintptr_t top = stack_top & ~(uintptr_t)15;
+
+	*c = (struct arch_context){
+		.rbx = (uint64_t)(uintptr_t)entry,
+		.r12 = (uint64_t)(uintptr_t)arg,
+		.rsp = top,
+		.rip = (uint64_t)(uintptr_t)arch_context_start,
+		.mxcsr = CTX_MXCSR_INIT,
+		.fcw = CTX_FCW_INIT,
+		.asan_lo = top - ASAN_SPAN,
+		.asan_hi = top,
+	};
+#if defined(__SANITIZE_ADDRESS__)
+	__asan_unpoison_memory_region((void *)c->asan_lo, ASAN_SPAN);
+#endif
+#if defined(__SANITIZE_THREAD__)
+	c->tsan_fiber = fiber_for_stack(top);
+#endif
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+
+#if defined(__SANITIZE_ADDRESS__)
+/* The stack bounds this thread last announced to ASan (valid once known). Read and
+ * written only before the swap, on the thread that switches. */
+static __thread uintptr_t asan_cur_lo, asan_cur_hi;
+static __thread bool asan_cur_known;
+
+/* Ask ASan for the thread's current bounds: announce a switch to a dummy stack and
+ * read the old bounds from its completion, then switch back to them. Nothing runs
+ * in between, and it happens once per thread. */
+static void asan_learn_bounds(void)
+{
+	void *fake;
+	const void *bottom;
+	size_t size;
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)(PAGE_SIZE - 1);
+
+	__sanitizer_start_switch_fiber(&fake, (const void *)here, PAGE_SIZE);
+	__sanitizer_finish_switch_fiber(fake, &bottom, &size);
+	__sanitizer_start_switch_fiber(&fake, bottom, size);
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+	asan_cur_lo = (uintptr_t)bottom;
+	asan_cur_hi = (uintptr_t)bottom + size;
+	asan_cur_known = true;
+}
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+/* The interrupt-signal mask this thread had before the switching side blocked
+ * them; the arriving side restores it (on the same thread: the swap does not move
+ * threads). */
+static __thread sigset_t tsan_mask_before;
+
+/* noinline: the TLS address is computed here, on the thread that is running now,
+ * never carried across a swap that may have moved the flow to another thread. */
+__attribute__((noinline)) static void tsan_irq_block(void)
+{
+	sigset_t irq;
+	host_irq_sigset(&irq);
+	pthread_sigmask(SIG_BLOCK, &irq, &tsan_mask_before);
+}
+
+__attribute__((noinline)) static void tsan_irq_restore(void)
+{
+	pthread_sigmask(SIG_SETMASK, &tsan_mask_before, NULL);
+}
+#endif
+
+void host_context_swap(struct arch_context *from, struct arch_context *to);
+void host_context_first_run(void);
+
+void arch_context_switch(struct arch_context *from, struct arch_context *to)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	if (!asan_cur_known)
+		asan_learn_bounds();
+	from->asan_lo = asan_cur_lo;
+	from->asan_hi = asan_cur_hi;
+	__sanitizer_start_switch_fiber(&from->asan_fake, (const void *)to->asan_lo,
+				       to->asan_hi - to->asan_lo);
+	asan_cur_lo = to->asan_lo;
+	asan_cur_hi = to->asan_hi;
+#endif
+#if defined(__SANITIZE_THREAD__)
+	tsan_irq_block();
+	void *cur = __tsan_get_current_fiber();
+	from->tsan_fiber = cur;
+	if (to->tsan_fiber != cur)
+		__tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+	host_context_swap(from, to);
+	/* Resumed: `from` is this flow again, perhaps on another thread. */
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_finish_switch_fiber(from->asan_fake, NULL, NULL);
+#endif
+#if defined(__SANITIZE_THREAD__)
+	tsan_irq_restore();
+#endif
+}
+
+/* Called by arch_context_start on a new context's stack before entry: the arriving
+ * half of the switch that started it. */
+void host_context_first_run(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+#if defined(__SANITIZE_THREAD__)
+	tsan_irq_restore();
+#endif
+}
+#endif

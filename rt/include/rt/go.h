@@ -1,0 +1,44 @@
+/*
+ * rt/go.h: goroutines for C programs (the public API; more comes with channels,
+ * select, sync and timers).
+ *
+ *   go(fn, arg)              run fn(arg) as a new goroutine (default 1 MiB stack
+ *                            reservation, demand-paged)
+ *   go_stack(fn, arg, size)  the same with a stack reservation of `size` bytes
+ *                            (64 KiB .. 64 MiB)
+ *   go_yield()               let other goroutines run
+ *   go_id()                  the running goroutine's id (1 = the first)
+ *
+ *   struct wait_group        Go's sync.WaitGroup: wg_add(wg, n), wg_done(wg),
+ *                            wg_wait(wg); a negative counter is a panic
+ *
+ * Context: goroutines only (not interrupt handlers, not before the scheduler runs).
+ * Misuse is a panic with a Go-style message, never silent.
+ */
+#ifndef RT_GO_H
+#define RT_GO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <kernel/spinlock.h>
+
+void go(void (*fn)(void *), void *arg);
+void go_stack(void (*fn)(void *), void *arg, size_t stack_size);
+void go_yield(void);
+uint64_t go_id(void);
+
+struct g;
+
+struct wait_group {
+	struct spinlock lock;
+	int64_t count;			/* lock */
+	struct g *waiters;		/* lock: parked in wg_wait, linked by schedlink */
+};
+
+#define WAIT_GROUP_INIT { SPINLOCK_INIT("wait_group", LOCK_RANK_SYNC), 0, NULL }
+
+void wg_add(struct wait_group *wg, int64_t delta);
+void wg_done(struct wait_group *wg);
+void wg_wait(struct wait_group *wg);
+
+#endif

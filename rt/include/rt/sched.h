@@ -1,0 +1,141 @@
+/*
+ * rt/sched.h: goroutines (G) and per-CPU scheduler state (P), as the scheduler sees
+ * them. The public API is rt/go.h; this header is for rt/ itself and its tests.
+ *
+ * G states and who may touch what (DESIGN.md "Goroutines"):
+ *
+ *   G_IDLE      allocated, never run; only its creator touches it
+ *   G_RUNNABLE  on a run queue; whoever takes it off a queue owns it; its stack and
+ *               saved context must not be touched by anyone else
+ *   G_RUNNING   running on P p (g->p): only that CPU touches its stack
+ *   G_WAITING   parked; whoever readies it (sched_ready) makes it RUNNABLE; a scanner
+ *               (later: the GC) may claim it with the G_SCAN bit and read its stack
+ *   G_DEAD      finished; its struct and stack sit in its P's free cache for reuse
+ *   G_SCAN      (bit) set together with RUNNABLE or WAITING by a scanner that owns
+ *               the stack for the moment; the G cannot run until the bit is cleared
+ *
+ * Transitions happen only on the scheduler's side of a context switch (a G asks, by
+ * sched_switch, and the CPU's scheduler loop acts once the G's context is saved), so
+ * no other CPU ever sees a G runnable whose registers are still live somewhere.
+ */
+#ifndef RT_SCHED_H
+#define RT_SCHED_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <arch/context.h>
+#include <arch/smp.h>
+#include <kernel/spinlock.h>
+#include <kernel/stack.h>
+
+enum g_status {
+	G_IDLE = 0,
+	G_RUNNABLE = 1,
+	G_RUNNING = 2,
+	G_WAITING = 3,
+	G_DEAD = 4,
+	G_SCAN = 0x100,
+};
+
+struct p;
+
+struct g {
+	/* Saved when the G is not running: owned by whoever owns the G (see above). */
+	struct arch_context ctx;
+	struct kstack stack;
+
+	/* Set at spawn. */
+	uint64_t id;
+	void (*fn)(void *);
+	void *arg;
+
+	_Atomic uint32_t status;	/* enum g_status */
+	const char *wait_reason;	/* why it is G_WAITING ("chan receive", ...) */
+	struct p *p;			/* the P running it, while G_RUNNING */
+	struct g *schedlink;		/* next on a run queue, a free list, a wait list */
+	struct g *alllink;		/* next in allgs (sched.lock) */
+};
+
+#define RUNQ_SIZE 256
+
+/* The action a G asks of its CPU's scheduler loop when it switches to it. */
+enum p_action {
+	P_NONE = 0,
+	P_YIELD,	/* put the G back on the global queue */
+	P_PARK,		/* mark it waiting, then run park_fn(park_arg) (e.g. unlock) */
+	P_EXIT,		/* the G finished: free it */
+};
+
+struct p {
+	unsigned id;			/* == the CPU's id */
+
+	/* Owned by this CPU. */
+	struct arch_context sched_ctx;	/* the scheduler loop, while a G runs */
+	struct g *curg;			/* the G running here, or NULL */
+	enum p_action action;		/* set by curg just before it switches here */
+	bool (*park_fn)(struct g *g, void *arg);	/* P_PARK: false = do not park after all */
+	void *park_arg;
+	uint32_t schedtick;		/* scheduling decisions, for fairness */
+	uint64_t rand;			/* xorshift state: steal order, select order */
+	struct g *gfree;		/* dead Gs with their stacks, for reuse */
+	unsigned ngfree;
+
+	/* The local run queue: the owner puts at the tail and takes at the head; other
+	 * CPUs steal from the head with a CAS (Go's runqput/runqget/runqgrab). */
+	_Atomic uint32_t runqhead;
+	_Atomic uint32_t runqtail;
+	struct g *_Atomic runq[RUNQ_SIZE];
+	struct g *_Atomic runnext;	/* the next G to run, ahead of the queue */
+};
+
+/* Global scheduler state. */
+struct sched {
+	struct spinlock lock;		/* guards the fields below it */
+	struct g *runq_head, *runq_tail;	/* global run queue */
+	_Atomic uint32_t runq_size;	/* written under lock, read without it as a hint */
+	struct g *allgs;		/* every G ever created (never freed: reused) */
+	uint64_t ngs;
+
+	_Atomic uint64_t goid_next;
+	_Atomic uint64_t idle_mask;	/* Ps halted for want of work */
+	_Atomic unsigned nps;		/* Ps running the scheduler */
+	_Atomic uint64_t live;		/* Gs not dead */
+};
+
+extern struct sched sched;
+extern struct p allp[ARCH_MAX_CPUS];
+
+/* The running G, or NULL on a scheduler loop / outside the scheduler. */
+struct g *sched_curg(void);
+
+/* Make g runnable (it was G_IDLE or G_WAITING). Any context, any CPU. */
+void sched_ready(struct g *g);
+
+/*
+ * Park the running G: it becomes G_WAITING with `reason`, after which the scheduler
+ * calls fn(g, arg) on its own stack, on the same CPU (typically to release, with the
+ * plain spin_unlock, the lock protecting the wait list the G just put itself on: the
+ * G took it with spin_lock_irqsave and calls irq_pop() itself once it resumes). If fn
+ * returns false the G is made runnable again at once (the wait was already
+ * satisfied). Returns when someone readied it.
+ */
+void sched_park(const char *reason, bool (*fn)(struct g *g, void *arg), void *arg);
+
+/* Put the running G at the back of the global queue and run others. */
+void sched_yield(void);
+
+/* Spawn: a new G running fn(arg) on a stack of stack_size bytes (0: default). */
+struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size);
+
+/* Start the scheduler on every online CPU, run main_fn(arg) as the first goroutine on
+ * this CPU; returns nothing: when main_fn returns, exit_fn(status) is called. */
+_Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(int));
+
+/* Local run queue operations (rt/runq.c). */
+bool runq_put(struct p *p, struct g *g);
+struct g *runq_get(struct p *p);
+struct g *runq_steal(struct p *from, struct p *to);
+uint32_t runq_len(struct p *p);
+
+#endif
