@@ -123,7 +123,7 @@ void sched_ready(struct g *g);
 void sched_park(const char *reason, bool (*fn)(struct g *g, void *arg), void *arg);
 
 /* Put the running G at the back of the global queue and run others. */
-void sched_yield(void);
+void sched_gosched(void);
 
 /* Spawn: a new G running fn(arg) on a stack of stack_size bytes (0: default). */
 struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size);

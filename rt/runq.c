@@ -1,0 +1,80 @@
+/*
+ * rt/runq.c: each P's local run queue, Go's design (runtime/proc.go runqput, runqget,
+ * runqgrab), in C11 atomics.
+ *
+ * A ring of RUNQ_SIZE slots indexed by free-running 32-bit counters. Only the owner
+ * CPU writes `tail` (and the slots between head and tail); anyone may advance `head`,
+ * with a CAS: the owner to take one G, a thief to take half. A slot is read before
+ * the CAS that claims it, and the CAS's success says nobody else claimed it first,
+ * so the value read is the right one (the owner cannot overwrite the slot until head
+ * has moved past it). `runnext` holds a G that should run next (a readied partner),
+ * ahead of the ring.
+ */
+#include <stddef.h>
+#include <rt/sched.h>
+
+bool runq_put(struct p *p, struct g *g)
+{
+	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+	if (t - h >= RUNQ_SIZE)
+		return false;
+	atomic_store_explicit(&p->runq[t % RUNQ_SIZE], g, memory_order_relaxed);
+	atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
+	return true;
+}
+
+struct g *runq_get(struct p *p)
+{
+	struct g *g = atomic_exchange_explicit(&p->runnext, NULL, memory_order_acq_rel);
+	if (g)
+		return g;
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+		if (t == h)
+			return NULL;
+		g = atomic_load_explicit(&p->runq[h % RUNQ_SIZE], memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1, memory_order_release,
+							  memory_order_relaxed))
+			return g;
+	}
+}
+
+uint32_t runq_len(struct p *p)
+{
+	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
+	return (t - h) + (atomic_load_explicit(&p->runnext, memory_order_relaxed) != NULL);
+}
+
+/*
+ * Steal half of from's queue into to's (to is the calling CPU's own P); return one of
+ * the stolen Gs to run now, or NULL. An empty ring yields from's runnext instead.
+ */
+struct g *runq_steal(struct p *from, struct p *to)
+{
+	struct g *batch[RUNQ_SIZE / 2];
+	uint32_t n;
+
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&from->runqhead, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&from->runqtail, memory_order_acquire);
+		n = t - h;
+		n -= n / 2;
+		if (n == 0) {
+			return atomic_exchange_explicit(&from->runnext, NULL, memory_order_acq_rel);
+		}
+		if (n > RUNQ_SIZE / 2)
+			continue;	/* read head and tail at different times: again */
+		for (uint32_t i = 0; i < n; i++)
+			batch[i] = atomic_load_explicit(&from->runq[(h + i) % RUNQ_SIZE], memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(&from->runqhead, &h, h + n, memory_order_acq_rel,
+							  memory_order_relaxed))
+			break;
+	}
+	/* our own queue is empty (we only steal when it is), so all but one fit */
+	for (uint32_t i = 1; i < n; i++)
+		runq_put(to, batch[i]);
+	return batch[0];
+}

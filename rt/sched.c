@@ -1,0 +1,455 @@
+/*
+ * rt/sched.c: the goroutine scheduler.
+ *
+ * Go's design (runtime/proc.go), on bare metal: M is the CPU itself, so there is no
+ * M/P hand-off; each online CPU has one P (allp[cpu]) and runs sched_loop() on its
+ * own boot/idle stack, the equivalent of Go's g0. A goroutine (G) runs on its own
+ * demand-paged stack (kernel/stack.h) and gives the CPU back by switching to its P's
+ * scheduler context, saying what it wants (p->action: yield, park, exit); the loop
+ * acts on it only once the G's registers are saved, then picks the next G:
+ *
+ *   1. every 61st decision, the global queue first (fairness: a busy local queue
+ *      cannot starve it);
+ *   2. runnext, then the local queue (rt/runq.c);
+ *   3. the global queue, taking a batch;
+ *   4. stealing half of another P's queue, in random order, four rounds;
+ *   5. nothing: set our bit in sched.idle_mask, look once more, and halt
+ *      (arch_wait_for_interrupt). Whoever makes work runnable and sees idle bits
+ *      sends one of them IPI_RESCHEDULE (wakep). The idle side sets its bit and the
+ *      waking side reads the bits, both with read-modify-writes of idle_mask: those
+ *      are totally ordered, and the later one synchronizes with the earlier, so
+ *      either the waker sees the bit or the idle CPU's second look sees the work.
+ *      A wake-up cannot be lost (no fences: ThreadSanitizer checks this too).
+ *
+ * Interrupts are off in the scheduler loop and across every switch; a G runs with
+ * them on. The interrupt-disable nesting (struct cpu irq_depth/irq_saved) belongs to
+ * the flow of control, not the CPU: sched_switch keeps the G's on its own stack and
+ * puts it back on whichever CPU resumes it, and the loop forces its own (depth 1)
+ * after every switch. A G that parks on a wait list takes the list's lock with
+ * spin_lock_irqsave, the scheduler releases it with the plain spin_unlock once the G
+ * is marked waiting (on the same CPU, so the lock bookkeeping balances), and the G
+ * pops the irqsave after it resumes. No G may switch holding any other lock: the
+ * loop checks. What is not here yet: preemption (a G runs until it yields, parks or
+ * exits), timers and sleep, and the per-goroutine newlib state.
+ */
+#include <stddef.h>
+#include <string.h>
+#include <arch/memlayout.h>
+#include <kernel/console.h>
+#include <kernel/cpu.h>
+#include <kernel/ipi.h>
+#include <kernel/panic.h>
+#include <kernel/pmm.h>
+#include <kernel/smp.h>
+#include <kernel/start.h>
+#include <rt/sched.h>
+
+struct sched sched = { .lock = SPINLOCK_INIT("sched", LOCK_RANK_SCHED) };
+struct p allp[ARCH_MAX_CPUS];
+
+static int (*sched_main_fn)(void *);
+static void *sched_main_arg;
+static void (*sched_exit_fn)(int);
+
+#define GFREE_MAX 64	/* dead Gs a P keeps before returning them to the global list */
+static struct g *gfree_global;	/* sched.lock */
+
+static inline struct p *p_this(void)
+{
+	return &allp[cpu_id()];
+}
+
+struct g *sched_curg(void)
+{
+	irq_push();
+	struct g *g = p_this()->curg;
+	irq_pop();
+	return g;
+}
+
+/* ---- global queue (sched.lock held) ------------------------------------------ */
+
+static void global_put_locked(struct g *g)
+{
+	g->schedlink = NULL;
+	if (sched.runq_tail)
+		sched.runq_tail->schedlink = g;
+	else
+		sched.runq_head = g;
+	sched.runq_tail = g;
+	sched.runq_size++;
+}
+
+static struct g *global_get_locked(void)
+{
+	struct g *g = sched.runq_head;
+	if (g) {
+		sched.runq_head = g->schedlink;
+		if (!sched.runq_head)
+			sched.runq_tail = NULL;
+		sched.runq_size--;
+	}
+	return g;
+}
+
+/* Take one G to run and up to a fair share more for the local queue. */
+static struct g *global_get_batch(struct p *p)
+{
+	spin_lock_irqsave(&sched.lock);
+	uint32_t n = sched.runq_size / atomic_load(&sched.nps) + 1;
+	if (n > RUNQ_SIZE / 2)
+		n = RUNQ_SIZE / 2;
+	struct g *g = global_get_locked();
+	for (uint32_t i = 1; g && i < n && sched.runq_head; i++)
+		runq_put(p, global_get_locked());
+	spin_unlock_irqrestore(&sched.lock);
+	return g;
+}
+
+/* ---- making Gs runnable -------------------------------------------------------- */
+
+/* Wake one idle P, if any, to look for the work just published. */
+static void wakep(void)
+{
+	/* an RMW, not a load: it is ordered with the idle side's fetch_or on the same
+	 * word, and whichever comes second sees the other's writes (see the top) */
+	uint64_t idle = atomic_fetch_or(&sched.idle_mask, 0);
+	while (idle) {
+		unsigned i = (unsigned)__builtin_ctzll(idle);
+		uint64_t bit = 1ull << i;
+		if (atomic_fetch_and(&sched.idle_mask, ~bit) & bit) {
+			arch_ipi_send(cpus[i].hwid, IPI_RESCHEDULE);
+			return;
+		}
+		idle = atomic_load(&sched.idle_mask);
+	}
+}
+
+/* Put g on this CPU's queue; a full queue moves half of itself to the global one. */
+static void runq_put_or_spill(struct p *p, struct g *g)
+{
+	if (runq_put(p, g))
+		return;
+	struct g *batch[RUNQ_SIZE / 2 + 1];
+	unsigned n = 0;
+	struct g *x;
+	while (n < RUNQ_SIZE / 2 && (x = runq_get(p)))
+		batch[n++] = x;
+	batch[n++] = g;
+	spin_lock_irqsave(&sched.lock);
+	for (unsigned i = 0; i < n; i++)
+		global_put_locked(batch[i]);
+	spin_unlock_irqrestore(&sched.lock);
+}
+
+void sched_ready(struct g *g)
+{
+	uint32_t st = atomic_load(&g->status);
+	if (st != G_WAITING && st != G_IDLE)
+		panic("sched_ready: goroutine %llu is not waiting (status %u)", (unsigned long long)g->id, st);
+	atomic_store(&g->status, G_RUNNABLE);
+	irq_push();
+	struct p *p = p_this();
+	/* runnext: a readied partner runs next here, near the data it was handed */
+	struct g *old = atomic_exchange(&p->runnext, g);
+	if (old)
+		runq_put_or_spill(p, old);
+	irq_pop();
+	wakep();
+}
+
+/* ---- G allocation ----------------------------------------------------------------- */
+
+static struct g *g_alloc(void)
+{
+	static struct g *slab;		/* sched.lock */
+	static unsigned slab_left;
+	struct g *g;
+
+	spin_lock_irqsave(&sched.lock);
+	if (!slab_left) {
+		uint64_t pa = page_alloc();
+		if (!pa) {
+			spin_unlock_irqrestore(&sched.lock);
+			return NULL;
+		}
+		slab = phys_to_virt(pa);
+		slab_left = PAGE_SIZE / sizeof(struct g);
+	}
+	g = slab++;
+	slab_left--;
+	memset(g, 0, sizeof(*g));
+	g->alllink = sched.allgs;
+	sched.allgs = g;
+	sched.ngs++;
+	spin_unlock_irqrestore(&sched.lock);
+	return g;
+}
+
+/* A dead G with a stack of the wanted size, from this P's cache or the global one. */
+static struct g *gfree_get(struct p *p, size_t stack_size)
+{
+	struct g **pp = &p->gfree;
+	irq_push();
+	for (struct g *g; (g = *pp); pp = &g->schedlink)
+		if (g->stack.top - g->stack.base == stack_size) {
+			*pp = g->schedlink;
+			p->ngfree--;
+			irq_pop();
+			return g;
+		}
+	irq_pop();
+	spin_lock_irqsave(&sched.lock);
+	pp = &gfree_global;
+	for (struct g *g; (g = *pp); pp = &g->schedlink)
+		if (g->stack.top - g->stack.base == stack_size) {
+			*pp = g->schedlink;
+			spin_unlock_irqrestore(&sched.lock);
+			return g;
+		}
+	spin_unlock_irqrestore(&sched.lock);
+	return NULL;
+}
+
+static void gfree_put(struct p *p, struct g *g)
+{
+	if (p->ngfree < GFREE_MAX) {
+		g->schedlink = p->gfree;
+		p->gfree = g;
+		p->ngfree++;
+		return;
+	}
+	spin_lock_irqsave(&sched.lock);
+	g->schedlink = gfree_global;
+	gfree_global = g;
+	spin_unlock_irqrestore(&sched.lock);
+}
+
+/* ---- running Gs -------------------------------------------------------------------- */
+
+static _Noreturn void g_exit(void);
+
+static void g_entry(void *arg)
+{
+	struct g *g = arg;
+	cpu_this()->irq_depth = 0;	/* a new flow: nothing pushed, interrupts on */
+	arch_irq_enable();
+	g->fn(g->arg);
+	g_exit();
+}
+
+static size_t stack_class(size_t size)
+{
+	size_t s = STACK_MIN_SIZE;
+	if (size == 0)
+		return STACK_DEFAULT_SIZE;
+	while (s < size)
+		s <<= 1;
+	return s;
+}
+
+struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
+{
+	if (stack_size > STACK_MAX_SIZE)
+		panic("go: stack size %zu exceeds the limit of %u bytes", stack_size, STACK_MAX_SIZE);
+	size_t size = stack_class(stack_size);
+	struct g *g = gfree_get(p_this(), size);
+	if (!g) {
+		g = g_alloc();
+		if (!g || stack_alloc(&g->stack, size) != 0)
+			panic("go: out of memory for a goroutine (%llu live)",
+			      (unsigned long long)atomic_load(&sched.live));
+	}
+	g->fn = fn;
+	g->arg = arg;
+	g->id = atomic_fetch_add(&sched.goid_next, 1) + 1;
+	g->wait_reason = NULL;
+	g->schedlink = NULL;
+	arch_context_init(&g->ctx, g->stack.top, g_entry, g);
+	atomic_fetch_add(&sched.live, 1);
+	atomic_store(&g->status, G_RUNNABLE);
+	irq_push();
+	runq_put_or_spill(p_this(), g);
+	irq_pop();
+	wakep();
+	return g;
+}
+
+/* Give the CPU to the scheduler loop with an action for it; returns when resumed. */
+static void sched_switch(enum p_action action)
+{
+	irq_push();
+	struct cpu *c = cpu_this();
+	int depth = c->irq_depth;
+	unsigned long saved = c->irq_saved;
+	struct p *p = &allp[c->id];
+	struct g *g = p->curg;
+	KASSERT(g != NULL);
+	p->action = action;
+	arch_context_switch(&g->ctx, &p->sched_ctx);
+	/* resumed, perhaps on another CPU: our nesting, not the loop's */
+	c = cpu_this();
+	c->irq_depth = depth;
+	c->irq_saved = saved;
+	irq_pop();
+}
+
+void sched_gosched(void)
+{
+	sched_switch(P_YIELD);
+}
+
+void sched_park(const char *reason, bool (*fn)(struct g *g, void *arg), void *arg)
+{
+	irq_push();
+	struct p *p = p_this();
+	p->curg->wait_reason = reason;
+	p->park_fn = fn;
+	p->park_arg = arg;
+	sched_switch(P_PARK);
+	irq_pop();
+}
+
+static _Noreturn void g_exit(void)
+{
+	sched_switch(P_EXIT);
+	panic("g_exit: a dead goroutine was resumed");
+}
+
+/* ---- the scheduler loop --------------------------------------------------------------- */
+
+static uint64_t p_rand(struct p *p)
+{
+	uint64_t x = p->rand;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return p->rand = x;
+}
+
+static bool work_anywhere(void)
+{
+	if (atomic_load(&sched.runq_size))
+		return true;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (atomic_load(&cpus[i].online) && runq_len(&allp[i]))
+			return true;
+	return false;
+}
+
+static struct g *find_runnable(struct p *p)
+{
+	for (;;) {
+		struct g *g;
+		if (++p->schedtick % 61 == 0 && atomic_load(&sched.runq_size)) {
+			spin_lock_irqsave(&sched.lock);
+			g = global_get_locked();
+			spin_unlock_irqrestore(&sched.lock);
+			if (g)
+				return g;
+		}
+		if ((g = runq_get(p)))
+			return g;
+		if (atomic_load(&sched.runq_size) && (g = global_get_batch(p)))
+			return g;
+		unsigned n = ARCH_MAX_CPUS;
+		for (int round = 0; round < 4; round++) {
+			unsigned start = (unsigned)(p_rand(p) % n);
+			for (unsigned k = 0; k < n; k++) {
+				unsigned i = (start + k) % n;
+				if (i == p->id || !atomic_load(&cpus[i].online) || !runq_len(&allp[i]))
+					continue;
+				if ((g = runq_steal(&allp[i], p)))
+					return g;
+			}
+		}
+		/* nothing: announce idleness, look again, halt */
+		atomic_fetch_or(&sched.idle_mask, 1ull << p->id);
+		if (!work_anywhere())
+			arch_wait_for_interrupt();
+		atomic_fetch_and(&sched.idle_mask, ~(1ull << p->id));
+		ipi_poll();
+	}
+}
+
+static _Noreturn void sched_loop(void)
+{
+	irq_push();
+	struct cpu *c = cpu_this();
+	const unsigned long loop_saved = c->irq_saved;
+	struct p *p = p_this();
+	atomic_fetch_add(&sched.nps, 1);
+	for (;;) {
+		struct g *g = find_runnable(p);
+		p->curg = g;
+		g->p = p;
+		atomic_store(&g->status, G_RUNNING);
+		arch_context_switch(&p->sched_ctx, &g->ctx);
+		/* g switched back, its registers saved: act on what it asked */
+		c->irq_depth = 1;
+		c->irq_saved = loop_saved;
+		p->curg = NULL;
+		g->p = NULL;
+		switch (p->action) {
+		case P_YIELD:
+			atomic_store(&g->status, G_RUNNABLE);
+			spin_lock_irqsave(&sched.lock);
+			global_put_locked(g);
+			spin_unlock_irqrestore(&sched.lock);
+			break;
+		case P_PARK:
+			atomic_store(&g->status, G_WAITING);
+			if (p->park_fn && !p->park_fn(g, p->park_arg))
+				sched_ready(g);	/* the wait was over before it began */
+			break;
+		case P_EXIT:
+			atomic_store(&g->status, G_DEAD);
+			atomic_fetch_sub(&sched.live, 1);
+			gfree_put(p, g);
+			break;
+		default:
+			panic("sched: goroutine %llu switched with no action", (unsigned long long)g->id);
+		}
+		if (c->nlocks)
+			panic("sched: goroutine %llu switched holding lock %s", (unsigned long long)g->id,
+			      c->lock_names[c->nlocks - 1]);
+		p->action = P_NONE;
+		p->park_fn = NULL;
+	}
+}
+
+/* ---- start ------------------------------------------------------------------------------ */
+
+static void main_goroutine(void *arg)
+{
+	(void)arg;
+	int status = sched_main_fn(sched_main_arg);
+	sched_exit_fn(status);
+	panic("sched: the exit function returned");
+}
+
+static void sched_ap_loop(void)
+{
+	sched_loop();
+}
+
+static void sched_start_kernel(int (*main_fn)(void *), void *arg, void (*exit_fn)(int))
+{
+	sched_start(main_fn, arg, exit_fn);
+}
+
+_Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(int))
+{
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		allp[i].id = i;
+		allp[i].rand = 0x9e3779b97f4a7c15ull * (i + 1);
+	}
+	sched_main_fn = main_fn;
+	sched_main_arg = arg;
+	sched_exit_fn = exit_fn;
+	sched_spawn(main_goroutine, NULL, 0);
+	smp_set_idle_hook(sched_ap_loop);
+	sched_loop();
+}
+
+KERNEL_START(sched_start_kernel);
