@@ -447,6 +447,7 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 	sched_main_fn = main_fn;
 	sched_main_arg = arg;
 	sched_exit_fn = exit_fn;
+	timer_init();
 	sched_spawn(main_goroutine, NULL, 0);
 	smp_set_idle_hook(sched_ap_loop);
 	sched_loop();

@@ -155,3 +155,53 @@ TEST_G_EXPLICIT(wg_negative, panics)
 	wg_done(&wg);
 	test_fail(__FILE__, __LINE__, "a negative WaitGroup counter did not panic");
 }
+
+/* Sleep: never early, every sleeper wakes, sleepers overlap (not serialised). */
+#define SLEEPERS 16
+static _Atomic unsigned early, woke, asleep, max_asleep;
+
+static void sleeper(void *arg)
+{
+	struct wait_group *wg = arg;
+	static _Atomic unsigned n;
+	uint64_t ns = (1 + atomic_fetch_add(&n, 1) % SLEEPERS) * 1000000ull;	/* 1..16 ms */
+	uint64_t t0 = go_now();
+	unsigned now_asleep = atomic_fetch_add(&asleep, 1) + 1;
+	for (unsigned m = atomic_load(&max_asleep); now_asleep > m;)
+		if (atomic_compare_exchange_weak(&max_asleep, &m, now_asleep))
+			break;
+	go_sleep(ns);
+	atomic_fetch_sub(&asleep, 1);
+	if (go_now() - t0 < ns)
+		atomic_fetch_add(&early, 1);
+	atomic_fetch_add(&woke, 1);
+	wg_done(wg);
+}
+
+TEST_G(timer_sleep, never_early_all_wake_overlapping)
+{
+	struct wait_group wg = WAIT_GROUP_INIT;
+	atomic_store(&early, 0);
+	atomic_store(&woke, 0);
+	atomic_store(&asleep, 0);
+	atomic_store(&max_asleep, 0);
+	uint64_t t0 = go_now();
+	wg_add(&wg, SLEEPERS);
+	for (int i = 0; i < SLEEPERS; i++)
+		go(sleeper, &wg);
+	wg_wait(&wg);
+	uint64_t took = go_now() - t0;
+	EXPECT_EQ(atomic_load(&early), 0);
+	EXPECT_EQ(atomic_load(&woke), SLEEPERS);
+	EXPECT_TRUE(took >= 16000000ull);
+	/* sleepers park: they do not hold their CPU, so several sleep at once */
+	EXPECT_TRUE(atomic_load(&max_asleep) >= 2);
+}
+
+TEST_G(timer_sleep, zero_is_a_yield_and_main_can_sleep)
+{
+	uint64_t t0 = go_now();
+	go_sleep(0);
+	go_sleep(2000000);
+	EXPECT_TRUE(go_now() - t0 >= 2000000);
+}

@@ -8,6 +8,8 @@
  *                            (64 KiB .. 64 MiB)
  *   go_yield()               let other goroutines run
  *   go_id()                  the running goroutine's id (1 = the first)
+ *   go_sleep(ns)             park for at least ns nanoseconds (0: yield)
+ *   go_now()                 the monotonic clock, in nanoseconds since boot
  *
  *   struct wait_group        Go's sync.WaitGroup: wg_add(wg, n), wg_done(wg),
  *                            wg_wait(wg); a negative counter is a panic
@@ -26,6 +28,8 @@ void go(void (*fn)(void *), void *arg);
 void go_stack(void (*fn)(void *), void *arg, size_t stack_size);
 void go_yield(void);
 uint64_t go_id(void);
+void go_sleep(uint64_t ns);
+uint64_t go_now(void);
 
 struct g;
 

@@ -132,6 +132,9 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size);
  * this CPU; returns nothing: when main_fn returns, exit_fn(status) is called. */
 _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(int));
 
+/* Sleep timers (rt/timer.c): take the CPUs' timer interrupts. */
+void timer_init(void);
+
 /* Local run queue operations (rt/runq.c). */
 bool runq_put(struct p *p, struct g *g);
 struct g *runq_get(struct p *p);
