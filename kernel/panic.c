@@ -21,6 +21,18 @@
 #include <kernel/stack.h>
 
 static volatile int panicking;
+static void (*panic_dump_hook)(void);
+
+void panic_set_dump_hook(void (*fn)(void))
+{
+	panic_dump_hook = fn;
+}
+
+static void panic_dump_more(void)
+{
+	if (panic_dump_hook)
+		panic_dump_hook();
+}
 
 static bool frame_readable(uint64_t fp)
 {
@@ -84,6 +96,7 @@ _Noreturn void panic(const char *fmt, ...)
 	va_end(ap);
 	kprintf("\nPANIC: %s\n", msg);
 	backtrace_print(0, (uint64_t)__builtin_frame_address(0));
+	panic_dump_more();
 	console_panic_flush();
 	arch_poweroff(EXIT_PANIC);
 }
@@ -138,6 +151,7 @@ static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
 	if (!arch_frame_unrecorded_ret(f, fn ? ti->pc - off : ti->pc, &ret) || !ksyms_lookup(ret, &off))
 		ret = 0;
 	backtrace_print_trap(ti->pc, ret, ti->fp);
+	panic_dump_more();
 	console_panic_flush();
 	arch_poweroff(EXIT_PANIC);
 }

@@ -22,6 +22,7 @@ const char *const lock_rank_names[LOCK_RANK_COUNT] = {
 	[LOCK_RANK_TEST_OUTER] = "test_outer",
 	[LOCK_RANK_TEST_INNER] = "test_inner",
 	[LOCK_RANK_SYNC] = "sync",
+	[LOCK_RANK_CHAN] = "chan",
 	[LOCK_RANK_SCHED] = "sched",
 	[LOCK_RANK_STACK] = "stack",
 	[LOCK_RANK_VM] = "vm",
@@ -35,7 +36,9 @@ static void rank_check(struct cpu *c, struct spinlock *l)
 #ifndef NDEBUG
 	if (c->nlocks >= CPU_LOCK_STACK)
 		panic("spinlock %s: more than %d locks held", l->name, CPU_LOCK_STACK);
-	if (c->nlocks && l->rank != LOCK_RANK_NONE && c->lock_ranks[c->nlocks - 1] >= l->rank)
+	/* equal ranks nest only for channels: select orders them by address itself */
+	if (c->nlocks && l->rank != LOCK_RANK_NONE && c->lock_ranks[c->nlocks - 1] >= l->rank &&
+	    !(l->rank == LOCK_RANK_CHAN && c->lock_ranks[c->nlocks - 1] == LOCK_RANK_CHAN))
 		panic("lock order: taking %s (rank %s) while holding %s (rank %s)", l->name,
 		      lock_rank_names[l->rank], c->lock_names[c->nlocks - 1],
 		      lock_rank_names[c->lock_ranks[c->nlocks - 1]]);

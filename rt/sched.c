@@ -337,6 +337,33 @@ static bool work_anywhere(void)
 	return false;
 }
 
+/*
+ * Go's "all goroutines are asleep": every P idle, no sleeper pending, nothing
+ * runnable, yet goroutines live. Nothing but timers readies goroutines from outside
+ * yet (no device interrupts do), so nothing could ever run again. The order of the
+ * reads matters: timers_pending first (it drops only after a fired sleeper was
+ * queued), then the queues, so a sleeper being readied is seen in one or the other.
+ * Every idle bit is set only while its P has found nothing to run.
+ */
+static void check_deadlock(void)
+{
+	static _Atomic bool reported;
+	uint64_t online = 0;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (atomic_load(&cpus[i].online))
+			online |= 1ull << i;
+	if ((atomic_fetch_or(&sched.idle_mask, 0) & online) != online)
+		return;
+	if (atomic_load(&timers_pending) || work_anywhere() || !atomic_load(&sched.live))
+		return;
+	if (atomic_exchange(&reported, true))
+		return;
+	kprintf("\nfatal error: all goroutines are asleep - deadlock!\n");
+	sched_dump();
+	console_panic_flush();
+	arch_poweroff(EXIT_PANIC);
+}
+
 static struct g *find_runnable(struct p *p)
 {
 	for (;;) {
@@ -365,8 +392,10 @@ static struct g *find_runnable(struct p *p)
 		}
 		/* nothing: announce idleness, look again, halt */
 		atomic_fetch_or(&sched.idle_mask, 1ull << p->id);
-		if (!work_anywhere())
+		if (!work_anywhere()) {
+			check_deadlock();
 			arch_wait_for_interrupt();
+		}
 		atomic_fetch_and(&sched.idle_mask, ~(1ull << p->id));
 		ipi_poll();
 	}
@@ -448,6 +477,7 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 	sched_main_arg = arg;
 	sched_exit_fn = exit_fn;
 	timer_init();
+	panic_set_dump_hook(sched_dump);
 	sched_spawn(main_goroutine, NULL, 0);
 	smp_set_idle_hook(sched_ap_loop);
 	sched_loop();

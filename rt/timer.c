@@ -27,6 +27,10 @@ struct timer {
 
 static struct timer *timer_heap[ARCH_MAX_CPUS];	/* per CPU; that CPU, interrupts off */
 
+/* Sleepers not yet readied, all CPUs: raised before a sleeper enters a heap, lowered
+ * only after the fired sleeper was made runnable (see the deadlock check, sched.c). */
+_Atomic uint64_t timers_pending;
+
 static struct timer *meld(struct timer *a, struct timer *b)
 {
 	if (!a)
@@ -76,6 +80,7 @@ static void timer_fire(void)
 	while ((t = timer_heap[cpu]) && t->when <= now) {
 		timer_heap[cpu] = merge_pairs(t->child);
 		sched_ready(t->g);
+		atomic_fetch_sub(&timers_pending, 1);
 	}
 	if (timer_heap[cpu])
 		clock_timer_arm(timer_heap[cpu]->when);
@@ -92,6 +97,7 @@ void go_sleep(uint64_t ns)
 	}
 	struct timer t = { clock_ns() + ns, self, NULL, NULL };
 	irq_push();
+	atomic_fetch_add(&timers_pending, 1);
 	unsigned cpu = cpu_id();
 	timer_heap[cpu] = meld(timer_heap[cpu], &t);
 	if (timer_heap[cpu] == &t)

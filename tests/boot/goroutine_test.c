@@ -205,3 +205,20 @@ TEST_G(timer_sleep, zero_is_a_yield_and_main_can_sleep)
 	go_sleep(2000000);
 	EXPECT_TRUE(go_now() - t0 >= 2000000);
 }
+
+/* Every goroutine blocked for good: Go's deadlock report and goroutine dump
+ * (tests=deadlock). */
+static void wait_forever(void *arg)
+{
+	wg_wait(arg);
+}
+
+TEST_G_EXPLICIT(deadlock, all_goroutines_asleep)
+{
+	static struct wait_group never = WAIT_GROUP_INIT;
+	wg_add(&never, 1);
+	go(wait_forever, &never);
+	go_sleep(1000000);	/* a pending timer is not a deadlock: this one fires */
+	wg_wait(&never);
+	test_fail(__FILE__, __LINE__, "wg_wait on a wait group nobody finishes returned");
+}

@@ -26,6 +26,11 @@ void backtrace_print_trap(uint64_t pc, uint64_t ret, uint64_t fp);
 /* Install the exception handler that turns CPU faults into panics. */
 void panic_init(void);
 
+/* The layer above adds to every panic report (rt/: every goroutine's traceback).
+ * Called once, after the panicking flow's own backtrace, with the world still as the
+ * panic found it: it must only read, and print with kprintf. */
+void panic_set_dump_hook(void (*fn)(void));
+
 #ifdef NDEBUG
 #define KASSERT(c) ((void)0)
 #else

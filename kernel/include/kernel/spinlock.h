@@ -8,7 +8,8 @@
  *       interrupts untouched: only for locks no interrupt handler takes.
  *
  * Every lock has a rank (enum lock_rank below, the one table of lock order). A CPU
- * may only take a lock of a strictly higher rank than every lock it holds; debug
+ * may only take a lock of a strictly higher rank than every lock it holds (except
+ * LOCK_RANK_CHAN over LOCK_RANK_CHAN, ordered by address by its one user); debug
  * builds check that on every acquire and panic naming both locks. A lock spun on for
  * longer than SPIN_PANIC_NS panics naming the lock and its holder: a deadlock is a
  * report, not a hang. Context: any (but the plain variants not from interrupts).
@@ -26,7 +27,9 @@ enum lock_rank {
 	LOCK_RANK_STW,		/* stop-the-world ownership (not a spinlock, listed for order) */
 	LOCK_RANK_TEST_OUTER,	/* tests of the rank checker */
 	LOCK_RANK_TEST_INNER,
-	LOCK_RANK_SYNC,		/* rt/ wait lists: wait groups (channels, mutexes later) */
+	LOCK_RANK_SYNC,		/* rt/ wait lists: wait groups (mutexes later) */
+	LOCK_RANK_CHAN,		/* rt/ channels; the one rank that may nest with itself:
+				 * select takes several, always in address order */
 	LOCK_RANK_SCHED,	/* rt/ global run queue, allgs */
 	LOCK_RANK_STACK,	/* stack reservations: free lists, bump (kernel/stack.c) */
 	LOCK_RANK_VM,		/* kernel page tables; this and later ranks prefault the stack */

@@ -134,6 +134,10 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 
 /* Sleep timers (rt/timer.c): take the CPUs' timer interrupts. */
 void timer_init(void);
+extern _Atomic uint64_t timers_pending;
+
+/* Print every goroutine (rt/traceback.c); the kernel's panic dump hook. */
+void sched_dump(void);
 
 /* Local run queue operations (rt/runq.c). */
 bool runq_put(struct p *p, struct g *g);

@@ -1,0 +1,636 @@
+/*
+ * rt/chan.c: channels and select (Go's runtime/chan.go and select.go, in C).
+ *
+ * A channel is a lock, a ring of cap elements, and two FIFO wait queues of sudogs:
+ * senders blocked for want of a receiver or buffer space, receivers blocked for want
+ * of an element. At most one queue is non-empty at a time (outside select's brief
+ * windows, as in Go). A sudog is a wait record on the blocked goroutine's own stack:
+ * its G, where its element is (the value to send / the place to receive into), and,
+ * for select, the select it belongs to.
+ *
+ *   send: closed → panic; a waiting receiver → copy straight into its element and
+ *         ready it (unbuffered handoff is always this, stack to stack); buffer space
+ *         → enqueue in the ring; else park on sendq.
+ *   recv: a waiting sender → take its element (unbuffered) or the ring's head and put
+ *         the sender's element at the tail (full buffer: FIFO is kept); an element in
+ *         the ring → take it; closed → zero, ok = false; else park on recvq.
+ *   close: mark closed, wake every receiver (ok = false) and every sender (it panics
+ *         "send on closed channel" once it runs, as in Go).
+ *
+ * Parking follows sched.h's protocol: take the channel lock with spin_lock_irqsave,
+ * enqueue the sudog, sched_park with a callback that releases the lock (plain
+ * spin_unlock) only after the scheduler has marked the G waiting, irq_pop on return.
+ * So whoever finds a sudog on a queue under the lock finds a G it may ready. Wakers
+ * dequeue under the lock and ready after releasing it (the sudog stays valid: its G
+ * cannot run until readied).
+ *
+ * The other side writes into (or reads from) the parked G's stack. Stacks are
+ * demand-paged (kernel/stack.h) and only the owner's faults grow its stack, so a
+ * parker touches its element before parking: a page another CPU copies into is
+ * always mapped. Everyone also touches its element before taking a lock, so copies
+ * under the lock (interrupts off) do not take the growth fault there.
+ *
+ * select (chan_select): a random permutation of the cases (xorshift on the P's
+ * rand) is polled with every involved channel locked, in address order (the one
+ * place where locks of one rank nest: LOCK_RANK_CHAN allows it, kernel/spinlock.c).
+ * A ready case completes at once. Otherwise one sudog per case goes on its channel's
+ * queue, all pointing at one select state whose `done` flag the first waker claims
+ * with a CAS under its channel lock; a waker that loses the CAS skips the sudog (and
+ * drops it from its queue). The woken select relocks everything and removes its
+ * remaining sudogs. Unlike Go, the select's sudogs live on its stack (C cannot give
+ * them to a collector): the select removes every one of them under the locks before
+ * it returns, so no queue ever holds a pointer into a dead frame.
+ *
+ * Memory: a channel is one page (header, page table, and the ring when it fits),
+ * plus ring pages when it does not; an element never straddles a page. From
+ * page_alloc, since newlib's malloc is not thread-safe; the collector will own
+ * channels later, chan_free gives them back until then.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <arch/memlayout.h>
+#include <kernel/cpu.h>
+#include <kernel/panic.h>
+#include <kernel/pmm.h>
+#include <kernel/spinlock.h>
+#include <rt/chan.h>
+#include <rt/sched.h>
+
+struct select_state;
+
+struct sudog {
+	struct g *g;
+	struct sudog *next, *prev;	/* the channel's queue (channel lock) */
+	struct chan *c;
+	void *elem;			/* the sender's value / the receiver's buffer (or NULL) */
+	struct select_state *sel;	/* NULL for a plain send or receive */
+	int index;			/* select: the case */
+	bool queued;			/* channel lock: on c's queue */
+	bool success;			/* set by the waker: false = woken by close */
+	struct sudog *wnext;		/* a waker's private list of Gs to ready */
+};
+
+struct select_state {
+	_Atomic uint32_t done;		/* 0 until a waker claims the select */
+	int winner;			/* written by that waker, read by the select once readied */
+	bool winner_success;
+};
+
+struct waitq {
+	struct sudog *first, *last;
+};
+
+struct chan {
+	struct spinlock lock;
+	/* Set at make, read-only afterwards. */
+	size_t elem_size;
+	size_t cap;
+	size_t per_page;		/* elements in one ring page */
+	size_t npages;			/* ring pages outside the header page */
+	/* Guarded by lock. */
+	size_t count;			/* elements in the ring */
+	size_t sendx, recvx;		/* ring indices */
+	bool closed;
+	struct waitq recvq, sendq;
+	char *pages[];			/* the ring, per_page elements per entry */
+};
+
+/* ---- wait queues (channel lock held) ------------------------------------------ */
+
+static void waitq_push(struct waitq *q, struct sudog *sd)
+{
+	sd->next = NULL;
+	sd->prev = q->last;
+	if (q->last)
+		q->last->next = sd;
+	else
+		q->first = sd;
+	q->last = sd;
+	sd->queued = true;
+}
+
+static void waitq_remove(struct waitq *q, struct sudog *sd)
+{
+	if (!sd->queued)
+		return;
+	if (sd->prev)
+		sd->prev->next = sd->next;
+	else
+		q->first = sd->next;
+	if (sd->next)
+		sd->next->prev = sd->prev;
+	else
+		q->last = sd->prev;
+	sd->next = sd->prev = NULL;
+	sd->queued = false;
+}
+
+/* The first waiter that is still waiting: a select already won elsewhere is skipped
+ * (and dropped from this queue; its G removes the rest of its sudogs itself). */
+static struct sudog *waitq_dequeue(struct waitq *q)
+{
+	struct sudog *sd;
+	while ((sd = q->first)) {
+		waitq_remove(q, sd);
+		if (!sd->sel)
+			return sd;
+		uint32_t zero = 0;
+		if (atomic_compare_exchange_strong(&sd->sel->done, &zero, 1)) {
+			sd->sel->winner = sd->index;
+			return sd;
+		}
+	}
+	return NULL;
+}
+
+/* ---- elements ---------------------------------------------------------------------- */
+
+static inline char *slot(struct chan *c, size_t i)
+{
+	return c->pages[i / c->per_page] + (i % c->per_page) * c->elem_size;
+}
+
+static inline void elem_copy(struct chan *c, void *dst, const void *src)
+{
+	if (dst)
+		memcpy(dst, src, c->elem_size);
+}
+
+/* Fault in the pages under [p, p + n) now, not under a lock or on another CPU. */
+static void touch(const void *p, size_t n, bool write)
+{
+	if (!p || !n)
+		return;
+	volatile char *b = (volatile char *)p;
+	for (size_t off = 0;; off += PAGE_SIZE) {
+		if (off >= n)
+			off = n - 1;
+		if (write)
+			b[off] = 0;
+		else
+			(void)b[off];
+		if (off == n - 1)
+			break;
+	}
+}
+
+static bool unlock_one(struct g *g, void *arg)
+{
+	(void)g;
+	struct chan *c = arg;
+	spin_unlock(&c->lock);		/* the irqsave half is popped by the parker */
+	return true;
+}
+
+static struct g *self_or_panic(const char *what)
+{
+	struct g *self = sched_curg();
+	if (!self)
+		panic("%s: not called from a goroutine", what);
+	return self;
+}
+
+/* ---- make / free -------------------------------------------------------------------- */
+
+struct chan *chan_make(size_t elem_size, size_t cap)
+{
+	if (elem_size == 0 || elem_size > PAGE_SIZE)
+		panic("makechan: element size %zu out of range (1 .. %lu)", elem_size, (unsigned long)PAGE_SIZE);
+	size_t per_page = PAGE_SIZE / elem_size;
+	size_t hdr = sizeof(struct chan) + sizeof(char *);
+	size_t ring = cap * elem_size;
+	size_t npages = 0;
+	if (cap && hdr + ring > PAGE_SIZE) {
+		npages = (cap + per_page - 1) / per_page;
+		if (cap > SIZE_MAX / elem_size || sizeof(struct chan) + npages * sizeof(char *) > PAGE_SIZE)
+			panic("makechan: size out of range");
+	}
+	uint64_t pa = page_alloc();
+	if (!pa)
+		panic("makechan: out of memory");
+	struct chan *c = phys_to_virt(pa);
+	memset(c, 0, sizeof(*c));
+	c->lock = (struct spinlock)SPINLOCK_INIT("chan", LOCK_RANK_CHAN);
+	c->elem_size = elem_size;
+	c->cap = cap;
+	c->npages = npages;
+	if (npages) {
+		c->per_page = per_page;
+		for (size_t i = 0; i < npages; i++) {
+			uint64_t rp = page_alloc();
+			if (!rp)
+				panic("makechan: out of memory");
+			c->pages[i] = phys_to_virt(rp);
+		}
+	} else {
+		/* the ring follows the header and its one page-table entry */
+		c->per_page = cap ? cap : 1;
+		c->pages[0] = (char *)c + hdr;
+	}
+	return c;
+}
+
+void chan_free(struct chan *c)
+{
+	if (!c)
+		return;
+	spin_lock_irqsave(&c->lock);
+	bool busy = c->recvq.first || c->sendq.first;
+	spin_unlock_irqrestore(&c->lock);
+	if (busy)
+		panic("chan_free: goroutines are blocked on the channel");
+	for (size_t i = 0; i < c->npages; i++)
+		page_free(virt_to_phys_dmap(c->pages[i]));
+	page_free(virt_to_phys_dmap(c));
+}
+
+size_t chan_len(struct chan *c)
+{
+	if (!c)
+		return 0;
+	spin_lock_irqsave(&c->lock);
+	size_t n = c->count;
+	spin_unlock_irqrestore(&c->lock);
+	return n;
+}
+
+size_t chan_cap(struct chan *c)
+{
+	return c ? c->cap : 0;
+}
+
+/* ---- the operations, lock held; each returns the G to ready (or NULL) ------------- */
+
+/* A receiver is waiting: hand elem to it. */
+static struct g *send_direct(struct chan *c, struct sudog *sd, const void *elem)
+{
+	elem_copy(c, sd->elem, elem);
+	sd->success = true;
+	if (sd->sel)
+		sd->sel->winner_success = true;
+	return sd->g;
+}
+
+static void send_buf(struct chan *c, const void *elem)
+{
+	memcpy(slot(c, c->sendx), elem, c->elem_size);
+	if (++c->sendx == c->cap)
+		c->sendx = 0;
+	c->count++;
+}
+
+/* A sender is waiting: take its element (unbuffered), or the ring's head while its
+ * element goes to the tail (the ring is full, so the tail is the head's slot). */
+static struct g *recv_direct(struct chan *c, struct sudog *sd, void *elem)
+{
+	if (c->cap == 0) {
+		elem_copy(c, elem, sd->elem);
+	} else {
+		char *s = slot(c, c->recvx);
+		elem_copy(c, elem, s);
+		memcpy(s, sd->elem, c->elem_size);
+		if (++c->recvx == c->cap)
+			c->recvx = 0;
+		c->sendx = c->recvx;
+	}
+	sd->success = true;
+	if (sd->sel)
+		sd->sel->winner_success = true;
+	return sd->g;
+}
+
+static void recv_buf(struct chan *c, void *elem)
+{
+	char *s = slot(c, c->recvx);
+	elem_copy(c, elem, s);
+	memset(s, 0, c->elem_size);
+	if (++c->recvx == c->cap)
+		c->recvx = 0;
+	c->count--;
+}
+
+/* ---- send / receive -------------------------------------------------------------------- */
+
+static _Noreturn void block_forever(const char *reason)
+{
+	sched_park(reason, NULL, NULL);
+	panic("%s: a goroutine blocked forever was woken", reason);
+}
+
+static bool chan_send_impl(struct chan *c, const void *elem, bool block)
+{
+	struct g *self = self_or_panic("chan send");
+	if (!c) {
+		if (!block)
+			return false;
+		block_forever("chan send (nil chan)");
+	}
+	touch(elem, c->elem_size, false);
+	spin_lock_irqsave(&c->lock);
+	if (c->closed) {
+		spin_unlock_irqrestore(&c->lock);
+		panic("send on closed channel");
+	}
+	struct sudog *sd = waitq_dequeue(&c->recvq);
+	if (sd) {
+		struct g *g = send_direct(c, sd, elem);
+		spin_unlock_irqrestore(&c->lock);
+		sched_ready(g);
+		return true;
+	}
+	if (c->count < c->cap) {
+		send_buf(c, elem);
+		spin_unlock_irqrestore(&c->lock);
+		return true;
+	}
+	if (!block) {
+		spin_unlock_irqrestore(&c->lock);
+		return false;
+	}
+	struct sudog me = { .g = self, .c = c, .elem = (void *)elem };
+	waitq_push(&c->sendq, &me);
+	sched_park("chan send", unlock_one, c);
+	irq_pop();
+	if (!me.success)
+		panic("send on closed channel");
+	return true;
+}
+
+/* Returns whether a receive happened (always, when blocking); *ok as chan_recv. */
+static bool chan_recv_impl(struct chan *c, void *elem, bool block, bool *ok)
+{
+	struct g *self = self_or_panic("chan receive");
+	if (!c) {
+		if (!block)
+			return false;
+		block_forever("chan receive (nil chan)");
+	}
+	touch(elem, c->elem_size, true);
+	spin_lock_irqsave(&c->lock);
+	struct sudog *sd = waitq_dequeue(&c->sendq);
+	if (sd) {
+		struct g *g = recv_direct(c, sd, elem);
+		spin_unlock_irqrestore(&c->lock);
+		sched_ready(g);
+		*ok = true;
+		return true;
+	}
+	if (c->count > 0) {
+		recv_buf(c, elem);
+		spin_unlock_irqrestore(&c->lock);
+		*ok = true;
+		return true;
+	}
+	if (c->closed) {
+		spin_unlock_irqrestore(&c->lock);
+		if (elem)
+			memset(elem, 0, c->elem_size);
+		*ok = false;
+		return true;
+	}
+	if (!block) {
+		spin_unlock_irqrestore(&c->lock);
+		return false;
+	}
+	struct sudog me = { .g = self, .c = c, .elem = elem };
+	waitq_push(&c->recvq, &me);
+	sched_park("chan receive", unlock_one, c);
+	irq_pop();
+	if (!me.success && elem)
+		memset(elem, 0, c->elem_size);
+	*ok = me.success;
+	return true;
+}
+
+void chan_send(struct chan *c, const void *elem)
+{
+	chan_send_impl(c, elem, true);
+}
+
+bool chan_recv(struct chan *c, void *elem)
+{
+	bool ok;
+	chan_recv_impl(c, elem, true, &ok);
+	return ok;
+}
+
+bool chan_try_send(struct chan *c, const void *elem)
+{
+	return chan_send_impl(c, elem, false);
+}
+
+bool chan_try_recv(struct chan *c, void *elem, bool *ok)
+{
+	bool ok_;
+	bool done = chan_recv_impl(c, elem, false, &ok_);
+	if (done && ok)
+		*ok = ok_;
+	return done;
+}
+
+void chan_close(struct chan *c)
+{
+	if (!c)
+		panic("close of nil channel");
+	spin_lock_irqsave(&c->lock);
+	if (c->closed) {
+		spin_unlock_irqrestore(&c->lock);
+		panic("close of closed channel");
+	}
+	c->closed = true;
+	struct sudog *wake = NULL, *sd;
+	while ((sd = waitq_dequeue(&c->recvq))) {
+		sd->success = false;
+		sd->wnext = wake;
+		wake = sd;
+	}
+	while ((sd = waitq_dequeue(&c->sendq))) {
+		sd->success = false;
+		sd->wnext = wake;
+		wake = sd;
+	}
+	spin_unlock_irqrestore(&c->lock);
+	while (wake) {
+		sd = wake;
+		wake = sd->wnext;	/* before the ready: the sudog dies with its frame */
+		sched_ready(sd->g);
+	}
+}
+
+/* ---- select ------------------------------------------------------------------------------ */
+
+struct select_locks {
+	struct chan *c[CHAN_SELECT_MAX_CHANS];
+	int n;
+};
+
+/* Lock every distinct channel in address order, interrupts off once for all. */
+static void sellock(struct select_locks *l)
+{
+	irq_push();
+	for (int i = 0; i < l->n; i++)
+		spin_lock(&l->c[i]->lock);
+}
+
+static void selunlock_locks(struct select_locks *l)
+{
+	for (int i = l->n - 1; i >= 0; i--)
+		spin_unlock(&l->c[i]->lock);
+}
+
+static void selunlock(struct select_locks *l)
+{
+	selunlock_locks(l);
+	irq_pop();
+}
+
+static bool selunlock_park(struct g *g, void *arg)
+{
+	(void)g;
+	selunlock_locks(arg);		/* the irq_push half is popped by the select */
+	return true;
+}
+
+static uint64_t select_rand(void)
+{
+	irq_push();
+	struct p *p = &allp[cpu_id()];
+	uint64_t x = p->rand;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	p->rand = x;
+	irq_pop();
+	return x;
+}
+
+int chan_select(struct select_case *cases, int n, bool has_default)
+{
+	struct g *self = self_or_panic("select");
+	if (n < 0 || n > CHAN_SELECT_MAX)
+		panic("select: %d cases (at most %d)", n, CHAN_SELECT_MAX);
+	if (n == 0) {
+		if (has_default)
+			return -1;
+		block_forever("select (no cases)");
+	}
+
+	/* The poll order: a random permutation of the cases with a channel. */
+	int order[CHAN_SELECT_MAX];
+	int norder = 0;
+	for (int i = 0; i < n; i++) {
+		if (!cases[i].c)
+			continue;
+		if (cases[i].dir != SELECT_SEND && cases[i].dir != SELECT_RECV)
+			panic("select: case %d has no direction", i);
+		touch(cases[i].elem, cases[i].c->elem_size, cases[i].dir == SELECT_RECV);
+		int j = (int)(select_rand() % (uint64_t)(norder + 1));
+		order[norder] = order[j];
+		order[j] = i;
+		norder++;
+	}
+
+	/* The lock order: distinct channels by address. */
+	struct select_locks locks = { .n = 0 };
+	for (int k = 0; k < norder; k++) {
+		struct chan *c = cases[order[k]].c;
+		int pos = 0;
+		while (pos < locks.n && (uintptr_t)locks.c[pos] < (uintptr_t)c)
+			pos++;
+		if (pos < locks.n && locks.c[pos] == c)
+			continue;
+		if (locks.n == CHAN_SELECT_MAX_CHANS)
+			panic("select: more than %d distinct channels", CHAN_SELECT_MAX_CHANS);
+		memmove(&locks.c[pos + 1], &locks.c[pos], (size_t)(locks.n - pos) * sizeof(locks.c[0]));
+		locks.c[pos] = c;
+		locks.n++;
+	}
+
+	sellock(&locks);
+
+	/* Pass 1: the first ready case in poll order. */
+	for (int k = 0; k < norder; k++) {
+		int i = order[k];
+		struct select_case *sc = &cases[i];
+		struct chan *c = sc->c;
+		struct sudog *sd;
+		if (sc->dir == SELECT_SEND) {
+			if (c->closed) {
+				selunlock(&locks);
+				panic("send on closed channel");
+			}
+			if ((sd = waitq_dequeue(&c->recvq))) {
+				struct g *g = send_direct(c, sd, sc->elem);
+				selunlock(&locks);
+				sched_ready(g);
+				return i;
+			}
+			if (c->count < c->cap) {
+				send_buf(c, sc->elem);
+				selunlock(&locks);
+				return i;
+			}
+		} else {
+			bool ok;
+			if ((sd = waitq_dequeue(&c->sendq))) {
+				struct g *g = recv_direct(c, sd, sc->elem);
+				selunlock(&locks);
+				sched_ready(g);
+				ok = true;
+			} else if (c->count > 0) {
+				recv_buf(c, sc->elem);
+				selunlock(&locks);
+				ok = true;
+			} else if (c->closed) {
+				selunlock(&locks);
+				if (sc->elem)
+					memset(sc->elem, 0, c->elem_size);
+				ok = false;
+			} else {
+				continue;
+			}
+			if (sc->ok)
+				*sc->ok = ok;
+			return i;
+		}
+	}
+	if (has_default) {
+		selunlock(&locks);
+		return -1;
+	}
+
+	/* Pass 2: wait on every case; the first waker claims sel.done. */
+	struct select_state sel = { .done = 0, .winner = -1 };
+	struct sudog sds[CHAN_SELECT_MAX];
+	for (int k = 0; k < norder; k++) {
+		int i = order[k];
+		struct select_case *sc = &cases[i];
+		sds[k] = (struct sudog){ .g = self, .c = sc->c, .elem = sc->elem, .sel = &sel, .index = i };
+		waitq_push(sc->dir == SELECT_SEND ? &sc->c->sendq : &sc->c->recvq, &sds[k]);
+	}
+	sched_park("select", selunlock_park, &locks);
+	irq_pop();
+
+	/* Woken by the winner's waker: take the losers off their queues. */
+	sellock(&locks);
+	for (int k = 0; k < norder; k++) {
+		struct select_case *sc = &cases[order[k]];
+		waitq_remove(sc->dir == SELECT_SEND ? &sc->c->sendq : &sc->c->recvq, &sds[k]);
+	}
+	selunlock(&locks);
+
+	int i = sel.winner;
+	KASSERT(i >= 0 && i < n);
+	struct select_case *sc = &cases[i];
+	if (sc->dir == SELECT_SEND) {
+		if (!sel.winner_success)
+			panic("send on closed channel");
+	} else {
+		if (!sel.winner_success && sc->elem)
+			memset(sc->elem, 0, sc->c->elem_size);
+		if (sc->ok)
+			*sc->ok = sel.winner_success;
+	}
+	return i;
+}

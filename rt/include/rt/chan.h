@@ -1,0 +1,74 @@
+/*
+ * rt/chan.h: Go's channels and select for C goroutines.
+ *
+ *   chan_make(elem_size, cap)   a channel of elements of elem_size bytes (1 .. PAGE_SIZE)
+ *                               with a buffer of cap elements (0: unbuffered)
+ *   chan_send(c, elem)          copy *elem into c; blocks until a receiver or buffer
+ *                               space takes it
+ *   chan_recv(c, elem)          take one element into *elem (elem may be NULL to drop
+ *                               it); false when c is closed and drained (*elem zeroed)
+ *   chan_try_send / chan_try_recv   the same without blocking: false when they
+ *                               would have blocked (chan_try_recv's ok: as chan_recv)
+ *   chan_close(c)               no more sends; receivers drain the buffer, then get
+ *                               false; blocked senders panic
+ *   chan_len(c), chan_cap(c)    elements buffered now / buffer size (0 for NULL)
+ *   chan_free(c)                give the memory back (nobody may use c any more;
+ *                               until the collector owns channels)
+ *
+ *   chan_select(cases, n, has_default)
+ *       Go's select: among the cases that can proceed, one chosen uniformly at random;
+ *       if none can, -1 at once with has_default, else block until one can. Returns
+ *       the chosen case's index. A case with a NULL channel is never chosen; a select
+ *       with no cases (and no default) blocks forever. Receive cases store the element
+ *       into elem (may be NULL) and, if ok is not NULL, whether it was a real one
+ *       (false: closed and drained). At most CHAN_SELECT_MAX cases, of which at most
+ *       CHAN_SELECT_MAX_CHANS distinct channels (select locks them all at once, and a
+ *       CPU holds at most CPU_LOCK_STACK locks: the rest is room for stack growth).
+ *
+ * A NULL channel blocks forever on send and receive, as in Go. Misuse panics with
+ * Go's messages: "send on closed channel", "close of closed channel", "close of nil
+ * channel". Context: goroutines only (they may block); chan_try_* and a select with a
+ * default never block but still need a goroutine. Elements are copied with memcpy:
+ * pass pointers as elements to share memory.
+ */
+#ifndef RT_CHAN_H
+#define RT_CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct chan;
+
+enum select_dir {
+	SELECT_SEND = 1,
+	SELECT_RECV = 2,
+};
+
+struct select_case {
+	struct chan *c;		/* NULL: the case is never ready */
+	enum select_dir dir;
+	void *elem;		/* SEND: what to send; RECV: where to store (or NULL) */
+	bool *ok;		/* RECV: set to false when closed and drained (or NULL) */
+};
+
+#define CHAN_SELECT_MAX 64
+#define CHAN_SELECT_MAX_CHANS 6
+
+struct chan *chan_make(size_t elem_size, size_t cap);
+void chan_free(struct chan *c);
+
+void chan_send(struct chan *c, const void *elem);
+bool chan_recv(struct chan *c, void *elem);
+
+/* Non-blocking: true if the element was sent. */
+bool chan_try_send(struct chan *c, const void *elem);
+/* Non-blocking: true if a receive happened, with *ok as chan_recv's result. */
+bool chan_try_recv(struct chan *c, void *elem, bool *ok);
+
+void chan_close(struct chan *c);
+size_t chan_len(struct chan *c);
+size_t chan_cap(struct chan *c);
+
+int chan_select(struct select_case *cases, int n, bool has_default);
+
+#endif
