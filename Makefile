@@ -60,7 +60,7 @@ KSRC := $(wildcard boot/*.c boot/$(ARCH)/*.c boot/$(ARCH)/*.S) \
 	$(wildcard tests/boot/*.c)
 KOBJ := $(patsubst %,$(O)/obj/%.o,$(KSRC))
 
-.PHONY: all image run test bench fuzz deps newlib host-tests boot-tests tool-tests clean
+.PHONY: all image run test bench fuzz deps newlib host-tests boot-tests tool-tests clean FORCE
 all: image
 
 image: $(O)/kernel.elf $(O)/esp.img $(if $(filter aarch64,$(ARCH)),$(O)/Image)
@@ -97,7 +97,13 @@ $(O)/ksyms0.S:
 	@mkdir -p $(O)
 	: > $(O)/empty.nm && tools/ksyms.py $(O)/empty.nm $@
 
-$(O)/kernel0.elf: $(KOBJ) $(O)/ksyms0.S $(O)/kernel.ld
+# The set of objects itself: relink when a source file appears or disappears.
+$(O)/objs.list: FORCE
+	@mkdir -p $(O)
+	@echo $(KOBJ) | cmp -s - $@ || echo $(KOBJ) > $@
+FORCE:
+
+$(O)/kernel0.elf: $(KOBJ) $(O)/ksyms0.S $(O)/kernel.ld $(O)/objs.list
 	$(CC) $(ASFLAGS) -c $(O)/ksyms0.S -o $(O)/ksyms0.o
 	$(LD) $(LDFLAGS) -T $(O)/kernel.ld -o $@ $(KOBJ) $(O)/ksyms0.o --start-group $(LIBS) --end-group
 

@@ -25,10 +25,10 @@
  * cannot run until readied).
  *
  * The other side writes into (or reads from) the parked G's stack. Stacks are
- * demand-paged (kernel/stack.h) and only the owner's faults grow its stack, so a
- * parker touches its element before parking: a page another CPU copies into is
- * always mapped. Everyone also touches its element before taking a lock, so copies
- * under the lock (interrupts off) do not take the growth fault there.
+ * demand-paged (kernel/stack.h); its fault handler maps a live stack's page for any
+ * CPU, but every operation reads its element (and select its wait records) before
+ * taking a lock anyway, so the copies under channel locks (interrupts off, up to
+ * CHAN_SELECT_MAX_CHANS locks held) do not take growth faults there.
  *
  * select (chan_select): a random permutation of the cases (xorshift on the P's
  * rand) is polled with every involved channel locked, in address order (the one
@@ -157,22 +157,16 @@ static inline void elem_copy(struct chan *c, void *dst, const void *src)
 		memcpy(dst, src, c->elem_size);
 }
 
-/* Fault in the pages under [p, p + n) now, not under a lock or on another CPU. */
-static void touch(const void *p, size_t n, bool write)
+/* Fault in the pages under [p, p + n) now (reading: it must not change them), not
+ * later under a lock. */
+static void touch(const void *p, size_t n)
 {
 	if (!p || !n)
 		return;
-	volatile char *b = (volatile char *)p;
-	for (size_t off = 0;; off += PAGE_SIZE) {
-		if (off >= n)
-			off = n - 1;
-		if (write)
-			b[off] = 0;
-		else
-			(void)b[off];
-		if (off == n - 1)
-			break;
-	}
+	const volatile char *b = (const volatile char *)p;
+	for (size_t off = 0; off < n; off += PAGE_SIZE)
+		(void)b[off];
+	(void)b[n - 1];
 }
 
 static bool unlock_one(struct g *g, void *arg)
@@ -199,11 +193,12 @@ struct chan *chan_make(size_t elem_size, size_t cap)
 		panic("makechan: element size %zu out of range (1 .. %lu)", elem_size, (unsigned long)PAGE_SIZE);
 	size_t per_page = PAGE_SIZE / elem_size;
 	size_t hdr = sizeof(struct chan) + sizeof(char *);
-	size_t ring = cap * elem_size;
 	size_t npages = 0;
-	if (cap && hdr + ring > PAGE_SIZE) {
+	if (cap > (SIZE_MAX - PAGE_SIZE) / elem_size)
+		panic("makechan: size out of range");
+	if (cap && hdr + cap * elem_size > PAGE_SIZE) {
 		npages = (cap + per_page - 1) / per_page;
-		if (cap > SIZE_MAX / elem_size || sizeof(struct chan) + npages * sizeof(char *) > PAGE_SIZE)
+		if (sizeof(struct chan) + npages * sizeof(char *) > PAGE_SIZE)
 			panic("makechan: size out of range");
 	}
 	uint64_t pa = page_alloc();
@@ -326,7 +321,7 @@ static bool chan_send_impl(struct chan *c, const void *elem, bool block)
 			return false;
 		block_forever("chan send (nil chan)");
 	}
-	touch(elem, c->elem_size, false);
+	touch(elem, c->elem_size);
 	spin_lock_irqsave(&c->lock);
 	if (c->closed) {
 		spin_unlock_irqrestore(&c->lock);
@@ -366,7 +361,7 @@ static bool chan_recv_impl(struct chan *c, void *elem, bool block, bool *ok)
 			return false;
 		block_forever("chan receive (nil chan)");
 	}
-	touch(elem, c->elem_size, true);
+	touch(elem, c->elem_size);
 	spin_lock_irqsave(&c->lock);
 	struct sudog *sd = waitq_dequeue(&c->sendq);
 	if (sd) {
@@ -524,7 +519,7 @@ int chan_select(struct select_case *cases, int n, bool has_default)
 			continue;
 		if (cases[i].dir != SELECT_SEND && cases[i].dir != SELECT_RECV)
 			panic("select: case %d has no direction", i);
-		touch(cases[i].elem, cases[i].c->elem_size, cases[i].dir == SELECT_RECV);
+		touch(cases[i].elem, cases[i].c->elem_size);
 		int j = (int)(select_rand() % (uint64_t)(norder + 1));
 		order[norder] = order[j];
 		order[j] = i;
@@ -547,6 +542,8 @@ int chan_select(struct select_case *cases, int n, bool has_default)
 		locks.n++;
 	}
 
+	struct sudog sds[CHAN_SELECT_MAX];
+	touch(sds, (size_t)norder * sizeof(sds[0]));	/* pass 2 writes them under the locks */
 	sellock(&locks);
 
 	/* Pass 1: the first ready case in poll order. */
@@ -602,7 +599,6 @@ int chan_select(struct select_case *cases, int n, bool has_default)
 
 	/* Pass 2: wait on every case; the first waker claims sel.done. */
 	struct select_state sel = { .done = 0, .winner = -1 };
-	struct sudog sds[CHAN_SELECT_MAX];
 	for (int k = 0; k < norder; k++) {
 		int i = order[k];
 		struct select_case *sc = &cases[i];

@@ -24,7 +24,7 @@
 
 HSYS_OUT := $(BUILD)/host-sys
 HSYS_CC  := gcc
-HSYS_SRC := $(filter-out kernel/libc.c,$(wildcard kernel/*.c)) \
+HSYS_SRC := $(filter-out kernel/libc.c kernel/newlib_lock.c,$(wildcard kernel/*.c)) \
 	    $(wildcard arch/host/*.c arch/host/*.S) $(wildcard rt/*.c) \
 	    $(filter-out tests/boot/x86smp_test.c,$(wildcard tests/boot/*.c))
 HSYS_CFLAGS := -std=gnu11 -g -DGORT_HOSTED -fno-pie -fno-strict-aliasing -fno-common \

@@ -102,3 +102,53 @@ TEST(libc, printf_to_console)
 	fflush(stdout);
 	EXPECT_EQ(n, 22);
 }
+
+/* malloc/free from goroutines on every CPU at once: every block keeps its owner's
+ * pattern until freed (newlib's malloc lock; on the hosted platform, glibc's). */
+#include <stdatomic.h>
+#include <rt/go.h>
+
+static _Atomic unsigned heap_bad;
+
+static void heap_churn(void *arg)
+{
+	struct wait_group *wg = arg;
+	unsigned seed = (unsigned)go_id() * 2654435761u;
+	unsigned char *held[16] = { 0 };
+	size_t sizes[16] = { 0 };
+	unsigned char tag = (unsigned char)go_id();
+	for (int i = 0; i < 8000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		unsigned k = (seed >> 8) % 16;
+		if (held[k]) {
+			for (size_t j = 0; j < sizes[k]; j++)
+				if (held[k][j] != tag) {
+					atomic_fetch_add(&heap_bad, 1);
+					break;
+				}
+			free(held[k]);
+		}
+		sizes[k] = 16 + (seed >> 16) % 2000;
+		held[k] = malloc(sizes[k]);
+		if (!held[k]) {
+			atomic_fetch_add(&heap_bad, 1);
+			sizes[k] = 0;
+			continue;
+		}
+		memset(held[k], tag, sizes[k]);
+	}
+	for (unsigned k = 0; k < 16; k++)
+		free(held[k]);
+	wg_done(wg);
+}
+
+TEST_G(libc_smp, malloc_from_every_cpu)
+{
+	struct wait_group wg = WAIT_GROUP_INIT;
+	atomic_store(&heap_bad, 0);
+	wg_add(&wg, 16);
+	for (int i = 0; i < 16; i++)
+		go(heap_churn, &wg);
+	wg_wait(&wg);
+	EXPECT_EQ(atomic_load(&heap_bad), 0);
+}

@@ -397,7 +397,10 @@ static void sem_waiter(void *arg)
 	struct sem_arg *a = arg;
 	atomic_store(&sem_g[a->idx], sched_curg());
 	sema_acquire(&sem);
-	sem_order[atomic_fetch_add(&sem_done, 1)] = a->idx;
+	/* one token at a time is released: one waiter at a time is here */
+	int k = atomic_load(&sem_done);
+	atomic_store(&sem_order[k], a->idx);
+	atomic_store(&sem_done, k + 1);
 	wg_done(a->wg);
 }
 

@@ -2,7 +2,9 @@
  * rt/chan.h: Go's channels and select for C goroutines.
  *
  *   chan_make(elem_size, cap)   a channel of elements of elem_size bytes (1 .. PAGE_SIZE)
- *                               with a buffer of cap elements (0: unbuffered)
+ *                               with a buffer of cap elements (0: unbuffered; the
+ *                               buffer is limited to about 2 MiB); panics when out
+ *                               of memory
  *   chan_send(c, elem)          copy *elem into c; blocks until a receiver or buffer
  *                               space takes it
  *   chan_recv(c, elem)          take one element into *elem (elem may be NULL to drop
