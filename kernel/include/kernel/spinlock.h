@@ -27,7 +27,7 @@ enum lock_rank {
 	LOCK_RANK_STW,		/* stop-the-world ownership (not a spinlock, listed for order) */
 	LOCK_RANK_TEST_OUTER,	/* tests of the rank checker */
 	LOCK_RANK_TEST_INNER,
-	LOCK_RANK_SYNC,		/* rt/ wait lists: wait groups (mutexes later) */
+	LOCK_RANK_SYNC,		/* rt/ wait lists: wait groups, semaphores, mutexes, conds */
 	LOCK_RANK_CHAN,		/* rt/ channels; the one rank that may nest with itself:
 				 * select takes several, always in address order */
 	LOCK_RANK_SCHED,	/* rt/ global run queue, allgs */
