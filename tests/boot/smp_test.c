@@ -17,6 +17,8 @@
 #include <kernel/spinlock.h>
 #include <kernel/stw.h>
 #include <kernel/test.h>
+#include <kernel/vm.h>
+#include "probe.h"
 
 #define WAIT_NS (10ull * 1000 * 1000 * 1000)
 
@@ -401,25 +403,14 @@ TEST_EXPLICIT(stw_dead, unresponsive_cpu_panics)
 }
 
 /* TLB shootdown: a page unmapped on one CPU faults when touched afterwards on another. */
-struct probe {
-	uint64_t va;
-	int rc;
-	uint64_t val;
-};
-
-static void probe_on(void *arg)
-{
-	struct probe *p = arg;
-	p->rc = arch_probe_read(p->va, &p->val);
-}
-
 TEST(tlb, shootdown_unmaps_everywhere)
 {
 	uint64_t pa = page_alloc();
-	uint64_t va = STACK_ARENA + 0x200000;
 	ASSERT_TRUE(pa != 0);
 	*(uint64_t *)phys_to_virt(pa) = 0x5eed;
-	ASSERT_TRUE(arch_mmu_map(va, pa, PAGE_SIZE, MMU_WRITE) == 0);
+	/* a window of its own (vm_map_phys never reuses one), mapped under the vm lock */
+	uint64_t va = (uint64_t)vm_map_phys(pa, PAGE_SIZE, false);
+	ASSERT_TRUE(va != 0);
 	/* every CPU reads it: their TLBs now hold the translation */
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		if (!atomic_load(&cpus[i].online))
@@ -429,7 +420,9 @@ TEST(tlb, shootdown_unmaps_everywhere)
 		EXPECT_EQ(p.rc, 0);
 		EXPECT_EQ(p.val, 0x5eed);
 	}
+	vm_lock();
 	EXPECT_EQ(arch_mmu_unmap(va, PAGE_SIZE), 1);
+	vm_unlock();
 	tlb_shootdown(va, PAGE_SIZE);
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		if (!atomic_load(&cpus[i].online))

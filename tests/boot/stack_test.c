@@ -27,6 +27,7 @@
 #include <kernel/smp.h>
 #include <kernel/stack.h>
 #include <kernel/test.h>
+#include "probe.h"
 #include <kernel/vm.h>
 
 #define WAIT_NS (30ull * 1000 * 1000 * 1000)
@@ -374,18 +375,6 @@ TEST(stack, shrink_of_the_running_stack)
 	EXPECT_TRUE(left >= 2 && left <= 5);
 	EXPECT_EQ(table_pages(&self_stack), left);
 	stack_free(&self_stack);
-}
-
-struct probe {
-	uint64_t va;
-	int rc;
-	uint64_t val;
-};
-
-static void probe_on(void *arg)
-{
-	struct probe *p = arg;
-	p->rc = arch_probe_read(p->va, &p->val);
 }
 
 TEST(stack, stale_access_after_free_faults_everywhere)
