@@ -11,7 +11,7 @@
 #include <arch/irq.h>
 #include <arch/ops.h>
 
-static void (*_Atomic clock_timer_fn)(void);
+static void (*_Atomic clock_timer_fn)(struct arch_frame *f);
 
 static uint64_t clock_base;	/* cycles at clock_init */
 static uint64_t clock_mult;	/* ns per cycle, 32.32 fixed point */
@@ -27,14 +27,14 @@ void clock_init(void)
 
 static void clock_timer_irq(unsigned irq, void *arg, struct arch_frame *fr)
 {
-	(void)irq, (void)arg, (void)fr;
-	void (*fn)(void) = clock_timer_fn;
+	(void)irq, (void)arg;
+	void (*fn)(struct arch_frame *) = clock_timer_fn;
 	arch_timer_set(0);
 	if (fn)
-		fn();
+		fn(fr);
 }
 
-void clock_timer_set_handler(void (*fn)(void))
+void clock_timer_set_handler(void (*fn)(struct arch_frame *f))
 {
 	clock_timer_fn = fn;
 }

@@ -144,10 +144,23 @@ static void runq_put_or_spill(struct p *p, struct g *g)
 
 void sched_ready(struct g *g)
 {
-	uint32_t st = atomic_load(&g->status);
-	if (st != G_WAITING && st != G_IDLE)
-		panic("sched_ready: goroutine %llu is not waiting (status %u)", (unsigned long long)g->id, st);
-	atomic_store(&g->status, G_RUNNABLE);
+	/* A scanner holding the G (G_SCAN) owns its stack for the moment: wait for it,
+	 * answering cross-calls meanwhile (the scanner may be waiting for a TLB shootdown
+	 * this CPU must acknowledge, and we may be in an interrupt). */
+	for (;;) {
+		uint32_t st = atomic_load(&g->status);
+		if (st == G_WAITING || st == G_IDLE) {
+			if (atomic_compare_exchange_weak(&g->status, &st, G_RUNNABLE))
+				break;
+			continue;
+		}
+		if (!(st & G_SCAN))
+			panic("sched_ready: goroutine %llu is not waiting (status %u)", (unsigned long long)g->id, st);
+		arch_cpu_relax();
+		irq_push();
+		ipi_poll();
+		irq_pop();
+	}
 	irq_push();
 	struct p *p = p_this();
 	/* runnext: a readied partner runs next here, near the data it was handed */
@@ -265,6 +278,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	g->id = atomic_fetch_add(&sched.goid_next, 1) + 1;
 	g->wait_reason = NULL;
 	g->schedlink = NULL;
+	libc_state_init(&g->libc);
 	arch_context_init(&g->ctx, g->stack.top, g_entry, g);
 	atomic_fetch_add(&sched.live, 1);
 	atomic_store(&g->status, G_RUNNABLE);
@@ -413,8 +427,10 @@ static _Noreturn void sched_loop(void)
 		p->curg = g;
 		g->p = p;
 		atomic_store(&g->status, G_RUNNING);
+		libc_state_switch_in(&g->libc);
 		arch_context_switch(&p->sched_ctx, &g->ctx);
 		/* g switched back, its registers saved: act on what it asked */
+		libc_state_switch_out(&g->libc);
 		c->irq_depth = 1;
 		c->irq_saved = loop_saved;
 		p->curg = NULL;
@@ -445,6 +461,14 @@ static _Noreturn void sched_loop(void)
 		p->action = P_NONE;
 		p->park_fn = NULL;
 	}
+}
+
+/* ---- preemption ------------------------------------------------------------------------ */
+
+/* This CPU's slice ran out (rt/timer.c, interrupt context). Not yet: preemption. */
+void sched_tick(struct arch_frame *f)
+{
+	(void)f;
 }
 
 /* ---- start ------------------------------------------------------------------------------ */

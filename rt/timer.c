@@ -11,6 +11,11 @@
  * A sleeper puts itself in the heap and parks without re-enabling interrupts in
  * between, so the interrupt that readies it cannot come before it is G_WAITING.
  * A readied sleeper may run on any CPU (stealing): only the heap is per-CPU.
+ *
+ * The same one-shot timer also ends time slices: the scheduler sets this CPU's slice
+ * deadline (timer_slice_set) when it starts a goroutine, and the timer is armed for
+ * whichever comes first; a slice that ran out is handed to sched_tick() with the
+ * interrupted frame.
  */
 #include <stddef.h>
 #include <kernel/clock.h>
@@ -26,6 +31,19 @@ struct timer {
 };
 
 static struct timer *timer_heap[ARCH_MAX_CPUS];	/* per CPU; that CPU, interrupts off */
+static uint64_t slice_when[ARCH_MAX_CPUS];		/* likewise; 0 = no slice running */
+
+/* Arm this CPU's timer for the earliest of its sleepers and its slice. */
+static void timer_rearm(unsigned cpu)
+{
+	uint64_t when = slice_when[cpu];
+	if (timer_heap[cpu] && (!when || timer_heap[cpu]->when < when))
+		when = timer_heap[cpu]->when;
+	if (when)
+		clock_timer_arm(when);
+	else
+		clock_timer_disarm();
+}
 
 /* Sleepers not yet readied, all CPUs: raised before a sleeper enters a heap, lowered
  * only after the fired sleeper was made runnable (see the deadlock check, sched.c). */
@@ -71,8 +89,9 @@ static struct timer *merge_pairs(struct timer *first)
 	return root;
 }
 
-/* IRQ_TIMER on this CPU: ready every sleeper whose time has come, re-arm. */
-static void timer_fire(void)
+/* IRQ_TIMER on this CPU: ready every sleeper whose time has come, end the slice if
+ * it ran out, re-arm. */
+static void timer_fire(struct arch_frame *f)
 {
 	unsigned cpu = cpu_id();
 	uint64_t now = clock_ns();
@@ -82,8 +101,21 @@ static void timer_fire(void)
 		sched_ready(t->g);
 		atomic_fetch_sub(&timers_pending, 1);
 	}
-	if (timer_heap[cpu])
-		clock_timer_arm(timer_heap[cpu]->when);
+	if (slice_when[cpu] && slice_when[cpu] <= now) {
+		slice_when[cpu] = 0;
+		sched_tick(f);		/* may set a new slice */
+	}
+	timer_rearm(cpu);
+}
+
+void timer_slice_set(uint64_t deadline)
+{
+	KASSERT(!arch_irq_enabled());
+	unsigned cpu = cpu_id();
+	if (slice_when[cpu] == deadline)
+		return;
+	slice_when[cpu] = deadline;
+	timer_rearm(cpu);
 }
 
 void go_sleep(uint64_t ns)
@@ -101,7 +133,7 @@ void go_sleep(uint64_t ns)
 	unsigned cpu = cpu_id();
 	timer_heap[cpu] = meld(timer_heap[cpu], &t);
 	if (timer_heap[cpu] == &t)
-		clock_timer_arm(t.when);
+		timer_rearm(cpu);
 	sched_park("sleep", NULL, NULL);	/* interrupts stay off until we are waiting */
 	irq_pop();
 }

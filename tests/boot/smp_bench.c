@@ -68,7 +68,7 @@ static void nothing(void *arg)
 
 static _Atomic uint64_t timer_at;
 
-static void timer_note(void)
+static void timer_note(struct arch_frame *f)
 {
 	atomic_store_explicit(&timer_at, clock_ns(), memory_order_release);
 }

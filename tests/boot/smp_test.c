@@ -147,7 +147,7 @@ TEST(clock, agrees_across_cpus)
 
 static _Atomic uint64_t timer_hits[ARCH_MAX_CPUS];
 
-static void count_timer(void)
+static void count_timer(struct arch_frame *f)
 {
 	atomic_fetch_add(&timer_hits[cpu_id()], 1);
 }

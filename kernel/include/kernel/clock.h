@@ -21,8 +21,10 @@ uint64_t clock_ns(void);
 uint64_t clock_ns_to_cycles(uint64_t ns);
 void clock_timer_arm(uint64_t deadline_ns);
 void clock_timer_disarm(void);
-/* Who handles IRQ_TIMER (the scheduler later; tests now). NULL: the timer is
- * disarmed when it fires. Runs in interrupt context on the CPU whose timer fired. */
-void clock_timer_set_handler(void (*fn)(void));
+/* Who handles IRQ_TIMER (the scheduler's timers, rt/timer.c; tests before it starts).
+ * NULL: the timer is disarmed when it fires. Runs in interrupt context on the CPU whose
+ * timer fired, with the interrupted context's frame (for preemption). */
+struct arch_frame;
+void clock_timer_set_handler(void (*fn)(struct arch_frame *f));
 
 #endif

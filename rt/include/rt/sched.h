@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <arch/context.h>
 #include <arch/smp.h>
+#include <kernel/libc_state.h>
 #include <kernel/spinlock.h>
 #include <kernel/stack.h>
 
@@ -55,6 +56,9 @@ struct g {
 	struct p *p;			/* the P running it, while G_RUNNING */
 	struct g *schedlink;		/* next on a run queue, a free list, a wait list */
 	struct g *alllink;		/* next in allgs (sched.lock) */
+
+	/* errno and newlib's state: switched in and out with the G (kernel/libc_state.h) */
+	struct libc_state libc;
 };
 
 #define RUNQ_SIZE 256
@@ -135,6 +139,11 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 /* Sleep timers (rt/timer.c): take the CPUs' timer interrupts. */
 void timer_init(void);
 extern _Atomic uint64_t timers_pending;
+/* This CPU's running goroutine's slice ends at deadline (clock_ns; 0: no slice).
+ * Interrupts off. When it passes, the timer interrupt calls sched_tick(frame). */
+void timer_slice_set(uint64_t deadline);
+struct arch_frame;
+void sched_tick(struct arch_frame *f);
 
 /* Print every goroutine (rt/traceback.c); the kernel's panic dump hook. */
 void sched_dump(void);
