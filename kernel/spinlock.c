@@ -22,6 +22,7 @@ const char *const lock_rank_names[LOCK_RANK_COUNT] = {
 	[LOCK_RANK_TEST_OUTER] = "test_outer",
 	[LOCK_RANK_TEST_INNER] = "test_inner",
 	[LOCK_RANK_SYNC] = "sync",
+	[LOCK_RANK_TIMER] = "timer",
 	[LOCK_RANK_CHAN] = "chan",
 	[LOCK_RANK_SCHED] = "sched",
 	[LOCK_RANK_STACK] = "stack",

@@ -415,6 +415,32 @@ bool chan_try_send(struct chan *c, const void *elem)
 	return chan_send_impl(c, elem, false);
 }
 
+/* chan_try_send for interrupt handlers (the timers, rt/timer.c): needs no goroutine,
+ * never blocks, never panics: false when c is NULL, closed or full. elem must not
+ * fault (interrupt stack or kernel data). */
+bool chan_try_send_irq(struct chan *c, const void *elem)
+{
+	if (!c)
+		return false;
+	spin_lock_irqsave(&c->lock);
+	if (c->closed) {
+		spin_unlock_irqrestore(&c->lock);
+		return false;
+	}
+	struct sudog *sd = waitq_dequeue(&c->recvq);
+	if (sd) {
+		struct g *g = send_direct(c, sd, elem);
+		spin_unlock_irqrestore(&c->lock);
+		sched_ready(g);
+		return true;
+	}
+	bool sent = c->count < c->cap;
+	if (sent)
+		send_buf(c, elem);
+	spin_unlock_irqrestore(&c->lock);
+	return sent;
+}
+
 bool chan_try_recv(struct chan *c, void *elem, bool *ok)
 {
 	bool ok_;

@@ -1,54 +1,114 @@
 /*
- * rt/timer.c: sleeping goroutines.
+ * rt/timer.c: sleeping goroutines, channel timers and tickers, and time slices.
  *
- * Each P keeps its sleepers in a pairing heap ordered by deadline (Fredman et al.,
- * 1986): insert O(1), remove-min O(log n) amortised, and no storage of its own: a
- * node is a struct timer in the sleeping goroutine's frame, alive while it sleeps.
- * The heap belongs to its CPU and is touched only there with interrupts off (by the
- * sleeper before it parks, and by that CPU's timer interrupt), so it needs no lock.
- * The CPU's one-shot timer (kernel/clock.h) is armed for the earliest deadline.
+ * Each CPU keeps its timers in a pairing heap ordered by deadline (Fredman et al.,
+ * 1986): insert O(1), remove-min and remove-any O(log n) amortised, and no storage of
+ * its own: a node is a struct timer, either in a sleeping goroutine's frame (alive
+ * while it sleeps) or inside a struct go_timer (rt/timer.h, from malloc). The CPU's
+ * one-shot timer (kernel/clock.h) is armed for the earliest deadline.
+ *
+ * Who touches a heap: a timer is always inserted into the heap of the CPU that arms
+ * it (go_sleep, go_timer_after/ticker/reset, a ticker's next tick in the interrupt),
+ * so only that CPU ever needs its own timer armed earlier, and does it itself. Fires
+ * happen in that CPU's timer interrupt. But a go_timer may be stopped or reset from
+ * any CPU, so each heap has a spinlock (LOCK_RANK_TIMER, below the channels and the
+ * scheduler: the interrupt fires under it). A removal from another CPU only makes
+ * that heap's first deadline later: the owner's timer then goes off early, finds
+ * nothing due and re-arms, which is harmless. The root's deadline is mirrored in
+ * `first` so that re-arming (also from timer_slice_set, which the scheduler calls
+ * with its own locks held) needs no lock.
+ *
+ * A fire is done entirely under the heap lock: a sleeper is readied; a go_timer sends
+ * the clock on its channel with chan_try_send_irq (never blocks: capacity 1, a full
+ * channel drops the value) and, for a ticker, goes back into the same heap for the
+ * fire plus its period. So once a stop holds the heap lock and finds the timer out of
+ * the heap, its fire is complete (the value is in the channel) and nothing references
+ * the timer any more: go_timer_free may free it right after the stop. `cpu` names the
+ * heap holding the timer (-1: none); it is written only under that heap's lock, and a
+ * fire sets -1 only after its send (a ticker keeps its cpu throughout), so a stop that
+ * reads -1 without the lock also finds the fire complete.
+ *
+ * Stop, reset and free of one go_timer are serialised by its mutex. With it held,
+ * `cpu` can only go from c to -1 (a one-shot fired) or stay c (a ticker re-inserted):
+ * the transition from -1 to a heap (arming) is made only by the mutex holder. So a
+ * stop reads cpu, locks that heap, and either finds the timer there (removes it:
+ * true) or finds -1 (it fired: false), with no retry. Exactly one of the fire and the
+ * stop wins, under the heap lock. (Go's timers use a status word with CAS states for
+ * the same; one lock per heap plus one mutex per timer is simpler and enough here.)
+ *
+ * timers_pending counts armed timers on all CPUs, for the deadlock check (sched.c):
+ * raised before a timer enters a heap, lowered only after its fire has readied its
+ * sleeper or sent its value (a receiver blocked on the channel is readied inside the
+ * send), or when a stop takes it out. A ticker stays pending from start to stop.
  *
  * A sleeper puts itself in the heap and parks without re-enabling interrupts in
- * between, so the interrupt that readies it cannot come before it is G_WAITING.
- * A readied sleeper may run on any CPU (stealing): only the heap is per-CPU.
+ * between, so the interrupt that readies it cannot come before it is G_WAITING (and
+ * no other CPU fires it). A readied sleeper may run on any CPU (stealing): only the
+ * heap is per-CPU.
  *
  * The same one-shot timer also ends time slices: the scheduler sets this CPU's slice
  * deadline (timer_slice_set) when it starts a goroutine, and the timer is armed for
  * whichever comes first; a slice that ran out is handed to sched_tick() with the
- * interrupted frame.
+ * interrupted frame (after the heap lock is released: sched_tick may switch away).
+ *
+ * Rejected: the timer goroutine of older Go versions (one more switch per fire, and a
+ * goroutine that is always asleep); waking a remote CPU to re-arm for a timer reset
+ * there (arming the resetting CPU instead needs no IPI).
  */
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
+#include <kernel/spinlock.h>
+#include <rt/chan.h>
 #include <rt/go.h>
 #include <rt/sched.h>
+#include <rt/sync.h>
+#include <rt/timer.h>
+
+#define NEVER UINT64_MAX
 
 struct timer {
-	uint64_t when;			/* clock_ns() deadline */
-	struct g *g;			/* the sleeper */
-	struct timer *child, *sibling;	/* pairing heap links */
+	/* Guarded by the lock of the heap holding the timer (cpu), else its owner's. */
+	uint64_t when;				/* clock_ns() deadline */
+	struct timer *child, *sibling;		/* pairing heap links */
+	struct timer *prev;			/* the parent (first child) or the left sibling */
+	_Atomic int cpu;			/* the heap holding it; -1: none */
+
+	/* What a fire does; set while the timer is in no heap. */
+	struct g *g;				/* a sleeper: ready it; else: */
+	struct chan *c;				/* send the clock on c, without blocking */
+	uint64_t period;			/* and if non-zero re-arm for the fire + period */
 };
 
-static struct timer *timer_heap[ARCH_MAX_CPUS];	/* per CPU; that CPU, interrupts off */
-static uint64_t slice_when[ARCH_MAX_CPUS];		/* likewise; 0 = no slice running */
+struct go_timer {
+	struct timer t;
+	struct mutex mu;			/* serialises stop, reset and free */
+};
 
-/* Arm this CPU's timer for the earliest of its sleepers and its slice. */
-static void timer_rearm(unsigned cpu)
-{
-	uint64_t when = slice_when[cpu];
-	if (timer_heap[cpu] && (!when || timer_heap[cpu]->when < when))
-		when = timer_heap[cpu]->when;
-	if (when)
-		clock_timer_arm(when);
-	else
-		clock_timer_disarm();
-}
+struct timer_cpu {
+	struct spinlock lock;
+	struct timer *heap;			/* lock */
+	_Atomic uint64_t first;			/* written under lock: the root's deadline
+						 * (NEVER: empty); read without it */
+	uint64_t slice_when;			/* this CPU only, interrupts off; 0 = no slice */
+} __attribute__((aligned(64)));
 
-/* Sleepers not yet readied, all CPUs: raised before a sleeper enters a heap, lowered
- * only after the fired sleeper was made runnable (see the deadlock check, sched.c). */
+static struct timer_cpu timer_cpus[ARCH_MAX_CPUS] = {
+	[0 ... ARCH_MAX_CPUS - 1] = {
+		.lock = SPINLOCK_INIT("timer", LOCK_RANK_TIMER),
+		.first = NEVER,
+	},
+};
+
+/* Armed timers not yet fired or stopped, all CPUs (see above and sched.c). */
 _Atomic uint64_t timers_pending;
 
+/* ---- the pairing heap (its lock held) ------------------------------------------------ */
+
+/* Meld two roots; the winner's prev and sibling are left for the caller. */
 static struct timer *meld(struct timer *a, struct timer *b)
 {
 	if (!a)
@@ -60,12 +120,15 @@ static struct timer *meld(struct timer *a, struct timer *b)
 		a = b;
 		b = t;
 	}
+	b->prev = a;
 	b->sibling = a->child;
+	if (a->child)
+		a->child->prev = b;
 	a->child = b;
 	return a;
 }
 
-/* Two-pass pairing of a removed root's children. */
+/* Two-pass pairing of a removed node's children into one root. */
 static struct timer *merge_pairs(struct timer *first)
 {
 	struct timer *paired = NULL;
@@ -86,23 +149,93 @@ static struct timer *merge_pairs(struct timer *first)
 		root = meld(root, paired);
 		paired = next;
 	}
+	if (root)
+		root->prev = NULL;
 	return root;
 }
 
-/* IRQ_TIMER on this CPU: ready every sleeper whose time has come, end the slice if
- * it ran out, re-arm. */
+static void heap_set_root(struct timer_cpu *tc, struct timer *root)
+{
+	tc->heap = root;
+	atomic_store(&tc->first, root ? root->when : NEVER);
+}
+
+static void heap_insert(struct timer_cpu *tc, struct timer *t, unsigned cpu)
+{
+	t->child = t->sibling = t->prev = NULL;
+	struct timer *root = meld(tc->heap, t);
+	root->prev = NULL;
+	root->sibling = NULL;
+	heap_set_root(tc, root);
+	atomic_store(&t->cpu, (int)cpu);
+}
+
+/* Unlink t; its cpu is the caller's to update (a ticker's stays while it fires). */
+static void heap_remove(struct timer_cpu *tc, struct timer *t)
+{
+	struct timer *sub = merge_pairs(t->child);
+	if (t == tc->heap) {
+		heap_set_root(tc, sub);
+	} else {
+		if (t->prev->child == t)
+			t->prev->child = t->sibling;
+		else
+			t->prev->sibling = t->sibling;
+		if (t->sibling)
+			t->sibling->prev = t->prev;
+		struct timer *root = meld(tc->heap, sub);
+		root->prev = NULL;
+		heap_set_root(tc, root);
+	}
+	t->child = t->sibling = t->prev = NULL;
+}
+
+/* ---- arming and firing ------------------------------------------------------------------ */
+
+/* Arm this CPU's timer for the earliest of its timers and its slice. Interrupts off. */
+static void timer_rearm(unsigned cpu)
+{
+	struct timer_cpu *tc = &timer_cpus[cpu];
+	uint64_t when = atomic_load(&tc->first);
+	if (tc->slice_when && tc->slice_when < when)
+		when = tc->slice_when;
+	if (when != NEVER)
+		clock_timer_arm(when);
+	else
+		clock_timer_disarm();
+}
+
+/* IRQ_TIMER on this CPU: fire every timer whose time has come, end the slice if it
+ * ran out, re-arm. */
 static void timer_fire(struct arch_frame *f)
 {
 	unsigned cpu = cpu_id();
+	struct timer_cpu *tc = &timer_cpus[cpu];
+	spin_lock_irqsave(&tc->lock);
 	uint64_t now = clock_ns();
 	struct timer *t;
-	while ((t = timer_heap[cpu]) && t->when <= now) {
-		timer_heap[cpu] = merge_pairs(t->child);
-		sched_ready(t->g);
-		atomic_fetch_sub(&timers_pending, 1);
+	while ((t = tc->heap) && t->when <= now) {
+		heap_remove(tc, t);
+		if (t->g) {
+			atomic_store(&t->cpu, -1);
+			sched_ready(t->g);	/* t dies with the sleeper's frame from here */
+			atomic_fetch_sub(&timers_pending, 1);
+			continue;
+		}
+		uint64_t value = now;
+		chan_try_send_irq(t->c, &value);	/* full: the reader is slow, drop it */
+		if (t->period) {
+			t->when = now + t->period;
+			heap_insert(tc, t, cpu);
+		} else {
+			/* only now: a stop that reads -1 without the lock may free t */
+			atomic_store(&t->cpu, -1);
+			atomic_fetch_sub(&timers_pending, 1);
+		}
 	}
-	if (slice_when[cpu] && slice_when[cpu] <= now) {
-		slice_when[cpu] = 0;
+	spin_unlock_irqrestore(&tc->lock);
+	if (tc->slice_when && tc->slice_when <= now) {
+		tc->slice_when = 0;
 		sched_tick(f);		/* may set a new slice */
 	}
 	timer_rearm(cpu);
@@ -112,11 +245,49 @@ void timer_slice_set(uint64_t deadline)
 {
 	KASSERT(!arch_irq_enabled());
 	unsigned cpu = cpu_id();
-	if (slice_when[cpu] == deadline)
+	struct timer_cpu *tc = &timer_cpus[cpu];
+	if (tc->slice_when == deadline)
 		return;
-	slice_when[cpu] = deadline;
+	tc->slice_when = deadline;
 	timer_rearm(cpu);
 }
+
+/* Put t (in no heap) into this CPU's heap for `when`. Interrupts off. */
+static void timer_add(struct timer *t, uint64_t when)
+{
+	KASSERT(!arch_irq_enabled());
+	t->when = when;
+	atomic_fetch_add(&timers_pending, 1);
+	unsigned cpu = cpu_id();
+	struct timer_cpu *tc = &timer_cpus[cpu];
+	spin_lock_irqsave(&tc->lock);
+	heap_insert(tc, t, cpu);
+	bool earliest = tc->heap == t;
+	spin_unlock_irqrestore(&tc->lock);
+	if (earliest)
+		timer_rearm(cpu);
+}
+
+/* Take t out of whichever heap holds it: true if it was pending. The go_timer's
+ * mutex is held (so t cannot be armed meanwhile; see the top of the file). */
+static bool timer_del(struct timer *t)
+{
+	int cpu = atomic_load(&t->cpu);
+	if (cpu < 0)
+		return false;
+	struct timer_cpu *tc = &timer_cpus[cpu];
+	spin_lock_irqsave(&tc->lock);
+	bool pending = atomic_load(&t->cpu) == cpu;
+	if (pending) {
+		heap_remove(tc, t);
+		atomic_store(&t->cpu, -1);
+		atomic_fetch_sub(&timers_pending, 1);
+	}
+	spin_unlock_irqrestore(&tc->lock);
+	return pending;
+}
+
+/* ---- sleep ------------------------------------------------------------------------------ */
 
 void go_sleep(uint64_t ns)
 {
@@ -127,13 +298,9 @@ void go_sleep(uint64_t ns)
 		sched_gosched();
 		return;
 	}
-	struct timer t = { clock_ns() + ns, self, NULL, NULL };
+	struct timer t = { .g = self, .cpu = -1 };
 	irq_push();
-	atomic_fetch_add(&timers_pending, 1);
-	unsigned cpu = cpu_id();
-	timer_heap[cpu] = meld(timer_heap[cpu], &t);
-	if (timer_heap[cpu] == &t)
-		timer_rearm(cpu);
+	timer_add(&t, clock_ns() + ns);
 	sched_park("sleep", NULL, NULL);	/* interrupts stay off until we are waiting */
 	irq_pop();
 }
@@ -141,6 +308,86 @@ void go_sleep(uint64_t ns)
 uint64_t go_now(void)
 {
 	return clock_ns();
+}
+
+/* ---- channel timers ------------------------------------------------------------------------ */
+
+static void arm(struct go_timer *gt, uint64_t ns)
+{
+	irq_push();
+	timer_add(&gt->t, clock_ns() + ns);
+	irq_pop();
+}
+
+static struct go_timer *timer_new(const char *what, uint64_t ns, uint64_t period)
+{
+	if (!sched_curg())
+		panic("%s: not called from a goroutine", what);
+	struct go_timer *gt = malloc(sizeof(*gt));
+	if (!gt)
+		panic("%s: out of memory", what);
+	memset(gt, 0, sizeof(*gt));
+	gt->mu = (struct mutex)MUTEX_INIT;
+	gt->t.cpu = -1;
+	gt->t.c = chan_make(sizeof(uint64_t), 1);
+	gt->t.period = period;
+	arm(gt, ns);
+	return gt;
+}
+
+struct go_timer *go_timer_after(uint64_t ns)
+{
+	return timer_new("go_timer_after", ns, 0);
+}
+
+struct go_timer *go_ticker(uint64_t period)
+{
+	if (period == 0)
+		panic("non-positive interval for go_ticker");
+	return timer_new("go_ticker", period, period);
+}
+
+struct chan *go_timer_chan(struct go_timer *gt)
+{
+	return gt->t.c;
+}
+
+bool go_timer_stop(struct go_timer *gt)
+{
+	mutex_lock(&gt->mu);
+	bool stopped = timer_del(&gt->t);
+	mutex_unlock(&gt->mu);
+	return stopped;
+}
+
+bool go_timer_reset(struct go_timer *gt, uint64_t ns)
+{
+	mutex_lock(&gt->mu);
+	bool stopped = timer_del(&gt->t);
+	if (gt->t.period) {
+		if (ns == 0) {
+			mutex_unlock(&gt->mu);
+			panic("non-positive interval for go_ticker reset");
+		}
+		gt->t.period = ns;
+	}
+	arm(gt, ns);
+	mutex_unlock(&gt->mu);
+	return stopped;
+}
+
+void go_timer_free(struct go_timer *gt)
+{
+	if (!gt)
+		return;
+	go_timer_stop(gt);	/* out of every heap: no CPU refers to it any more */
+	chan_free(gt->t.c);
+	free(gt);
+}
+
+struct chan *go_after(uint64_t ns)
+{
+	return timer_new("go_after", ns, 0)->t.c;
 }
 
 void timer_init(void)

@@ -28,6 +28,8 @@ enum lock_rank {
 	LOCK_RANK_TEST_OUTER,	/* tests of the rank checker */
 	LOCK_RANK_TEST_INNER,
 	LOCK_RANK_SYNC,		/* rt/ wait lists: wait groups, semaphores, mutexes, conds */
+	LOCK_RANK_TIMER,	/* rt/ per-CPU timer heaps (taken by the timer interrupt,
+				 * which sends on channels and readies under it) */
 	LOCK_RANK_CHAN,		/* rt/ channels; the one rank that may nest with itself:
 				 * select takes several, always in address order */
 	LOCK_RANK_SCHED,	/* rt/ global run queue, allgs */

@@ -64,6 +64,9 @@ bool chan_recv(struct chan *c, void *elem);
 
 /* Non-blocking: true if the element was sent. */
 bool chan_try_send(struct chan *c, const void *elem);
+/* chan_try_send from an interrupt handler: no goroutine needed; false (never a panic)
+ * when c is NULL, closed or has no receiver and no buffer space. */
+bool chan_try_send_irq(struct chan *c, const void *elem);
 /* Non-blocking: true if a receive happened, with *ok as chan_recv's result. */
 bool chan_try_recv(struct chan *c, void *elem, bool *ok);
 

@@ -10,6 +10,8 @@
  *   go_id()                  the running goroutine's id (1 = the first)
  *   go_sleep(ns)             park for at least ns nanoseconds (0: yield)
  *   go_now()                 the monotonic clock, in nanoseconds since boot
+ *   go_timer_after(ns), go_ticker(period), go_timer_stop/reset/free, go_after(ns)
+ *                            timers that deliver on channels (rt/timer.h)
  *
  *   struct wait_group        Go's sync.WaitGroup: wg_add(wg, n), wg_done(wg),
  *                            wg_wait(wg); a negative counter is a panic
@@ -23,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <kernel/spinlock.h>
+#include <rt/timer.h>
 
 void go(void (*fn)(void *), void *arg);
 void go_stack(void (*fn)(void *), void *arg, size_t stack_size);
