@@ -72,7 +72,7 @@ deps:
 	@tools/newlib.sh aarch64 $(BUILD)/newlib/aarch64
 	@tools/gnuefi-aarch64.sh $(BUILD)/gnuefi-aarch64
 
-$(NEWLIB)/.stamp:
+$(NEWLIB)/.stamp: tools/newlib.sh
 	@tools/newlib.sh $(ARCH) $(NEWLIB)
 
 # ---- kernel -------------------------------------------------------------------
@@ -151,11 +151,16 @@ test: deps
 	-tools/boottest.py --build $(BUILD) --results $(RESULTS)/boot.txt
 	@tools/summary.py $(RESULTS)/tools.txt $(RESULTS)/host.txt $(RESULTS)/fuzz.txt $(RESULTS)/boot.txt
 
+# The goroutine benchmarks against Go and pthreads (tools/gobench.py): runs of each side.
+GOBENCH_RUNS ?= 5
+
 bench: deps
+	@tools/deps.sh bench
 	$(MAKE) --no-print-directory ARCH=x86_64 image
 	$(MAKE) --no-print-directory ARCH=aarch64 image
 	$(MAKE) --no-print-directory host-sys
 	tools/boottest.py --build $(BUILD) --matrix tests/boot/bench.txt --bench-runs 3 --jobs 1
+	tools/gobench.py --build $(BUILD) --runs $(GOBENCH_RUNS)
 
 tool-tests:
 	@mkdir -p $(RESULTS)

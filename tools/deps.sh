@@ -4,6 +4,11 @@
 # Called by `make run` and `make test` before anything else; does nothing when every
 # package is already installed (checked with dpkg-query, no network).
 #
+#   tools/deps.sh          what building, running and testing need
+#   tools/deps.sh bench    that, plus what only `make bench` needs (golang-go: the Go
+#                          peers of the goroutine benchmarks, tools/gobench.py), so
+#                          that `make test` on a fresh machine does not install Go
+#
 # What it installs and why:
 #   qemu-system-x86 qemu-system-arm   the emulators the images boot in
 #   ovmf qemu-efi-aarch64             UEFI firmware (OVMF for x86-64, AAVMF for aarch64)
@@ -13,11 +18,17 @@
 #   newlib-source                     newlib's source, built into build/ by tools/newlib.sh
 #   clang lld                         libFuzzer for the parser fuzzers
 #   python3                           the boot-test runner
+#   golang-go (bench only)            the Go compiler for tests/bench/go
 # The aarch64 GNU-EFI files are not installed system-wide (they clash with the amd64
 # package); tools/gnuefi-aarch64.sh unpacks them into build/.
 set -eu
 pkgs="qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 gnu-efi gcc-aarch64-linux-gnu
 binutils-aarch64-linux-gnu mtools dosfstools newlib-source clang lld python3 make gcc"
+case "${1:-}" in
+  "") ;;
+  bench) pkgs="$pkgs golang-go" ;;
+  *) echo "usage: tools/deps.sh [bench]" >&2; exit 2 ;;
+esac
 missing=""
 for p in $pkgs; do
   st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
