@@ -120,12 +120,13 @@ void ipi_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 {
 	KASSERT(cpu < ARCH_MAX_CPUS && atomic_load(&cpus[cpu].online));
 	struct cpu *t = &cpus[cpu];
+	irq_push();		/* "this CPU" must stay this CPU (preemption) */
 	if (t == cpu_this()) {
-		irq_push();
 		fn(arg);
 		irq_pop();
 		return;
 	}
+	irq_pop();
 	if (!wait) {
 		struct ipi_call *c = pool_get();
 		c->fn = fn, c->arg = arg, c->pooled = true;
@@ -141,6 +142,7 @@ void ipi_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 static void call_others(void (*fn)(void *), void *arg, bool wait, enum ipi_kind kind)
 {
 	struct ipi_call calls[ARCH_MAX_CPUS];
+	irq_push();		/* "the others" are fixed by this CPU: no preemption */
 	struct cpu *self = cpu_this();
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		struct cpu *t = &cpus[i];
@@ -154,11 +156,12 @@ static void call_others(void (*fn)(void *), void *arg, bool wait, enum ipi_kind 
 		atomic_init(&calls[i].done, false);
 		enqueue(t, &calls[i], kind);
 	}
-	if (!wait)
-		return;
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-		if (&cpus[i] != self && atomic_load(&cpus[i].online))
-			wait_for(&calls[i].done, &cpus[i], kind == IPI_TLB ? "tlb_shootdown" : "ipi_call_others");
+	if (wait)
+		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+			if (&cpus[i] != self && atomic_load(&cpus[i].online))
+				wait_for(&calls[i].done, &cpus[i],
+					 kind == IPI_TLB ? "tlb_shootdown" : "ipi_call_others");
+	irq_pop();
 }
 
 void ipi_call_others(void (*fn)(void *), void *arg, bool wait)
@@ -184,8 +187,10 @@ static void tlb_flush_call(void *arg)
 void tlb_shootdown(uint64_t va, uint64_t size)
 {
 	struct tlb_range r = { va, size };
+	irq_push();		/* flush here and on the others, with no move in between */
 	arch_tlb_flush_local(va, size);
 	call_others(tlb_flush_call, &r, true, IPI_TLB);
+	irq_pop();
 }
 
 static void ipi_call_irq(unsigned irq, void *arg, struct arch_frame *f)

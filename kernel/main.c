@@ -32,6 +32,7 @@
 #include <kernel/irq.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
+#include <kernel/preempt.h>
 #include <kernel/smp.h>
 #include <kernel/start.h>
 #include <kernel/stw.h>
@@ -43,12 +44,15 @@ struct bootinfo_mem boot_mmap[BOOTINFO_MMAP_MAX];
 uint32_t boot_mmap_count;
 
 static char opt_tests[256];
+static uint32_t opt_slice_ms = 10;
 static int tests_passed, tests_failed;
 static char cmdline_copy[BOOTINFO_CMDLINE_MAX];
 
 static const struct cmdline_opt kernel_opts[] = {
 	{ "tests", CMDLINE_STR, opt_tests, sizeof(opt_tests), 0, 0,
 	  "comma-separated test suites to run, or all; then power off" },
+	{ "slice_ms", CMDLINE_UINT, &opt_slice_ms, sizeof(opt_slice_ms), 0, 10000,
+	  "time slice of a goroutine while others wait, in ms (0: never preempt); default 10" },
 };
 
 /* The DTB memory nodes as a boot memory map (aarch64 direct boot). */
@@ -232,6 +236,7 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 	if (cmdline_parse(cmdline_copy, kernel_opts, sizeof(kernel_opts) / sizeof(kernel_opts[0]),
 			  err, sizeof(err)))
 		panic("%s", err);
+	preempt_slice_ns = (uint64_t)opt_slice_ms * 1000000u;
 	if (opt_tests[0]) {
 		uint64_t us = boot_us(bi);
 		kprintf("BENCH boot_ms %llu.%03llu ms\n", (unsigned long long)(us / 1000),

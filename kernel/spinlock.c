@@ -11,6 +11,7 @@
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
+#include <kernel/preempt.h>
 #include <kernel/spinlock.h>
 #include <kernel/stack.h>
 
@@ -104,6 +105,9 @@ void spin_lock(struct spinlock *l)
 void spin_unlock(struct spinlock *l)
 {
 	release(l);
+	struct cpu *c = cpu_this();
+	if (atomic_load_explicit(&c->preempt_pending, memory_order_relaxed))
+		preempt_check();	/* the end of a non-preemptible section, maybe */
 }
 
 void spin_lock_irqsave(struct spinlock *l)

@@ -63,9 +63,9 @@ static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 
 void stop_the_world(void (*fn)(void *), void *arg)
 {
+	irq_push();
 	struct cpu *self = cpu_this();
 	KASSERT(!self->in_irq);
-	irq_push();
 
 	int expected = 0;
 	while (!atomic_compare_exchange_weak_explicit(&stw_owner, &expected, (int)self->id + 1,

@@ -29,17 +29,25 @@
  * spin_lock_irqsave, the scheduler releases it with the plain spin_unlock once the G
  * is marked waiting (on the same CPU, so the lock bookkeeping balances), and the G
  * pops the irqsave after it resumes. No G may switch holding any other lock: the
- * loop checks. What is not here yet: preemption (a G runs until it yields, parks or
- * exits), timers and sleep, and the per-goroutine newlib state.
+ * loop checks.
+ *
+ * Preemption: the CPU's slice timer (sched_tick) asks kernel/preempt.c to take the
+ * CPU from a goroutine that kept it for a whole slice while others wait; the
+ * goroutine then yields from wherever it was (sched_preempt), at once when it was
+ * preemptible, or at the end of its interrupts-off or spinlock section. So code that
+ * uses per-CPU data (p_this(), cpu_this()) must do it with interrupts off: a
+ * goroutine may move to another CPU between any two instructions where they are on.
  */
 #include <stddef.h>
 #include <string.h>
 #include <arch/memlayout.h>
+#include <kernel/clock.h>
 #include <kernel/console.h>
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
+#include <kernel/preempt.h>
 #include <kernel/smp.h>
 #include <kernel/start.h>
 #include <rt/sched.h>
@@ -200,10 +208,11 @@ static struct g *g_alloc(void)
 }
 
 /* A dead G with a stack of the wanted size, from this P's cache or the global one. */
-static struct g *gfree_get(struct p *p, size_t stack_size)
+static struct g *gfree_get(size_t stack_size)
 {
-	struct g **pp = &p->gfree;
 	irq_push();
+	struct p *p = p_this();
+	struct g **pp = &p->gfree;
 	for (struct g *g; (g = *pp); pp = &g->schedlink)
 		if (g->stack.top - g->stack.base == stack_size) {
 			*pp = g->schedlink;
@@ -266,7 +275,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	if (stack_size > STACK_MAX_SIZE)
 		panic("go: stack size %zu exceeds the limit of %u bytes", stack_size, STACK_MAX_SIZE);
 	size_t size = stack_class(stack_size);
-	struct g *g = gfree_get(p_this(), size);
+	struct g *g = gfree_get(size);
 	if (!g) {
 		g = g_alloc();
 		if (!g || stack_alloc(&g->stack, size) != 0)
@@ -278,6 +287,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	g->id = atomic_fetch_add(&sched.goid_next, 1) + 1;
 	g->wait_reason = NULL;
 	g->schedlink = NULL;
+	g->npreempt = 0;
 	libc_state_init(&g->libc);
 	arch_context_init(&g->ctx, g->stack.top, g_entry, g);
 	atomic_fetch_add(&sched.live, 1);
@@ -427,10 +437,16 @@ static _Noreturn void sched_loop(void)
 		p->curg = g;
 		g->p = p;
 		atomic_store(&g->status, G_RUNNING);
+		if (preempt_slice_ns && !p->slice_armed) {
+			p->slice_armed = true;
+			p->slice_schedtick = p->schedtick;
+			timer_slice_set(clock_ns() + preempt_slice_ns);
+		}
 		libc_state_switch_in(&g->libc);
 		arch_context_switch(&p->sched_ctx, &g->ctx);
 		/* g switched back, its registers saved: act on what it asked */
 		libc_state_switch_out(&g->libc);
+		preempt_cancel();	/* a request pending for g is void now */
 		c->irq_depth = 1;
 		c->irq_saved = loop_saved;
 		p->curg = NULL;
@@ -465,10 +481,39 @@ static _Noreturn void sched_loop(void)
 
 /* ---- preemption ------------------------------------------------------------------------ */
 
-/* This CPU's slice ran out (rt/timer.c, interrupt context). Not yet: preemption. */
+/*
+ * The slice timer fired on this CPU (rt/timer.c, interrupt context, frame f). Go's
+ * sysmon rule, without the thread: a goroutine that has been running since the
+ * previous tick (p->schedtick unchanged: no scheduling decision here in between) is
+ * preempted if anything else is waiting to run; so a goroutine keeps the CPU for at
+ * least one slice and at most two before it is asked to give it up. The timer runs
+ * only while goroutines do: an idle CPU lets it lapse and the next switch re-arms it.
+ */
 void sched_tick(struct arch_frame *f)
 {
-	(void)f;
+	struct p *p = p_this();
+	p->slice_armed = false;
+	if (!p->curg || !preempt_slice_ns)
+		return;
+	uint32_t seen = p->slice_schedtick;
+	p->slice_armed = true;
+	p->slice_schedtick = p->schedtick;
+	timer_slice_set(clock_ns() + preempt_slice_ns);
+	if (seen == p->schedtick && work_anywhere())
+		preempt_irq(f);
+}
+
+/* The preemption handler (kernel/preempt.h): the running G goes to the back of the
+ * global queue, as a yield does. */
+static void sched_preempt(void)
+{
+	irq_push();
+	struct g *g = p_this()->curg;
+	irq_pop();
+	if (!g)
+		return;		/* not a goroutine: nothing to give away */
+	g->npreempt++;
+	sched_switch(P_YIELD);
 }
 
 /* ---- start ------------------------------------------------------------------------------ */
@@ -501,6 +546,7 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 	sched_main_arg = arg;
 	sched_exit_fn = exit_fn;
 	timer_init();
+	preempt_set_handler(sched_preempt);
 	panic_set_dump_hook(sched_dump);
 	sched_spawn(main_goroutine, NULL, 0);
 	smp_set_idle_hook(sched_ap_loop);

@@ -43,13 +43,18 @@ void arch_timer_set(uint64_t deadline)
 	__asm__ volatile("isb" : : : "memory");
 }
 
-/* The timer's interrupt arrived: disable the timer; did it really fire? */
+/* The timer's interrupt arrived: did it really fire? If so, disable the timer (which
+ * drops the level-sensitive line). If not (it was re-armed later, or disarmed, after
+ * the GIC had taken the interrupt), leave it as it is: disabling it would lose the
+ * deadline it is armed for now. */
 bool arm64_timer_fired(void)
 {
 	uint64_t ctl = READ_SYSREG(cntv_ctl_el0);
 
+	if ((ctl & (CNTV_CTL_ENABLE | CNTV_CTL_IMASK | CNTV_CTL_ISTATUS)) !=
+	    (CNTV_CTL_ENABLE | CNTV_CTL_ISTATUS))
+		return false;
 	WRITE_SYSREG(cntv_ctl_el0, 0);
 	__asm__ volatile("isb" : : : "memory");
-	return (ctl & (CNTV_CTL_ENABLE | CNTV_CTL_IMASK | CNTV_CTL_ISTATUS)) ==
-	       (CNTV_CTL_ENABLE | CNTV_CTL_ISTATUS);
+	return true;
 }

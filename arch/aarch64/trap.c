@@ -29,6 +29,7 @@
 #include <string.h>
 #include <arch/frame.h>
 #include <arch/ops.h>
+#include <arch/smp.h>
 #include <arch/trap.h>
 #include "arm64.h"
 
@@ -306,4 +307,27 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 			break;
 	}
 	return false;
+}
+
+/* ---- preemption: see preempt.S --------------------------------------------------- */
+
+#define SPSR_M_EL1T	0x4		/* EL1 using SP_EL0: the kernel's ordinary mode */
+#define SPSR_I		(1u << 7)
+
+extern const char a64_preempt_tramp[], a64_preempt_tramp_end[];
+
+bool arch_frame_inject_call(struct arch_frame *f, void (*fn)(void))
+{
+	unsigned group = (f->kind >> 2) & 3, type = f->kind & 3;
+	if (group != VEC_GROUP_SP0 || type != VEC_IRQ || (f->spsr & 0xf) != SPSR_M_EL1T ||
+	    (f->spsr & SPSR_I) ||
+	    (f->elr >= (uint64_t)a64_preempt_tramp && f->elr < (uint64_t)a64_preempt_tramp_end))
+		return false;
+	uintptr_t *scratch = (uintptr_t *)((char *)arch_percpu() + ARCH_PERCPU_SCRATCH_OFF);
+	scratch[0] = f->elr;
+	scratch[1] = f->spsr;
+	scratch[2] = (uintptr_t)fn;
+	f->elr = (uint64_t)a64_preempt_tramp;
+	f->spsr |= SPSR_I;
+	return true;
 }

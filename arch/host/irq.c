@@ -36,9 +36,11 @@
  * or one a thread sent itself with pthread_kill, which the replay uses) at once, but
  * defers an asynchronous one to the end of the thread's next intercepted call
  * (clock_gettime, sigsuspend, ...) and hands the handler a copy of the ucontext. The
- * mask is checked when the handler really runs, so the semantics hold; a change to
- * the frame would be lost, which is fine while no interrupt handler changes one (the
- * scheduler's preemption, later, must switch stacks rather than edit the frame). A
+ * mask is checked when the handler really runs, so the semantics hold; but a change to
+ * the frame would be lost, so preemption, which redirects the frame (preempt.S),
+ * refuses such a copy (arch_frame_inject_call, frame.live) and leaves the request
+ * pending instead. A loop that makes no intercepted call never gets the signal at all
+ * there: the tsan build cannot preempt it (README). A
  * deferred signal can also run inside this handler, at a libc call the kernel's
  * handler makes: it finds the mask set and records, so the dispatch loops until
  * nothing was recorded during it. TSan runs deferred handlers with every signal
@@ -64,6 +66,7 @@
 #include <arch/frame.h>
 #include <arch/irq.h>
 #include <arch/ops.h>
+#include <arch/trap.h>
 #include "host.h"
 
 __thread int host_irq_pending;
@@ -91,6 +94,18 @@ static void deliver(unsigned irq, struct arch_frame *f)
 	if (irq_handler)
 		irq_handler(irq, f);
 }
+
+extern const char host_preempt_tramp[], host_preempt_tramp_end[];
+
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer runs a deferred handler on the thread's current stack, with a copy
+ * of the ucontext; a handler the kernel called is on this CPU's signal stack. */
+static bool on_sigstack(const void *local)
+{
+	uintptr_t lo = (uintptr_t)(host_boot_area + host_hwid * HOST_SIGSTACK_SIZE);
+	return (uintptr_t)local >= lo && (uintptr_t)local < lo + HOST_SIGSTACK_SIZE;
+}
+#endif
 
 /* One pass over what this CPU has pending; mask set. */
 static void dispatch(struct host_cpu *c, struct arch_frame *f)
@@ -132,6 +147,9 @@ static void irq_signal(int sig, siginfo_t *si, void *ucv)
 #endif
 	struct arch_frame f;
 	frame_from_ucontext(&f, ucv, sig);
+#if defined(__SANITIZE_THREAD__)
+	f.live = on_sigstack(&f);	/* else a deferred delivery, with a copy */
+#endif
 	int again;
 	do {
 		HOST_TLS_WRITE(host_irq_pending, zero);
@@ -139,8 +157,38 @@ static void irq_signal(int sig, siginfo_t *si, void *ucv)
 		HOST_TLS_READ(host_irq_pending, again);
 	} while (again);
 	frame_to_ucontext(ucv, &f);
+	if (f.rip == (uint64_t)host_preempt_tramp) {
+		/* redirected: the trampoline starts with interrupts off (see preempt.S) */
+		errno = saved_errno;
+		return;
+	}
 	HOST_TLS_WRITE(host_irq_off, zero);
 	errno = saved_errno;
+}
+
+/* ---- preemption: see preempt.S --------------------------------------------------- */
+
+__thread uint64_t host_preempt_rip, host_preempt_fn;
+
+void host_preempt_call(void (*fn)(void));
+
+void host_preempt_call(void (*fn)(void))
+{
+	arch_irq_enable();
+	fn();
+}
+
+bool arch_frame_inject_call(struct arch_frame *f, void (*fn)(void))
+{
+	extern const char __executable_start[], etext[];
+	if (!f->live || f->rip < (uint64_t)__executable_start || f->rip >= (uint64_t)etext ||
+	    (f->rip >= (uint64_t)host_preempt_tramp && f->rip < (uint64_t)host_preempt_tramp_end))
+		return false;	/* a copy, or in libc / a sanitizer's runtime, or the trampoline */
+	uint64_t rip = f->rip, fnv = (uint64_t)(uintptr_t)fn;
+	HOST_TLS_WRITE(host_preempt_rip, rip);
+	HOST_TLS_WRITE(host_preempt_fn, fnv);
+	f->rip = (uint64_t)host_preempt_tramp;
+	return true;
 }
 
 /* pthread_kill, not tgkill: ThreadSanitizer runs a signal a thread sent itself that

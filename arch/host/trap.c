@@ -62,6 +62,7 @@ void frame_from_ucontext(struct arch_frame *f, const ucontext_t *uc, int sig)
 {
 	memcpy(f, uc->uc_mcontext.gregs, NGREG * sizeof(greg_t));
 	f->signo = (uint64_t)sig;
+	f->live = 1;
 }
 
 void frame_to_ucontext(ucontext_t *uc, const struct arch_frame *f)

@@ -10,8 +10,11 @@
 #include <arch/frame.h>
 #include <arch/mmu.h>
 #include <arch/ops.h>
+#include <arch/smp.h>
 #include <arch/trap.h>
 #include "x86.h"
+
+#define RFLAGS_IF (1ull << 9)
 
 _Static_assert(offsetof(struct arch_frame, r15) == 512 && offsetof(struct arch_frame, rip) == 512 + 17 * 8 &&
 	       sizeof(struct arch_frame) == 688, "trap.S builds struct arch_frame by hand");
@@ -113,5 +116,23 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 	if (!arch_mmu_query(slot, &pa, &flags) || !arch_mmu_query(slot + 7, &pa, &flags))
 		return false;	/* sp on an unmapped page (a stack overflow): no reading there */
 	*ret = *(const uint64_t *)slot;
+	return true;
+}
+
+/* ---- preemption: see preempt.S --------------------------------------------------- */
+
+extern const char x86_preempt_tramp[], x86_preempt_tramp_end[];
+
+bool arch_frame_inject_call(struct arch_frame *f, void (*fn)(void))
+{
+	if ((f->cs & 3) != 0 || !(f->rflags & RFLAGS_IF) ||
+	    (f->rip >= (uint64_t)x86_preempt_tramp && f->rip < (uint64_t)x86_preempt_tramp_end))
+		return false;
+	uintptr_t *scratch = (uintptr_t *)((char *)arch_percpu() + ARCH_PERCPU_SCRATCH_OFF);
+	scratch[0] = f->rip;
+	scratch[1] = f->rflags;
+	scratch[2] = (uintptr_t)fn;
+	f->rip = (uint64_t)x86_preempt_tramp;
+	f->rflags &= ~(uint64_t)RFLAGS_IF;
 	return true;
 }

@@ -21,6 +21,13 @@
 
 #define ARCH_MAX_CPUS 64
 
+/* The structure given to arch_percpu_set starts with a pointer to itself (x86-64
+ * reads it at %gs:0), then ARCH_PERCPU_SCRATCH_WORDS words the arch owns: it uses them
+ * with interrupts off to hand values to code that has no free register yet (the
+ * preemption trampoline, arch/trap.h arch_frame_inject_call). */
+#define ARCH_PERCPU_SCRATCH_OFF   8
+#define ARCH_PERCPU_SCRATCH_WORDS 3
+
 void arch_percpu_set(void *p);
 uint64_t arch_cpu_hwid(void);
 

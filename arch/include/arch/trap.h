@@ -44,6 +44,19 @@ void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt,
 bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret);
 
 /*
+ * Preemption (kernel/preempt.c): redirect the interrupted context of f so that, as
+ * soon as the interrupt returns, it calls fn() on its own stack as if the interrupted
+ * instruction had been a call, and resumes exactly where it was when fn returns, with
+ * every register as it was (general, flags, FP/SIMD). fn starts with interrupts on,
+ * and may switch stacks and come back on another CPU. Returns false, changing
+ * nothing, when the arch cannot do it for f: the interrupted code was not kernel code
+ * running on its ordinary stack with interrupts on, or was the redirection's own
+ * trampoline, or (hosted) the frame is a copy the signal return will not use.
+ * Interrupt context, on the CPU whose interrupted frame f is.
+ */
+bool arch_frame_inject_call(struct arch_frame *f, void (*fn)(void));
+
+/*
  * Frame-pointer walk: return the caller's frame record.
  * Both arches store {previous fp, return address} at fp, so this is generic; the arch
  * says whether an address may hold a frame (inside the current stack).

@@ -24,6 +24,7 @@ struct ipi_call;
 
 struct cpu {
 	struct cpu *self;		/* must stay first: x86-64 reads it at %gs:0 */
+	uintptr_t arch_scratch[ARCH_PERCPU_SCRATCH_WORDS];	/* the arch's (arch/smp.h) */
 
 	/* Set at bring-up, read-only afterwards. */
 	unsigned id;			/* 0 = the boot CPU, then firmware order */
@@ -37,6 +38,8 @@ struct cpu {
 	uint16_t lock_ranks[CPU_LOCK_STACK];	/* ranks of the locks held, in order */
 	const char *lock_names[CPU_LOCK_STACK];
 	bool in_irq;			/* inside the interrupt dispatcher */
+	_Atomic bool preempt_pending;	/* a tick asked to preempt non-preemptible code
+					 * (atomic: a flow that just moved may peek) */
 	uint64_t probe_va;		/* arch_probe_read in progress on this address */
 
 	/* Written by other CPUs, atomically. */
@@ -44,6 +47,8 @@ struct cpu {
 	_Atomic bool stop_pending;	/* a stop-the-world wants this CPU */
 	_Atomic(struct ipi_call *) calls;	/* cross-calls queued for this CPU (LIFO push) */
 	_Atomic uint64_t irqs[IPI_KINDS + 1];	/* IPIs by kind, then timer interrupts */
+	_Atomic uint64_t preempt_injected;	/* preemptions made from the interrupt */
+	_Atomic uint64_t preempt_deferred;	/* ... at the end of a non-preemptible section */
 	void (*_Atomic work_fn)(void *);	/* smp_run_on: for the idle loop */
 	void *work_arg;
 	_Atomic bool work_done;

@@ -57,6 +57,8 @@ struct g {
 	struct g *schedlink;		/* next on a run queue, a free list, a wait list */
 	struct g *alllink;		/* next in allgs (sched.lock) */
 
+	uint64_t npreempt;		/* times preempted (the G itself, while running) */
+
 	/* errno and newlib's state: switched in and out with the G (kernel/libc_state.h) */
 	struct libc_state libc;
 };
@@ -80,7 +82,9 @@ struct p {
 	enum p_action action;		/* set by curg just before it switches here */
 	bool (*park_fn)(struct g *g, void *arg);	/* P_PARK: false = do not park after all */
 	void *park_arg;
-	uint32_t schedtick;		/* scheduling decisions, for fairness */
+	uint32_t schedtick;		/* scheduling decisions, for fairness and slices */
+	uint32_t slice_schedtick;	/* schedtick when the slice timer was armed */
+	bool slice_armed;		/* this CPU's slice timer is set (rt/timer.c) */
 	uint64_t rand;			/* xorshift state: steal order, select order */
 	struct g *gfree;		/* dead Gs with their stacks, for reuse */
 	unsigned ngfree;

@@ -24,6 +24,7 @@ struct arch_frame {
 	uint64_t cr2;		/* the faulting address of a page fault */
 	/* not from the ucontext: */
 	uint64_t signo;		/* the signal that delivered this frame */
+	uint64_t live;		/* the ucontext it came from is the one sigreturn uses */
 };
 
 #endif

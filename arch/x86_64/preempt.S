@@ -1,0 +1,61 @@
+/*
+ * arch/x86_64/preempt.S: the trampoline a preempted context returns into
+ * (arch_frame_inject_call, trap.c).
+ *
+ * The injection left every register as the interrupted code had it, except %rip
+ * (here) and IF (cleared, so nothing can interrupt us before the per-CPU scratch words
+ * are read: this CPU's cpu.arch_scratch = {interrupted rip, interrupted rflags, fn}).
+ * The trampoline pushes the interrupted rip as a return address and a frame record
+ * {rbp, rip} (backtraces of the preempted goroutine walk through into the interrupted
+ * function), saves the flags, the caller-saved registers and the x87/SSE state (the
+ * callee-saved ones are fn's to keep), turns interrupts on and calls fn. fn may switch
+ * to another goroutine and come back on another CPU: nothing per-CPU is used after
+ * the call. Then everything is put back and `ret` resumes the interrupted code; an
+ * interrupt during the restore is harmless (it saves and restores all of it too).
+ * The kernel's code has no red zone (-mno-red-zone), so pushing below the interrupted
+ * %rsp clobbers nothing; a push onto a not-yet-mapped stack page is an ordinary
+ * stack-growth fault.
+ */
+#define SCRATCH_RIP	8	/* ARCH_PERCPU_SCRATCH_OFF + 8 * n, arch/smp.h */
+#define SCRATCH_RFLAGS	16
+#define SCRATCH_FN	24
+
+	.text
+	.globl x86_preempt_tramp, x86_preempt_tramp_end
+	.type x86_preempt_tramp, @function
+x86_preempt_tramp:
+	pushq %gs:SCRATCH_RIP		/* the return address: where it was interrupted */
+	pushq %rbp
+	movq %rsp, %rbp			/* frame record {rbp, rip} */
+	pushq %gs:SCRATCH_RFLAGS
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	movq %gs:SCRATCH_FN, %rax
+	subq $512, %rsp
+	andq $-16, %rsp
+	fxsave64 (%rsp)
+	sti
+	call *%rax
+	fxrstor64 (%rsp)
+	leaq -80(%rbp), %rsp		/* the rflags word and nine registers below the record */
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	popfq
+	popq %rbp
+	ret
+x86_preempt_tramp_end:
+	.size x86_preempt_tramp, . - x86_preempt_tramp
