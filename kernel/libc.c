@@ -13,12 +13,16 @@
  *   read           -> 0 (no input yet: the console reader goroutine comes later)
  *   the rest       -> fail with the errno a system without files gives
  *
- * Locking: newlib is built with retargetable locks; until the scheduler exists there
- * is one CPU running C code, and newlib's default no-op locks are correct. The
- * goroutine-aware locks and the per-goroutine reent come with the scheduler.
+ * Threads: errno and the rest of newlib's per-thread state belong to the running
+ * goroutine (kernel/libc_state.c, __getreent), and newlib's locks to the goroutine
+ * holding them (kernel/newlib_lock.c). newlib 3.3.0 has no flockfile outside its Linux
+ * port: flockfile, ftrylockfile and funlockfile are defined here over the FILE's lock,
+ * so a program can keep several printf calls together on stdout.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/lock.h>
 #include <sys/stat.h>
 #include <sys/times.h>
 #include <sys/time.h>
@@ -183,3 +187,34 @@ int stat(const char *p, struct stat *st)
 	return -1;
 }
 int _stat(const char *p, struct stat *st) ALIAS(stat);
+
+/* stdio's own initialisation (newlib's findfp.c): the global streams' locks exist only
+ * once some reent has run it. */
+void __sinit(struct _reent *r);
+
+static void file_ready(FILE *f)
+{
+	struct _reent *r = _REENT;
+	if (!r->__sdidinit)
+		__sinit(r);
+	(void)f;
+}
+
+void flockfile(FILE *f)
+{
+	file_ready(f);
+	_flockfile(f);
+}
+
+int ftrylockfile(FILE *f)
+{
+	file_ready(f);
+	if (f->_flags & __SSTR)
+		return 0;
+	return __lock_try_acquire_recursive(f->_lock) ? 0 : -1;
+}
+
+void funlockfile(FILE *f)
+{
+	_funlockfile(f);
+}
