@@ -36,6 +36,7 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
 import boottest  # noqa: E402
+import gobench   # noqa: E402
 import qemu      # noqa: E402
 import summary   # noqa: E402
 
@@ -770,6 +771,63 @@ def test_summary():
         assert "cannot read results" in out[0], out
     finally:
         shutil.rmtree(d)
+
+# ---------------------------------------------------------------------------
+# gobench.py: parsing, medians, ratios (the runs themselves are `make bench`)
+
+@test
+def test_gobench_parse():
+    out = ("smp: 2 of 2 CPUs online\nBENCH boot_ms 2.1 ms\nBENCH gort_spawn_p2 848.7 ns\n"
+           "noise BENCH gort_x_p2 1 ns\nBENCH gort_parked_bytes_p2 4322 bytes\r\n"
+           "BENCH broken\n[ OK ] gobench.figures\n1 passed, 0 failed\n")
+    eq(gobench.parse_bench(out), {"boot_ms": (2.1, "ms"), "gort_spawn_p2": (848.7, "ns"),
+                                  "gort_parked_bytes_p2": (4322.0, "bytes")}, "parsed")
+
+
+@test
+def test_gobench_median():
+    runs = [{"go_spawn_p1": (v, "ns")} for v in (9.0, 1.0, 5.0, 100.0)]
+    runs += [{"gort_spawn_p1": (v, "ns")} for v in (3.0, 2.0, 1000.0)]
+    got = gobench.merge(runs)
+    # the lower median: a value one run printed, and one outlier moves nothing
+    eq(got, {"go_spawn_p1": (5.0, "ns"), "gort_spawn_p1": (3.0, "ns")}, "medians")
+
+
+@test
+def test_gobench_report():
+    med = {"gort_pingpong_p1": (400.0, "ns"), "go_pingpong_p1": (200.0, "ns"),
+           "pthread_pingpong_p1": (40000.0, "ns"), "gort_select4_p2": (300.0, "ns"),
+           "go_select4_p2": (0.0, "ns"), "go_parked_sys_bytes_p2": (2689.0, "bytes"),
+           "gort_parked_bytes_p1": (6366.0, "bytes"), "go_parked_bytes_p1": (2618.0, "bytes")}
+    eq(gobench.report(med), [
+        "BENCH gort_parked_bytes_p1 6366 bytes",
+        "BENCH go_parked_bytes_p1 2618 bytes",
+        "BENCH parked_bytes_p1_vs_go 2.43 x",
+        "BENCH go_parked_sys_bytes_p2 2689 bytes",
+        "BENCH gort_pingpong_p1 400 ns",
+        "BENCH go_pingpong_p1 200 ns",
+        "BENCH pthread_pingpong_p1 40000 ns",
+        "BENCH pingpong_p1_vs_go 2.00 x",
+        "BENCH pingpong_p1_vs_pthread 0.01 x",
+        "BENCH gort_select4_p2 300 ns",
+        "BENCH go_select4_p2 0 ns",     # no ratio against zero
+    ], "report")
+
+
+@test
+def test_gobench_commands_and_matrix():
+    cmds = gobench.commands("/b")
+    eq(cmds[0], (["/b/host-sys/gort", "-smp", "1", "-m", gobench.GORT_MEM, "--",
+                  "tests=gobench"], True), "ours at 1 CPU")
+    eq(cmds[2], (["taskset", "-c", "0", "/b/bench/pthread_bench"], False), "pthreads pinned")
+    eq([c[0][-2:] for c in cmds if "gobench" in c[0][0]], [["-procs", "1"], ["-procs", "2"]],
+       "Go at GOMAXPROCS 1 and 2")
+    with open(os.path.join(ROOT, "tests", "boot", "bench.txt")) as f:
+        cases = [c for c in boottest.parse_matrix(f.read()) if c.cmdline == "tests=gobench"]
+    eq(sorted((c.arch, c.path, c.smp) for c in cases),
+       [(a, "direct", n) for a in ("aarch64", "x86_64") for n in (1, 2)], "in-image cases")
+    for c in cases:
+        eq(c.qemu_args, ["-m", "2G"], c.id)
 
 
 # ---------------------------------------------------------------------------
