@@ -3,7 +3,7 @@
  *
  * Acquire spins on a plain load (no cache-line ping-pong while held), then swaps.
  * The per-CPU lock stack (struct cpu.lock_ranks) records what this CPU holds, for
- * the rank check and for "is this code preemptible?" later (nlocks == 0).
+ * the rank check and for "is this code preemptible?" (nlocks == 0, kernel/preempt.h).
  * The spin is bounded by time: SPIN_PANIC_NS without the lock panics, naming the lock
  * and the CPU holding it (deadlock, or a holder stuck with interrupts off).
  */
@@ -51,8 +51,16 @@ static void rank_check(struct cpu *c, struct spinlock *l)
 #endif
 }
 
+/*
+ * With interrupts on (the plain spin_lock from a goroutine) the flow may be preempted
+ * and moved to another CPU at any instruction until it holds a lock, so everything
+ * that names this CPU (the rank check, the lock stack, the holder) happens with
+ * interrupts off, and they come back on only while spinning; once the lock is on this
+ * CPU's lock stack the flow is not preemptible and stays here.
+ */
 static void acquire(struct spinlock *l)
 {
+	unsigned long flags = arch_irq_save();
 	struct cpu *c = cpu_this();
 	/* The stack-growth path needs vm and pmm (kernel/stack.h): the outermost lock of
 	 * those ranks maps the stack below sp for everything taken inside it. */
@@ -64,6 +72,7 @@ static void acquire(struct spinlock *l)
 		if (!atomic_load_explicit(&l->locked, memory_order_relaxed) &&
 		    !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
 			break;
+		arch_irq_restore(flags);
 		arch_cpu_relax();
 		if (!start) {
 			start = clock_ns();
@@ -72,11 +81,14 @@ static void acquire(struct spinlock *l)
 			panic("spinlock %s: not acquired in %llu s; held by cpu %d", l->name,
 			      (unsigned long long)(SPIN_PANIC_NS / 1000000000ull), h - 1);
 		}
+		flags = arch_irq_save();
+		c = cpu_this();		/* preempted meanwhile: holding nothing, it moved */
 	}
 	atomic_store_explicit(&l->holder, (int)c->id + 1, memory_order_relaxed);
 	c->lock_ranks[c->nlocks] = l->rank;
 	c->lock_names[c->nlocks] = l->name;
 	c->nlocks++;
+	arch_irq_restore(flags);
 }
 
 static void release(struct spinlock *l)
@@ -124,5 +136,8 @@ void spin_unlock_irqrestore(struct spinlock *l)
 
 bool spin_held(struct spinlock *l)
 {
-	return atomic_load_explicit(&l->holder, memory_order_relaxed) == (int)cpu_this()->id + 1;
+	unsigned long flags = arch_irq_save();	/* "this CPU" must not change under us */
+	bool held = atomic_load_explicit(&l->holder, memory_order_relaxed) == (int)cpu_this()->id + 1;
+	arch_irq_restore(flags);
+	return held;
 }

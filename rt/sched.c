@@ -59,8 +59,16 @@ static int (*sched_main_fn)(void *);
 static void *sched_main_arg;
 static void (*sched_exit_fn)(int);
 
-#define GFREE_MAX 64	/* dead Gs a P keeps before returning them to the global list */
-static struct g *gfree_global;	/* sched.lock */
+#define GFREE_MAX 64	/* dead Gs a P keeps before returning them to the global lists */
+/* Dead Gs beyond that, one list per stack size class (a power of two from
+ * STACK_MIN_SIZE to STACK_MAX_SIZE), so a spawn never walks Gs of other sizes. */
+#define GFREE_CLASSES (__builtin_ctz(STACK_MAX_SIZE) - __builtin_ctz(STACK_MIN_SIZE) + 1)
+static struct g *gfree_global[GFREE_CLASSES];	/* sched.lock */
+
+static unsigned gfree_class(size_t stack_size)
+{
+	return (unsigned)(__builtin_ctzll(stack_size) - __builtin_ctz(STACK_MIN_SIZE));
+}
 
 static inline struct p *p_this(void)
 {
@@ -222,15 +230,11 @@ static struct g *gfree_get(size_t stack_size)
 		}
 	irq_pop();
 	spin_lock_irqsave(&sched.lock);
-	pp = &gfree_global;
-	for (struct g *g; (g = *pp); pp = &g->schedlink)
-		if (g->stack.top - g->stack.base == stack_size) {
-			*pp = g->schedlink;
-			spin_unlock_irqrestore(&sched.lock);
-			return g;
-		}
+	struct g *g = gfree_global[gfree_class(stack_size)];
+	if (g)
+		gfree_global[gfree_class(stack_size)] = g->schedlink;
 	spin_unlock_irqrestore(&sched.lock);
-	return NULL;
+	return g;
 }
 
 static void gfree_put(struct p *p, struct g *g)
@@ -241,9 +245,10 @@ static void gfree_put(struct p *p, struct g *g)
 		p->ngfree++;
 		return;
 	}
+	unsigned c = gfree_class(g->stack.top - g->stack.base);
 	spin_lock_irqsave(&sched.lock);
-	g->schedlink = gfree_global;
-	gfree_global = g;
+	g->schedlink = gfree_global[c];
+	gfree_global[c] = g;
 	spin_unlock_irqrestore(&sched.lock);
 }
 

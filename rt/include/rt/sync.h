@@ -60,12 +60,16 @@ void sema_release(struct sema *s);
 /* ---- mutex (rt/mutex.c) --------------------------------------------------------------- */
 
 struct mutex {
+	/* MUTEX_LOCKED | waiters * MUTEX_WAITER: changed by CAS; the waiter count only
+	 * under lock, and then it equals the length of `waiters` */
+	_Atomic uint32_t state;
 	struct spinlock lock;
-	bool locked;			/* lock: held (stays true across a hand-off) */
 	struct waitq waiters;		/* lock: in mutex_lock, oldest first */
 };
 
-#define MUTEX_INIT { SPINLOCK_INIT("mutex", LOCK_RANK_SYNC), false, WAITQ_INIT }
+#define MUTEX_LOCKED 1u
+#define MUTEX_WAITER 2u
+#define MUTEX_INIT { 0, SPINLOCK_INIT("mutex", LOCK_RANK_SYNC), WAITQ_INIT }
 
 void mutex_lock(struct mutex *m);
 bool mutex_trylock(struct mutex *m);
