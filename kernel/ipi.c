@@ -8,6 +8,11 @@
  * a fixed pool and goes back to it after it ran. Losing an IPI is harmless: the
  * queue is also drained by every wait loop (ipi_poll), and the next IPI drains it.
  *
+ * A panic (kernel/panic.c) stops the other CPUs through the same vector: its IPI_CALL
+ * handler, and every wait loop's ipi_poll, first check panic_stop_requested() and, if
+ * so, record where this CPU was (the interrupted frame, or the wait loop's own) and
+ * halt there for good.
+ *
  * Rejected: one shared call slot per CPU pair (N^2 memory), a lock per queue (a
  * CPU taking calls from inside its own send would need the lock recursively).
  */
@@ -85,6 +90,8 @@ void ipi_poll(void)
 {
 	struct cpu *self = cpu_this();
 	KASSERT(!arch_irq_enabled());
+	if (panic_stop_requested())
+		panic_stop_self(NULL);	/* a wait loop: halts here for the panic's report */
 	if (atomic_load_explicit(&self->calls, memory_order_relaxed))
 		run_calls(self);
 	if (atomic_load_explicit(&self->stop_pending, memory_order_relaxed))
@@ -195,7 +202,9 @@ void tlb_shootdown(uint64_t va, uint64_t size)
 
 static void ipi_call_irq(unsigned irq, void *arg, struct arch_frame *f)
 {
-	(void)irq, (void)arg, (void)f;
+	(void)irq, (void)arg;
+	if (panic_stop_requested())
+		panic_stop_self(f);	/* a panic elsewhere: record the interrupted frame, halt */
 	ipi_poll();
 }
 

@@ -8,6 +8,30 @@
  * except across a stack switch (an exception or interrupt stack into the interrupted
  * one: at most 2), and the walk stops after 64 frames. Trap entry code plants a record for the
  * interrupted context, so a fault's backtrace continues into the faulting code.
+ *
+ * A panic stops the other CPUs before it reports, so that what it prints is a
+ * snapshot and the goroutines running elsewhere can be walked. The panicking CPU sets
+ * `stop_req` and sends each other online CPU an IPI_CALL (the cross-call vector: its
+ * handler, kernel/ipi.c, sees the interrupted frame, and every wait loop's ipi_poll
+ * sees the request too). The CPU answering records where it was stopped in its
+ * `stopped[]` slot (the interrupted pc, sp and fp, and the return address of a
+ * function interrupted before its frame record existed; from a wait loop, its own
+ * frame), publishes it with release, and halts for good with interrupts off. The
+ * panicking CPU waits for every answer up to PANIC_STOP_NS: a CPU spinning with
+ * interrupts off cannot answer, and the dump says so instead of walking a live
+ * stack. A second CPU that panics meanwhile stops itself the same way (its report
+ * would interleave with the first): one report per machine.
+ *
+ * The report: "PANIC: <message>" (a fault: the register dump), then the dump hook
+ * the layer above registered (rt/: every goroutine, Go-style), which prints the
+ * panicking flow's frames under its goroutine's header by calling
+ * panic_print_backtrace(); without a hook, or if the hook did not, the kernel
+ * prints them itself. Interrupt context, the scheduler's loop and a fault handler
+ * in the middle of stack growth are all just flows here: nothing on the report path
+ * takes a lock (the console writes without one once console_panicking is set).
+ *
+ * Rejected: stop-the-world (kernel/stw.c) for the panic's stop: it releases the CPUs
+ * afterwards and panics itself on a silent CPU; a panic wants neither.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,13 +39,32 @@
 #include <arch/mmu.h>
 #include <arch/ops.h>
 #include <arch/trap.h>
+#include <kernel/clock.h>
 #include <kernel/console.h>
+#include <kernel/cpu.h>
 #include <kernel/ksyms.h>
 #include <kernel/panic.h>
 #include <kernel/stack.h>
 
+/* How long the panicking CPU waits for the others to stop. */
+#define PANIC_STOP_NS (2000ull * 1000 * 1000)
+
 static volatile int panicking;
 static void (*panic_dump_hook)(void);
+static _Atomic unsigned panic_owner;	/* cpu id + 1 of the CPU reporting a panic */
+static _Atomic bool stop_req;		/* the other CPUs must stop */
+
+/* Where each CPU was when the panic stopped it (written by that CPU, then state). */
+static struct stopped_cpu {
+	_Atomic int state;		/* enum panic_cpu_state */
+	uint64_t pc, ret, sp, fp;
+} stopped[ARCH_MAX_CPUS];
+
+/* The panicking flow's frames, for panic_print_backtrace (the panicking CPU only). */
+static struct {
+	bool set, printed;
+	uint64_t pc, ret, fp;
+} flow;
 
 void panic_set_dump_hook(void (*fn)(void))
 {
@@ -80,14 +123,132 @@ void backtrace_print_trap(uint64_t pc, uint64_t ret, uint64_t fp)
 	}
 }
 
+static bool cpu_known(void)
+{
+	return arch_percpu() != NULL;
+}
+
+bool panic_stop_requested(void)
+{
+	return atomic_load_explicit(&stop_req, memory_order_relaxed) && cpu_known() &&
+	       atomic_load(&panic_owner) != cpu_id() + 1;
+}
+
+_Noreturn void panic_stop_self(const struct arch_frame *f)
+{
+	arch_irq_save();
+	if (!cpu_known())
+		arch_hang();
+	struct stopped_cpu *r = &stopped[cpu_id()];
+	if (f) {
+		uint64_t off, ret = 0;
+		r->pc = arch_frame_pc(f);
+		r->sp = arch_frame_sp(f);
+		r->fp = arch_frame_fp(f);
+		const char *fn = ksyms_lookup(r->pc, &off);
+		if (fn && arch_frame_unrecorded_ret(f, r->pc - off, &ret) && ksyms_lookup(ret, &off))
+			r->ret = ret;
+	} else {
+		/* a wait loop: its own frames are what the CPU was doing */
+		r->pc = 0;
+		r->fp = (uint64_t)__builtin_frame_address(0);
+		r->sp = r->fp;
+	}
+	atomic_store_explicit(&r->state, PANIC_CPU_STOPPED, memory_order_release);
+	arch_hang();
+}
+
+enum panic_cpu_state panic_cpu_frame(unsigned cpu, uint64_t *pc, uint64_t *ret, uint64_t *fp)
+{
+	if (cpu >= ARCH_MAX_CPUS || !atomic_load(&panic_owner))
+		return PANIC_CPU_UNKNOWN;
+	int st = atomic_load_explicit(&stopped[cpu].state, memory_order_acquire);
+	if (st == PANIC_CPU_STOPPED) {
+		*pc = stopped[cpu].pc;
+		*ret = stopped[cpu].ret;
+		*fp = stopped[cpu].fp;
+	}
+	return (enum panic_cpu_state)st;
+}
+
+/* Become the CPU that reports; false if another one is reporting already. */
+static bool claim(void)
+{
+	if (!cpu_known())
+		return true;
+	unsigned me = cpu_id(), expected = 0;
+	return atomic_compare_exchange_strong(&panic_owner, &expected, me + 1) || expected == me + 1;
+}
+
+/* Stop every other online CPU, waiting for their answers up to PANIC_STOP_NS. */
+static void stop_others(void)
+{
+	if (!cpu_known() || atomic_load(&stop_req))
+		return;
+	unsigned me = cpu_id(), n = 0;
+	atomic_store(&stopped[me].state, PANIC_CPU_SELF);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (i != me && atomic_load(&cpus[i].online)) {
+			atomic_store(&stopped[i].state, PANIC_CPU_SILENT);
+			n++;
+		}
+	atomic_store(&stop_req, true);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (atomic_load(&stopped[i].state) == PANIC_CPU_SILENT)
+			arch_ipi_send(cpus[i].hwid, IPI_CALL);
+	if (!n)
+		return;
+	uint64_t start = clock_ns();
+	for (;;) {
+		unsigned left = 0;
+		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+			if (atomic_load_explicit(&stopped[i].state, memory_order_acquire) == PANIC_CPU_SILENT)
+				left++;
+		if (!left || clock_ns() - start > PANIC_STOP_NS)
+			break;
+		arch_cpu_relax();
+	}
+}
+
+uint64_t panic_stop_wait_ms(void)
+{
+	return PANIC_STOP_NS / 1000000;
+}
+
+void panic_print_backtrace(void)
+{
+	if (!flow.set || flow.printed || !cpu_known() || atomic_load(&panic_owner) != cpu_id() + 1)
+		return;
+	flow.printed = true;
+	backtrace_print_trap(flow.pc, flow.ret, flow.fp);
+}
+
+/* The report's common tail: the hook (or the plain backtrace), then power-off. */
+static _Noreturn void report(uint64_t pc, uint64_t ret, uint64_t fp)
+{
+	flow.pc = pc, flow.ret = ret, flow.fp = fp;
+	flow.set = true;
+	panic_dump_more();
+	panic_print_backtrace();	/* if the hook did not */
+	console_panic_flush();
+	arch_poweroff(EXIT_PANIC);
+}
+
 _Noreturn void panic(const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
 
 	arch_irq_save();
+	if (!claim())
+		panic_stop_self(NULL);	/* another CPU reports: be one of its stopped CPUs */
 	if (panicking++) {
 		kprintf("PANIC (nested)\n");
+		if (flow.set && !flow.printed) {
+			flow.printed = true;
+			backtrace_print_trap(flow.pc, flow.ret, flow.fp);
+		}
+		console_panic_flush();
 		arch_poweroff(EXIT_PANIC);
 	}
 	console_panicking = true;
@@ -95,10 +256,8 @@ _Noreturn void panic(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	kprintf("\nPANIC: %s\n", msg);
-	backtrace_print(0, (uint64_t)__builtin_frame_address(0));
-	panic_dump_more();
-	console_panic_flush();
-	arch_poweroff(EXIT_PANIC);
+	stop_others();
+	report(0, 0, (uint64_t)__builtin_frame_address(0));
 }
 
 static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
@@ -114,9 +273,17 @@ static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
 		return;		/* a stack grew by a page: resume the faulting instruction */
 	if (sf == STACK_FAULT_OVERFLOW)
 		stack_overflow_report(ti->addr, &stk);	/* the upper layer's report, if any */
+	arch_irq_save();
+	if (!claim())
+		panic_stop_self(f);	/* another CPU reports: be one of its stopped CPUs */
 	console_panicking = true;
 	if (panicking++) {
 		kprintf("PANIC (nested): %s at pc 0x%llx\n", ti->name, (unsigned long long)ti->pc);
+		if (flow.set && !flow.printed) {
+			flow.printed = true;
+			backtrace_print_trap(flow.pc, flow.ret, flow.fp);
+		}
+		console_panic_flush();
 		arch_poweroff(EXIT_PANIC);
 	}
 	const char *what = NULL, *where = NULL;
@@ -150,10 +317,8 @@ static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
 	uint64_t ret = 0;
 	if (!arch_frame_unrecorded_ret(f, fn ? ti->pc - off : ti->pc, &ret) || !ksyms_lookup(ret, &off))
 		ret = 0;
-	backtrace_print_trap(ti->pc, ret, ti->fp);
-	panic_dump_more();
-	console_panic_flush();
-	arch_poweroff(EXIT_PANIC);
+	stop_others();
+	report(ti->pc, ret, ti->fp);
 }
 
 void panic_init(void)

@@ -309,6 +309,10 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 	return false;
 }
 
+uint64_t arch_frame_pc(const struct arch_frame *f) { return f->elr; }
+uint64_t arch_frame_sp(const struct arch_frame *f) { return f->sp; }
+uint64_t arch_frame_fp(const struct arch_frame *f) { return f->x[29]; }
+
 /* ---- preemption: see preempt.S --------------------------------------------------- */
 
 #define SPSR_M_EL1T	0x4		/* EL1 using SP_EL0: the kernel's ordinary mode */

@@ -211,3 +211,7 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 	*ret = *(const uint64_t *)slot;
 	return true;
 }
+
+uint64_t arch_frame_pc(const struct arch_frame *f) { return f->rip; }
+uint64_t arch_frame_sp(const struct arch_frame *f) { return f->rsp; }
+uint64_t arch_frame_fp(const struct arch_frame *f) { return f->rbp; }

@@ -119,6 +119,10 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 	return true;
 }
 
+uint64_t arch_frame_pc(const struct arch_frame *f) { return f->rip; }
+uint64_t arch_frame_sp(const struct arch_frame *f) { return f->rsp; }
+uint64_t arch_frame_fp(const struct arch_frame *f) { return f->rbp; }
+
 /* ---- preemption: see preempt.S --------------------------------------------------- */
 
 extern const char x86_preempt_tramp[], x86_preempt_tramp_end[];

@@ -3,8 +3,12 @@
  * goroutine once the scheduler runs on every CPU).
  */
 #include <stdatomic.h>
+#include <arch/memlayout.h>
 #include <kernel/clock.h>
+#include <kernel/console.h>
 #include <kernel/cpu.h>
+#include <kernel/panic.h>
+#include <kernel/pmm.h>
 #include <kernel/test.h>
 #include <rt/go.h>
 #include <rt/sched.h>
@@ -221,4 +225,202 @@ TEST_G_EXPLICIT(deadlock, all_goroutines_asleep)
 	go_sleep(1000000);	/* a pending timer is not a deadlock: this one fires */
 	wg_wait(&never);
 	test_fail(__FILE__, __LINE__, "wg_wait on a wait group nobody finishes returned");
+}
+
+/*
+ * Scale (tests=goroutine_scale, explicit: the matrix gives it the memory it needs).
+ * 100,000 goroutines in two ways, each doing a little hashing; the sum, xor and count
+ * of the results are checked exactly against the same hashes computed here.
+ *  - short-lived: spawned and joined with a wait group, at most SCALE_BATCH alive at
+ *    a time (every spawn gets a default 1 MiB reservation; the hosted build has 32 Ki
+ *    slots of that class, and a G's top page and page tables cost memory);
+ *  - all alive at once: SCALE_ALIVE goroutines with 64 KiB reservations each mark a
+ *    wait group and park on a gate; once all are parked the memory they hold is
+ *    measured (pages taken from the page allocator per goroutine: its top stack page,
+ *    its share of page tables, slot metadata and G structs), then the gate opens and
+ *    all of them finish. The real 100,000 at once runs on the bare-metal images. The
+ *    hosted build runs the same 100,000 in rounds, explicitly (a smaller scale test
+ *    there, not a skip): each mapped page is its own Linux mapping, and a process has
+ *    at most vm.max_map_count (65,530 by default) of them, about 16,000 goroutines'
+ *    worth, so rounds of 10,000 alive at once; under ThreadSanitizer every context is
+ *    also a TSan fiber, of which TSan allows about 8,128 at once, and each live
+ *    fiber costs TSan about 1 MB of its own memory (4,000 alive: 4 GB resident), and
+ *    creating them is slow (100,000 took over 200 s): the TSan build does 20,000 of
+ *    each kind, 1,000 alive at a time.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SCALE_N 20000u
+#define SCALE_BATCH 1000u
+#define SCALE_ALIVE 1000u
+#elif defined(GORT_HOSTED)
+#define SCALE_N 100000u
+#define SCALE_BATCH 5000u
+#define SCALE_ALIVE 10000u
+#else
+#define SCALE_N 100000u
+#define SCALE_BATCH 5000u
+#define SCALE_ALIVE SCALE_N
+#endif
+
+static struct {
+	_Atomic uint64_t sum, xor, count;
+	struct wait_group started, gate, done;
+} scale = { 0, 0, 0, WAIT_GROUP_INIT, WAIT_GROUP_INIT, WAIT_GROUP_INIT };
+
+static uint64_t scale_work(uint64_t i)
+{
+	uint64_t h = i + 0x9e3779b97f4a7c15ull;
+	for (int r = 0; r < 8; r++) {
+		h ^= h >> 31;
+		h *= 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static void scale_account(uint64_t i)
+{
+	uint64_t h = scale_work(i);
+	atomic_fetch_add(&scale.sum, h);
+	atomic_fetch_xor(&scale.xor, h);
+	atomic_fetch_add(&scale.count, 1);
+}
+
+static void scale_expect(uint64_t n)
+{
+	uint64_t sum = 0, x = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		sum += scale_work(i);
+		x ^= scale_work(i);
+	}
+	EXPECT_EQ(atomic_load(&scale.count), n);
+	EXPECT_TRUE(atomic_load(&scale.sum) == sum);
+	EXPECT_TRUE(atomic_load(&scale.xor) == x);
+}
+
+static void scale_reset(void)
+{
+	atomic_store(&scale.sum, 0);
+	atomic_store(&scale.xor, 0);
+	atomic_store(&scale.count, 0);
+}
+
+static void scale_short(void *arg)
+{
+	scale_account((uintptr_t)arg);
+	wg_done(&scale.done);
+}
+
+TEST_G_EXPLICIT(goroutine_scale, spawn_and_join_100k)
+{
+	scale_reset();
+	for (uint64_t base = 0; base < SCALE_N; base += SCALE_BATCH) {
+		wg_add(&scale.done, SCALE_BATCH);
+		for (uint64_t i = 0; i < SCALE_BATCH; i++)
+			go(scale_short, (void *)(uintptr_t)(base + i));
+		wg_wait(&scale.done);
+		ASSERT_TRUE(atomic_load(&scale.count) == base + SCALE_BATCH);
+	}
+	scale_expect(SCALE_N);
+}
+
+static void scale_parked(void *arg)
+{
+	wg_done(&scale.started);
+	wg_wait(&scale.gate);
+	scale_account((uintptr_t)arg);
+	wg_done(&scale.done);
+}
+
+TEST_G_EXPLICIT(goroutine_scale, all_100k_alive_at_once)
+{
+	scale_reset();
+	kprintf("goroutine_scale: %u goroutines, %u alive at once%s\n", SCALE_N, SCALE_ALIVE,
+		SCALE_ALIVE < SCALE_N ? " (the hosted build's limit: in rounds)" : "");
+	for (uint64_t base = 0; base < SCALE_N; base += SCALE_ALIVE) {
+		uint64_t free0 = kernel_pmm.nfree;
+		wg_add(&scale.started, SCALE_ALIVE);
+		wg_add(&scale.gate, 1);
+		wg_add(&scale.done, SCALE_ALIVE);
+		for (uint64_t i = 0; i < SCALE_ALIVE; i++)
+			go_stack(scale_parked, (void *)(uintptr_t)(base + i), 64 << 10);
+		wg_wait(&scale.started);
+		/* every one of them is alive now: parked on the gate, or on its way to it */
+		EXPECT_TRUE(atomic_load(&sched.live) >= SCALE_ALIVE + 1);	/* and this one */
+		EXPECT_EQ(atomic_load(&scale.count), base);
+		if (base == 0) {
+			uint64_t pages = free0 - kernel_pmm.nfree;
+			kprintf("goroutine_scale: %u alive: %llu pages (%llu MiB), %llu bytes per goroutine\n",
+				SCALE_ALIVE, (unsigned long long)pages,
+				(unsigned long long)(pages * PAGE_SIZE >> 20),
+				(unsigned long long)(pages * PAGE_SIZE / SCALE_ALIVE));
+		}
+		wg_done(&scale.gate);
+		wg_wait(&scale.done);
+		ASSERT_TRUE(atomic_load(&scale.count) == base + SCALE_ALIVE);
+	}
+	scale_expect(SCALE_N);
+}
+
+/*
+ * Panics with goroutines about (the matrix checks the reports).
+ * tests=panic_running: a goroutine spins on another CPU, in a loop that calls a
+ * function, while this one panics: the dump walks the spinner from where the panic's
+ * stop interrupted its CPU ("goroutine N [running on cpu K]:" and its frames).
+ */
+static _Atomic int spinner_cpu = -1;
+static _Atomic uint64_t spin_count;
+
+__attribute__((noinline)) uint64_t panic_test_spin_work(uint64_t x);
+__attribute__((noinline)) uint64_t panic_test_spin_work(uint64_t x)
+{
+	/* a clock read: a call into the C library on the hosted build, where
+	 * ThreadSanitizer delivers the (deferred) stop signal */
+	return x * 0x9e3779b97f4a7c15ull + (clock_ns() & 1);
+}
+
+__attribute__((noinline)) void panic_test_spinner(void *arg);
+__attribute__((noinline)) void panic_test_spinner(void *arg)
+{
+	(void)arg;
+	uint64_t x = 1;
+	atomic_store(&spinner_cpu, (int)cpu_id());
+	for (;;) {
+		x = panic_test_spin_work(x);
+		atomic_fetch_add_explicit(&spin_count, 1, memory_order_relaxed);
+	}
+}
+
+TEST_G_EXPLICIT(panic_running, with_a_goroutine_spinning_elsewhere)
+{
+	ASSERT_TRUE(cpu_count() >= 2);
+	go(panic_test_spinner, NULL);
+	/* until the spinner runs on a CPU other than ours (yielding moves us) */
+	while (atomic_load(&spinner_cpu) < 0 || atomic_load(&spinner_cpu) == (int)cpu_id())
+		go_yield();
+	uint64_t c = atomic_load(&spin_count);
+	while (atomic_load(&spin_count) < c + 1000)
+		arch_cpu_relax();
+	panic("deliberate panic with goroutine spinning on cpu %d", atomic_load(&spinner_cpu));
+}
+
+/* tests=panic_sched: a panic on the scheduler's own stack, in the callback a parking
+ * goroutine hands it: the goroutine is parked by then; the dump names the CPU's
+ * scheduler and still lists every goroutine. */
+static bool panic_in_park_callback(struct g *g, void *arg)
+{
+	(void)g, (void)arg;
+	panic("deliberate panic in the scheduler loop");
+}
+
+__attribute__((noinline)) void panic_test_parker(void);
+__attribute__((noinline)) void panic_test_parker(void)
+{
+	sched_park("panic test park", panic_in_park_callback, NULL);
+}
+
+TEST_G_EXPLICIT(panic_sched, in_a_park_callback)
+{
+	panic_test_parker();
+	test_fail(__FILE__, __LINE__, "the park callback did not panic");
 }

@@ -13,7 +13,11 @@
  * needs no second context (arch/context.h) to come back to.
  *
  * The suites stack_overflow, stack_guard, stack_stale and stack_exec end the boot on
- * purpose (a panic checked by the boot matrix).
+ * purpose (a panic checked by the boot matrix), and so do stack_overflow_g and
+ * stack_growth_panic (the same, inside goroutines: the report names the goroutine).
+ *
+ * Goroutine stacks (TEST_G): a deep recursion on a large reservation, and the
+ * collector's shrink hook (rt/gstack.c) on parked goroutines.
  */
 #include <stdatomic.h>
 #include <stddef.h>
@@ -29,6 +33,9 @@
 #include <kernel/test.h>
 #include "probe.h"
 #include <kernel/vm.h>
+#include <rt/chan.h>
+#include <rt/go.h>
+#include <rt/sched.h>
 
 #define WAIT_NS (30ull * 1000 * 1000 * 1000)
 #define KiB (1ul << 10)
@@ -598,4 +605,241 @@ TEST_EXPLICIT(stack_exec, jump_into_the_stack)
 	void (*fn)(void) = (void (*)(void))(s.top - PAGE_SIZE);
 	fn();
 	test_fail(__FILE__, __LINE__, "executing from a stack page did not panic");
+}
+
+/* ---- goroutine stacks ------------------------------------------------------------ */
+
+/* A frame's words are a function of its level and index: each frame checks its own on
+ * the way back (a page lost or zeroed under it shows), and the sum of the levels'
+ * values is the checksum, known in closed form once the depth is. */
+static uint64_t frame_word(uint64_t level, uint64_t i)
+{
+	uint64_t h = (level << 8 | i) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static uint64_t frames_expected(uint64_t depth)
+{
+	uint64_t sum = 0;
+	for (uint64_t l = 0; l < depth; l++)
+		sum += frame_word(l, 255);
+	return sum;
+}
+
+#define FRAME_WORDS 60
+static _Atomic unsigned frames_bad;
+
+static uint64_t __attribute__((noinline)) frames_down(uintptr_t floor, uint64_t level, uint64_t *depth)
+{
+	volatile uint64_t buf[FRAME_WORDS];
+	for (unsigned i = 0; i < FRAME_WORDS; i++)
+		buf[i] = frame_word(level, i);
+	uint64_t r = frame_word(level, 255);
+	if ((uintptr_t)buf > floor)
+		r += frames_down(floor, level + 1, depth);
+	else
+		*depth = level + 1;
+	for (unsigned i = 0; i < FRAME_WORDS; i++)
+		if (buf[i] != frame_word(level, i)) {
+			atomic_fetch_add(&frames_bad, 1);
+			break;
+		}
+	return r;
+}
+
+/* Recurse until `bytes` below the caller's frame are in use; true if every frame came
+ * back intact and the checksum is the expected one. */
+static bool frames_use(uintptr_t bytes, uint64_t *depth_out)
+{
+	uint64_t depth = 0;
+	unsigned bad0 = atomic_load(&frames_bad);
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	uint64_t sum = frames_down(here - bytes, 0, &depth);
+	if (depth_out)
+		*depth_out = depth;
+	return sum == frames_expected(depth) && atomic_load(&frames_bad) == bad0;
+}
+
+/* A goroutine with an 8 MiB reservation recurses through more than 4 MiB of it. */
+static struct {
+	bool ok;
+	uint64_t depth;
+	size_t pages;
+	struct wait_group wg;
+} deep = { false, 0, 0, WAIT_GROUP_INIT };
+
+static void deep_goroutine(void *arg)
+{
+	(void)arg;
+	deep.ok = frames_use(5 * MiB, &deep.depth);
+	deep.pages = stack_mapped_pages(&sched_curg()->stack);
+	wg_done(&deep.wg);
+}
+
+TEST_G(gstack, deep_recursion_grows_a_goroutine_stack_past_4mib)
+{
+	deep.ok = false;
+	wg_add(&deep.wg, 1);
+	go_stack(deep_goroutine, NULL, 8 * MiB);
+	wg_wait(&deep.wg);
+	EXPECT_TRUE(deep.ok);
+	EXPECT_TRUE(deep.depth >= 5 * MiB / 1024);	/* frames of at most 1 KiB */
+	EXPECT_TRUE(deep.pages >= 5 * MiB / PAGE_SIZE);
+}
+
+/*
+ * The shrink hook. SHR_N goroutines each recurse SHR_DEEP bytes deep, come back,
+ * and park on their own channel; once all are parked, sched_shrink_stacks() must
+ * release at least most of what they grew, leave each with a few pages, and every
+ * goroutine must then recurse again (growing back, zeroed pages) with exact
+ * checksums. Then the same with a waker goroutine readying them while the shrink
+ * runs (on another CPU when there is one): a goroutine readied mid-shrink waits for
+ * the G_SCAN bit to clear; a checksum would show a page unmapped under it.
+ */
+#define SHR_N 8
+#define SHR_DEEP (192 * KiB)
+#define SHR_ROUNDS 6		/* rounds 0..2: plain shrink; 3..5: with a waker */
+
+static struct {
+	struct g *g[SHR_N];
+	struct chan *wake[SHR_N];
+	_Atomic unsigned parked, ok, next;
+	struct wait_group done;
+	_Atomic bool waker_go, waker_finished;
+	struct wait_group waker_done;
+} shr = { .done = WAIT_GROUP_INIT, .waker_done = WAIT_GROUP_INIT };
+
+static void shr_worker(void *arg)
+{
+	(void)arg;
+	unsigned me = atomic_fetch_add(&shr.next, 1);
+	shr.g[me] = sched_curg();
+	for (int round = 0; round <= SHR_ROUNDS; round++) {
+		if (frames_use(SHR_DEEP, NULL))
+			atomic_fetch_add(&shr.ok, 1);
+		if (round == SHR_ROUNDS)
+			break;
+		atomic_fetch_add(&shr.parked, 1);
+		int token;
+		chan_recv(shr.wake[me], &token);
+	}
+	wg_done(&shr.done);
+}
+
+/* Until every worker has parked `round + 1` times and is G_WAITING (no scanner). */
+static void shr_wait_parked(unsigned round)
+{
+	for (;;) {
+		bool all = atomic_load(&shr.parked) == (round + 1) * SHR_N;
+		for (unsigned i = 0; all && i < SHR_N; i++)
+			all = atomic_load(&shr.g[i]->status) == G_WAITING;
+		if (all)
+			return;
+		go_yield();
+	}
+}
+
+static void shr_waker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&shr.waker_go))
+		go_yield();
+	for (unsigned i = 0; i < SHR_N; i++) {
+		int token = (int)i;
+		chan_send(shr.wake[i], &token);
+	}
+	atomic_store(&shr.waker_finished, true);
+	wg_done(&shr.waker_done);
+}
+
+TEST_G(gstack, shrink_parked_goroutines_then_regrow_exactly)
+{
+	atomic_store(&shr.parked, 0);
+	atomic_store(&shr.ok, 0);
+	atomic_store(&shr.next, 0);
+	for (unsigned i = 0; i < SHR_N; i++)
+		shr.wake[i] = chan_make(sizeof(int), 0);
+	wg_add(&shr.done, SHR_N);
+	for (unsigned i = 0; i < SHR_N; i++)
+		go(shr_worker, NULL);
+	size_t plain = 0, concurrent = 0;
+	for (unsigned round = 0; round < SHR_ROUNDS; round++) {
+		shr_wait_parked(round);
+		EXPECT_EQ(atomic_load(&shr.ok), (round + 1) * SHR_N);
+		if (round < SHR_ROUNDS / 2) {
+			size_t before = 0, after = 0;
+			for (unsigned i = 0; i < SHR_N; i++)
+				before += stack_mapped_pages(&shr.g[i]->stack);
+			size_t bytes = sched_shrink_stacks();
+			for (unsigned i = 0; i < SHR_N; i++) {
+				size_t n = stack_mapped_pages(&shr.g[i]->stack);
+				EXPECT_TRUE(n <= 16);	/* the frames above sp and the slack */
+				after += n;
+			}
+			/* at least what these lost (other parked goroutines may add) */
+			EXPECT_TRUE(bytes >= (before - after) * PAGE_SIZE);
+			EXPECT_TRUE(before - after >= SHR_N * (SHR_DEEP / 2) / PAGE_SIZE);
+			plain += bytes;
+			for (unsigned i = 0; i < SHR_N; i++) {
+				int token = (int)i;
+				chan_send(shr.wake[i], &token);
+			}
+		} else {
+			atomic_store(&shr.waker_go, false);
+			atomic_store(&shr.waker_finished, false);
+			wg_add(&shr.waker_done, 1);
+			go(shr_waker, NULL);
+			atomic_store(&shr.waker_go, true);
+			while (!atomic_load(&shr.waker_finished)) {
+				concurrent += sched_shrink_stacks();
+				go_yield();	/* one CPU: let the waker run */
+			}
+			wg_wait(&shr.waker_done);
+		}
+	}
+	wg_wait(&shr.done);
+	EXPECT_EQ(atomic_load(&shr.ok), (SHR_ROUNDS + 1) * SHR_N);
+	EXPECT_EQ(atomic_load(&frames_bad), 0);
+	EXPECT_TRUE(plain > 0);
+	(void)concurrent;
+	for (unsigned i = 0; i < SHR_N; i++)
+		chan_free(shr.wake[i]);
+}
+
+/* ---- panics inside goroutines (the matrix checks the reports) ---------------------- */
+
+/* tests=stack_overflow_g: a goroutine on a 64 KiB reservation recurses without end;
+ * the report names it ("goroutine N [running]:") above its frames, then lists the
+ * others (the test's own goroutine waits for it). */
+static void overflow_goroutine(void *arg)
+{
+	(void)arg;
+	stack_test_recurse(0);
+}
+
+TEST_G_EXPLICIT(stack_overflow_g, in_a_goroutine)
+{
+	struct wait_group wg = WAIT_GROUP_INIT;
+	wg_add(&wg, 1);
+	go_stack(overflow_goroutine, NULL, 64 * KiB);
+	wg_wait(&wg);
+	test_fail(__FILE__, __LINE__, "a goroutine recursing without end did not panic");
+}
+
+/* tests=stack_growth_panic: a panic from inside the fault handler in the middle of
+ * growing a goroutine's stack (growth under the vm lock is refused): the report
+ * must come out whole, the goroutine named, its frames below the fault handler's. */
+__attribute__((noinline)) void stack_test_grow_locked(void);
+__attribute__((noinline)) void stack_test_grow_locked(void)
+{
+	volatile uint8_t *p = (volatile uint8_t *)__builtin_frame_address(0) - 256 * KiB;
+	vm_lock();
+	*p = 1;
+	vm_unlock();
+}
+
+TEST_G_EXPLICIT(stack_growth_panic, under_the_vm_lock)
+{
+	stack_test_grow_locked();
+	test_fail(__FILE__, __LINE__, "growing a goroutine stack under the vm lock did not panic");
 }

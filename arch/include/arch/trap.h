@@ -43,6 +43,13 @@ void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt,
  */
 bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret);
 
+/* Where the frame's code was interrupted: its pc, stack pointer and frame pointer
+ * (x86-64 rip/rsp/rbp, aarch64 elr/sp/x29). For a CPU stopped by a panic, which
+ * records them so the dump can walk the goroutine it was running. */
+uint64_t arch_frame_pc(const struct arch_frame *f);
+uint64_t arch_frame_sp(const struct arch_frame *f);
+uint64_t arch_frame_fp(const struct arch_frame *f);
+
 /*
  * Preemption (kernel/preempt.c): redirect the interrupted context of f so that, as
  * soon as the interrupt returns, it calls fn() on its own stack as if the interrupted

@@ -9,6 +9,7 @@
 #ifndef KERNEL_PANIC_H
 #define KERNEL_PANIC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define EXIT_PASS  0
@@ -27,9 +28,40 @@ void backtrace_print_trap(uint64_t pc, uint64_t ret, uint64_t fp);
 void panic_init(void);
 
 /* The layer above adds to every panic report (rt/: every goroutine's traceback).
- * Called once, after the panicking flow's own backtrace, with the world still as the
- * panic found it: it must only read, and print with kprintf. */
+ * Called once, after the panic's message (and a fault's registers), with the other
+ * CPUs stopped and the world as the panic found it: it must only read, and print with
+ * kprintf. It places the panicking flow's frames with panic_print_backtrace() (under
+ * the header of the goroutine that panicked); if it does not, the kernel prints them
+ * after it. */
 void panic_set_dump_hook(void (*fn)(void));
+
+/* The panicking flow's backtrace, once (later calls, or calls outside the panicking
+ * CPU's report, print nothing). For the dump hook. */
+void panic_print_backtrace(void);
+
+/*
+ * The other CPUs during a panic. The panicking CPU asks every other online CPU to
+ * stop (an IPI); each records where it was interrupted and halts with interrupts
+ * off. For the dump hook, per CPU:
+ *   PANIC_CPU_UNKNOWN  no panic is being reported (a deadlock report, say)
+ *   PANIC_CPU_SELF     the panicking CPU itself
+ *   PANIC_CPU_STOPPED  stopped: *pc, *ret (see backtrace_print_trap) and *fp say where
+ *   PANIC_CPU_SILENT   did not answer within panic_stop_wait_ms() (interrupts off?)
+ */
+enum panic_cpu_state {
+	PANIC_CPU_UNKNOWN = 0,
+	PANIC_CPU_SELF,
+	PANIC_CPU_STOPPED,
+	PANIC_CPU_SILENT,
+};
+enum panic_cpu_state panic_cpu_frame(unsigned cpu, uint64_t *pc, uint64_t *ret, uint64_t *fp);
+uint64_t panic_stop_wait_ms(void);
+
+/* For kernel/ipi.c: has a panic on another CPU asked this one to stop? Then it calls
+ * panic_stop_self with the interrupted frame (NULL from a wait loop). */
+struct arch_frame;
+bool panic_stop_requested(void);
+_Noreturn void panic_stop_self(const struct arch_frame *f);
 
 #ifdef NDEBUG
 #define KASSERT(c) ((void)0)

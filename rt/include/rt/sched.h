@@ -152,6 +152,10 @@ void sched_tick(struct arch_frame *f);
 /* Print every goroutine (rt/traceback.c); the kernel's panic dump hook. */
 void sched_dump(void);
 
+/* Release the stack pages below every parked goroutine's saved sp (rt/gstack.c; the
+ * collector's hook). Returns the bytes released. A goroutine, interrupts on. */
+size_t sched_shrink_stacks(void);
+
 /* Local run queue operations (rt/runq.c). */
 bool runq_put(struct p *p, struct g *g);
 struct g *runq_get(struct p *p);
