@@ -424,3 +424,29 @@ TEST_G_EXPLICIT(panic_sched, in_a_park_callback)
 	panic_test_parker();
 	test_fail(__FILE__, __LINE__, "the park callback did not panic");
 }
+
+/* tests=panic_silent: the same with the spinner's interrupts off: its CPU cannot
+ * answer the panic's stop, and the dump says so instead of walking a live stack. */
+__attribute__((noinline)) void panic_test_irqoff_spinner(void *arg);
+__attribute__((noinline)) void panic_test_irqoff_spinner(void *arg)
+{
+	(void)arg;
+	irq_push();
+	atomic_store(&spinner_cpu, (int)cpu_id());
+	for (;;) {
+		atomic_fetch_add_explicit(&spin_count, 1, memory_order_relaxed);
+		arch_cpu_relax();
+	}
+}
+
+TEST_G_EXPLICIT(panic_silent, with_a_cpu_spinning_interrupts_off)
+{
+	ASSERT_TRUE(cpu_count() >= 2);
+	go(panic_test_irqoff_spinner, NULL);
+	while (atomic_load(&spinner_cpu) < 0 || atomic_load(&spinner_cpu) == (int)cpu_id())
+		go_yield();
+	uint64_t c = atomic_load(&spin_count);
+	while (atomic_load(&spin_count) < c + 1000)
+		arch_cpu_relax();
+	panic("deliberate panic with cpu %d spinning, interrupts off", atomic_load(&spinner_cpu));
+}
