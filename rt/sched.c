@@ -50,6 +50,7 @@
 #include <kernel/preempt.h>
 #include <kernel/smp.h>
 #include <kernel/start.h>
+#include <rt/libc_lock.h>
 #include <rt/sched.h>
 
 struct sched sched = { .lock = SPINLOCK_INIT("sched", LOCK_RANK_SCHED) };
@@ -552,6 +553,7 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 	sched_exit_fn = exit_fn;
 	timer_init();
 	preempt_set_handler(sched_preempt);
+	libc_lock_start();		/* newlib's locks park goroutines from now on */
 	panic_set_dump_hook(sched_dump);
 	sched_spawn(main_goroutine, NULL, 0);
 	smp_set_idle_hook(sched_ap_loop);

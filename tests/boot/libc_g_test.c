@@ -84,7 +84,6 @@ static void errno_worker(void *arg)
 
 TEST_G(libc_g, errno_per_goroutine)
 {
-	libc_lock_start();	/* until sched_start registers it (idempotent) */
 	struct wait_group wg = WAIT_GROUP_INIT;
 	atomic_store(&errno_bad, 0);
 	atomic_store(&errno_moves, 0);
@@ -334,7 +333,6 @@ static void park_waiter_fn(void *arg)
 
 TEST_G(libc_g, lock_parks)
 {
-	libc_lock_start();
 	struct wait_group wg = WAIT_GROUP_INIT;
 	printf("libc_g: stdout is set up\n");
 	atomic_store(&park_phase, 0);
