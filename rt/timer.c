@@ -21,7 +21,9 @@
  * A fire is done entirely under the heap lock: a sleeper is readied; a go_timer sends
  * the clock on its channel with chan_try_send_irq (never blocks: capacity 1, a full
  * channel drops the value) and, for a ticker, goes back into the same heap for the
- * fire plus its period. So once a stop holds the heap lock and finds the timer out of
+ * fire plus its period; a function timer readies the runner goroutine its arm spawned
+ * (a goroutine cannot be spawned in an interrupt: spawning allocates; see struct
+ * afunc). So once a stop holds the heap lock and finds the timer out of
  * the heap, its fire is complete (the value is in the channel) and nothing references
  * the timer any more: go_timer_free may free it right after the stop. `cpu` names the
  * heap holding the timer (-1: none); it is written only under that heap's lock, and a
@@ -79,13 +81,34 @@ struct timer {
 
 	/* What a fire does; set while the timer is in no heap. */
 	struct g *g;				/* a sleeper: ready it; else: */
-	struct chan *c;				/* send the clock on c, without blocking */
+	struct afunc *run;			/* a function timer: start this arm's runner */
+	struct chan *c;				/* else send the clock on c, without blocking */
 	uint64_t period;			/* and if non-zero re-arm for the fire + period */
+};
+
+/*
+ * One arm of a function timer (go_after_func): a runner goroutine spawned at the arm
+ * parks until the fire or the stop decides, and the state word says which. The
+ * runner's park callback moves ARMED to PARKED; the fire (interrupt) and a stop swap
+ * in FIRED or CANCELLED and ready the runner if it had parked; a runner that finds
+ * the decision made before it parks does not park. The runner runs fn on FIRED, then
+ * frees the record: whoever swapped the state touches the record only if it found
+ * PARKED (the runner is then waiting for it to be readied).
+ */
+enum { AF_ARMED, AF_PARKED, AF_FIRED, AF_CANCELLED };
+
+struct afunc {
+	_Atomic int state;
+	struct g *g;				/* the runner; set before it parks */
+	void (*fn)(void *);
+	void *arg;
 };
 
 struct go_timer {
 	struct timer t;
 	struct mutex mu;			/* serialises stop, reset and free */
+	void (*fn)(void *);			/* function timers: what each arm runs */
+	void *arg;
 };
 
 struct timer_cpu {
@@ -190,6 +213,15 @@ static void heap_remove(struct timer_cpu *tc, struct timer *t)
 	t->child = t->sibling = t->prev = NULL;
 }
 
+/* Decide a function timer's arm (FIRED or CANCELLED) and take it off the timer. */
+static void afunc_decide(struct afunc **run, int decision)
+{
+	struct afunc *a = *run;
+	*run = NULL;
+	if (atomic_exchange(&a->state, decision) == AF_PARKED)
+		sched_ready(a->g);	/* a is the runner's again from here */
+}
+
 /* ---- arming and firing ------------------------------------------------------------------ */
 
 /* Arm this CPU's timer for the earliest of its timers and its slice. Interrupts off. */
@@ -223,7 +255,10 @@ static void timer_fire(struct arch_frame *f)
 			continue;
 		}
 		uint64_t value = now;
-		chan_try_send_irq(t->c, &value);	/* full: the reader is slow, drop it */
+		if (t->run)
+			afunc_decide(&t->run, AF_FIRED);
+		else
+			chan_try_send_irq(t->c, &value);	/* full: the reader is slow, drop it */
 		if (t->period) {
 			t->when = now + t->period;
 			heap_insert(tc, t, cpu);
@@ -319,6 +354,44 @@ static void arm(struct go_timer *gt, uint64_t ns)
 	irq_pop();
 }
 
+static bool afunc_park(struct g *g, void *arg)
+{
+	(void)g;
+	struct afunc *a = arg;
+	int armed = AF_ARMED;
+	return atomic_compare_exchange_strong(&a->state, &armed, AF_PARKED);
+}
+
+static void afunc_runner(void *arg)
+{
+	struct afunc *a = arg;
+	a->g = sched_curg();
+	sched_park("timer func", afunc_park, a);
+	if (atomic_load(&a->state) == AF_FIRED)
+		a->fn(a->arg);
+	free(a);
+}
+
+/* A function timer's next arm: its runner, started before the timer is armed. */
+static void afunc_start(struct go_timer *gt)
+{
+	struct afunc *a = malloc(sizeof(*a));
+	if (!a)
+		panic("go_after_func: out of memory");
+	*a = (struct afunc){ .state = AF_ARMED, .fn = gt->fn, .arg = gt->arg };
+	gt->t.run = a;
+	go(afunc_runner, a);
+}
+
+/* The go_timer's mutex held: stop it; a function timer's cancelled runner exits. */
+static bool timer_stop_locked(struct go_timer *gt)
+{
+	bool stopped = timer_del(&gt->t);
+	if (stopped && gt->t.run)
+		afunc_decide(&gt->t.run, AF_CANCELLED);
+	return stopped;
+}
+
 static struct go_timer *timer_new(const char *what, uint64_t ns, uint64_t period)
 {
 	if (!sched_curg())
@@ -329,22 +402,38 @@ static struct go_timer *timer_new(const char *what, uint64_t ns, uint64_t period
 	memset(gt, 0, sizeof(*gt));
 	gt->mu = (struct mutex)MUTEX_INIT;
 	gt->t.cpu = -1;
-	gt->t.c = chan_make(sizeof(uint64_t), 1);
 	gt->t.period = period;
+	return gt;
+}
+
+static struct go_timer *chan_timer(const char *what, uint64_t ns, uint64_t period)
+{
+	struct go_timer *gt = timer_new(what, ns, period);
+	gt->t.c = chan_make(sizeof(uint64_t), 1);
 	arm(gt, ns);
 	return gt;
 }
 
 struct go_timer *go_timer_after(uint64_t ns)
 {
-	return timer_new("go_timer_after", ns, 0);
+	return chan_timer("go_timer_after", ns, 0);
+}
+
+struct go_timer *go_after_func(uint64_t ns, void (*fn)(void *), void *arg)
+{
+	struct go_timer *gt = timer_new("go_after_func", ns, 0);
+	gt->fn = fn;
+	gt->arg = arg;
+	afunc_start(gt);
+	arm(gt, ns);
+	return gt;
 }
 
 struct go_timer *go_ticker(uint64_t period)
 {
 	if (period == 0)
 		panic("non-positive interval for go_ticker");
-	return timer_new("go_ticker", period, period);
+	return chan_timer("go_ticker", period, period);
 }
 
 struct chan *go_timer_chan(struct go_timer *gt)
@@ -355,7 +444,7 @@ struct chan *go_timer_chan(struct go_timer *gt)
 bool go_timer_stop(struct go_timer *gt)
 {
 	mutex_lock(&gt->mu);
-	bool stopped = timer_del(&gt->t);
+	bool stopped = timer_stop_locked(gt);
 	mutex_unlock(&gt->mu);
 	return stopped;
 }
@@ -363,7 +452,9 @@ bool go_timer_stop(struct go_timer *gt)
 bool go_timer_reset(struct go_timer *gt, uint64_t ns)
 {
 	mutex_lock(&gt->mu);
-	bool stopped = timer_del(&gt->t);
+	bool stopped = timer_stop_locked(gt);
+	if (gt->fn)
+		afunc_start(gt);
 	if (gt->t.period) {
 		if (ns == 0) {
 			mutex_unlock(&gt->mu);
@@ -387,7 +478,7 @@ void go_timer_free(struct go_timer *gt)
 
 struct chan *go_after(uint64_t ns)
 {
-	return timer_new("go_after", ns, 0)->t.c;
+	return chan_timer("go_after", ns, 0)->t.c;
 }
 
 void timer_init(void)

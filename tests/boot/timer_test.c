@@ -404,6 +404,146 @@ TEST_G(go_timer, stop_reset_across_cpus_exact)
 	EXPECT_EQ(late, 0);
 }
 
+/* ---- function timers ------------------------------------------------------------------ */
+
+struct func_state {
+	_Atomic unsigned runs;
+	uint64_t at, goid;
+	struct wait_group wg;
+};
+
+static void func_fire(void *arg)
+{
+	struct func_state *st = arg;
+	st->at = go_now();
+	st->goid = go_id();
+	atomic_fetch_add(&st->runs, 1);
+	wg_done(&st->wg);
+}
+
+/* Live goroutines back to at most n (a cancelled runner exits): bounded yields. */
+static bool live_at_most(uint64_t n)
+{
+	for (int i = 0; i < 1000000; i++) {
+		if (atomic_load(&sched.live) <= n)
+			return true;
+		go_yield();
+	}
+	return false;
+}
+
+TEST_G(go_timer, after_func_runs_once_in_a_goroutine)
+{
+	static struct func_state st;
+	st = (struct func_state){ .wg = WAIT_GROUP_INIT };
+	wg_add(&st.wg, 1);
+	uint64_t t0 = go_now();
+	struct go_timer *t = go_after_func(2 * MS, func_fire, &st);
+	EXPECT_TRUE(go_timer_chan(t) == NULL);
+	wg_wait(&st.wg);
+	EXPECT_TRUE(st.at >= t0 + 2 * MS);
+	EXPECT_NE(st.goid, go_id());
+	go_sleep(5 * MS);
+	EXPECT_EQ(atomic_load(&st.runs), 1);
+	EXPECT_TRUE(!go_timer_stop(t));
+	/* reset after the fire: one more run */
+	wg_add(&st.wg, 1);
+	t0 = go_now();
+	EXPECT_TRUE(!go_timer_reset(t, 1 * MS));
+	wg_wait(&st.wg);
+	EXPECT_EQ(atomic_load(&st.runs), 2);
+	EXPECT_TRUE(st.at >= t0 + 1 * MS);
+	go_timer_free(t);
+}
+
+TEST_G(go_timer, after_func_stop_cancels_and_runner_exits)
+{
+	static struct func_state st;
+	st = (struct func_state){ .wg = WAIT_GROUP_INIT };
+	uint64_t live0 = atomic_load(&sched.live);
+	uint64_t pending0 = atomic_load(&timers_pending);
+	struct go_timer *t = go_after_func(10 * MS, func_fire, &st);
+	EXPECT_TRUE(go_timer_stop(t));
+	EXPECT_TRUE(live_at_most(live0));	/* the cancelled runner is gone */
+	EXPECT_TRUE(pending_at_most(pending0));
+	go_sleep(20 * MS);
+	EXPECT_EQ(atomic_load(&st.runs), 0);
+	/* reset while pending: the first arm is cancelled, the second runs once */
+	wg_add(&st.wg, 1);
+	uint64_t t0 = go_now();
+	EXPECT_TRUE(!go_timer_reset(t, 3600000 * MS));
+	EXPECT_TRUE(go_timer_reset(t, 2 * MS));
+	wg_wait(&st.wg);
+	EXPECT_TRUE(st.at >= t0 + 2 * MS);
+	go_sleep(5 * MS);
+	EXPECT_EQ(atomic_load(&st.runs), 1);
+	go_timer_free(t);
+	EXPECT_TRUE(live_at_most(live0));
+}
+
+#define FUNCS 64
+#define FUNC_STOPPERS 4
+
+static _Atomic unsigned func_ran[FUNCS];
+static bool func_stopped[FUNCS];
+static struct go_timer *func_timers[FUNCS];
+
+static void func_count(void *arg)
+{
+	atomic_fetch_add(&func_ran[(uintptr_t)arg], 1);
+}
+
+static void func_stopper(void *arg)
+{
+	uintptr_t k = (uintptr_t)((void **)arg)[0];
+	struct wait_group *wg = ((void **)arg)[1];
+	for (unsigned i = (unsigned)k; i < FUNCS; i += FUNC_STOPPERS) {
+		if (i % 3)
+			go_sleep((i * 37 % 20) * MS / 10);
+		func_stopped[i] = go_timer_stop(func_timers[i]);
+	}
+	wg_done(wg);
+}
+
+/* Function timers on whichever CPU created them, stopped from other goroutines: each
+ * ran exactly once or was stopped, never both. */
+TEST_G(go_timer, after_func_stopped_concurrently_exact)
+{
+	struct wait_group wg = WAIT_GROUP_INIT;
+	static void *args[FUNC_STOPPERS][2];
+	for (uintptr_t i = 0; i < FUNCS; i++) {
+		atomic_store(&func_ran[i], 0);
+		func_timers[i] = go_after_func((i * 7919 % 20) * MS / 10, func_count, (void *)i);
+	}
+	wg_add(&wg, FUNC_STOPPERS);
+	for (uintptr_t k = 0; k < FUNC_STOPPERS; k++) {
+		args[k][0] = (void *)k;
+		args[k][1] = &wg;
+		go(func_stopper, args[k]);
+	}
+	wg_wait(&wg);
+	unsigned expect = 0;
+	for (int i = 0; i < FUNCS; i++)
+		expect += !func_stopped[i];
+	/* every deadline has passed: wait (bounded) for the runners of the fired ones */
+	go_sleep(5 * MS);
+	for (int n = 0; n < 1000; n++) {
+		unsigned ran = 0;
+		for (int i = 0; i < FUNCS; i++)
+			ran += atomic_load(&func_ran[i]);
+		if (ran >= expect)
+			break;
+		go_sleep(1 * MS);
+	}
+	unsigned wrong = 0;
+	for (int i = 0; i < FUNCS; i++) {
+		if (atomic_load(&func_ran[i]) != (func_stopped[i] ? 0u : 1u))
+			wrong++;
+		go_timer_free(func_timers[i]);
+	}
+	EXPECT_EQ(wrong, 0);
+}
+
 /* ---- the deadlock report still comes with stopped timers around (tests=timer_deadlock) */
 
 TEST_G_EXPLICIT(timer_deadlock, stopped_timers_do_not_count)
@@ -414,8 +554,10 @@ TEST_G_EXPLICIT(timer_deadlock, stopped_timers_do_not_count)
 	/* stopped timers and tickers are no future wake-up */
 	struct go_timer *far = go_timer_after(3600000 * MS);
 	struct go_timer *tk = go_ticker(3600000 * MS);
+	struct go_timer *fn = go_after_func(3600000 * MS, func_count, NULL);
 	EXPECT_TRUE(go_timer_stop(far));
 	EXPECT_TRUE(go_timer_stop(tk));
+	EXPECT_TRUE(go_timer_stop(fn));		/* and its runner exits */
 	struct chan *never = chan_make(sizeof(uint64_t), 0);
 	chan_recv(never, NULL);
 	test_fail(__FILE__, __LINE__, "a receive nobody sends to returned");

@@ -10,8 +10,9 @@
  *   go_id()                  the running goroutine's id (1 = the first)
  *   go_sleep(ns)             park for at least ns nanoseconds (0: yield)
  *   go_now()                 the monotonic clock, in nanoseconds since boot
- *   go_timer_after(ns), go_ticker(period), go_timer_stop/reset/free, go_after(ns)
- *                            timers that deliver on channels (rt/timer.h)
+ *   go_timer_after(ns), go_ticker(period), go_timer_stop/reset/free, go_after(ns),
+ *   go_after_func(ns, fn, arg)   timers that deliver on channels or run a function
+ *                            (rt/timer.h)
  *
  *   struct wait_group        Go's sync.WaitGroup: wg_add(wg, n), wg_done(wg),
  *                            wg_wait(wg); a negative counter is a panic

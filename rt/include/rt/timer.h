@@ -22,6 +22,10 @@
  *   go_after(ns)           the channel of a new go_timer_after(ns); that timer is never
  *                          freed (until the collector owns timers): for a loop, keep one
  *                          timer and go_timer_reset it
+ *   go_after_func(ns, fn, arg)  a timer that runs fn(arg) in a new goroutine at its fire,
+ *                          at least ns from now; it has no channel (go_timer_chan: NULL).
+ *                          Stop and reset as above: a stop that returns true means fn
+ *                          will not run for that arm; each reset arms one more run
  *
  * A select with a timeout is chan_select with the timer's channel as one receive case:
  *
@@ -50,6 +54,7 @@ struct go_timer;
 
 struct go_timer *go_timer_after(uint64_t ns);
 struct go_timer *go_ticker(uint64_t period);
+struct go_timer *go_after_func(uint64_t ns, void (*fn)(void *), void *arg);
 struct chan *go_timer_chan(struct go_timer *t);
 bool go_timer_stop(struct go_timer *t);
 bool go_timer_reset(struct go_timer *t, uint64_t ns);
