@@ -49,7 +49,11 @@
  * interrupt preempts must be switched out with errno as the handler found it. And
  * since glibc declares __errno_location const, the compiler may keep errno's address
  * across a switch point, which after a move to another CPU is the wrong thread's:
- * every hosted source file sees errno through arch/host/include/errno.h instead.
+ * every hosted source file sees errno through arch/host/include/errno.h instead. One
+ * window is left: a preemption between host_errno_location's return and the access
+ * through the address it gave (an instruction or two) resumes the access on another
+ * thread, against the first thread's errno. Bare metal has no such window: the
+ * address is in the goroutine's own reent.
  * Line buffering for standard output: see host_stdout_lines below.
  */
 #include <stdatomic.h>
