@@ -33,7 +33,6 @@
 #include <kernel/console.h>
 #include <kernel/test.h>
 #include <rt/go.h>
-#include <rt/libc_lock.h>
 #include <rt/sched.h>
 #ifndef GORT_HOSTED
 #include <reent.h>
