@@ -134,6 +134,45 @@ void spin_unlock_irqrestore(struct spinlock *l)
 	irq_pop();
 }
 
+/* The members after the first: held, but not on the lock stack (the first stands for
+ * the group there: its rank, its name, its place in the order). */
+void spin_lock_group(struct spinlock *const *ls, int n)
+{
+	KASSERT(!arch_irq_enabled());
+	if (n <= 0)
+		return;
+	acquire(ls[0]);
+	int holder = (int)cpu_this()->id + 1;
+	uint64_t start = 0;
+	for (int i = 1; i < n; i++) {
+		KASSERT(ls[i]->rank == ls[0]->rank);
+		while (atomic_load_explicit(&ls[i]->locked, memory_order_relaxed) ||
+		       atomic_exchange_explicit(&ls[i]->locked, 1, memory_order_acquire)) {
+			arch_cpu_relax();
+			if (!start) {
+				start = clock_ns();
+			} else if (clock_ns() - start > SPIN_PANIC_NS) {
+				panic("spinlock %s: not acquired in %llu s; held by cpu %d", ls[i]->name,
+				      (unsigned long long)(SPIN_PANIC_NS / 1000000000ull),
+				      atomic_load(&ls[i]->holder) - 1);
+			}
+		}
+		atomic_store_explicit(&ls[i]->holder, holder, memory_order_relaxed);
+	}
+}
+
+void spin_unlock_group(struct spinlock *const *ls, int n)
+{
+	KASSERT(!arch_irq_enabled());
+	for (int i = n - 1; i >= 1; i--) {
+		KASSERT(atomic_load_explicit(&ls[i]->holder, memory_order_relaxed) == (int)cpu_this()->id + 1);
+		atomic_store_explicit(&ls[i]->holder, 0, memory_order_relaxed);
+		atomic_store_explicit(&ls[i]->locked, 0, memory_order_release);
+	}
+	if (n > 0)
+		release(ls[0]);
+}
+
 bool spin_held(struct spinlock *l)
 {
 	unsigned long flags = arch_irq_save();	/* "this CPU" must not change under us */

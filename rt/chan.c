@@ -27,8 +27,8 @@
  * The other side writes into (or reads from) the parked G's stack. Stacks are
  * demand-paged (kernel/stack.h); its fault handler maps a live stack's page for any
  * CPU, but every operation reads its element (and select its wait records) before
- * taking a lock anyway, so the copies under channel locks (interrupts off, up to
- * CHAN_SELECT_MAX_CHANS locks held) do not take growth faults there.
+ * taking a lock anyway, so the copies under channel locks (interrupts off, a select
+ * holding all of its channels' locks) do not take growth faults there.
  *
  * select (chan_select): a random permutation of the cases (xorshift on the P's
  * rand) is polled with every involved channel locked, in address order (the one
@@ -482,22 +482,21 @@ void chan_close(struct chan *c)
 /* ---- select ------------------------------------------------------------------------------ */
 
 struct select_locks {
-	struct chan *c[CHAN_SELECT_MAX_CHANS];
+	struct spinlock **l;		/* the distinct channels' locks, by address */
 	int n;
 };
 
-/* Lock every distinct channel in address order, interrupts off once for all. */
+/* Lock every distinct channel in address order, interrupts off once for all; one
+ * entry on the CPU's lock stack however many channels there are. */
 static void sellock(struct select_locks *l)
 {
 	irq_push();
-	for (int i = 0; i < l->n; i++)
-		spin_lock(&l->c[i]->lock);
+	spin_lock_group(l->l, l->n);
 }
 
 static void selunlock_locks(struct select_locks *l)
 {
-	for (int i = l->n - 1; i >= 0; i--)
-		spin_unlock(&l->c[i]->lock);
+	spin_unlock_group(l->l, l->n);
 }
 
 static void selunlock(struct select_locks *l)
@@ -537,8 +536,9 @@ int chan_select(struct select_case *cases, int n, bool has_default)
 		block_forever("select (no cases)");
 	}
 
-	/* The poll order: a random permutation of the cases with a channel. */
-	int order[CHAN_SELECT_MAX];
+	/* The poll order: a random permutation of the cases with a channel. The arrays
+	 * are on the goroutine's stack, sized by n (about 80 bytes a case). */
+	int order[n];
 	int norder = 0;
 	for (int i = 0; i < n; i++) {
 		if (!cases[i].c)
@@ -552,23 +552,23 @@ int chan_select(struct select_case *cases, int n, bool has_default)
 		norder++;
 	}
 
-	/* The lock order: distinct channels by address. */
-	struct select_locks locks = { .n = 0 };
+	/* The lock order: distinct channels by address (insertion sort: selects are
+	 * small; a big one pays n^2/4 compares, still no lock held). */
+	struct spinlock *lockv[n];
+	struct select_locks locks = { .l = lockv, .n = 0 };
 	for (int k = 0; k < norder; k++) {
-		struct chan *c = cases[order[k]].c;
-		int pos = 0;
-		while (pos < locks.n && (uintptr_t)locks.c[pos] < (uintptr_t)c)
-			pos++;
-		if (pos < locks.n && locks.c[pos] == c)
+		struct spinlock *l = &cases[order[k]].c->lock;
+		int pos = locks.n;
+		while (pos > 0 && (uintptr_t)lockv[pos - 1] > (uintptr_t)l)
+			pos--;
+		if (pos > 0 && lockv[pos - 1] == l)
 			continue;
-		if (locks.n == CHAN_SELECT_MAX_CHANS)
-			panic("select: more than %d distinct channels", CHAN_SELECT_MAX_CHANS);
-		memmove(&locks.c[pos + 1], &locks.c[pos], (size_t)(locks.n - pos) * sizeof(locks.c[0]));
-		locks.c[pos] = c;
+		memmove(&lockv[pos + 1], &lockv[pos], (size_t)(locks.n - pos) * sizeof(lockv[0]));
+		lockv[pos] = l;
 		locks.n++;
 	}
 
-	struct sudog sds[CHAN_SELECT_MAX];
+	struct sudog sds[n];
 	touch(sds, (size_t)norder * sizeof(sds[0]));	/* pass 2 writes them under the locks */
 	sellock(&locks);
 

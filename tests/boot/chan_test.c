@@ -462,3 +462,64 @@ TEST_G_EXPLICIT(chan_close_wakes_sender, panics)
 	for (;;)
 		go_yield();
 }
+
+/*
+ * A select over many channels (more than a CPU's lock stack holds: the select locks
+ * them as one group). Each round a sender goroutine sends to one channel chosen by
+ * the round number while the selector waits on all of them (blocking) or polls (with
+ * a default after the send completed); the winner must be that channel's case, with
+ * its value. Half the channels appear twice, as a receive and as a never-ready send.
+ */
+#define MANY_CHANS 100
+#define MANY_ROUNDS 300
+
+struct many {
+	struct chan *c[MANY_CHANS];
+	struct chan *full;		/* capacity 1, kept full: its send case never fires */
+	struct wait_group wg;
+};
+
+static void many_sender(void *arg)
+{
+	struct many *m = arg;
+	for (int r = 0; r < MANY_ROUNDS; r++) {
+		int v = r * 7 + 1;
+		chan_send(m->c[(r * 37) % MANY_CHANS], &v);
+	}
+	wg_done(&m->wg);
+}
+
+TEST_G(chan, select_over_many_channels)
+{
+	static struct many m;
+	static struct select_case cases[MANY_CHANS + MANY_CHANS / 2];
+	int n = 0, got = 0, filler = 0;
+	m.full = chan_make(sizeof(int), 1);
+	chan_send(m.full, &filler);
+	for (int i = 0; i < MANY_CHANS; i++)
+		m.c[i] = chan_make(sizeof(int), 0);
+	for (int i = 0; i < MANY_CHANS; i++) {
+		cases[n++] = (struct select_case){ m.c[i], SELECT_RECV, &got, NULL };
+		if (i % 2)
+			cases[n++] = (struct select_case){ m.full, SELECT_SEND, &filler, NULL };
+	}
+	m.wg = (struct wait_group)WAIT_GROUP_INIT;
+	wg_add(&m.wg, 1);
+	go(many_sender, &m);
+	int wrong = 0;
+	for (int r = 0; r < MANY_ROUNDS; r++) {
+		int k = chan_select(cases, n, false);
+		int want = (r * 37) % MANY_CHANS;
+		if (k < 0 || cases[k].c != m.c[want] || got != r * 7 + 1)
+			wrong++;
+	}
+	wg_wait(&m.wg);
+	EXPECT_EQ(wrong, 0);
+	/* nothing left queued: every channel is idle, the full one still full */
+	for (int i = 0; i < MANY_CHANS; i++)
+		EXPECT_TRUE(!chan_try_send(m.c[i], &got));
+	EXPECT_EQ(chan_select(cases, n, true), -1);
+	for (int i = 0; i < MANY_CHANS; i++)
+		chan_free(m.c[i]);
+	chan_free(m.full);
+}

@@ -6,6 +6,11 @@
  *       every lock an interrupt handler may also take.
  *   spin_lock(l) / spin_unlock(l)
  *       interrupts untouched: only for locks no interrupt handler takes.
+ *   spin_lock_group(ls, n) / spin_unlock_group(ls, n)
+ *       n locks of one rank, taken in the order given (the caller's total order, e.g.
+ *       by address) and released in reverse, with interrupts already off; they are
+ *       one entry of the CPU's lock stack (struct cpu.lock_ranks holds
+ *       CPU_LOCK_STACK), so any number can be held at once (select over n channels).
  *
  * Every lock has a rank (enum lock_rank below, the one table of lock order). A CPU
  * may only take a lock of a strictly higher rank than every lock it holds (except
@@ -54,6 +59,8 @@ void spin_lock(struct spinlock *l);
 void spin_unlock(struct spinlock *l);
 void spin_lock_irqsave(struct spinlock *l);
 void spin_unlock_irqrestore(struct spinlock *l);
+void spin_lock_group(struct spinlock *const *ls, int n);
+void spin_unlock_group(struct spinlock *const *ls, int n);
 /* Does this CPU hold l? (for asserts) */
 bool spin_held(struct spinlock *l);
 

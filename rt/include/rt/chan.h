@@ -23,9 +23,8 @@
  *       the chosen case's index. A case with a NULL channel is never chosen; a select
  *       with no cases (and no default) blocks forever. Receive cases store the element
  *       into elem (may be NULL) and, if ok is not NULL, whether it was a real one
- *       (false: closed and drained). At most CHAN_SELECT_MAX cases, of which at most
- *       CHAN_SELECT_MAX_CHANS distinct channels (select locks them all at once, and a
- *       CPU holds at most CPU_LOCK_STACK locks: the rest is room for stack growth).
+ *       (false: closed and drained). Any number of cases up to CHAN_SELECT_MAX
+ *       (Go's limit); a select keeps about 80 bytes a case on its goroutine's stack.
  *
  * A NULL channel blocks forever on send and receive, as in Go. Misuse panics with
  * Go's messages: "send on closed channel", "close of closed channel", "close of nil
@@ -53,8 +52,7 @@ struct select_case {
 	bool *ok;		/* RECV: set to false when closed and drained (or NULL) */
 };
 
-#define CHAN_SELECT_MAX 64
-#define CHAN_SELECT_MAX_CHANS 6
+#define CHAN_SELECT_MAX 65536
 
 struct chan *chan_make(size_t elem_size, size_t cap);
 void chan_free(struct chan *c);
