@@ -214,6 +214,11 @@ void arch_wait_for_interrupt(void)
 		HOST_TLS_WRITE(host_irq_pending, one);
 		pending = 1;
 	}
+	if (!pending && atomic_load(&host_this_cpu->ipi_pending)) {
+		/* likewise an IPI whose SIG_IPI went missing: its bits are still set */
+		HOST_TLS_WRITE(host_irq_pending, one);
+		pending = 1;
+	}
 	if (!pending) {
 		HOST_TLS_WRITE(host_irq_off, zero);
 		wait_signal(&old);	/* the handler ran inside, with the mask clear */
