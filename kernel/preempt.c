@@ -21,6 +21,7 @@ static void preempt_entry(void)
 {
 	KASSERT(arch_irq_enabled());
 	preempt_handler();
+	__asm__ volatile("");	/* not a tail call: dumps show this frame */
 }
 
 bool preempt_irq(struct arch_frame *f)

@@ -520,6 +520,7 @@ static void sched_preempt(void)
 		return;		/* not a goroutine: nothing to give away */
 	g->npreempt++;
 	sched_switch(P_YIELD);
+	__asm__ volatile("");	/* not a tail call: dumps show "sched_preempt" */
 }
 
 /* ---- start ------------------------------------------------------------------------------ */

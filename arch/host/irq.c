@@ -168,7 +168,7 @@ static void irq_signal(int sig, siginfo_t *si, void *ucv)
 
 /* ---- preemption: see preempt.S --------------------------------------------------- */
 
-__thread uint64_t host_preempt_rip, host_preempt_fn;
+__thread uint64_t host_preempt_rip, host_preempt_rec, host_preempt_fn;
 
 void host_preempt_call(void (*fn)(void));
 
@@ -176,6 +176,7 @@ void host_preempt_call(void (*fn)(void))
 {
 	arch_irq_enable();
 	fn();
+	__asm__ volatile("");	/* not a tail call: keeps this frame in dumps */
 }
 
 bool arch_frame_inject_call(struct arch_frame *f, void (*fn)(void))
@@ -184,8 +185,9 @@ bool arch_frame_inject_call(struct arch_frame *f, void (*fn)(void))
 	if (!f->live || f->rip < (uint64_t)__executable_start || f->rip >= (uint64_t)etext ||
 	    (f->rip >= (uint64_t)host_preempt_tramp && f->rip < (uint64_t)host_preempt_tramp_end))
 		return false;	/* a copy, or in libc / a sanitizer's runtime, or the trampoline */
-	uint64_t rip = f->rip, fnv = (uint64_t)(uintptr_t)fn;
+	uint64_t rip = f->rip, rec = f->rip + 1, fnv = (uint64_t)(uintptr_t)fn;
 	HOST_TLS_WRITE(host_preempt_rip, rip);
+	HOST_TLS_WRITE(host_preempt_rec, rec);
 	HOST_TLS_WRITE(host_preempt_fn, fnv);
 	f->rip = (uint64_t)host_preempt_tramp;
 	return true;

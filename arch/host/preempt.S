@@ -16,8 +16,9 @@
 host_preempt_tramp:
 	leaq -128(%rsp), %rsp		/* leave the interrupted code's red zone alone */
 	pushq %fs:host_preempt_rip@tpoff
+	pushq %fs:host_preempt_rec@tpoff	/* rip + 1, for the record (x86_64/preempt.S) */
 	pushq %rbp
-	movq %rsp, %rbp			/* frame record {rbp, rip} */
+	movq %rsp, %rbp			/* frame record {rbp, rip + 1} */
 	pushfq
 	pushq %rax
 	pushq %rcx
@@ -46,6 +47,7 @@ host_preempt_tramp:
 	popq %rax
 	popfq
 	popq %rbp
+	leaq 8(%rsp), %rsp
 	ret $128
 host_preempt_tramp_end:
 	.size host_preempt_tramp, . - host_preempt_tramp

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
+#include <kernel/panic.h>
 #include <kernel/preempt.h>
 #include <kernel/spinlock.h>
 #include <kernel/test.h>
@@ -245,4 +246,36 @@ TEST_G_EXPLICIT(preempt_off, no_preemption_when_slice_is_0)
 	EXPECT_EQ(self->npreempt, 0);
 	EXPECT_EQ(preempts_total(false) + preempts_total(true), 0);
 	wg_wait(&wg);
+}
+
+/*
+ * The dump shows where a preempted goroutine was: it is runnable, and its frames go
+ * from the scheduler through the trampoline into the loop it was interrupted in.
+ * Twice as many call-free spinners as CPUs; once all have started (so those not
+ * running were preempted) this goroutine panics on purpose (matrix: panic_preempted).
+ */
+static __attribute__((noinline)) void preempt_test_spin(void)
+{
+	while (!atomic_load_explicit(&stop, memory_order_relaxed))
+		__asm__ volatile("" ::: "memory");
+}
+
+static void named_spinner(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&spinners_started, 1);
+	preempt_test_spin();
+	__asm__ volatile("");	/* not a tail call: the dump shows this frame */
+}
+
+TEST_G_EXPLICIT(panic_preempted, dump_shows_where_a_preempted_goroutine_was)
+{
+	unsigned n = 2 * cpu_count();
+	atomic_store(&stop, false);
+	atomic_store(&spinners_started, 0);
+	for (unsigned i = 0; i < n; i++)
+		go(named_spinner, NULL);
+	while (atomic_load(&spinners_started) < n)
+		go_yield();
+	panic("deliberate panic with preempted goroutines");
 }
