@@ -34,7 +34,7 @@ static bool waitq_park_unlock(struct g *g, void *arg)
 	return true;
 }
 
-void waitq_park(struct waitq *q, struct spinlock *lock, const char *reason)
+static void waitq_park_at(struct waitq *q, struct spinlock *lock, const char *reason, bool front)
 {
 	struct g *self = sched_curg();
 	if (!self) {
@@ -42,15 +42,32 @@ void waitq_park(struct waitq *q, struct spinlock *lock, const char *reason)
 		panic("%s: not called from a goroutine", reason);
 	}
 	KASSERT(spin_held(lock));
-	self->schedlink = NULL;
-	if (q->tail)
-		q->tail->schedlink = self;
-	else
+	if (front) {
+		self->schedlink = q->head;
 		q->head = self;
-	q->tail = self;
+		if (!q->tail)
+			q->tail = self;
+	} else {
+		self->schedlink = NULL;
+		if (q->tail)
+			q->tail->schedlink = self;
+		else
+			q->head = self;
+		q->tail = self;
+	}
 	/* the lock is released by the scheduler, after we are marked waiting */
 	sched_park(reason, waitq_park_unlock, lock);
 	irq_pop();
+}
+
+void waitq_park(struct waitq *q, struct spinlock *lock, const char *reason)
+{
+	waitq_park_at(q, lock, reason, false);
+}
+
+void waitq_park_front(struct waitq *q, struct spinlock *lock, const char *reason)
+{
+	waitq_park_at(q, lock, reason, true);
 }
 
 struct g *waitq_pop(struct waitq *q)
@@ -67,7 +84,7 @@ struct g *waitq_pop(struct waitq *q)
 
 /* ---- the semaphore ----------------------------------------------------------------------- */
 
-void sema_acquire(struct sema *s)
+void sema_acquire_as(struct sema *s, const char *reason, bool lifo)
 {
 	spin_lock_irqsave(&s->lock);
 	if (s->count > 0) {
@@ -76,7 +93,15 @@ void sema_acquire(struct sema *s)
 		return;
 	}
 	/* the token is handed to us by sema_release: nothing to re-check */
-	waitq_park(&s->waiters, &s->lock, "semacquire");
+	if (lifo)
+		waitq_park_front(&s->waiters, &s->lock, reason);
+	else
+		waitq_park(&s->waiters, &s->lock, reason);
+}
+
+void sema_acquire(struct sema *s)
+{
+	sema_acquire_as(s, "semacquire", false);
 }
 
 bool sema_tryacquire(struct sema *s)

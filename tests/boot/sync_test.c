@@ -471,3 +471,46 @@ TEST_G_EXPLICIT(sync_wunlock, panics)
 	rw_unlock(&m);
 	test_fail(__FILE__, __LINE__, "Unlock of a read-locked RWMutex did not panic");
 }
+
+/*
+ * Starvation mode: holders sleep with the mutex held, so waiters wait past the 1 ms
+ * threshold while the holder re-locks at once each time it unlocks (normal mode lets
+ * it): a starved waiter must switch the mutex to hand-off mode, after which every
+ * waiter gets its turn. The count is exact and the mode was seen.
+ */
+#define STARVE_G 4
+#define STARVE_N 40
+static struct mutex starve_mu = MUTEX_INIT;
+static uint64_t starve_count;			/* starve_mu */
+static _Atomic bool starve_seen;
+
+static void starve_worker(void *arg)
+{
+	struct wait_group *wg = arg;
+	for (int i = 0; i < STARVE_N; i++) {
+		mutex_lock(&starve_mu);
+		starve_count++;
+		if (atomic_load(&starve_mu.state) & MUTEX_STARVING)
+			atomic_store(&starve_seen, true);
+		if (i % 8 == 0)
+			go_sleep(2000000);	/* 2 ms, holding it */
+		mutex_unlock(&starve_mu);
+	}
+	wg_done(wg);
+}
+
+TEST_G(sync, mutex_starvation_mode_hands_off)
+{
+	struct wait_group wg = WAIT_GROUP_INIT;
+	starve_count = 0;
+	atomic_store(&starve_seen, false);
+	wg_add(&wg, STARVE_G);
+	for (int i = 0; i < STARVE_G; i++)
+		go(starve_worker, &wg);
+	wg_wait(&wg);
+	mutex_lock(&starve_mu);
+	EXPECT_EQ(starve_count, (uint64_t)STARVE_G * STARVE_N);
+	mutex_unlock(&starve_mu);
+	EXPECT_TRUE(atomic_load(&starve_seen));
+	EXPECT_EQ(atomic_load(&starve_mu.state), 0);
+}

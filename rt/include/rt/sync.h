@@ -54,22 +54,26 @@ struct sema {
 #define SEMA_INIT(n) { SPINLOCK_INIT("sema", LOCK_RANK_SYNC), (n), WAITQ_INIT }
 
 void sema_acquire(struct sema *s);
+/* The same, shown as `reason` in goroutine dumps; lifo: wait at the head of the queue
+ * (a waiter that was woken and lost the race again, as in Go's mutex). */
+void sema_acquire_as(struct sema *s, const char *reason, bool lifo);
 bool sema_tryacquire(struct sema *s);
 void sema_release(struct sema *s);
 
 /* ---- mutex (rt/mutex.c) --------------------------------------------------------------- */
 
 struct mutex {
-	/* MUTEX_LOCKED | waiters * MUTEX_WAITER: changed by CAS; the waiter count only
-	 * under lock, and then it equals the length of `waiters` */
+	/* MUTEX_LOCKED | MUTEX_WOKEN | MUTEX_STARVING | waiters * MUTEX_WAITER, changed
+	 * by atomic read-modify-writes only (rt/mutex.c) */
 	_Atomic uint32_t state;
-	struct spinlock lock;
-	struct waitq waiters;		/* lock: in mutex_lock, oldest first */
+	struct sema sema;		/* where waiters park */
 };
 
-#define MUTEX_LOCKED 1u
-#define MUTEX_WAITER 2u
-#define MUTEX_INIT { 0, SPINLOCK_INIT("mutex", LOCK_RANK_SYNC), WAITQ_INIT }
+#define MUTEX_LOCKED   1u		/* held */
+#define MUTEX_WOKEN    2u		/* a waiter is awake and competing: wake no other */
+#define MUTEX_STARVING 4u		/* hand-off mode: unlock passes it to the oldest waiter */
+#define MUTEX_WAITER   8u		/* one parked (or about to park) waiter */
+#define MUTEX_INIT { 0, SEMA_INIT(0) }
 
 void mutex_lock(struct mutex *m);
 bool mutex_trylock(struct mutex *m);
@@ -130,6 +134,8 @@ void cond_broadcast(struct cond *c);
  * Returns when someone popped it off q and readied it: the lock is not held then.
  */
 void waitq_park(struct waitq *q, struct spinlock *lock, const char *reason);
+/* The same at the head of q. */
+void waitq_park_front(struct waitq *q, struct spinlock *lock, const char *reason);
 /* Take the oldest goroutine off q (NULL if empty); the caller holds q's lock and
  * readies it with sched_ready after dropping the lock. */
 struct g *waitq_pop(struct waitq *q);
