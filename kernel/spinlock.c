@@ -60,7 +60,9 @@ static void rank_check(struct cpu *c, struct spinlock *l)
  */
 static void acquire(struct spinlock *l)
 {
-	unsigned long flags = arch_irq_save();
+	/* already off (the irqsave variants, interrupt handlers): nothing to save */
+	bool was_on = arch_irq_enabled();
+	unsigned long flags = was_on ? arch_irq_save() : 0;
 	struct cpu *c = cpu_this();
 	/* The stack-growth path needs vm and pmm (kernel/stack.h): the outermost lock of
 	 * those ranks maps the stack below sp for everything taken inside it. */
@@ -72,7 +74,8 @@ static void acquire(struct spinlock *l)
 		if (!atomic_load_explicit(&l->locked, memory_order_relaxed) &&
 		    !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
 			break;
-		arch_irq_restore(flags);
+		if (was_on)
+			arch_irq_restore(flags);
 		arch_cpu_relax();
 		if (!start) {
 			start = clock_ns();
@@ -81,14 +84,16 @@ static void acquire(struct spinlock *l)
 			panic("spinlock %s: not acquired in %llu s; held by cpu %d", l->name,
 			      (unsigned long long)(SPIN_PANIC_NS / 1000000000ull), h - 1);
 		}
-		flags = arch_irq_save();
+		if (was_on)
+			flags = arch_irq_save();
 		c = cpu_this();		/* preempted meanwhile: holding nothing, it moved */
 	}
 	atomic_store_explicit(&l->holder, (int)c->id + 1, memory_order_relaxed);
 	c->lock_ranks[c->nlocks] = l->rank;
 	c->lock_names[c->nlocks] = l->name;
 	c->nlocks++;
-	arch_irq_restore(flags);
+	if (was_on)
+		arch_irq_restore(flags);
 }
 
 static void release(struct spinlock *l)

@@ -68,7 +68,9 @@ static struct g *gfree_global[GFREE_CLASSES];	/* sched.lock */
 
 static unsigned gfree_class(size_t stack_size)
 {
-	return (unsigned)(__builtin_ctzll(stack_size) - __builtin_ctz(STACK_MIN_SIZE));
+	unsigned c = (unsigned)(__builtin_ctzll(stack_size) - __builtin_ctz(STACK_MIN_SIZE));
+	KASSERT((stack_size & (stack_size - 1)) == 0 && c < GFREE_CLASSES);
+	return c;
 }
 
 static inline struct p *p_this(void)
