@@ -15,16 +15,22 @@
 #include <rt/sched.h>
 #include <rt/sync.h>
 
-/* Yield until g is parked with `reason` (its status is WAITING only once its
- * context is saved and its wait-list lock released). */
+/* Yield (and now and then sleep, so that a goroutine on a CPU thread the host has not
+ * scheduled yet gets to run) until g is parked with `reason` (its status is WAITING
+ * only once its context is saved and its wait-list lock released). The bound is a
+ * hang detector, not a speed requirement: 20 s. */
 static bool wait_parked(struct g *_Atomic *gp, const char *reason)
 {
-	for (int i = 0; i < 1000000; i++) {
+	uint64_t start = go_now();
+	for (int i = 0; go_now() - start < 20000000000ull; i++) {
 		struct g *g = atomic_load(gp);
 		if (g && atomic_load(&g->status) == G_WAITING && g->wait_reason &&
 		    strcmp(g->wait_reason, reason) == 0)
 			return true;
-		go_yield();
+		if (i % 128 == 127)
+			go_sleep(100000);
+		else
+			go_yield();
 	}
 	return false;
 }
