@@ -125,8 +125,28 @@ static void spawn_fn(void *arg)
 	wg_done(arg);
 }
 
+static struct wait_group spawn_gate;
+
+static void spawn_gated_fn(void *arg)
+{
+	wg_wait(&spawn_gate);
+	wg_done(arg);
+}
+
 static void bench_spawn(void)
 {
+	/* Warm-up, untimed: GB_SPAWN goroutines alive at once, so that the timed rounds
+	 * reuse dead goroutines and their stacks, as the Go peer does (its parked figure
+	 * left 100k behind): the figure is the steady state, not the first allocation of
+	 * every G and stack (on the hosted platform an mmap and a fault each). */
+	struct wait_group warm = WAIT_GROUP_INIT;
+	spawn_gate = (struct wait_group)WAIT_GROUP_INIT;
+	wg_add(&spawn_gate, 1);
+	wg_add(&warm, GB_SPAWN);
+	for (int i = 0; i < GB_SPAWN; i++)
+		go(spawn_gated_fn, &warm);
+	wg_done(&spawn_gate);
+	wg_wait(&warm);
 	for (int r = 0; r < GB_ROUNDS; r++) {
 		struct wait_group wg = WAIT_GROUP_INIT;
 		uint64_t t0 = go_now();
