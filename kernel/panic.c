@@ -134,6 +134,39 @@ bool panic_stop_requested(void)
 	       atomic_load(&panic_owner) != cpu_id() + 1;
 }
 
+/*
+ * Interrupted outside the kernel's code (hosted: inside libc or a sanitizer's runtime,
+ * which may keep no frame records, and ThreadSanitizer runs a deferred signal's
+ * handler from there): the frame pointer may not lead back into our frames. Look
+ * above sp, within SCAN_BYTES, for the first word pair that is a plausible record of
+ * ours: {a frame pointer above it within the same stack, a return address in our
+ * code}, and walk from there; the first address of our code met before it is taken
+ * as the return into the function that called out. A heuristic, for a dump only.
+ * Found nothing: keep fp.
+ */
+#define SCAN_BYTES 16384
+#define SCAN_SPAN  (1ull << 20)
+
+static uint64_t scan_for_record(uint64_t sp, uint64_t fp, uint64_t *ret)
+{
+	uint64_t off;
+	*ret = 0;
+	for (uint64_t a = (sp + 7) & ~7ull; a < sp + SCAN_BYTES; a += 8) {
+		if (!frame_readable(a))
+			break;
+		const struct frame_record *r = (const struct frame_record *)a;
+		uint64_t next = (uint64_t)r->next;
+		if (next > a && next - a < SCAN_SPAN && ksyms_lookup(r->ret, &off))
+			return a;
+		/* the first address of our code on the way: the return into the function
+		 * that called out (it may have pushed no record of its own there) */
+		if (!*ret && ksyms_lookup(*(const uint64_t *)a, &off))
+			*ret = *(const uint64_t *)a;
+	}
+	*ret = 0;
+	return fp;
+}
+
 _Noreturn void panic_stop_self(const struct arch_frame *f)
 {
 	arch_irq_save();
@@ -148,6 +181,8 @@ _Noreturn void panic_stop_self(const struct arch_frame *f)
 		const char *fn = ksyms_lookup(r->pc, &off);
 		if (fn && arch_frame_unrecorded_ret(f, r->pc - off, &ret) && ksyms_lookup(ret, &off))
 			r->ret = ret;
+		if (!fn)
+			r->fp = scan_for_record(r->sp, r->fp, &r->ret);
 	} else {
 		/* a wait loop: its own frames are what the CPU was doing */
 		r->pc = 0;
