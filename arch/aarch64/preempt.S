@@ -19,6 +19,8 @@
  *   0 record {x29, pc + 4}   16 x0..x30   264 (pad)   272 pc, spsr   288 fpsr, fpcr
  *   304 q0..q31
  */
+#include <arch/fpsimd_asm.h>
+
 #define SCRATCH_PC	8	/* ARCH_PERCPU_SCRATCH_OFF + 8 * n, arch/smp.h */
 #define SCRATCH_FN	24
 #define P_X0		16
@@ -59,42 +61,12 @@ a64_preempt_tramp:
 	stp	x29, x4, [sp]
 	mov	x29, sp
 	add	x0, sp, #P_Q0
-	stp	q0, q1, [x0, #32 * 0]
-	stp	q2, q3, [x0, #32 * 1]
-	stp	q4, q5, [x0, #32 * 2]
-	stp	q6, q7, [x0, #32 * 3]
-	stp	q8, q9, [x0, #32 * 4]
-	stp	q10, q11, [x0, #32 * 5]
-	stp	q12, q13, [x0, #32 * 6]
-	stp	q14, q15, [x0, #32 * 7]
-	stp	q16, q17, [x0, #32 * 8]
-	stp	q18, q19, [x0, #32 * 9]
-	stp	q20, q21, [x0, #32 * 10]
-	stp	q22, q23, [x0, #32 * 11]
-	stp	q24, q25, [x0, #32 * 12]
-	stp	q26, q27, [x0, #32 * 13]
-	stp	q28, q29, [x0, #32 * 14]
-	stp	q30, q31, [x0, #32 * 15]
+	SAVE_Q0_Q31 x0
 	msr	daifclr, #2
 	blr	x3
 	msr	daifset, #3		/* ELR/SPSR must survive until eret */
 	add	x0, sp, #P_Q0
-	ldp	q0, q1, [x0, #32 * 0]
-	ldp	q2, q3, [x0, #32 * 1]
-	ldp	q4, q5, [x0, #32 * 2]
-	ldp	q6, q7, [x0, #32 * 3]
-	ldp	q8, q9, [x0, #32 * 4]
-	ldp	q10, q11, [x0, #32 * 5]
-	ldp	q12, q13, [x0, #32 * 6]
-	ldp	q14, q15, [x0, #32 * 7]
-	ldp	q16, q17, [x0, #32 * 8]
-	ldp	q18, q19, [x0, #32 * 9]
-	ldp	q20, q21, [x0, #32 * 10]
-	ldp	q22, q23, [x0, #32 * 11]
-	ldp	q24, q25, [x0, #32 * 12]
-	ldp	q26, q27, [x0, #32 * 13]
-	ldp	q28, q29, [x0, #32 * 14]
-	ldp	q30, q31, [x0, #32 * 15]
+	RESTORE_Q0_Q31 x0
 	ldp	x0, x1, [sp, #P_FPSR]
 	msr	fpsr, x0
 	msr	fpcr, x1

@@ -45,6 +45,7 @@
  * any other.
  */
 #include <arch/frame.h>
+#include <arch/fpsimd_asm.h>
 
 #define NESTED_STACK_MIN	4096	/* less left than this: stop */
 #define IRQ_NEST_ROOM		8192	/* a nested IRQ needs this much SP_EL1 left */
@@ -84,22 +85,7 @@
 	add	x3, x1, #4		/* a walker names ret - 1: the faulting instruction */
 	stp	x29, x3, [sp, #FRAME_RECORD]
 	add	x0, sp, #FRAME_Q0
-	stp	q0, q1, [x0, #32 * 0]
-	stp	q2, q3, [x0, #32 * 1]
-	stp	q4, q5, [x0, #32 * 2]
-	stp	q6, q7, [x0, #32 * 3]
-	stp	q8, q9, [x0, #32 * 4]
-	stp	q10, q11, [x0, #32 * 5]
-	stp	q12, q13, [x0, #32 * 6]
-	stp	q14, q15, [x0, #32 * 7]
-	stp	q16, q17, [x0, #32 * 8]
-	stp	q18, q19, [x0, #32 * 9]
-	stp	q20, q21, [x0, #32 * 10]
-	stp	q22, q23, [x0, #32 * 11]
-	stp	q24, q25, [x0, #32 * 12]
-	stp	q26, q27, [x0, #32 * 13]
-	stp	q28, q29, [x0, #32 * 14]
-	stp	q30, q31, [x0, #32 * 15]
+	SAVE_Q0_Q31 x0
 	add	x29, sp, #FRAME_RECORD
 	mov	x0, sp
 	bl	\handler
@@ -108,22 +94,7 @@
 /* Everything but x0, x1 and sp back from the frame at sp. */
 .macro RESTORE_X2_X30_SYS
 	add	x0, sp, #FRAME_Q0
-	ldp	q0, q1, [x0, #32 * 0]
-	ldp	q2, q3, [x0, #32 * 1]
-	ldp	q4, q5, [x0, #32 * 2]
-	ldp	q6, q7, [x0, #32 * 3]
-	ldp	q8, q9, [x0, #32 * 4]
-	ldp	q10, q11, [x0, #32 * 5]
-	ldp	q12, q13, [x0, #32 * 6]
-	ldp	q14, q15, [x0, #32 * 7]
-	ldp	q16, q17, [x0, #32 * 8]
-	ldp	q18, q19, [x0, #32 * 9]
-	ldp	q20, q21, [x0, #32 * 10]
-	ldp	q22, q23, [x0, #32 * 11]
-	ldp	q24, q25, [x0, #32 * 12]
-	ldp	q26, q27, [x0, #32 * 13]
-	ldp	q28, q29, [x0, #32 * 14]
-	ldp	q30, q31, [x0, #32 * 15]
+	RESTORE_Q0_Q31 x0
 	ldp	x0, x1, [sp, #FRAME_FPSR]
 	msr	fpsr, x0
 	msr	fpcr, x1
