@@ -313,6 +313,23 @@ static _Noreturn void block_forever(const char *reason)
 	panic("%s: a goroutine blocked forever was woken", reason);
 }
 
+/* c locked and open: hand elem to a waiting receiver (*wake: ready it once unlocked)
+ * or put it in the buffer. False: neither could take it. */
+static bool send_locked(struct chan *c, const void *elem, struct g **wake)
+{
+	struct sudog *sd = waitq_dequeue(&c->recvq);
+	*wake = NULL;
+	if (sd) {
+		*wake = send_direct(c, sd, elem);
+		return true;
+	}
+	if (c->count < c->cap) {
+		send_buf(c, elem);
+		return true;
+	}
+	return false;
+}
+
 static bool chan_send_impl(struct chan *c, const void *elem, bool block)
 {
 	struct g *self = self_or_panic("chan send");
@@ -327,16 +344,11 @@ static bool chan_send_impl(struct chan *c, const void *elem, bool block)
 		spin_unlock_irqrestore(&c->lock);
 		panic("send on closed channel");
 	}
-	struct sudog *sd = waitq_dequeue(&c->recvq);
-	if (sd) {
-		struct g *g = send_direct(c, sd, elem);
+	struct g *wake;
+	if (send_locked(c, elem, &wake)) {
 		spin_unlock_irqrestore(&c->lock);
-		sched_ready(g);
-		return true;
-	}
-	if (c->count < c->cap) {
-		send_buf(c, elem);
-		spin_unlock_irqrestore(&c->lock);
+		if (wake)
+			sched_ready(wake);
 		return true;
 	}
 	if (!block) {
@@ -423,21 +435,11 @@ bool chan_try_send_irq(struct chan *c, const void *elem)
 	if (!c)
 		return false;
 	spin_lock_irqsave(&c->lock);
-	if (c->closed) {
-		spin_unlock_irqrestore(&c->lock);
-		return false;
-	}
-	struct sudog *sd = waitq_dequeue(&c->recvq);
-	if (sd) {
-		struct g *g = send_direct(c, sd, elem);
-		spin_unlock_irqrestore(&c->lock);
-		sched_ready(g);
-		return true;
-	}
-	bool sent = c->count < c->cap;
-	if (sent)
-		send_buf(c, elem);
+	struct g *wake = NULL;
+	bool sent = !c->closed && send_locked(c, elem, &wake);
 	spin_unlock_irqrestore(&c->lock);
+	if (wake)
+		sched_ready(wake);
 	return sent;
 }
 
