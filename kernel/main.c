@@ -189,7 +189,7 @@ static void demo(const struct bootinfo *bi)
 	printf("newlib: printf(\"%%.3f\") of 2/3 gives %.3f, strtol(\"-0x7f\") gives %ld\n",
 	       2.0 / 3.0, strtol("-0x7f", NULL, 0));
 	fflush(stdout);
-	kprintf("run the test suites with the command line tests=all; powering off\n");
+	kprintf("run the test suites with the command line tests=all\n");
 }
 
 /* The first goroutine, in test mode: the goroutine-phase suites, then the summary. */
@@ -254,5 +254,8 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 		arch_poweroff(tests_failed ? EXIT_FAIL : EXIT_PASS);
 	}
 	demo(bi);
+	/* the layer above's own first goroutine (rt/: its demo), if the image has one */
+	if ((uintptr_t)__kernel_start_begin < (uintptr_t)__kernel_start_end)
+		__kernel_start_begin->start(NULL, NULL, arch_poweroff);
 	arch_poweroff(EXIT_PASS);
 }

@@ -3,8 +3,9 @@
  *
  * rt/ (the goroutine scheduler) registers its start function with KERNEL_START(fn);
  * the kernel finds it in the .kernel_start section (linker.ld) without naming it,
- * and calls it last in kernel_main with the first goroutine's function and the
- * power-off to call when that returns. An image without rt/ has none, and
+ * and calls it last in kernel_main with the first goroutine's function (the test
+ * suites; NULL when there are none to run: the layer above runs its own, rt/demo.c)
+ * and the power-off to call when that returns. An image without rt/ has none, and
  * kernel_main powers off after its own work.
  *
  * The other CPUs reach the layer above through smp_set_idle_hook (kernel/smp.h).
