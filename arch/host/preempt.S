@@ -10,6 +10,8 @@
  * compiled with the System V red zone, 128 bytes below %rsp that a leaf may use
  * without moving %rsp: the trampoline steps over it first and `ret $128` steps back.
  */
+#include "../x86_64/include/arch/callsave_asm.h"
+
 	.text
 	.globl host_preempt_tramp, host_preempt_tramp_end
 	.type host_preempt_tramp, @function
@@ -20,31 +22,11 @@ host_preempt_tramp:
 	pushq %rbp
 	movq %rsp, %rbp			/* frame record {rbp, rip + 1} */
 	pushfq
-	pushq %rax
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
+	CALLSAVE_PUSH
 	movq %fs:host_preempt_fn@tpoff, %rdi
-	subq $512, %rsp
-	andq $-16, %rsp
-	fxsave64 (%rsp)
+	CALLSAVE_FXSAVE
 	call host_preempt_call
-	fxrstor64 (%rsp)
-	leaq -80(%rbp), %rsp
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rax
+	CALLSAVE_POP
 	popfq
 	popq %rbp
 	leaq 8(%rsp), %rsp

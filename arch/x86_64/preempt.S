@@ -21,6 +21,8 @@
 #define SCRATCH_RFLAGS	16
 #define SCRATCH_FN	24
 
+#include <arch/callsave_asm.h>
+
 	.text
 	.globl x86_preempt_tramp, x86_preempt_tramp_end
 	.type x86_preempt_tramp, @function
@@ -31,32 +33,12 @@ x86_preempt_tramp:
 	pushq %rbp
 	movq %rsp, %rbp			/* frame record {rbp, rip + 1} */
 	pushq %gs:SCRATCH_RFLAGS
-	pushq %rax
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
+	CALLSAVE_PUSH
 	movq %gs:SCRATCH_FN, %rax
-	subq $512, %rsp
-	andq $-16, %rsp
-	fxsave64 (%rsp)
+	CALLSAVE_FXSAVE
 	sti
 	call *%rax
-	fxrstor64 (%rsp)
-	leaq -80(%rbp), %rsp		/* the rflags word and nine registers below the record */
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rax
+	CALLSAVE_POP
 	popfq
 	popq %rbp
 	leaq 8(%rsp), %rsp		/* the record's copy; lea leaves the flags alone */
