@@ -6,8 +6,10 @@
 #
 #   tools/deps.sh          what building, running and testing need
 #   tools/deps.sh bench    that, plus what only `make bench` needs (golang-go: the Go
-#                          peers of the goroutine benchmarks, tools/gobench.py), so
-#                          that `make test` on a fresh machine does not install Go
+#                          peers of the goroutine benchmarks, tools/gobench.py, and
+#                          of the collector benchmarks, tools/gcbench.py; libgc-dev:
+#                          the Boehm peers of the collector benchmarks), so that
+#                          `make test` on a fresh machine does not install them
 #
 # What it installs and why:
 #   qemu-system-x86 qemu-system-arm   the emulators the images boot in
@@ -19,6 +21,7 @@
 #   clang lld                         libFuzzer for the parser fuzzers
 #   python3                           the boot-test runner
 #   golang-go (bench only)            the Go compiler for tests/bench/go
+#   libgc-dev (bench only)            the Boehm collector for tests/bench/boehm
 # The aarch64 GNU-EFI files are not installed system-wide (they clash with the amd64
 # package); tools/gnuefi-aarch64.sh unpacks them into build/.
 set -eu
@@ -26,7 +29,7 @@ pkgs="qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 gnu-efi gcc-aarch64-
 binutils-aarch64-linux-gnu mtools dosfstools newlib-source clang lld python3 make gcc"
 case "${1:-}" in
   "") ;;
-  bench) pkgs="$pkgs golang-go" ;;
+  bench) pkgs="$pkgs golang-go libgc-dev" ;;
   *) echo "usage: tools/deps.sh [bench]" >&2; exit 2 ;;
 esac
 missing=""

@@ -36,6 +36,7 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
 import boottest  # noqa: E402
+import gcbench   # noqa: E402
 import gobench   # noqa: E402
 import qemu      # noqa: E402
 import summary   # noqa: E402
@@ -828,6 +829,189 @@ def test_gobench_commands_and_matrix():
        [(a, "direct", n) for a in ("aarch64", "x86_64") for n in (1, 2)], "in-image cases")
     for c in cases:
         eq(c.qemu_args, ["-m", "2G"], c.id)
+
+
+# ---------------------------------------------------------------------------
+# gcbench.py: parsing, checking, derived figures, medians, ratios, binary-trees output
+
+def gcb_job(side, cfg, group, summary=False):
+    return gcbench.Job(side, cfg, group, ["/b/" + side], {}, summary)
+
+
+@test
+def test_gcbench_collect():
+    out = ("BENCH boot_ms 3.1 ms\nBENCH gort_gcbench_ms_p2 700.5 ms\r\n"
+           "BENCH gort_gcbench_pause_max_us_p2 80 us\nBENCH gort_gcbench_pause_p99_us_p2 60.5 us\n"
+           "BENCH gort_gcbench_gcs_p2 41 count\nBENCH gort_bintree_ms_p2 9 ms\n"
+           "[ OK ] gcb_gcbench.run\n1 passed, 0 failed\n")
+    job = gcb_job("gort", "p2", "gcbench", summary=True)
+    gcbench.check_run(job, 0, out)
+    # only the group's figures (not boot_ms, not another group's), plus the peak RSS
+    eq(gcbench.collect(job, out, 51234), {
+        "gort_gcbench_ms_p2": (700.5, "ms"), "gort_gcbench_pause_max_us_p2": (80.0, "us"),
+        "gort_gcbench_pause_p99_us_p2": (60.5, "us"), "gort_gcbench_gcs_p2": (41.0, "count"),
+        "gort_gcbench_rss_kib_p2": (51234.0, "KiB")}, "collected")
+    eq(gcbench.collect(gcb_job("go", "p1", "stwload"),
+                       "BENCH go_stwload_pause_max_us_p1 5 us\nBENCH go_stwload_pause_p99_us_p1 4 us\n",
+                       99), {"go_stwload_pause_max_us_p1": (5.0, "us"),
+                             "go_stwload_pause_p99_us_p1": (4.0, "us")}, "no RSS for stwload")
+
+    def fails(fn, what, needle):
+        try:
+            fn()
+        except gcbench.BenchError as e:
+            assert needle in str(e), "%s: %s" % (what, e)
+        else:
+            raise AssertionError("%s: no error" % what)
+    fails(lambda: gcbench.collect(job, out.replace("BENCH gort_gcbench_gcs_p2 41 count\n", ""), 1),
+          "a figure missing", "printed no gort_gcbench_gcs_p2")
+    fails(lambda: gcbench.check_run(job, 2, out), "exit status", "status 2")
+    fails(lambda: gcbench.check_run(job, 0, out.replace("1 passed, 0 failed", "0 passed, 1 failed")),
+          "ours failed a test", "N passed")
+    fails(lambda: gcbench.check_run(job, 0, out.replace("1 passed, 0 failed", "0 passed, 0 failed")),
+          "ours ran nothing", "N passed")
+    gcbench.check_run(job, 0, out.replace("1 passed", "4 passed"))
+    gcbench.check_run(gcb_job("go", "p1", "gcbench"), 0, "no summary needed")
+
+
+@test
+def test_gcbench_derive_and_median():
+    run = {"go_parked_empty_ns_p1": (1000000.0, "ns"), "go_parked_recv10000_ns_p1": (13000000.0, "ns"),
+           "go_parked_select10000_ns_p1": (11000000.0, "ns"),
+           "go_parked_recv1000_ns_p1": (2000000.0, "ns"), "boehm_gcbench_ms_m1": (300.0, "ms")}
+    got = gcbench.derive(run)
+    eq(got["go_parked_recv_per_g_ns_p1"], (1200.0, "ns"), "(13 ms - 1 ms) / 10000")
+    eq(got["go_parked_select_per_g_ns_p1"], (1000.0, "ns"), "select")
+    assert "go_parked_idle_per_g_ns_p1" not in got, "no idle figure: no derived one"
+    eq(len(got), len(run) + 2, "nothing else added")
+    runs = [{"boehm_gcbench_ms_m2": (v, "ms")} for v in (9.0, 1.0, 5.0, 100.0)]
+    eq(gcbench.merge(runs), {"boehm_gcbench_ms_m2": (5.0, "ms")}, "the lower median")
+
+
+@test
+def test_gcbench_report():
+    med = {"gort_bintree_ms_p1": (3000.0, "ms"), "go_bintree_ms_p1": (2000.0, "ms"),
+           "boehm_bintree_ms_m1": (1500.0, "ms"), "malloc_bintree_ms_p1": (1000.0, "ms"),
+           "gort_bintree_ms_p2": (1800.0, "ms"), "go_bintree_ms_p2": (0.0, "ms"),
+           "boehm_bintree_ms_m2": (1200.0, "ms"),
+           "go_gcbench_gcs_p1": (36.0, "count"), "boehm_gcbench_gcs_m1": (31.0, "count"),
+           "gort_parked_idle_per_g_ns_p2": (50.5, "ns"), "go_parked_idle_per_g_ns_p2": (1010.0, "ns")}
+    eq(gcbench.report(med), [
+        "BENCH go_gcbench_gcs_p1 36 count",
+        "BENCH boehm_gcbench_gcs_m1 31 count",       # peers only: no ratio
+        "BENCH gort_bintree_ms_p1 3000 ms",
+        "BENCH go_bintree_ms_p1 2000 ms",
+        "BENCH boehm_bintree_ms_m1 1500 ms",
+        "BENCH malloc_bintree_ms_p1 1000 ms",
+        "BENCH bintree_ms_p1_vs_go 1.50 x",
+        "BENCH bintree_ms_p1_vs_boehm 2.00 x",
+        "BENCH bintree_ms_p1_vs_malloc 3.00 x",
+        "BENCH gort_bintree_ms_p2 1800 ms",
+        "BENCH go_bintree_ms_p2 0 ms",               # no ratio against zero
+        "BENCH boehm_bintree_ms_m2 1200 ms",         # ours p2 against Boehm with 2 markers
+        "BENCH bintree_ms_p2_vs_boehm 1.50 x",
+        "BENCH bintree_ms_p2_vs_malloc 1.80 x",      # and against malloc p1
+        "BENCH gort_parked_idle_per_g_ns_p2 50.5 ns",
+        "BENCH go_parked_idle_per_g_ns_p2 1010 ns",
+        "BENCH parked_idle_per_g_ns_p2_vs_go 0.05 x",
+    ], "report")
+
+
+@test
+def test_gcbench_bintree_output():
+    want = gcbench.expected_bintree_lines(18)
+    eq(want[0], "stretch tree of depth 19\t check: 1048575", "stretch")
+    eq(want[1], "262144\t trees of depth 4\t check: 8126464", "depth 4")
+    eq(want[-2], "16\t trees of depth 18\t check: 8388592", "depth 18")
+    eq(want[-1], "long lived tree of depth 18\t check: 524287", "long lived")
+    eq(len(want), 10, "lines")
+    # ours prints them among a kernel's lines, maybe with \r\n
+    gort = ("gort kernel (host)\ncommand line: tests=gcb_bintree\n" + "\r\n".join(want)
+            + "\r\nBENCH gort_bintree_ms_p1 3000 ms\n[ OK ] gcb_bintree.run\n1 passed, 0 failed\n")
+    eq(gcbench.bintree_lines(gort), want, "extracted")
+    gcbench.compare_bintree([("gort bintree p1", gcbench.bintree_lines(gort)),
+                             ("malloc bintree p1", list(want))])
+    for bad, what in ((want[:-1], "a line missing"),
+                      ([l.replace("8388544", "8388545") for l in want], "a wrong check"),
+                      ([], "no output")):
+        try:
+            gcbench.compare_bintree([("go bintree p1", want), ("boehm bintree m2", bad)])
+        except gcbench.BenchError as e:
+            assert str(e).startswith("boehm bintree m2: binary-trees output differs"), str(e)
+        else:
+            raise AssertionError("%s: no error" % what)
+
+
+@test
+def test_gcbench_commands():
+    jobs = gcbench.commands("/b")
+    eq([(j.side, j.cfg, j.group) for j in jobs][:8], [
+        ("gort", "p1", "gcbench"), ("gort", "p1", "bintree"), ("gort", "p1", "parked"),
+        ("gort", "p1", "stwload"), ("go", "p1", "gcbench"), ("go", "p1", "bintree"),
+        ("go", "p1", "parked"), ("go", "p1", "stwload")], "ours, then Go, one group each")
+    eq(jobs[0].argv, ["/b/host-sys/gort", "-smp", "1", "-m", "4G", "--", "tests=gcb_gcbench"],
+       "ours")
+    assert jobs[0].summary and not jobs[4].summary, "only ours prints a test summary"
+    eq(jobs[5].argv, ["/b/bench/go_gc", "-procs", "1", "bintree"], "Go")
+    boehm = [j for j in jobs if j.side == "boehm"]
+    eq([(j.cfg, j.group, j.env["GC_MARKERS"]) for j in boehm],
+       [("m1", "gcbench", "1"), ("m1", "bintree", "1"), ("m2", "gcbench", "2"),
+        ("m2", "bintree", "2")], "Boehm with 1 and 2 markers")
+    eq([(j.side, j.cfg, j.argv) for j in jobs[-1:]],
+       [("malloc", "p1", ["/b/bench/malloc_bintree"])], "malloc, once per round")
+    eq(len(jobs), 2 * (4 + 4 + 2) + 1, "jobs per round")
+    eq({j.side for j in gcbench.commands("/b", ours=False)}, {"go", "boehm", "malloc"}, "peers only")
+    saved = dict(os.environ)
+    try:
+        os.environ.update(GOGC="off", GC_INITIAL_HEAP_SIZE="1G", GC_MARKERS="7")
+        env = gcbench.run_env(markers=2)
+        eq((env.get("GOGC"), env.get("GC_INITIAL_HEAP_SIZE"), env["GC_MARKERS"]), (None, None, "2"),
+           "knobs cleared")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@test
+def test_gcbench_run_and_probe():
+    d = tempfile.mkdtemp(prefix="gcbench-test-")
+    try:
+        job = gcbench.Job("go", "p1", "bintree", [sys.executable, "-c",
+                          "import sys; print('BENCH go_bintree_ms_p1 5 ms'); "
+                          "sys.stderr.write('err\\n'); x = bytearray(64 << 20); sys.exit(3)"],
+                          None, False)
+        status, text, rss = gcbench.run_job(job)
+        eq((status, text), (3, "BENCH go_bintree_ms_p1 5 ms\nerr\n"), "status and merged output")
+        assert rss >= 64 << 10, "peak RSS %d KiB, 64 MiB touched" % rss
+        t0 = time.monotonic()
+        try:
+            gcbench.run_job(job._replace(argv=["sleep", "30"]), timeout=0.3)
+        except gcbench.BenchError as e:
+            assert "no result in 0.3 s" in str(e), str(e)
+        else:
+            raise AssertionError("no timeout")
+        assert time.monotonic() - t0 < 10, "timeout too slow"
+
+        eq(gcbench.probe_ours(d), (False, "no %s/host-sys/gort (make host-sys)" % d), "no gort")
+        os.makedirs(os.path.join(d, "host-sys"))
+        gort = os.path.join(d, "host-sys", "gort")
+
+        def fake(missing):
+            with open(gort, "w") as f:
+                f.write("#!/bin/sh\necho 'smp: 1 of 1 CPUs online'\n"
+                        "echo \"tests: no suite named '%s'\"\necho PANIC\nexit 2\n" % missing)
+            os.chmod(gort, 0o755)
+        fake("gcb_gcbench")
+        eq(gcbench.probe_ours(d), (False, "gort says: tests: no suite named 'gcb_gcbench'"),
+           "suite missing")
+        fake("gcb__probe")
+        eq(gcbench.probe_ours(d)[0], True, "every suite there")
+        with open(gort, "w") as f:
+            f.write("#!/bin/sh\necho \"$@\"\nexit 0\n")
+        there, why = gcbench.probe_ours(d)
+        assert not there and "tests=gcb_gcbench,gcb_bintree,gcb_parked,gcb_stwload,gcb__probe" in why, why
+    finally:
+        shutil.rmtree(d)
 
 
 # ---------------------------------------------------------------------------
