@@ -2,20 +2,56 @@
  * kernel/stw.c: stop-the-world.
  *
  * State (all atomic): `owner` (CPU id + 1 of the CPU running a stop, 0 if none),
- * `gen` (the stop's number), `arrived`/`left` (participants in and out),
- * `release` (the gen participants may leave).
+ * `gen` (the stop's number), `arrived`/`done`/`left` (participants in, back from the
+ * stop's function, out), `go` (the gen whose participants may run the function: only
+ * for stop_the_world_all), `release` (the gen participants may leave).
  *
  *   owner                                participant (STOP IPI or any wait loop)
  *   CAS owner 0 -> me (answering others'  sees stop_pending, clears it
- *     stops while it fails)               reads gen; arrived++
- *   gen++; arrived = left = 0             spins until release == gen
- *   stop_pending = 1 + IPI_STOP to each   left++
+ *     stops while it fails)               reads gen (and the stop's all_fn); arrived++
+ *   gen++; counters = 0; all_fn = fn|NULL
+ *   stop_pending = 1 on each; broadcast
+ *     IPI_STOP
  *   wait arrived == n (bounded)
- *   fn(arg); release = gen
- *   wait left == n; owner = 0
+ *   [all: go = gen; broadcast IPI_STOP    [all: halt until go == g
+ *         fn(arg)                                fn(arg)
+ *         wait done == n (bounded)]              done++]
+ *   [plain: fn(arg)]
+ *   release = gen; broadcast IPI_STOP     halt until release == g
+ *   wait left == n; owner = 0             left++
  *
  * Waiting for `left` before giving up ownership keeps a slow participant of stop k
  * from counting itself into stop k+1.
+ *
+ * Participants halt, never spin (DESIGN.md, "Stop-the-world for pauses"): each wait
+ * is a loop of arch_wait_for_ipi (arch/irq.h), which lets only IPIs in (the LAPIC task
+ * priority, the GIC priority mask, the held timer signal), so the owner's broadcast
+ * after it moved `go` or `release` is what wakes them. Under emulation with more
+ * vCPUs than host cores, a spinning participant held a host core that the owner and
+ * the late participants needed, and a stop cost milliseconds; a halted one costs
+ * nothing until its IPI. The check-then-halt race is closed by the arch: an IPI that
+ * arrives between the check of `release` and the halt is pending, and ends the halt
+ * at once. A halted participant keeps answering what is sent to it (ipi.h): its IPI
+ * handlers run nested inside the halt (calls, shootdowns, a panic's stop, which then
+ * records the halt as where this CPU was), and every wake-up also runs ipi_poll, for
+ * calls whose IPI was taken before the stop (the hosted dispatch takes all pending
+ * kinds at once). Timers and device interrupts wait until the participant is released
+ * and turns interrupts on again: a stopped CPU runs nothing but IPI handlers, so a
+ * spinlock it holds from its wait loop cannot be wanted by a handler it runs.
+ *
+ * The owner spins (arch_cpu_relax) while it waits: it must notice a CPU that never
+ * answers (the bounded wait, a panic naming it), and with only IPIs deliverable a
+ * halted owner would have nothing to wake it at its deadline. One spinning vCPU per
+ * stop is what remains of the old cost.
+ *
+ * stop_the_world_all runs fn on every CPU at once: participants call it from their
+ * stop point (the STOP handler, or the wait loop whose ipi_poll found the stop), after
+ * every CPU has stopped, so fn may spin on the others' progress through memory. The
+ * owner waits for all of them to return from fn before it releases anyone: "all
+ * returned" is one point in time, after which the world is still stopped.
+ *
+ * Per-CPU state of this file (no struct cpu field: only this file touches it):
+ * stw_where[cpu], where that CPU is in a stop, for stw_stop_point().
  */
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
@@ -25,21 +61,57 @@
 #include <kernel/stw.h>
 
 static _Atomic int stw_owner;
-static _Atomic uint64_t stw_gen, stw_release;
-static _Atomic unsigned stw_arrived, stw_left;
+static _Atomic uint64_t stw_gen, stw_go, stw_release;
+static _Atomic unsigned stw_arrived, stw_done, stw_left;
 _Atomic uint64_t stw_count;
 
+/* The current stop; written by the owner before it publishes gen (release), read by
+ * participants after they read gen (acquire), and by fn on any CPU. */
+static void (*stw_all_fn)(void *);	/* stop_the_world_all's fn, NULL for a plain stop */
+static void *stw_all_arg;
+static unsigned stw_ncpus;		/* CPUs in the stop, the owner included */
+
+/* Where each CPU is in a stop (enum stw_stop_point); written only by that CPU. */
+static _Atomic unsigned char stw_where[ARCH_MAX_CPUS];
+
+/* CPUs inside the stop's fn (bit per id), to name a slow one in the panic. */
+static _Atomic uint64_t stw_in_fn;
+_Static_assert(ARCH_MAX_CPUS <= 64, "stw_in_fn holds one bit per CPU");
+
 void stw_participate(void);
+
+/* Halt until *v == g, answering IPIs (see the top). Interrupts off. */
+static void wait_gen(_Atomic uint64_t *v, uint64_t g)
+{
+	for (;;) {
+		ipi_poll();	/* queued calls, a panic; the stop itself is taken already */
+		if (atomic_load_explicit(v, memory_order_acquire) == g)
+			return;
+		arch_wait_for_ipi();
+	}
+}
 
 void stw_participate(void)
 {
 	struct cpu *self = cpu_this();
+	KASSERT(!arch_irq_enabled());
 	if (!atomic_exchange_explicit(&self->stop_pending, false, memory_order_acquire))
 		return;
 	uint64_t g = atomic_load_explicit(&stw_gen, memory_order_acquire);
+	void (*fn)(void *) = stw_all_fn;
+	void *arg = stw_all_arg;
+	atomic_store_explicit(&stw_where[self->id], self->in_irq ? STW_STOPPED_IRQ : STW_STOPPED_WAIT,
+			      memory_order_relaxed);
 	atomic_fetch_add_explicit(&stw_arrived, 1, memory_order_acq_rel);
-	while (atomic_load_explicit(&stw_release, memory_order_acquire) != g)
-		arch_cpu_relax();
+	if (fn) {
+		wait_gen(&stw_go, g);
+		atomic_fetch_or_explicit(&stw_in_fn, 1ull << self->id, memory_order_relaxed);
+		fn(arg);
+		atomic_fetch_and_explicit(&stw_in_fn, ~(1ull << self->id), memory_order_relaxed);
+		atomic_fetch_add_explicit(&stw_done, 1, memory_order_release);
+	}
+	wait_gen(&stw_release, g);
+	atomic_store_explicit(&stw_where[self->id], STW_NONE, memory_order_relaxed);
 	atomic_fetch_add_explicit(&stw_left, 1, memory_order_release);
 }
 
@@ -51,8 +123,10 @@ static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 		arch_cpu_relax();
 		if (clock_ns() - start <= ipi_wait_ns)
 			continue;
+		uint64_t in_fn = atomic_load(&stw_in_fn);
 		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-			if (atomic_load(&cpus[i].online) && atomic_load(&cpus[i].stop_pending))
+			if (atomic_load(&cpus[i].online) &&
+			    (atomic_load(&cpus[i].stop_pending) || (in_fn & (1ull << i))))
 				panic("stop-the-world: cpu %u (hwid 0x%llx) did not %s in %llu ms", i,
 				      (unsigned long long)cpus[i].hwid, what,
 				      (unsigned long long)(ipi_wait_ns / 1000000));
@@ -61,11 +135,12 @@ static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 	}
 }
 
-void stop_the_world(void (*fn)(void *), void *arg)
+static void stop(void (*fn)(void *), void *arg, bool all)
 {
 	irq_push();
 	struct cpu *self = cpu_this();
 	KASSERT(!self->in_irq);
+	KASSERT(fn != NULL);
 
 	int expected = 0;
 	while (!atomic_compare_exchange_weak_explicit(&stw_owner, &expected, (int)self->id + 1,
@@ -77,7 +152,10 @@ void stop_the_world(void (*fn)(void *), void *arg)
 
 	uint64_t g = atomic_load_explicit(&stw_gen, memory_order_relaxed) + 1;
 	atomic_store_explicit(&stw_arrived, 0, memory_order_relaxed);
+	atomic_store_explicit(&stw_done, 0, memory_order_relaxed);
 	atomic_store_explicit(&stw_left, 0, memory_order_relaxed);
+	stw_all_fn = all ? fn : NULL;
+	stw_all_arg = arg;
 	atomic_store_explicit(&stw_gen, g, memory_order_release);
 	unsigned n = 0;
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
@@ -85,18 +163,58 @@ void stop_the_world(void (*fn)(void *), void *arg)
 		if (c == self || !atomic_load(&c->online))
 			continue;
 		atomic_store_explicit(&c->stop_pending, true, memory_order_release);
-		arch_ipi_send(c->hwid, IPI_STOP);
 		n++;
 	}
+	stw_ncpus = n + 1;	/* read by fn only, after go (release) or on this CPU */
+	atomic_store_explicit(&stw_where[self->id], STW_OWNER, memory_order_relaxed);
+	if (n)
+		arch_ipi_broadcast(IPI_STOP);
 	wait_count(&stw_arrived, n, "stop");
 
-	fn(arg);
+	if (all) {
+		atomic_store_explicit(&stw_go, g, memory_order_release);
+		if (n)
+			arch_ipi_broadcast(IPI_STOP);
+		atomic_fetch_or_explicit(&stw_in_fn, 1ull << self->id, memory_order_relaxed);
+		fn(arg);
+		atomic_fetch_and_explicit(&stw_in_fn, ~(1ull << self->id), memory_order_relaxed);
+		wait_count(&stw_done, n, "return from the stop's function");
+	} else {
+		fn(arg);
+	}
 
 	atomic_store_explicit(&stw_release, g, memory_order_release);
+	if (n)
+		arch_ipi_broadcast(IPI_STOP);
 	wait_count(&stw_left, n, "leave the stop");
+	atomic_store_explicit(&stw_where[self->id], STW_NONE, memory_order_relaxed);
 	atomic_fetch_add_explicit(&stw_count, 1, memory_order_relaxed);
 	atomic_store_explicit(&stw_owner, 0, memory_order_release);
 	irq_pop();
+}
+
+void stop_the_world(void (*fn)(void *), void *arg)
+{
+	stop(fn, arg, false);
+}
+
+void stop_the_world_all(void (*fn)(void *), void *arg)
+{
+	stop(fn, arg, true);
+}
+
+enum stw_stop_point stw_stop_point(void)
+{
+	irq_push();
+	enum stw_stop_point w = atomic_load_explicit(&stw_where[cpu_id()], memory_order_relaxed);
+	irq_pop();
+	return w;
+}
+
+unsigned stw_cpus(void)
+{
+	KASSERT(stw_stop_point() != STW_NONE);
+	return stw_ncpus;
 }
 
 static void stw_irq(unsigned irq, void *arg, struct arch_frame *f)

@@ -12,8 +12,20 @@
  *                   priority mask (PMR), group enable, and sending SGIs (SGI1R).
  * Everything is Non-secure group 1 (the only group EL1 owns when the firmware keeps
  * a secure state; with one security state, GICD_CTLR.DS = 1, the same settings make
- * it so), one priority (0xa0) for all, routing by affinity (ARE). Device interrupts
- * start disabled and stay so until a driver claims one (none yet).
+ * it so), routing by affinity (ARE). Device interrupts start disabled and stay so
+ * until a driver claims one (none yet).
+ *
+ * Priorities (lower is more urgent), two levels:
+ *   GIC_PRIO_SGI  0x80  SGIs, the IPIs
+ *   GIC_PRIO      0xa0  PPIs (the timer) and SPIs (devices)
+ * The priority mask ICC_PMR_EL1 is 0xff (everything signalled) except while a CPU
+ * waits for IPIs only (arch_wait_for_ipi): then GIC_PMR_IPI_ONLY (0xa0), which lets
+ * through only what is more urgent than 0xa0, the SGIs; the CPU interface neither
+ * signals the rest nor lets it wake the wfi, and it stays pending for later. QEMU's
+ * GICv3 implements 5 priority bits, real ones at least 4 (ICC_CTLR_EL1.PRIbits):
+ * 0x80 and 0xa0 differ in the top 3, so they are distinct everywhere. Preemption by
+ * priority never happens: handlers run with PSTATE.I set, and each interrupt is
+ * ended before its handler (below), so the running priority stays idle.
  *
  * The kernel's numbers (arch/irq.h): SGI k < IPI_KINDS -> IRQ_IPI(k); the virtual
  * timer PPI -> IRQ_TIMER; SPI n -> IRQ_DEVICE(n - 32); 1020..1023 are "nothing
@@ -79,8 +91,12 @@
 #define ICC_CTLR_EOIMODE	(1ull << 1)
 #define ICC_CTLR_RSS		(1ull << 18)	/* SGIs reach Aff0 16..255 */
 
-#define GIC_PRIO		0xa0
+#define GIC_PRIO		0xa0		/* PPIs, SPIs */
 #define GIC_PRIO4		0xa0a0a0a0u
+#define GIC_PRIO_SGI4		0x80808080u	/* SGIs: above everything else */
+#define GIC_PMR_ALL		0xff
+#define GIC_PMR_IPI_ONLY	GIC_PRIO	/* signal only what is more urgent: SGIs */
+#define SGI1R_IRM		(1ull << 40)	/* route to every PE but this one */
 #define INTID_SPURIOUS		1020		/* 1020..1023 */
 #define IRQ_BATCH		8
 #define GIC_WAIT_US		10000		/* RWP and waking: 10 ms */
@@ -234,8 +250,8 @@ static int gic_cpu_init(char *err, size_t errlen)
 	wr32(rd + GICR_ICACTIVER0, ~0u);
 	wr32(rd + GICR_IGROUPR0, ~0u);
 	wr32(rd + GICR_IGRPMODR0, 0);
-	for (unsigned i = 0; i < 32; i += 4)
-		wr32(rd + GICR_IPRIORITYR0 + i, GIC_PRIO4);
+	for (unsigned i = 0; i < 32; i += 4)	/* SGIs 0..15, then the PPIs */
+		wr32(rd + GICR_IPRIORITYR0 + i, i < 16 ? GIC_PRIO_SGI4 : GIC_PRIO4);
 	wr32(rd + GICR_ISENABLER0, ((1u << IPI_KINDS) - 1) | (1u << gic.timer_ppi));
 
 	WRITE_SYSREG(icc_sre_el1, READ_SYSREG(icc_sre_el1) | ICC_SRE_SRE);
@@ -244,7 +260,7 @@ static int gic_cpu_init(char *err, size_t errlen)
 		snprintf(err, errlen, "GICv3: the system-register CPU interface is disabled (ICC_SRE_EL1.SRE stays 0)");
 		return -1;
 	}
-	WRITE_SYSREG(icc_pmr_el1, 0xff);
+	WRITE_SYSREG(icc_pmr_el1, GIC_PMR_ALL);
 	WRITE_SYSREG(icc_bpr1_el1, 0);
 	uint64_t ctlr = READ_SYSREG(icc_ctlr_el1) & ~ICC_CTLR_EOIMODE;
 	WRITE_SYSREG(icc_ctlr_el1, ctlr);
@@ -335,6 +351,53 @@ void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
 	__asm__ volatile("dsb ishst\n\t"
 			 "msr icc_sgi1r_el1, %0\n\t"
 			 "isb" : : "r"(v) : "memory");
+}
+
+/* Every other CPU with one write: IRM = 1 ignores the affinity fields and target list
+ * (arch/irq.h; CPUs never brought online may get it too). */
+void arch_ipi_broadcast(enum ipi_kind kind)
+{
+	uint64_t v = SGI1R_IRM | ((uint64_t)kind & 0xf) << 24;
+
+	if (!gic.ready || (unsigned)kind >= IPI_KINDS)
+		return;
+	__asm__ volatile("dsb ishst\n\t"
+			 "msr icc_sgi1r_el1, %0\n\t"
+			 "isb" : : "r"(v) : "memory");
+}
+
+/*
+ * Wait for an IPI with only SGIs signalled (arch/irq.h): the priority mask lets
+ * through only the SGIs' priority for the wfi and the unmasked window after it; the
+ * timer and devices stay pending. wfi with PSTATE.I set still wakes for a signalled
+ * IRQ, so an SGI that came before the wfi ends it at once (no lost wake-up), and the
+ * daifclr/isb window takes it, nested on SP_EL1 when called inside a handler
+ * (vectors.S irq_spx). There, with less than IRQ_NEST_ROOM of SP_EL1 left, the nested
+ * IRQ would not fit: no halt, return at once (the caller's loop spins). Writes to
+ * ICC_PMR_EL1 are self-synchronising for the interrupts they mask; the isb after
+ * raising it is for the wfi's wake-up condition.
+ */
+void arch_wait_for_ipi(void)
+{
+	if (READ_SYSREG(spsel) & 1) {
+		struct arm64_cpu *me = arm64_cpu_this();
+		uintptr_t sp;
+		__asm__ volatile("mov %0, sp" : "=r"(sp));
+		if (sp <= (uintptr_t)me->exc_base + IRQ_NEST_ROOM + 256 || sp > (uintptr_t)me->exc_top) {
+			arch_cpu_relax();
+			return;
+		}
+	}
+	uint64_t pmr = READ_SYSREG(icc_pmr_el1);
+	WRITE_SYSREG(icc_pmr_el1, GIC_PMR_IPI_ONLY);
+	__asm__ volatile("isb\n\t"
+			 "dsb sy\n\t"
+			 "wfi\n\t"
+			 "msr daifclr, #2\n\t"
+			 "isb\n\t"
+			 "msr daifset, #2" : : : "memory");
+	WRITE_SYSREG(icc_pmr_el1, pmr);
+	__asm__ volatile("isb" : : : "memory");
 }
 
 /* End an acknowledged interrupt: priority drop and deactivation (EOImode 0). */

@@ -37,7 +37,8 @@
  *
  * Interrupts. An IRQ from the SP_EL0 group is the normal case (arm64_trap passes it
  * to gicv3.c). An IRQ in the SP_ELx group means a handler unmasked interrupts on
- * purpose (arch_wait_for_interrupt called inside a handler): SP_EL1 is then sound,
+ * purpose (arch_wait_for_interrupt or arch_wait_for_ipi called inside a handler: a
+ * stop-the-world participant halting in its IPI_STOP handler): SP_EL1 is then sound,
  * so the frame goes right below the interrupted SP_EL1, as long as at least
  * IRQ_NEST_ROOM bytes of the exception stack remain; the handler is arm64_irq_nested
  * and the interrupted SP_EL1 (frame->sp) comes back as it was. With less room, or
@@ -48,7 +49,7 @@
 #include <arch/fpsimd_asm.h>
 
 #define NESTED_STACK_MIN	4096	/* less left than this: stop */
-#define IRQ_NEST_ROOM		8192	/* a nested IRQ needs this much SP_EL1 left */
+/* IRQ_NEST_ROOM (arch/frame.h): a nested IRQ needs this much SP_EL1 left */
 
 /* x2..x29, x30; x0, x1 and the sp slot are the caller's business */
 .macro SAVE_X2_X30

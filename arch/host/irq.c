@@ -49,6 +49,23 @@
  * cross-call, tests/boot/smp_test.c tlb), so under TSan the handler unblocks the
  * CPU-exception signals first (TSan puts its mask back afterwards).
  *
+ * Waiting for IPIs only (arch_wait_for_ipi, a stop-the-world participant's halt,
+ * usually inside its IPI_STOP handler): both signals are blocked, and the thread
+ * sleeps in sigwaitinfo for SIG_IPI alone, which takes the signal without running a
+ * handler; the IPI kinds it announced are then dispatched right there, nested in the
+ * waiter (on the signal stack below it when the waiter is itself a handler), with a
+ * frame from getcontext (not live: nothing may redirect it, and IPIs never do).
+ * SIG_TIMER stays blocked and pending, timer_fired untouched: the timer comes when
+ * the caller turns interrupts on. IPI bits already set when the wait starts (recorded
+ * while masked, or their signal went missing under TSan) are dispatched without
+ * sleeping. No lost wake-up: SIG_IPI is blocked from the check to the sigwaitinfo.
+ * Rejected: sigsuspend with the handler running nested. Under ThreadSanitizer the
+ * waiter is often a deferred handler, run from TSan's pending-signal loop, and a
+ * signal let in there is deferred again and run from a second, nested pass of that
+ * loop, which saves the thread's signal mask in the same per-thread slot as the
+ * first: the outer pass then "restores" the all-blocked mask, and the CPU never
+ * takes a signal again (seen: timers lost after a stop).
+ *
  * Rejected: sigprocmask as the interrupt flag (a system call on every spinlock
  * acquire and release); real-time signals (they queue, and an IPI storm would fill
  * the queue: tgkill fails with EAGAIN at RLIMIT_SIGPENDING); delivering what was
@@ -107,13 +124,19 @@ static bool on_sigstack(const void *local)
 }
 #endif
 
-/* One pass over what this CPU has pending; mask set. */
-static void dispatch(struct host_cpu *c, struct arch_frame *f)
+/* The IPI kinds pending on this CPU, each once; mask set. */
+static void dispatch_ipis(struct host_cpu *c, struct arch_frame *f)
 {
 	unsigned kinds = atomic_exchange_explicit(&c->ipi_pending, 0, memory_order_acquire);
 	for (unsigned k = 0; k < IPI_KINDS; k++)
 		if (kinds & (1u << k))
 			deliver(IRQ_IPI(k), f);
+}
+
+/* One pass over what this CPU has pending; mask set. */
+static void dispatch(struct host_cpu *c, struct arch_frame *f)
+{
+	dispatch_ipis(c, f);
 	if (c->timer_fired) {
 		c->timer_fired = false;
 		if (host_timer_due(c))
@@ -219,6 +242,40 @@ void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
 	else
 		tgkill(host_pid, t->tid, SIG_IPI);
 	errno = saved_errno;
+}
+
+/* No broadcast in the host: one IPI per live CPU thread but this one. */
+void arch_ipi_broadcast(enum ipi_kind kind)
+{
+	for (unsigned i = 0; i < host_ncpus; i++)
+		if (&host_cpus[i] != host_this_cpu)
+			arch_ipi_send(i, kind);
+}
+
+/* Sleep until an IPI with only SIG_IPI taken, then run its handlers here (see the
+ * top and arch/irq.h). Interrupts (the software mask) off throughout. */
+void arch_wait_for_ipi(void)
+{
+	struct host_cpu *c = host_this_cpu;
+	sigset_t irq, old, ipi;
+	int saved_errno = errno;
+
+	host_irq_sigset(&irq);
+	sigemptyset(&ipi);
+	sigaddset(&ipi, SIG_IPI);
+	pthread_sigmask(SIG_BLOCK, &irq, &old);
+	if (!atomic_load(&c->ipi_pending))
+		sigwaitinfo(&ipi, NULL);	/* EINTR (a fault's handler ran): spurious */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (atomic_load(&c->ipi_pending)) {
+		ucontext_t uc;
+		struct arch_frame f;
+		getcontext(&uc);
+		frame_from_ucontext(&f, &uc, SIG_IPI);
+		f.live = 0;
+		dispatch_ipis(c, &f);
+	}
+	errno = saved_errno;	/* EINTR: the caller's (a goroutine's) errno is its own */
 }
 
 /* The OS already made every thread's view of memory agree: munmap and mprotect shoot

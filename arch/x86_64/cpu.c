@@ -16,7 +16,15 @@
  * An IST stack is not reentrant: every entry starts again at its top. That is safe
  * because handlers run with interrupts off and return before they are turned on
  * again; code that wants to leave an interrupt by switching to another goroutine
- * must first move the frame off the IST stack.
+ * must first move the frame off the IST stack. The one handler that turns interrupts
+ * on is a wait for IPIs (arch_wait_for_ipi, below: a stopped CPU halting inside its
+ * IPI_STOP handler): for the length of that halt it moves this CPU's IST2 entry in
+ * the TSS below its own stack pointer, so a nested interrupt's frame lands under the
+ * waiting handler's frames instead of over them, and puts it back afterwards. (The
+ * CPU reads the IST slot from the TSS in memory at every interrupt.) Rejected: a
+ * second IST slot for the nested case (the IDT gate names one slot per vector, and a
+ * vector cannot know whether it interrupts a waiting handler); spinning instead of
+ * halting (under TCG a spinning vCPU holds a host core the others need).
  *
  * The stacks are static: 32 KiB per possible CPU (2 MiB of .bss for ARCH_MAX_CPUS),
  * because the arch never calls the kernel's page allocator.
@@ -135,6 +143,41 @@ void arch_percpu_set(void *p)
 void arch_wait_for_interrupt(void)
 {
 	__asm__ volatile("sti; hlt; cli" : : : "memory");
+}
+
+/*
+ * Wait for an IPI with only IPIs deliverable (arch/irq.h). The task priority (CR8 =
+ * TPR_IPI_ONLY, x86.h) holds back every class but the IPIs' for the halt, so the timer
+ * and devices stay pending in the IRR for later; `sti; hlt` leaves no gap for a
+ * wake-up to be lost (an IPI already pending is taken right after the hlt starts).
+ * When the caller runs on this CPU's interrupt stack (IST2: inside a handler), IST2
+ * points below it for the halt (see the top); with less than IRQ_NEST_ROOM left there
+ * it does not halt at all and returns, and the caller's loop spins instead.
+ */
+void arch_wait_for_ipi(void)
+{
+	struct x86_cpu *c = x86_this_cpu();
+	uint64_t lo = (uint64_t)irq_stacks[c->index], hi = lo + IRQ_STACK_SIZE;
+	uint64_t ist = c->tss.ist[1], rsp, tpr;
+
+	__asm__ volatile("movq %%rsp, %0" : "=r"(rsp));
+	if (rsp > lo && rsp <= hi) {
+		/* 256 bytes of slack: the asm below pushes nothing, but rsp was read in C */
+		uint64_t below = (rsp - 256) & ~15ull;
+		if (below < lo + IRQ_NEST_ROOM) {
+			arch_cpu_relax();
+			return;
+		}
+		c->tss.ist[1] = below;
+	}
+	__asm__ volatile("movq %%cr8, %0" : "=r"(tpr));
+	__asm__ volatile("movq %0, %%cr8\n\t"
+			 "sti\n\t"
+			 "hlt\n\t"
+			 "cli\n\t"
+			 "movq %1, %%cr8"
+			 : : "r"((uint64_t)TPR_IPI_ONLY), "r"(tpr) : "memory");
+	c->tss.ist[1] = ist;
 }
 
 void arch_cpu_describe(char *buf, unsigned long len)

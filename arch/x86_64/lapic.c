@@ -11,7 +11,9 @@
  * status to wait for (xAPIC: ICR high, then ICR low, then wait until idle); there is
  * no DFR.
  *
- * Destinations are physical APIC ids everywhere: the kernel's hwid, from the MADT.
+ * Destinations are physical APIC ids everywhere: the kernel's hwid, from the MADT;
+ * a broadcast (arch_ipi_broadcast) uses the ICR's all-excluding-self shorthand instead.
+ * The task priority is 0 except while a CPU waits for IPIs only (cpu.c, x86.h).
  * Every LVT entry is masked but the error vector and, on the boot CPU only, LINT1 as
  * NMI (the usual PC wiring; APs leave it masked, as Linux does); LINT0 (the 8259's
  * ExtINT path) is masked on every CPU: device interrupts come through the IOAPIC.
@@ -171,6 +173,15 @@ void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
 	if ((unsigned)kind >= IPI_KINDS || !lapic_ready())
 		return;
 	lapic_send(hwid, ICR_FIXED | ICR_ASSERT | (VEC_IPI + (unsigned)kind));
+}
+
+/* One ICR write reaches every other CPU (arch/irq.h): the all-excluding-self
+ * shorthand, which ignores the destination field on both xAPIC and x2APIC. */
+void arch_ipi_broadcast(enum ipi_kind kind)
+{
+	if ((unsigned)kind >= IPI_KINDS || !lapic_ready())
+		return;
+	lapic_send(0, ICR_FIXED | ICR_ASSERT | ICR_ALL_BUT_SELF | (VEC_IPI + (unsigned)kind));
 }
 
 /*

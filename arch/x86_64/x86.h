@@ -3,15 +3,25 @@
  * of the arch contract (the headers in arch/include/arch), never included outside
  * this folder. The constants are also read by the assembly files.
  *
- * Interrupt vectors (a higher vector is a higher LAPIC priority class):
+ * Interrupt vectors, every one the kernel uses (a vector's LAPIC priority class is
+ * its high nibble; a higher class is a higher priority):
  *
- *   0x00-0x1f  CPU exceptions                   IST1, trap handler
- *   0x20-0xcf  IOAPIC GSI n at 0x20+n           IST2, IRQ_DEVICE(n)   (all masked)
- *   0xd0-0xdf  legacy 8259, remapped and masked IST2, ignored
- *   0xe0       LAPIC timer                      IST2, IRQ_TIMER
- *   0xf0-0xf3  IPIs, 0xf0 + enum ipi_kind       IST2, IRQ_IPI(kind)
- *   0xfe       LAPIC error                      IST2, cleared here
- *   0xff       LAPIC spurious                   IST2, ignored, no EOI
+ *   vector     what                             stack  kernel sees       class
+ *   0x00-0x1f  CPU exceptions                   IST1, trap handler        -
+ *   0x20-0xcf  IOAPIC GSI n at 0x20+n           IST2, IRQ_DEVICE(n)       0x2-0xc (all masked)
+ *   0xd0-0xdf  legacy 8259, remapped and masked IST2, ignored             0xd
+ *   0xe0       LAPIC timer                      IST2, IRQ_TIMER           0xe
+ *   0xf0-0xf3  IPIs, 0xf0 + enum ipi_kind       IST2, IRQ_IPI(kind)       0xf
+ *   0xfe       LAPIC error                      IST2, cleared here        0xf
+ *   0xff       LAPIC spurious                   IST2, ignored, no EOI     (never masked)
+ *
+ * The IPIs are alone in the top class with the LAPIC's own error and spurious
+ * vectors (both handled inside this folder, harmlessly, in any context). So a task
+ * priority of TPR_IPI_ONLY (class 0xe: "deliver only classes above 0xe") lets exactly
+ * the IPIs through: arch_wait_for_ipi (cpu.c) raises it for its halt, through CR8,
+ * the architectural alias of TPR[7:4] in 64-bit mode (no MMIO access, the same for
+ * xAPIC and x2APIC). Anything new must keep the IPIs in a class of their own above
+ * every other interrupt the kernel enables.
  */
 #ifndef ARCH_X86_64_X86_H
 #define ARCH_X86_64_X86_H
@@ -23,6 +33,13 @@
 #define VEC_IPI		0xf0
 #define VEC_ERROR	0xfe
 #define VEC_SPURIOUS	0xff
+
+/* CR8 while waiting for an IPI only: every class up to 0xe held back (above). */
+#define TPR_IPI_ONLY	((VEC_IPI >> 4) - 1)
+#if (VEC_TIMER >> 4) > TPR_IPI_ONLY || ((VEC_DEVICE_END - 1) >> 4) > TPR_IPI_ONLY || \
+    ((VEC_PIC + 15) >> 4) > TPR_IPI_ONLY
+#error "x86.h: the IPIs must be alone in the top priority class"
+#endif
 
 /* The SMP trampoline page (below 1 MiB, kept from the page allocator by
  * ARCH_LOW_RESERVED); SIPI vector = its page number. */
@@ -44,6 +61,8 @@
 
 #define EXC_STACK_SIZE	16384	/* IST1, per CPU */
 #define IRQ_STACK_SIZE	16384	/* IST2, per CPU */
+#define IRQ_NEST_ROOM	4096	/* arch_wait_for_ipi halts on IST2 only with this much
+				 * left below it for the nested handlers (cpu.c) */
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
@@ -155,6 +174,7 @@ extern uint32_t x86_lapic_last_esr;
 #define ICR_BUSY	(1u << 12)
 #define ICR_ASSERT	(1u << 14)
 #define ICR_LEVEL	(1u << 15)
+#define ICR_ALL_BUT_SELF (3u << 18)	/* destination shorthand: every other CPU */
 
 extern bool lapic_x2apic;		/* x2APIC mode (CPUID has it), else xAPIC */
 extern volatile uint32_t *lapic_mmio;	/* xAPIC registers; NULL until arch_intc_init */

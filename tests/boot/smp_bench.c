@@ -8,6 +8,8 @@
  *   ipi_oneway_ns      send a CALL to CPU 1, until its handler started (clock read there)
  *   ipi_roundtrip_ns   synchronous empty cross-call to CPU 1, there and back
  *   stw_ns             stop_the_world(empty): request, all stopped, all released
+ *   stw_all_ns         stop_the_world_all(empty): the same, with the empty fn run on
+ *                      every CPU (one more broadcast: "go")
  *   timer_latency_ns   timer armed 100 us ahead: deadline to handler
  *   timer_irq_ns       timer armed in the past: arm to handler (one interrupt's cost)
  */
@@ -110,6 +112,12 @@ TEST_EXPLICIT(bench, smp_primitives)
 		samples[i] = clock_ns() - t0;
 	}
 	bench_line("stw_ns", median(), self_ns);
+	for (int i = 0; i < BENCH_N; i++) {
+		uint64_t t0 = clock_ns();
+		stop_the_world_all(nothing, NULL);
+		samples[i] = clock_ns() - t0;
+	}
+	bench_line("stw_all_ns", median(), self_ns);
 
 	clock_timer_set_handler(timer_note);
 	for (int i = 0; i < BENCH_N; i++) {

@@ -15,6 +15,13 @@
  * STOP is a maskable IPI, not an NMI, on both arches: a core that holds a spinlock
  * has interrupts off and must not be stopped inside its critical section;
  * stop-the-world waits for it, bounded, and names it if it never answers.
+ *
+ * IPIs outrank every other interrupt: x86-64 puts them in the LAPIC's highest
+ * priority class (0xf0+kind, above the timer's 0xe0 and the devices'); aarch64 gives
+ * SGIs a higher GIC priority than PPIs and SPIs. So a CPU can wait with only IPIs
+ * deliverable (arch_wait_for_ipi: the task-priority register, the GIC's priority
+ * mask, the host's held timer signal), which is how a CPU stopped by a stop-the-world
+ * halts instead of spinning while still answering cross-calls, shootdowns and panics.
  */
 #ifndef ARCH_IRQ_H
 #define ARCH_IRQ_H
@@ -64,6 +71,16 @@ void arch_irq_set_handler(irq_handler_fn fn);
 void arch_ipi_send(uint64_t hwid, enum ipi_kind kind);
 
 /*
+ * Send kind to every other CPU at once, with the controller's broadcast where it has
+ * one (x86-64: the ICR's all-excluding-self shorthand; GICv3: ICC_SGI1R_EL1.IRM), else
+ * one IPI per CPU (hosted: a tgkill per live CPU thread). It may also reach CPUs the
+ * kernel never brought online (a CPU that came up too late, or not at all): the
+ * handler of kind must be harmless on them (stop-the-world uses IPI_STOP, whose
+ * handler only polls). Stores before the call are visible to the handlers. Any context.
+ */
+void arch_ipi_broadcast(enum ipi_kind kind);
+
+/*
  * Per-CPU one-shot timer, in arch_cycles() units: IRQ_TIMER on this CPU once
  * arch_cycles() >= deadline (at once if already past); 0 disarms. Interrupts off.
  * arch_timer_init calibrates it on the boot CPU (x86-64: the LAPIC timer against the
@@ -79,5 +96,31 @@ void arch_tlb_flush_local(uint64_t va, uint64_t size);
  * atomically (no lost wake-up: sti;hlt / wfi with the interrupt pending), returns with
  * them off again after one was taken. */
 void arch_wait_for_interrupt(void);
+
+/*
+ * Wait for an IPI with nothing else deliverable; for a CPU that waits on other CPUs
+ * (a stopped participant of a stop-the-world) and must neither spin nor run anything
+ * but IPI handlers meanwhile.
+ *
+ * Called with interrupts off, from any context: normal code or an interrupt handler
+ * (the stop-the-world participant waits inside its IPI_STOP handler). Halts (hlt /
+ * wfi / sigsuspend) until an IPI arrives, letting only IPIs be delivered meanwhile:
+ * their handlers run nested, on this CPU's interrupt stack below the caller's frames,
+ * with interrupts off, and may be several. Returns with interrupts off. Every other
+ * interrupt (the timer, devices) stays pending and is taken once the caller turns
+ * interrupts on the ordinary way. No lost wake-up: an IPI that became pending before
+ * the call (sent between the caller's check of its condition and the halt) ends the
+ * wait at once. It may also return without an IPI (a spurious wake-up, or no room
+ * left on the interrupt stack for a nested frame, when it does not halt at all), so
+ * callers loop on their condition:
+ *
+ *     while (!done)
+ *         arch_wait_for_ipi();
+ *
+ * Nested handlers must not preempt (only the timer's does, and it is held back). They
+ * may wait with arch_wait_for_ipi in turn while the interrupt stack has room; with
+ * too little left it returns at once instead of halting, and the caller's loop spins.
+ */
+void arch_wait_for_ipi(void);
 
 #endif

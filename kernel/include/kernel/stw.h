@@ -2,22 +2,61 @@
  * kernel/stw.h: stop the world.
  *
  *   stop_the_world(fn, arg)
- *       brings every other online CPU to a known point (its STOP IPI handler, spinning
- *       with interrupts off), runs fn(arg) on the calling CPU, then releases them.
+ *       brings every other online CPU to a known point (its STOP IPI handler, or the
+ *       wait loop it was in), halted there with interrupts off, runs fn(arg) on the
+ *       calling CPU, then releases them.
+ *   stop_the_world_all(fn, arg)
+ *       the same, but once every other online CPU has stopped, fn(arg) runs on EVERY
+ *       online CPU at once, the caller's included, each with interrupts off, wherever
+ *       the stop found it; returns after every CPU has returned from fn, then
+ *       releases them. fn may spin waiting for the others' progress through shared
+ *       memory (they all run it concurrently: parallel mark termination), bounded:
+ *       a CPU still inside fn after ipi_wait_ns is a panic naming it.
  *
- * Any CPU may call it, several at the same moment: one wins, the others join its stop
- * as participants while they wait for their turn, so it cannot deadlock. A CPU with
- * interrupts off delays the stop until it turns them on (STOP is maskable by design,
- * see arch/irq.h); one that stays silent past ipi_wait_ns is a panic naming it.
- * fn must not block and must not cross-call (every other CPU is stopped).
+ * Any CPU may call either, several at the same moment: one wins, the others join its
+ * stop as participants while they wait for their turn (running fn if it is an
+ * all-stop), so it cannot deadlock. A CPU with interrupts off delays the stop until
+ * it turns them on or enters a wait loop (STOP is maskable by design, see arch/irq.h);
+ * one that stays silent past ipi_wait_ns is a panic naming it.
+ *
+ * Stopped CPUs halt with only IPIs deliverable (arch_wait_for_ipi), never spin, and
+ * keep answering cross-calls, shootdowns and a panic's stop while halted; their timer
+ * and device interrupts are taken after the release.
+ * fn must not block and must not cross-call or shoot down (stop_the_world_all: every
+ * CPU is inside fn with interrupts off; stop_the_world: the others are stopped, and a
+ * stop is no place for work on them).
  * Context: any except interrupt handlers; returns with the interrupt state it found.
+ *
+ * Inside fn (on any CPU of the stop):
+ *   stw_stop_point()   where this CPU was stopped:
+ *       STW_OWNER         it called the stop: fn runs in its own flow
+ *       STW_STOPPED_IRQ   stopped by an interrupt (the STOP IPI's handler, or a wait loop
+ *                         inside some interrupt handler): the flow that was running is
+ *                         the interrupted one, whose registers are in the outermost
+ *                         interrupt's frame (kernel/cpu.h irq_frame)
+ *       STW_STOPPED_WAIT  stopped in a wait loop outside interrupt context (ipi_call,
+ *                         tlb_shootdown, a losing stop_the_world, ...): the flow is
+ *                         the one running fn, on its own stack, below the wait loop
+ *     and outside a stop, or between stops, STW_NONE. Any context.
+ *   stw_cpus()         how many CPUs are in the stop, the owner included (all of them
+ *                      run fn in stop_the_world_all). Only inside a stop.
  */
 #ifndef KERNEL_STW_H
 #define KERNEL_STW_H
 
 #include <stdint.h>
 
+enum stw_stop_point {
+	STW_NONE = 0,
+	STW_OWNER,
+	STW_STOPPED_IRQ,
+	STW_STOPPED_WAIT,
+};
+
 void stop_the_world(void (*fn)(void *), void *arg);
+void stop_the_world_all(void (*fn)(void *), void *arg);
+enum stw_stop_point stw_stop_point(void);
+unsigned stw_cpus(void);
 void stw_init(void);
 
 /* Completed stops, for tests and statistics. */

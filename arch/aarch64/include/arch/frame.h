@@ -44,6 +44,9 @@
  * boot CPU's are in start.S, the others' in smp.c. */
 #define EXC_STACK_SIZE	16384
 #define NESTED_STACK_SIZE 16384
+/* An IRQ taken inside a handler that unmasked them nests on SP_EL1 only with this much
+ * of it left (vectors.S); arch_wait_for_ipi (gicv3.c) halts only when it is. */
+#define IRQ_NEST_ROOM	8192
 
 /* struct arm64_cpu (arm64.h), the arch's per-CPU block that TPIDRRO_EL0 points to:
  * the offsets vectors.S reads (smp.c checks them against the struct). */

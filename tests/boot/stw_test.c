@@ -1,0 +1,373 @@
+/*
+ * tests/boot/stw_test.c: stop_the_world_all and the halted participants (suite stw,
+ * part of tests=all, so it runs at 1, 2, 4 and 8 CPUs on every arch; the matrix also
+ * runs tests=stw alone). The plain stop's own tests are in smp_test.c.
+ *
+ *   - stop_the_world_all runs fn exactly once on every online CPU per stop, all of
+ *     them inside fn at once (a counter barrier inside fn that would hang if one were
+ *     missing: bounded, a failure with a message instead), interrupts off, the stop
+ *     points as documented (one owner per stop);
+ *   - every CPU calling stop_the_world_all and stop_the_world at once, repeatedly:
+ *     exact counts of stops, of fn runs, and of owners;
+ *   - a participant halted in a stop answers a cross-call while halted (a third CPU,
+ *     not the stop's fn, sends it: fn must not cross-call);
+ *   - timers that expire while their CPU is stopped are delivered after the release,
+ *     not during the stop;
+ *   - tests=stw_panic ends the boot on purpose: a panic inside a stop, whose dump must
+ *     walk the goroutine of a CPU halted in the stop (the panic's IPI stops it there).
+ *
+ * The barriers spin at most BARRIER_NS; after one failed, the rest of a test skips
+ * them (the counts then say what went wrong) so a broken stop costs seconds, not
+ * minutes.
+ */
+#include <stdatomic.h>
+#include <string.h>
+#include <kernel/clock.h>
+#include <kernel/console.h>
+#include <kernel/cpu.h>
+#include <kernel/ipi.h>
+#include <kernel/panic.h>
+#include <kernel/smp.h>
+#include <kernel/stw.h>
+#include <kernel/test.h>
+#include <rt/go.h>
+
+#define WAIT_NS    (10ull * 1000 * 1000 * 1000)
+#define BARRIER_NS (5ull * 1000 * 1000 * 1000)
+
+/* Run fn on every online secondary in normal context, and on the boot CPU, then wait. */
+static void run_everywhere(void (*fn)(void *), void *arg)
+{
+	for (unsigned i = 1; i < ARCH_MAX_CPUS; i++)
+		if (atomic_load(&cpus[i].online))
+			EXPECT_EQ(smp_run_on(i, fn, arg), 0);
+	fn(arg);
+	for (unsigned i = 1; i < ARCH_MAX_CPUS; i++)
+		if (atomic_load(&cpus[i].online))
+			EXPECT_EQ(smp_run_wait(i, WAIT_NS), 0);
+}
+
+/*
+ * A barrier for the CPUs of one stop that never needs resetting: stops are serial and
+ * each adds exactly stw_cpus() arrivals, so stop k's tickets are [k*n, (k+1)*n) and
+ * its CPUs wait until the count reaches the end of that range. False after
+ * BARRIER_NS (a CPU missing), and then the barrier is off for the rest of the test.
+ */
+static _Atomic uint64_t barrier_count;
+static _Atomic bool barrier_broken;
+
+static bool barrier(unsigned n)
+{
+	uint64_t t = atomic_fetch_add(&barrier_count, 1);
+	uint64_t end = t - t % n + n, start = clock_ns();
+	while (atomic_load(&barrier_count) < end) {
+		if (atomic_load(&barrier_broken))
+			return false;
+		if (clock_ns() - start > BARRIER_NS) {
+			atomic_store(&barrier_broken, true);
+			return false;
+		}
+		arch_cpu_relax();
+	}
+	return true;
+}
+
+static void barrier_reset(void)
+{
+	atomic_store(&barrier_count, 0);
+	atomic_store(&barrier_broken, false);
+}
+
+/* ---- fn on every CPU, all at once ------------------------------------------------ */
+
+/* Rounds shrink with the core count: under TCG, CPUs spinning in fn at once share two
+ * host cores, so each all-stop with a barrier costs milliseconds at 8 vCPUs. */
+#define ALL_STOPS 80
+static unsigned all_rounds;
+static _Atomic uint32_t all_hits[ARCH_MAX_CPUS];
+static _Atomic unsigned all_owner, all_irqs_on, all_bad_point, all_bad_ncpus, all_missed;
+
+static void all_fn(void *arg)
+{
+	(void)arg;
+	enum stw_stop_point where = stw_stop_point();
+	atomic_fetch_add(&all_hits[cpu_id()], 1);
+	if (arch_irq_enabled())
+		atomic_fetch_add(&all_irqs_on, 1);
+	if (where == STW_OWNER)
+		atomic_fetch_add(&all_owner, 1);
+	else if (where != STW_STOPPED_IRQ && where != STW_STOPPED_WAIT)
+		atomic_fetch_add(&all_bad_point, 1);
+	if (stw_cpus() != cpu_count())
+		atomic_fetch_add(&all_bad_ncpus, 1);
+	if (!barrier(stw_cpus()))	/* everyone inside fn at the same time */
+		atomic_fetch_add(&all_missed, 1);
+}
+
+TEST(stw, all_runs_fn_on_every_cpu_at_once)
+{
+	memset(all_hits, 0, sizeof(all_hits));
+	atomic_store(&all_owner, 0);
+	atomic_store(&all_irqs_on, 0);
+	atomic_store(&all_bad_point, 0);
+	atomic_store(&all_bad_ncpus, 0);
+	atomic_store(&all_missed, 0);
+	barrier_reset();
+	all_rounds = ALL_STOPS / cpu_count() > 10 ? ALL_STOPS / cpu_count() : 10;
+	uint64_t before = atomic_load(&stw_count);
+	for (unsigned r = 0; r < all_rounds && !atomic_load(&barrier_broken); r++)
+		stop_the_world_all(all_fn, NULL);
+	if (atomic_load(&barrier_broken))
+		test_fail(__FILE__, __LINE__, "barrier inside fn: not every CPU came within %llu ms",
+			  (unsigned long long)(BARRIER_NS / 1000000));
+	EXPECT_EQ(atomic_load(&stw_count) - before, all_rounds);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		EXPECT_EQ(atomic_load(&all_hits[i]), atomic_load(&cpus[i].online) ? all_rounds : 0);
+	EXPECT_EQ(atomic_load(&all_owner), all_rounds);
+	EXPECT_EQ(atomic_load(&all_irqs_on), 0);
+	EXPECT_EQ(atomic_load(&all_bad_point), 0);
+	EXPECT_EQ(atomic_load(&all_bad_ncpus), 0);
+	EXPECT_EQ(atomic_load(&all_missed), 0);
+	EXPECT_EQ(stw_stop_point(), STW_NONE);
+}
+
+/* ---- every CPU stopping the world at once, both kinds ----------------------------- */
+
+#define MIX_STOPS 48
+static unsigned mix_rounds;
+static uint64_t mix_all_owned, mix_plain_hits;	/* written by the owner, world stopped */
+static _Atomic uint64_t mix_all_runs;
+static _Atomic unsigned mix_bad;
+
+static void mix_all_fn(void *arg)
+{
+	(void)arg;
+	if (stw_stop_point() == STW_OWNER)
+		mix_all_owned++;	/* plain: only the owner writes it, others are in fn */
+	atomic_fetch_add(&mix_all_runs, 1);
+	if (!barrier(stw_cpus()))
+		atomic_fetch_add(&mix_bad, 1);
+}
+
+static void mix_plain_fn(void *arg)
+{
+	(void)arg;
+	mix_plain_hits++;	/* exact only if nobody else runs */
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (atomic_load(&cpus[i].online) && &cpus[i] != cpu_this() &&
+		    atomic_load(&cpus[i].stop_pending))
+			atomic_fetch_add(&mix_bad, 1);	/* someone not stopped */
+}
+
+static void mix_loop(void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < mix_rounds; i++) {
+		stop_the_world_all(mix_all_fn, NULL);
+		stop_the_world(mix_plain_fn, NULL);
+	}
+}
+
+TEST(stw, all_and_plain_from_every_cpu_at_once)
+{
+	unsigned n = cpu_count();
+	mix_rounds = MIX_STOPS / n > 5 ? MIX_STOPS / n : 5;
+	mix_all_owned = mix_plain_hits = 0;
+	atomic_store(&mix_all_runs, 0);
+	atomic_store(&mix_bad, 0);
+	barrier_reset();
+	uint64_t before = atomic_load(&stw_count);
+	run_everywhere(mix_loop, NULL);
+	uint64_t stops = (uint64_t)mix_rounds * n;
+	EXPECT_EQ(atomic_load(&stw_count) - before, 2 * stops);
+	EXPECT_EQ(mix_all_owned, stops);
+	EXPECT_EQ(mix_plain_hits, stops);
+	EXPECT_EQ(atomic_load(&mix_all_runs), stops * n);
+	EXPECT_EQ(atomic_load(&mix_bad), 0);
+	EXPECT_TRUE(!atomic_load(&barrier_broken));
+}
+
+/* ---- a halted participant answers a cross-call ------------------------------------ */
+
+/*
+ * CPU 0 stops the world; CPU 2 (the sender), interrupts off, waits until CPU 1 (the
+ * target) has taken its stop, then makes a synchronous cross-call to it: its wait
+ * loop joins the stop, which therefore cannot end before the sender's call is queued.
+ * The owner's fn (no cross-call of its own) waits, bounded, until the target answered:
+ * only a participant that answers while halted lets it see that. The call records
+ * where the target was: inside the stop.
+ */
+static _Atomic bool xc_answered, xc_sender_ready;
+static _Atomic int xc_target_point;
+static _Atomic uint64_t xc_waited;
+
+static void xc_call(void *arg)
+{
+	(void)arg;
+	atomic_store(&xc_target_point, stw_stop_point());
+	atomic_store(&xc_answered, true);
+}
+
+static void xc_sender(void *arg)
+{
+	(void)arg;
+	struct cpu *t = &cpus[1];
+	irq_push();		/* deaf to the stop until the call's wait loop */
+	atomic_store(&xc_sender_ready, true);
+	uint64_t start = clock_ns();
+	bool seen = false;
+	while (clock_ns() - start < 1000000000ull) {	/* the target took its stop */
+		bool p = atomic_load(&t->stop_pending);
+		if (p)
+			seen = true;
+		else if (seen)
+			break;
+		arch_cpu_relax();
+	}
+	ipi_call(1, xc_call, NULL, true);
+	irq_pop();
+}
+
+static void xc_owner_fn(void *arg)
+{
+	(void)arg;
+	uint64_t start = clock_ns();
+	while (!atomic_load(&xc_answered) && clock_ns() - start < 2000000000ull)
+		arch_cpu_relax();
+	atomic_store(&xc_waited, clock_ns() - start);
+}
+
+TEST(stw, halted_participant_answers_cross_call)
+{
+	if (cpu_count() < 3) {
+		kprintf("stw: %u CPU(s): needs an owner, a sender and a target\n", cpu_count());
+		return;
+	}
+	atomic_store(&xc_answered, false);
+	atomic_store(&xc_sender_ready, false);
+	atomic_store(&xc_target_point, -1);
+	ASSERT_TRUE(smp_run_on(2, xc_sender, NULL) == 0);
+	uint64_t start = clock_ns();
+	while (!atomic_load(&xc_sender_ready) && clock_ns() - start < WAIT_NS)
+		arch_cpu_relax();
+	ASSERT_TRUE(atomic_load(&xc_sender_ready));
+	stop_the_world(xc_owner_fn, NULL);
+	EXPECT_TRUE(atomic_load(&xc_answered));
+	EXPECT_EQ(atomic_load(&xc_target_point), STW_STOPPED_IRQ);
+	EXPECT_EQ(smp_run_wait(2, WAIT_NS), 0);
+	kprintf("stw: the halted target answered %llu us into the owner's fn\n",
+		(unsigned long long)(atomic_load(&xc_waited) / 1000));
+}
+
+/* ---- timers that expire during a stop --------------------------------------------- */
+
+/*
+ * stop_the_world_all: every CPU arms its timer 2 ms ahead from inside fn; the owner
+ * keeps the world stopped 30 ms more. The handler records whether its CPU was still in
+ * the stop (it must not be: only IPIs get through a stopped CPU's halt) and whether it
+ * ran before the owner's fn was over (it must not: that was during the stop).
+ */
+#define TIMER_AHEAD_NS 2000000
+#define TIMER_STOP_NS  30000000
+static _Atomic uint32_t tm_hits[ARCH_MAX_CPUS];
+static _Atomic unsigned tm_in_stop, tm_early;
+static _Atomic uint64_t tm_fn_end;
+
+static void tm_handler(struct arch_frame *f)
+{
+	(void)f;
+	if (stw_stop_point() != STW_NONE)
+		atomic_fetch_add(&tm_in_stop, 1);
+	uint64_t end = atomic_load(&tm_fn_end);
+	if (!end || clock_ns() < end)
+		atomic_fetch_add(&tm_early, 1);
+	atomic_fetch_add(&tm_hits[cpu_id()], 1);
+}
+
+static void tm_fn(void *arg)
+{
+	(void)arg;
+	clock_timer_arm(clock_ns() + TIMER_AHEAD_NS);
+	if (stw_stop_point() == STW_OWNER) {
+		uint64_t start = clock_ns();
+		while (clock_ns() - start < TIMER_AHEAD_NS + TIMER_STOP_NS)
+			arch_cpu_relax();
+		atomic_store(&tm_fn_end, clock_ns());	/* the stop lasts at least until here */
+	}
+}
+
+static void tm_wait(void *arg)
+{
+	(void)arg;
+	uint64_t start = clock_ns();
+	while (!atomic_load(&tm_hits[cpu_id()]) && clock_ns() - start < WAIT_NS)
+		arch_cpu_relax();	/* interrupts on */
+}
+
+TEST(stw, timers_expiring_in_a_stop_come_after_it)
+{
+	memset(tm_hits, 0, sizeof(tm_hits));
+	atomic_store(&tm_in_stop, 0);
+	atomic_store(&tm_early, 0);
+	atomic_store(&tm_fn_end, 0);
+	clock_timer_set_handler(tm_handler);
+	irq_push();		/* our own timer too waits until we turn interrupts on */
+	stop_the_world_all(tm_fn, NULL);
+	irq_pop();
+	run_everywhere(tm_wait, NULL);
+	clock_timer_set_handler(NULL);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		EXPECT_EQ(atomic_load(&tm_hits[i]), atomic_load(&cpus[i].online) ? 1 : 0);
+	EXPECT_EQ(atomic_load(&tm_in_stop), 0);
+	EXPECT_EQ(atomic_load(&tm_early), 0);
+}
+
+/* ---- a panic inside a stop (tests=stw_panic, ends the boot) ----------------------- */
+
+/*
+ * A goroutine spins on another CPU; this one stops the world and panics inside fn.
+ * The spinner's CPU is halted in its stop handler, interrupts masked but for IPIs: the
+ * panic's IPI_CALL must still stop it there, so the dump walks it ("goroutine N
+ * [running on cpu K]:", from the halt in arch_wait_for_ipi down to the spinner, the
+ * matrix checks) instead of reporting a CPU that did not stop.
+ */
+static _Atomic int stw_spinner_cpu = -1;
+static _Atomic uint64_t stw_spin_count;
+
+__attribute__((noinline)) uint64_t stw_test_spin_work(uint64_t x);
+__attribute__((noinline)) uint64_t stw_test_spin_work(uint64_t x)
+{
+	return x * 0x9e3779b97f4a7c15ull + (clock_ns() & 1);	/* hosted TSan: a libc call */
+}
+
+__attribute__((noinline)) void stw_test_spinner(void *arg);
+__attribute__((noinline)) void stw_test_spinner(void *arg)
+{
+	(void)arg;
+	uint64_t x = 1;
+	atomic_store(&stw_spinner_cpu, (int)cpu_id());
+	for (;;) {
+		x = stw_test_spin_work(x);
+		atomic_fetch_add_explicit(&stw_spin_count, 1, memory_order_relaxed);
+	}
+}
+
+static void panic_in_stop(void *arg)
+{
+	(void)arg;
+	panic("deliberate panic inside a stop, goroutine halted on cpu %d",
+	      atomic_load(&stw_spinner_cpu));
+}
+
+TEST_G_EXPLICIT(stw_panic, inside_a_stop_with_a_goroutine_halted_elsewhere)
+{
+	ASSERT_TRUE(cpu_count() >= 2);
+	go(stw_test_spinner, NULL);
+	while (atomic_load(&stw_spinner_cpu) < 0 || atomic_load(&stw_spinner_cpu) == (int)cpu_id())
+		go_yield();
+	uint64_t c = atomic_load(&stw_spin_count);
+	while (atomic_load(&stw_spin_count) < c + 1000)
+		arch_cpu_relax();
+	stop_the_world(panic_in_stop, NULL);
+	test_fail(__FILE__, __LINE__, "the panic inside the stop returned");
+}
