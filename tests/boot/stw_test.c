@@ -3,6 +3,8 @@
  * part of tests=all, so it runs at 1, 2, 4 and 8 CPUs on every arch; the matrix also
  * runs tests=stw alone). The plain stop's own tests are in smp_test.c.
  *
+ *   - arch_wait_for_ipi with an IPI pending before the call returns (no lost wake-up),
+ *     having run its handler, and leaves a due timer pending for later;
  *   - stop_the_world_all runs fn exactly once on every online CPU per stop, all of
  *     them inside fn at once (a counter barrier inside fn that would hang if one were
  *     missing: bounded, a failure with a message instead), interrupts off, the stop
@@ -76,6 +78,48 @@ static void barrier_reset(void)
 {
 	atomic_store(&barrier_count, 0);
 	atomic_store(&barrier_broken, false);
+}
+
+/* ---- the arch's wait ------------------------------------------------------------ */
+
+/*
+ * arch_wait_for_ipi with an IPI already pending (sent to this CPU with interrupts
+ * off, as a release can arrive between a participant's check and its halt) returns,
+ * having run the IPI's handler once; a timer that is due meanwhile is not taken
+ * inside it, but as soon as interrupts are on. A lost wake-up would hang here (the
+ * runner's timeout).
+ */
+static _Atomic uint32_t wait_timer_hits;
+
+static void wait_count_timer(struct arch_frame *f)
+{
+	(void)f;
+	atomic_fetch_add(&wait_timer_hits, 1);
+}
+
+TEST(stw, wait_for_ipi_takes_a_pending_ipi_only)
+{
+	struct cpu *c = cpu_this();
+	atomic_store(&wait_timer_hits, 0);
+	clock_timer_set_handler(wait_count_timer);
+	irq_push();
+	uint64_t before = atomic_load(&c->irqs[IPI_RESCHEDULE]);
+	clock_timer_arm(clock_ns() > 1000 ? clock_ns() - 1000 : 0);	/* due: pending */
+	arch_ipi_send(c->hwid, IPI_RESCHEDULE);
+	uint64_t start = clock_ns();
+	while (clock_ns() - start < 1000000)
+		arch_cpu_relax();	/* both pending by now, interrupts off */
+	for (int i = 0; i < 100 && atomic_load(&c->irqs[IPI_RESCHEDULE]) == before; i++)
+		arch_wait_for_ipi();
+	EXPECT_EQ(atomic_load(&c->irqs[IPI_RESCHEDULE]) - before, 1);
+	EXPECT_EQ(atomic_load(&wait_timer_hits), 0);
+	EXPECT_TRUE(!arch_irq_enabled());
+	irq_pop();
+	start = clock_ns();
+	while (!atomic_load(&wait_timer_hits) && clock_ns() - start < WAIT_NS)
+		arch_cpu_relax();	/* interrupts on: the held timer now */
+	clock_timer_set_handler(NULL);
+	EXPECT_EQ(atomic_load(&wait_timer_hits), 1);
 }
 
 /* ---- fn on every CPU, all at once ------------------------------------------------ */
