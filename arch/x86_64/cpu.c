@@ -152,15 +152,22 @@ void arch_wait_for_interrupt(void)
  * wake-up to be lost (an IPI already pending is taken right after the hlt starts).
  * When the caller runs on this CPU's interrupt stack (IST2: inside a handler), IST2
  * points below it for the halt (see the top); with less than IRQ_NEST_ROOM left there
- * it does not halt at all and returns, and the caller's loop spins instead.
+ * it does not halt at all and returns, and the caller's loop spins instead. So it does
+ * on the exception stack (IST1: a fault handler that waits), where nothing says
+ * whether the faulting code was itself an interrupt handler with frames on IST2.
  */
 void arch_wait_for_ipi(void)
 {
 	struct x86_cpu *c = x86_this_cpu();
 	uint64_t lo = (uint64_t)irq_stacks[c->index], hi = lo + IRQ_STACK_SIZE;
+	uint64_t elo = (uint64_t)exc_stacks[c->index], ehi = elo + EXC_STACK_SIZE;
 	uint64_t ist = c->tss.ist[1], rsp, tpr;
 
 	__asm__ volatile("movq %%rsp, %0" : "=r"(rsp));
+	if (rsp > elo && rsp <= ehi) {
+		arch_cpu_relax();
+		return;
+	}
 	if (rsp > lo && rsp <= hi) {
 		/* 256 bytes of slack: the asm below pushes nothing, but rsp was read in C */
 		uint64_t below = (rsp - 256) & ~15ull;
