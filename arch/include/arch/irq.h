@@ -104,9 +104,10 @@ void arch_wait_for_interrupt(void);
  *
  * Called with interrupts off, from any context: normal code or an interrupt handler
  * (the stop-the-world participant waits inside its IPI_STOP handler). Halts (hlt /
- * wfi / sigsuspend) until an IPI arrives, letting only IPIs be delivered meanwhile:
- * their handlers run nested, on this CPU's interrupt stack below the caller's frames,
- * with interrupts off, and may be several. Returns with interrupts off. Every other
+ * wfi / sigwaitinfo) until an IPI arrives, letting only IPIs be delivered meanwhile:
+ * their handlers run nested in the wait, with interrupts off, on this CPU's interrupt
+ * stack below the caller's frames (hosted: below the caller, on its stack), and may
+ * be several. Returns with interrupts off. Every other
  * interrupt (the timer, devices) stays pending and is taken once the caller turns
  * interrupts on the ordinary way. No lost wake-up: an IPI that became pending before
  * the call (sent between the caller's check of its condition and the halt) ends the
