@@ -56,7 +56,7 @@ LIBS    := $(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $(shell $(CC) -print-libgcc
 KSRC := $(wildcard boot/*.c boot/$(ARCH)/*.c boot/$(ARCH)/*.S) \
 	$(wildcard arch/$(ARCH)/*.c arch/$(ARCH)/*.S) \
 	$(wildcard kernel/*.c) \
-	$(wildcard rt/*.c) \
+	$(wildcard rt/*.c rt/gc/*.c) \
 	$(wildcard tests/boot/*.c)
 KOBJ := $(patsubst %,$(O)/obj/%.o,$(KSRC))
 

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <arch/noscan.h>
 #include <arch/ops.h>
 #include <arch/uart.h>
 #include <kernel/console.h>
@@ -24,6 +25,7 @@ static struct spinlock console_lock = SPINLOCK_INIT("console", LOCK_RANK_CONSOLE
 static bool console_live;
 bool console_panicking;		/* set by panic(): write without the lock */
 static char early_ring[EARLY_RING];
+NOSCAN(early_ring);
 static size_t early_len;			/* bytes held, <= EARLY_RING */
 
 static void uart_write(const char *s, size_t n)

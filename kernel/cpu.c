@@ -3,6 +3,7 @@
  */
 #include <stddef.h>
 #include <string.h>
+#include <arch/noscan.h>
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
 #include <kernel/preempt.h>
@@ -11,6 +12,7 @@ _Static_assert(offsetof(struct cpu, arch_scratch) == ARCH_PERCPU_SCRATCH_OFF,
 	       "arch/smp.h: the arch's scratch words follow the self pointer");
 
 struct cpu cpus[ARCH_MAX_CPUS];
+NOSCAN(cpus);		/* no pointer into the collector's heap */
 _Atomic unsigned cpus_online;
 unsigned cpus_described;
 

@@ -34,6 +34,8 @@ static void irq_dispatch(unsigned irq, struct arch_frame *f)
 	KASSERT(!arch_irq_enabled());
 	bool nested = c->in_irq;
 	c->in_irq = true;
+	if (!nested)
+		c->irq_frame = f;
 	if (irq < IPI_KINDS)
 		atomic_fetch_add_explicit(&c->irqs[irq], 1, memory_order_relaxed);
 	else if (irq == IRQ_TIMER)
@@ -43,6 +45,8 @@ static void irq_dispatch(unsigned irq, struct arch_frame *f)
 	else if (atomic_fetch_add(&irq_stray, 1) == 0)
 		kprintf("irq: cpu %u: unclaimed interrupt %u\n", c->id, irq);
 	c->in_irq = nested;
+	if (!nested)
+		c->irq_frame = NULL;
 }
 
 void irq_init(void)

@@ -233,8 +233,17 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 
 	snprintf(cmdline_copy, sizeof(cmdline_copy), "%s", bi->cmdline[0] ? bi->cmdline : boot_platform.bootargs);
 	banner(bi);
-	if (cmdline_parse(cmdline_copy, kernel_opts, sizeof(kernel_opts) / sizeof(kernel_opts[0]),
-			  err, sizeof(err)))
+	/* the kernel's options and those the layers above registered (kernel/cmdline.h) */
+	static struct cmdline_opt opts[sizeof(kernel_opts) / sizeof(kernel_opts[0]) + 32];
+	size_t nopts = 0;
+	for (size_t i = 0; i < sizeof(kernel_opts) / sizeof(kernel_opts[0]); i++)
+		opts[nopts++] = kernel_opts[i];
+	for (const struct cmdline_opt *o = __cmdline_opts_start; o < __cmdline_opts_end; o++) {
+		if (nopts == sizeof(opts) / sizeof(opts[0]))
+			panic("cmdline: more than %zu options registered", nopts);
+		opts[nopts++] = *o;
+	}
+	if (cmdline_parse(cmdline_copy, opts, nopts, err, sizeof(err)))
 		panic("%s", err);
 	preempt_slice_ns = (uint64_t)opt_slice_ms * 1000000u;
 	if (opt_tests[0]) {

@@ -55,6 +55,24 @@ uint64_t page_alloc(void)
 	return pa;
 }
 
+uint64_t page_alloc_contig(uint64_t npages, uint64_t align)
+{
+	spin_lock_irqsave(&pmm_lock);
+	uint64_t pa = pmm_alloc_contig(&kernel_pmm, npages, align);
+	spin_unlock_irqrestore(&pmm_lock);
+	if (pa)
+		memset(phys_to_virt(pa), 0, npages * PAGE_SIZE);
+	return pa;
+}
+
+uint64_t page_free_count(void)
+{
+	spin_lock_irqsave(&pmm_lock);
+	uint64_t n = kernel_pmm.nfree;
+	spin_unlock_irqrestore(&pmm_lock);
+	return n;
+}
+
 void page_free(uint64_t pa)
 {
 	spin_lock_irqsave(&pmm_lock);

@@ -34,6 +34,7 @@
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
 #include <arch/ops.h>
+#include <arch/noscan.h>
 #include <arch/smp.h>
 #include "arm64.h"
 
@@ -81,6 +82,9 @@ struct arm64_cpu arm64_cpus[ARCH_MAX_CPUS] = {
 };
 
 static char ap_stacks[ARCH_MAX_CPUS - 1][NESTED_STACK_SIZE + EXC_STACK_SIZE] __attribute__((aligned(16)));
+NOSCAN(ap_stacks);
+extern char boot_stack_top[];			/* start.S: nested, exception, boot, in order */
+NOSCAN_RANGE(boot_cpu_stacks, nested_stack, boot_stack_top);
 static struct arm64_start ap_start[ARCH_MAX_CPUS];
 static uint64_t idmap[3][512] __attribute__((aligned(4096)));	/* L0, L1, L2 */
 static uint64_t idmap_root;		/* physical address of idmap[0], once built */

@@ -335,3 +335,12 @@ bool arch_frame_inject_call(struct arch_frame *f, void (*fn)(void))
 	f->spsr |= SPSR_I;
 	return true;
 }
+
+unsigned arch_frame_gc_areas(const struct arch_frame *f, uint64_t *stack_lo, const void *area[2],
+			     uint64_t len[2])
+{
+	*stack_lo = arch_frame_sp(f);		/* no red zone: -mno-red-zone / AAPCS64 has none */
+	area[0] = f;				/* every register the trap entry saved, FP/SIMD included */
+	len[0] = sizeof(*f);
+	return 1;
+}

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arch/ops.h>
+#include <arch/noscan.h>
 #include <arch/smp.h>
 #include "host.h"
 
@@ -47,6 +48,7 @@
  * data's pages over it before any CPU runs.
  */
 uint8_t host_boot_area[HOST_BOOT_AREA_SIZE] __attribute__((aligned(4096)));
+NOSCAN(host_boot_area);
 
 #define STR_(x) #x
 #define STR(x) STR_(x)

@@ -41,6 +41,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <string.h>
+#include <arch/noscan.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <arch/memlayout.h>
@@ -58,6 +59,7 @@ struct host_map {
 
 /* Guarded by maps_owner. */
 static struct host_map maps[HOST_MAPS_MAX];	/* sorted by va, disjoint */
+NOSCAN(maps);
 static unsigned nmaps;
 
 static _Atomic int maps_owner;		/* thread id of the holder, 0 when free */

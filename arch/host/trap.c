@@ -63,6 +63,7 @@ void frame_from_ucontext(struct arch_frame *f, const ucontext_t *uc, int sig)
 	memcpy(f, uc->uc_mcontext.gregs, NGREG * sizeof(greg_t));
 	f->signo = (uint64_t)sig;
 	f->live = 1;
+	f->fpregs = uc->uc_mcontext.fpregs;
 }
 
 void frame_to_ucontext(ucontext_t *uc, const struct arch_frame *f)
@@ -215,3 +216,17 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 uint64_t arch_frame_pc(const struct arch_frame *f) { return f->rip; }
 uint64_t arch_frame_sp(const struct arch_frame *f) { return f->rsp; }
 uint64_t arch_frame_fp(const struct arch_frame *f) { return f->rbp; }
+
+/* The red zone: user code on Linux may keep data in the 128 bytes below rsp. */
+unsigned arch_frame_gc_areas(const struct arch_frame *f, uint64_t *stack_lo, const void *area[2],
+			     uint64_t len[2])
+{
+	*stack_lo = f->rsp - 128;
+	area[0] = f;
+	len[0] = sizeof(*f);
+	if (!f->fpregs)
+		return 1;
+	area[1] = f->fpregs;
+	len[1] = sizeof(struct _libc_fpstate);
+	return 2;
+}

@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <arch/ops.h>
+#include <arch/noscan.h>
 #include <arch/smp.h>
 #include "x86.h"
 
@@ -52,6 +53,10 @@ static struct x86_cpu x86_cpus[ARCH_MAX_CPUS];
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 static uint8_t exc_stacks[ARCH_MAX_CPUS][EXC_STACK_SIZE] __attribute__((aligned(16)));
 static uint8_t irq_stacks[ARCH_MAX_CPUS][IRQ_STACK_SIZE] __attribute__((aligned(16)));
+NOSCAN(exc_stacks);
+NOSCAN(irq_stacks);
+extern char boot_stack[], boot_stack_top[];	/* start.S */
+NOSCAN_RANGE(boot_stack, boot_stack, boot_stack_top);
 
 /* Load c's GDT, reload every segment register, load its TSS. */
 static void gdt_load(struct x86_cpu *c)

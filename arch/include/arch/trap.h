@@ -51,6 +51,19 @@ uint64_t arch_frame_sp(const struct arch_frame *f);
 uint64_t arch_frame_fp(const struct arch_frame *f);
 
 /*
+ * For the collector, which scans a goroutine stopped by an interrupt conservatively:
+ * where the interrupted flow's data may be. *stack_lo is the lowest stack address it
+ * may still be using: its stack pointer, less the red zone its ABI lets a leaf
+ * function use below it (0 in the kernel, built -mno-red-zone; 128 bytes on the
+ * hosted platform). area/len receive the memory holding its registers, general and
+ * FP/SIMD (pointers may sit in vector registers: struct copies, vectorised loops):
+ * the number of areas is returned (at most 2). Interrupt context, f the current
+ * interrupt's frame on this CPU (the areas live as long as the handler runs).
+ */
+unsigned arch_frame_gc_areas(const struct arch_frame *f, uint64_t *stack_lo, const void *area[2],
+			     uint64_t len[2]);
+
+/*
  * Preemption (kernel/preempt.c): redirect the interrupted context of f so that, as
  * soon as the interrupt returns, it calls fn() on its own stack as if the interrupted
  * instruction had been a call, and resumes exactly where it was when fn returns, with

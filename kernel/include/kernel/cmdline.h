@@ -50,6 +50,20 @@ struct cmdline_opt {
 };
 
 /*
+ * Options of the layers above the kernel (rt/: the collector's gc_percent, gctrace...):
+ * each is a struct cmdline_opt in the .cmdline_opts section, which the linker scripts
+ * collect between __cmdline_opts_start and __cmdline_opts_end, and kernel/main.c
+ * parses them in the same pass as its own (an unknown option still stops the boot).
+ * Their dst is written before the upper layer starts (kernel/start.h).
+ *
+ *   CMDLINE_OPTION(gctrace, "gctrace", CMDLINE_BOOL, &opt, sizeof(opt), 0, 0, "help");
+ */
+#define CMDLINE_OPTION(id, ...)                                                         \
+	static const struct cmdline_opt cmdline_opt_##id                               \
+		__attribute__((used, section(".cmdline_opts"), aligned(8))) = { __VA_ARGS__ }
+extern const struct cmdline_opt __cmdline_opts_start[], __cmdline_opts_end[];
+
+/*
  * Parse line (NULL is an empty line) against opts[0..nopts). Returns 0, or -1 with
  * a one-line message in err (errlen bytes, NUL-terminated when errlen > 0) such as
  * "cmdline: option 'smp': 0 is out of range [1, 64]"; on error no dst was written.

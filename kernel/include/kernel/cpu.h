@@ -21,6 +21,7 @@
 #define CPU_LOCK_STACK 8
 
 struct ipi_call;
+struct arch_frame;
 
 struct cpu {
 	struct cpu *self;		/* must stay first: x86-64 reads it at %gs:0 */
@@ -38,6 +39,9 @@ struct cpu {
 	uint16_t lock_ranks[CPU_LOCK_STACK];	/* ranks of the locks held, in order */
 	const char *lock_names[CPU_LOCK_STACK];
 	bool in_irq;			/* inside the interrupt dispatcher */
+	struct arch_frame *irq_frame;	/* while in_irq: the outermost interrupt's frame, which
+					 * holds the interrupted flow's registers (the collector
+					 * scans a goroutine stopped there) */
 	_Atomic bool preempt_pending;	/* a tick asked to preempt non-preemptible code
 					 * (atomic: a flow that just moved may peek) */
 	uint64_t probe_va;		/* arch_probe_read in progress on this address */

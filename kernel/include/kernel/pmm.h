@@ -51,6 +51,10 @@ bool pmm_is_free(const struct pmm *pm, uint64_t pa);
 /* The kernel's allocator and its wrappers (page_alloc zeroes the page). */
 extern struct pmm kernel_pmm;
 uint64_t page_alloc(void);
+/* npages physically contiguous zeroed pages aligned to align pages, or 0. */
+uint64_t page_alloc_contig(uint64_t npages, uint64_t align);
 void page_free(uint64_t pa);
+/* Free pages right now (a snapshot, for statistics and tests). */
+uint64_t page_free_count(void);
 
 #endif

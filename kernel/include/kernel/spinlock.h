@@ -39,6 +39,11 @@ enum lock_rank {
 				 * select takes several, always in address order */
 	LOCK_RANK_SCHED,	/* rt/ global run queue, allgs */
 	LOCK_RANK_STACK,	/* stack reservations: free lists, bump (kernel/stack.c) */
+	LOCK_RANK_GC_CTL,	/* rt/gc: the collector's cycle state, roots, finalizer queue */
+	LOCK_RANK_GC_CENTRAL,	/* rt/gc: a size class's central span lists */
+	LOCK_RANK_GC_SPECIAL,	/* rt/gc: finalizer records of the spans */
+	LOCK_RANK_GC_HEAP,	/* rt/gc: the page heap (spans, chunks) */
+	LOCK_RANK_GC_META,	/* rt/gc: span structs and bitmaps */
 	LOCK_RANK_VM,		/* kernel page tables; this and later ranks prefault the stack */
 	LOCK_RANK_PMM,		/* physical page allocator */
 	LOCK_RANK_IPI_POOL,	/* free asynchronous cross-call records */

@@ -25,6 +25,7 @@ struct arch_frame {
 	/* not from the ucontext: */
 	uint64_t signo;		/* the signal that delivered this frame */
 	uint64_t live;		/* the ucontext it came from is the one sigreturn uses */
+	const void *fpregs;	/* the ucontext's FP/SSE state (fxsave layout), or NULL */
 };
 
 #endif
