@@ -41,10 +41,19 @@
  * them to a collector): the select removes every one of them under the locks before
  * it returns, so no queue ever holds a pointer into a dead frame.
  *
- * Memory: a channel is one page (header, page table, and the ring when it fits),
- * plus ring pages when it does not; an element never straddles a page. From
- * page_alloc, since newlib's malloc is not thread-safe; the collector will own
- * channels later, chan_free gives them back until then.
+ * Memory: a channel and its ring are objects of the collector's heap (rt/gc.h): the
+ * channel (112 bytes) points to the ring, a separate object typed by the element
+ * (chan_make_typed: scanned by the element's pointer map; chan_make: conservatively;
+ * a pointer-free type: never scanned), so elements in the buffer keep what they point
+ * to alive. A goroutine blocked on a channel keeps it alive from its stack (its
+ * sudog). chan_free is an optional early release.
+ *
+ * Every element copy takes the write barrier (elem_copy): the destination may be a
+ * heap object (the ring, or a receive into a heap object's field) or another
+ * goroutine's stack that the collector has already scanned (a parked receiver's),
+ * and in both cases the pointers the element carries must be shaded while the
+ * collector marks (Go's typedmemmove and its sendDirect barrier). Clearing a slot
+ * needs none (Dijkstra's barrier is on insertion only).
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -52,9 +61,9 @@
 #include <arch/memlayout.h>
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
-#include <kernel/pmm.h>
 #include <kernel/spinlock.h>
 #include <rt/chan.h>
+#include <rt/gc.h>
 #include <rt/sched.h>
 
 struct select_state;
@@ -84,17 +93,19 @@ struct waitq {
 struct chan {
 	struct spinlock lock;
 	/* Set at make, read-only afterwards. */
-	size_t elem_size;
+	const struct gc_type *type;	/* the element's type (NULL: untyped, conservative) */
+	uint32_t elem_size;
+	bool closed;			/* lock */
 	size_t cap;
-	size_t per_page;		/* elements in one ring page */
-	size_t npages;			/* ring pages outside the header page */
+	char *buf;			/* the ring: cap elements (a heap object; NULL for cap 0) */
 	/* Guarded by lock. */
 	size_t count;			/* elements in the ring */
 	size_t sendx, recvx;		/* ring indices */
-	bool closed;
-	struct waitq recvq, sendq;
-	char *pages[];			/* the ring, per_page elements per entry */
+	struct waitq recvq, sendq;	/* sudogs, on their goroutines' stacks */
 };
+
+GC_TYPE(chan_gc_type, struct chan, buf);
+_Static_assert(sizeof(struct chan) <= 112, "a channel should fit the 112-byte size class");
 
 /* ---- wait queues (channel lock held) ------------------------------------------ */
 
@@ -148,13 +159,25 @@ static struct sudog *waitq_dequeue(struct waitq *q)
 
 static inline char *slot(struct chan *c, size_t i)
 {
-	return c->pages[i / c->per_page] + (i % c->per_page) * c->elem_size;
+	return c->buf + i * c->elem_size;
 }
 
+/* Copy an element, with the write barrier for the pointers it carries (see the top). */
 static inline void elem_copy(struct chan *c, void *dst, const void *src)
 {
-	if (dst)
-		memcpy(dst, src, c->elem_size);
+	if (!dst)
+		return;
+	memcpy(dst, src, c->elem_size);
+	if (__builtin_expect(atomic_load_explicit(&gc_barrier_on, memory_order_relaxed) != 0, 0)) {
+		const struct gc_type *t = c->type;
+		if (!t) {
+			gc_shade_range(dst, c->elem_size);
+		} else if (t->nptr) {
+			for (uint32_t w = 0; w < t->nwords; w++)
+				if ((t->ptrmask[w / 64] >> (w % 64)) & 1)
+					gc_shade(((void *const *)dst)[w]);
+		}
+	}
 }
 
 /* Fault in the pages under [p, p + n) now (reading: it must not change them), not
@@ -187,43 +210,35 @@ static struct g *self_or_panic(const char *what)
 
 /* ---- make / free -------------------------------------------------------------------- */
 
-struct chan *chan_make(size_t elem_size, size_t cap)
+static struct chan *make(size_t elem_size, size_t cap, const struct gc_type *t)
 {
-	if (elem_size == 0 || elem_size > PAGE_SIZE)
-		panic("makechan: element size %zu out of range (1 .. %lu)", elem_size, (unsigned long)PAGE_SIZE);
-	size_t per_page = PAGE_SIZE / elem_size;
-	size_t hdr = sizeof(struct chan) + sizeof(char *);
-	size_t npages = 0;
-	if (cap > (SIZE_MAX - PAGE_SIZE) / elem_size)
-		panic("makechan: size out of range");
-	if (cap && hdr + cap * elem_size > PAGE_SIZE) {
-		npages = (cap + per_page - 1) / per_page;
-		if (sizeof(struct chan) + npages * sizeof(char *) > PAGE_SIZE)
-			panic("makechan: size out of range");
-	}
-	uint64_t pa = page_alloc();
-	if (!pa)
-		panic("makechan: out of memory");
-	struct chan *c = phys_to_virt(pa);
-	memset(c, 0, sizeof(*c));
+	if (elem_size == 0 || elem_size > CHAN_ELEM_MAX)
+		panic("makechan: element size %zu out of range (1 .. %u)", elem_size, (unsigned)CHAN_ELEM_MAX);
+	if (cap > CHAN_BUF_MAX / elem_size)
+		panic("makechan: size out of range (%zu elements of %zu bytes)", cap, elem_size);
+	struct chan *c = gc_new(&chan_gc_type);
 	c->lock = (struct spinlock)SPINLOCK_INIT("chan", LOCK_RANK_CHAN);
-	c->elem_size = elem_size;
+	c->type = t;
+	c->elem_size = (uint32_t)elem_size;
 	c->cap = cap;
-	c->npages = npages;
-	if (npages) {
-		c->per_page = per_page;
-		for (size_t i = 0; i < npages; i++) {
-			uint64_t rp = page_alloc();
-			if (!rp)
-				panic("makechan: out of memory");
-			c->pages[i] = phys_to_virt(rp);
-		}
-	} else {
-		/* the ring follows the header and its one page-table entry */
-		c->per_page = cap ? cap : 1;
-		c->pages[0] = (char *)c + hdr;
+	if (cap) {
+		void *buf = !t ? gc_alloc(cap * elem_size) : t->nptr ? gc_new_array(t, cap)
+								  : gc_alloc_noscan(cap * elem_size);
+		gc_store(&c->buf, (char *)buf);
 	}
 	return c;
+}
+
+struct chan *chan_make(size_t elem_size, size_t cap)
+{
+	return make(elem_size, cap, NULL);
+}
+
+struct chan *chan_make_typed(const struct gc_type *t, size_t cap)
+{
+	if (!t)
+		panic("makechan: no element type");
+	return make(t->size, cap, t);
 }
 
 void chan_free(struct chan *c)
@@ -232,12 +247,13 @@ void chan_free(struct chan *c)
 		return;
 	spin_lock_irqsave(&c->lock);
 	bool busy = c->recvq.first || c->sendq.first;
+	char *buf = c->buf;
+	c->buf = NULL;
 	spin_unlock_irqrestore(&c->lock);
 	if (busy)
 		panic("chan_free: goroutines are blocked on the channel");
-	for (size_t i = 0; i < c->npages; i++)
-		page_free(virt_to_phys_dmap(c->pages[i]));
-	page_free(virt_to_phys_dmap(c));
+	gc_free(buf);
+	gc_free(c);
 }
 
 size_t chan_len(struct chan *c)
@@ -269,7 +285,7 @@ static struct g *send_direct(struct chan *c, struct sudog *sd, const void *elem)
 
 static void send_buf(struct chan *c, const void *elem)
 {
-	memcpy(slot(c, c->sendx), elem, c->elem_size);
+	elem_copy(c, slot(c, c->sendx), elem);
 	if (++c->sendx == c->cap)
 		c->sendx = 0;
 	c->count++;
@@ -284,7 +300,7 @@ static struct g *recv_direct(struct chan *c, struct sudog *sd, void *elem)
 	} else {
 		char *s = slot(c, c->recvx);
 		elem_copy(c, elem, s);
-		memcpy(s, sd->elem, c->elem_size);
+		elem_copy(c, s, sd->elem);
 		if (++c->recvx == c->cap)
 			c->recvx = 0;
 		c->sendx = c->recvx;

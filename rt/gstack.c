@@ -15,7 +15,9 @@
  * anyone readied it first (then it is not parked any more: skipped). While the bit is
  * set, sched_ready of that goroutine spins, answering IPIs (the shrink's TLB shootdown
  * needs every CPU's answer, the spinning one's included), so the goroutine cannot run
- * on a stack half unmapped; clearing the bit (release) lets it go. Only G_WAITING
+ * on a stack half unmapped; clearing the bit (release) lets it go. The claim is held
+ * with interrupts off: a timer interrupt on this CPU that readied the goroutine would
+ * otherwise spin on a claim its own CPU holds. Only G_WAITING
  * goroutines are taken: a runnable one is about to run (its wait would be wasted), a
  * running one owns its stack, and a dead one sits in a free cache where sched_spawn
  * takes it without a status CAS. Its saved context is complete once the status says
@@ -37,6 +39,7 @@
 #include <stdatomic.h>
 #include <arch/context.h>
 #include <arch/memlayout.h>
+#include <kernel/cpu.h>
 #include <kernel/spinlock.h>
 #include <kernel/stack.h>
 #include <rt/sched.h>
@@ -51,12 +54,16 @@ size_t sched_shrink_stacks(void)
 	spin_unlock_irqrestore(&sched.lock);
 	for (struct g *g = head; g; g = g->alllink) {
 		uint32_t st = G_WAITING;
-		if (!atomic_compare_exchange_strong(&g->status, &st, G_WAITING | G_SCAN))
+		irq_push();	/* the claim is held with interrupts off (rt/sched.h G_SCAN) */
+		if (!atomic_compare_exchange_strong(&g->status, &st, G_WAITING | G_SCAN)) {
+			irq_pop();
 			continue;
+		}
 		uintptr_t sp = arch_context_sp(&g->ctx);
 		if (g->stack.top && sp > g->stack.base && sp <= g->stack.top)
 			pages += stack_shrink(&g->stack, sp, SHRINK_SLACK);
 		atomic_store_explicit(&g->status, G_WAITING, memory_order_release);
+		irq_pop();
 	}
 	return pages * PAGE_SIZE;
 }

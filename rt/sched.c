@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <arch/memlayout.h>
+#include <arch/noscan.h>
 #include <kernel/clock.h>
 #include <kernel/console.h>
 #include <kernel/cpu.h>
@@ -55,6 +56,7 @@
 
 struct sched sched = { .lock = SPINLOCK_INIT("sched", LOCK_RANK_SCHED) };
 struct p allp[ARCH_MAX_CPUS];
+NOSCAN(allp);		/* goroutines and run queues: no heap pointers */
 
 static int (*sched_main_fn)(void *);
 static void *sched_main_arg;
@@ -298,8 +300,10 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	g->npreempt = 0;
 	libc_state_init(&g->libc);
 	arch_context_init(&g->ctx, g->stack.top, g_entry, g);
+	g->gc_system = false;
 	atomic_fetch_add(&sched.live, 1);
 	atomic_store(&g->status, G_RUNNABLE);
+	gc_sched_spawn(g);	/* spawned while the collector marks: its stack is scanned at the end */
 	irq_push();
 	runq_put_or_spill(p_this(), g);
 	irq_pop();
@@ -396,6 +400,19 @@ static void check_deadlock(void)
 	arch_poweroff(EXIT_PANIC);
 }
 
+bool sched_others_runnable(void)
+{
+	return work_anywhere();
+}
+
+/* The collector's idle marking on this idle CPU; true if it marked anything (the
+ * caller then looks for goroutines again before it halts). */
+static bool gc_idle_marked(struct p *p)
+{
+	(void)p;
+	return gc_sched_idle(work_anywhere);
+}
+
 static struct g *find_runnable(struct p *p)
 {
 	for (;;) {
@@ -422,6 +439,9 @@ static struct g *find_runnable(struct p *p)
 					return g;
 			}
 		}
+		/* nothing to run: help the collector mark, if it is marking, then look again */
+		if (gc_idle_marked(p))
+			continue;
 		/* nothing: announce idleness, look again, halt */
 		atomic_fetch_or(&sched.idle_mask, 1ull << p->id);
 		if (!work_anywhere()) {
@@ -442,9 +462,19 @@ static _Noreturn void sched_loop(void)
 	atomic_fetch_add(&sched.nps, 1);
 	for (;;) {
 		struct g *g = find_runnable(p);
-		p->curg = g;
-		g->p = p;
-		atomic_store(&g->status, G_RUNNING);
+		/* RUNNABLE -> RUNNING; a collector scanning g's saved context holds G_SCAN for
+		 * the length of one stack scan, on another CPU: wait for it */
+		for (uint32_t st = G_RUNNABLE;
+		     !atomic_compare_exchange_weak(&g->status, &st, G_RUNNING); st = G_RUNNABLE) {
+			if (st != (G_RUNNABLE | G_SCAN))
+				panic("sched: goroutine %llu on a run queue with status %u",
+				      (unsigned long long)g->id, st);
+			ipi_poll();
+			arch_cpu_relax();
+		}
+		__atomic_store_n(&p->curg, g, __ATOMIC_RELEASE);
+		__atomic_store_n(&g->p, p, __ATOMIC_RELEASE);
+		gc_sched_switchin(g);
 		if (preempt_slice_ns && !p->slice_armed) {
 			p->slice_armed = true;
 			p->slice_schedtick = p->schedtick;
@@ -457,8 +487,8 @@ static _Noreturn void sched_loop(void)
 		preempt_cancel();	/* a request pending for g is void now */
 		c->irq_depth = 1;
 		c->irq_saved = loop_saved;
-		p->curg = NULL;
-		g->p = NULL;
+		__atomic_store_n(&p->curg, NULL, __ATOMIC_RELAXED);
+		__atomic_store_n(&g->p, NULL, __ATOMIC_RELAXED);	/* read by stack scanners */
 		switch (p->action) {
 		case P_YIELD:
 			atomic_store(&g->status, G_RUNNABLE);
@@ -559,7 +589,9 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 	preempt_set_handler(sched_preempt);
 	libc_lock_start();		/* newlib's locks park goroutines from now on */
 	panic_set_dump_hook(sched_dump);
+	gc_init();			/* the heap: channels and timers live there */
 	sched_spawn(main_goroutine, NULL, 0);
+	gc_start();			/* the collector's goroutines, after main (goroutine 1) */
 	smp_set_idle_hook(sched_ap_loop);
 	sched_loop();
 }

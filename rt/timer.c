@@ -4,8 +4,17 @@
  * Each CPU keeps its timers in a pairing heap ordered by deadline (Fredman et al.,
  * 1986): insert O(1), remove-min and remove-any O(log n) amortised, and no storage of
  * its own: a node is a struct timer, either in a sleeping goroutine's frame (alive
- * while it sleeps) or inside a struct go_timer (rt/timer.h, from malloc). The CPU's
- * one-shot timer (kernel/clock.h) is armed for the earliest deadline.
+ * while it sleeps) or inside a struct go_timer (rt/timer.h), an object of the
+ * collector's heap. The CPU's one-shot timer (kernel/clock.h) is armed for the
+ * earliest deadline.
+ *
+ * The collector: timer_cpus (a global, so a root) links every armed timer through the
+ * heaps' child/sibling/prev pointers, so an armed go_timer and what it refers to (its
+ * channel, a function timer's argument) stay alive while armed, and an unarmed one
+ * that nobody references is reclaimed (go_after's timer too). Every link is stored
+ * with gc_store, also from the timer interrupt (the barrier is interrupt-safe), and
+ * also into a sleeper's stack node: the collector may have scanned that stack already,
+ * and the sleeper does not run again before the link changes.
  *
  * Who touches a heap: a timer is always inserted into the heap of the CPU that arms
  * it (go_sleep, go_timer_after/ticker/reset, a ticker's next tick in the interrupt),
@@ -65,6 +74,7 @@
 #include <kernel/panic.h>
 #include <kernel/spinlock.h>
 #include <rt/chan.h>
+#include <rt/gc.h>
 #include <rt/go.h>
 #include <rt/sched.h>
 #include <rt/sync.h>
@@ -111,6 +121,9 @@ struct go_timer {
 	void *arg;
 };
 
+GC_TYPE(afunc_type, struct afunc, arg);
+GC_TYPE(go_timer_type, struct go_timer, t.child, t.sibling, t.prev, t.run, t.c, arg);
+
 struct timer_cpu {
 	struct spinlock lock;
 	struct timer *heap;			/* lock */
@@ -143,11 +156,11 @@ static struct timer *meld(struct timer *a, struct timer *b)
 		a = b;
 		b = t;
 	}
-	b->prev = a;
-	b->sibling = a->child;
+	gc_store(&b->prev, a);
+	gc_store(&b->sibling, a->child);
 	if (a->child)
-		a->child->prev = b;
-	a->child = b;
+		gc_store(&a->child->prev, b);
+	gc_store(&a->child, b);
 	return a;
 }
 
@@ -162,7 +175,7 @@ static struct timer *merge_pairs(struct timer *first)
 		if (b)
 			b->sibling = NULL;
 		struct timer *m = meld(a, b);
-		m->sibling = paired;
+		gc_store(&m->sibling, paired);
 		paired = m;
 	}
 	struct timer *root = NULL;
@@ -179,7 +192,7 @@ static struct timer *merge_pairs(struct timer *first)
 
 static void heap_set_root(struct timer_cpu *tc, struct timer *root)
 {
-	tc->heap = root;
+	gc_store(&tc->heap, root);
 	atomic_store(&tc->first, root ? root->when : NEVER);
 }
 
@@ -201,11 +214,11 @@ static void heap_remove(struct timer_cpu *tc, struct timer *t)
 		heap_set_root(tc, sub);
 	} else {
 		if (t->prev->child == t)
-			t->prev->child = t->sibling;
+			gc_store(&t->prev->child, t->sibling);
 		else
-			t->prev->sibling = t->sibling;
+			gc_store(&t->prev->sibling, t->sibling);
 		if (t->sibling)
-			t->sibling->prev = t->prev;
+			gc_store(&t->sibling->prev, t->prev);
 		struct timer *root = meld(tc->heap, sub);
 		root->prev = NULL;
 		heap_set_root(tc, root);
@@ -369,17 +382,16 @@ static void afunc_runner(void *arg)
 	sched_park("timer func", afunc_park, a);
 	if (atomic_load(&a->state) == AF_FIRED)
 		a->fn(a->arg);
-	free(a);
 }
 
 /* A function timer's next arm: its runner, started before the timer is armed. */
 static void afunc_start(struct go_timer *gt)
 {
-	struct afunc *a = malloc(sizeof(*a));
-	if (!a)
-		panic("go_after_func: out of memory");
-	*a = (struct afunc){ .state = AF_ARMED, .fn = gt->fn, .arg = gt->arg };
-	gt->t.run = a;
+	struct afunc *a = gc_new(&afunc_type);
+	atomic_store(&a->state, AF_ARMED);
+	a->fn = gt->fn;
+	gc_store(&a->arg, gt->arg);
+	gc_store(&gt->t.run, a);
 	go(afunc_runner, a);
 }
 
@@ -396,10 +408,7 @@ static struct go_timer *timer_new(const char *what, uint64_t ns, uint64_t period
 {
 	if (!sched_curg())
 		panic("%s: not called from a goroutine", what);
-	struct go_timer *gt = malloc(sizeof(*gt));
-	if (!gt)
-		panic("%s: out of memory", what);
-	memset(gt, 0, sizeof(*gt));
+	struct go_timer *gt = gc_new(&go_timer_type);
 	gt->mu = (struct mutex)MUTEX_INIT;
 	gt->t.cpu = -1;
 	gt->t.period = period;
@@ -409,7 +418,7 @@ static struct go_timer *timer_new(const char *what, uint64_t ns, uint64_t period
 static struct go_timer *chan_timer(const char *what, uint64_t ns, uint64_t period)
 {
 	struct go_timer *gt = timer_new(what, ns, period);
-	gt->t.c = chan_make(sizeof(uint64_t), 1);
+	gc_store(&gt->t.c, chan_make_typed(&gc_type_u64, 1));
 	arm(gt, ns);
 	return gt;
 }
@@ -423,7 +432,7 @@ struct go_timer *go_after_func(uint64_t ns, void (*fn)(void *), void *arg)
 {
 	struct go_timer *gt = timer_new("go_after_func", ns, 0);
 	gt->fn = fn;
-	gt->arg = arg;
+	gc_store(&gt->arg, arg);
 	afunc_start(gt);
 	arm(gt, ns);
 	return gt;
@@ -473,7 +482,8 @@ void go_timer_free(struct go_timer *gt)
 		return;
 	go_timer_stop(gt);	/* out of every heap: no CPU refers to it any more */
 	chan_free(gt->t.c);
-	free(gt);
+	gt->t.c = NULL;
+	gc_free(gt);
 }
 
 struct chan *go_after(uint64_t ns)

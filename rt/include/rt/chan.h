@@ -1,10 +1,14 @@
 /*
  * rt/chan.h: Go's channels and select for C goroutines.
  *
- *   chan_make(elem_size, cap)   a channel of elements of elem_size bytes (1 .. PAGE_SIZE)
+ *   chan_make(elem_size, cap)   a channel of elements of elem_size bytes (1 .. 64 KiB)
  *                               with a buffer of cap elements (0: unbuffered; the
- *                               buffer is limited to about 2 MiB); panics when out
- *                               of memory
+ *                               buffer is limited to 1 GiB); the elements may hold
+ *                               pointers anywhere: a buffered element keeps whatever
+ *                               its words point to alive (conservatively)
+ *   chan_make_typed(&type, cap) the same with elements of a GC_TYPE (rt/gc.h): only
+ *                               its pointer fields are followed (a type without
+ *                               pointers: the buffer is never scanned)
  *   chan_send(c, elem)          copy *elem into c; blocks until a receiver or buffer
  *                               space takes it
  *   chan_recv(c, elem)          take one element into *elem (elem may be NULL to drop
@@ -14,8 +18,8 @@
  *   chan_close(c)               no more sends; receivers drain the buffer, then get
  *                               false; blocked senders panic
  *   chan_len(c), chan_cap(c)    elements buffered now / buffer size (0 for NULL)
- *   chan_free(c)                give the memory back (nobody may use c any more;
- *                               until the collector owns channels)
+ *   chan_free(c)                optional early release: nobody may use c any more
+ *                               (channels are garbage-collected objects, rt/gc.h)
  *
  *   chan_select(cases, n, has_default)
  *       Go's select: among the cases that can proceed, one chosen uniformly at random;
@@ -29,8 +33,8 @@
  * A NULL channel blocks forever on send and receive, as in Go. Misuse panics with
  * Go's messages: "send on closed channel", "close of closed channel", "close of nil
  * channel". Context: goroutines only (they may block); chan_try_* and a select with a
- * default never block but still need a goroutine. Elements are copied with memcpy:
- * pass pointers as elements to share memory.
+ * default never block but still need a goroutine. Elements are copied (memcpy, with
+ * the collector's write barrier): pass pointers as elements to share memory.
  */
 #ifndef RT_CHAN_H
 #define RT_CHAN_H
@@ -53,8 +57,12 @@ struct select_case {
 };
 
 #define CHAN_SELECT_MAX 65536
+#define CHAN_ELEM_MAX	65536u
+#define CHAN_BUF_MAX	(1ul << 30)
 
+struct gc_type;
 struct chan *chan_make(size_t elem_size, size_t cap);
+struct chan *chan_make_typed(const struct gc_type *t, size_t cap);
 void chan_free(struct chan *c);
 
 void chan_send(struct chan *c, const void *elem);

@@ -12,7 +12,10 @@
  *               (later: the GC) may claim it with the G_SCAN bit and read its stack
  *   G_DEAD      finished; its struct and stack sit in its P's free cache for reuse
  *   G_SCAN      (bit) set together with RUNNABLE or WAITING by a scanner that owns
- *               the stack for the moment; the G cannot run until the bit is cleared
+ *               the stack for the moment; the G cannot run until the bit is cleared.
+ *               A scanner holds it only with interrupts off, for a bounded time (one
+ *               stack's scan or shrink), so whoever waits for it (sched_ready, the
+ *               scheduler about to run the G) spins briefly, on another CPU
  *
  * Transitions happen only on the scheduler's side of a context switch (a G asks, by
  * sched_switch, and the CPU's scheduler loop acts once the G's context is saved), so
@@ -58,6 +61,14 @@ struct g {
 	struct g *alllink;		/* next in allgs (sched.lock) */
 
 	uint64_t npreempt;		/* times preempted (the G itself, while running) */
+
+	/* The collector's (rt/gc/stackscan.c). */
+	_Atomic uint32_t gc_scancycle;	/* the cycle whose scan of this stack is current */
+	_Atomic uint32_t gc_rescanq;	/* the cycle it was put on a rescan list in */
+	struct g *gc_rescanlink;	/* next on a CPU's rescan list */
+	int64_t gc_assist_bytes;	/* the G itself: allocation credit (> 0) or debt */
+	uint32_t gc_assist_cycle;	/* ... in this cycle (another: the account is empty) */
+	bool gc_system;			/* a goroutine of the runtime's (the collector's own) */
 
 	/* errno and newlib's state: switched in and out with the G (kernel/libc_state.h) */
 	struct libc_state libc;
@@ -133,6 +144,10 @@ void sched_park(const char *reason, bool (*fn)(struct g *g, void *arg), void *ar
 /* Put the running G at the back of the global queue and run others. */
 void sched_gosched(void);
 
+/* Is any goroutine waiting to run (on any CPU)? A hint, for long-running work that
+ * yields to others (the collector's background marker). */
+bool sched_others_runnable(void);
+
 /* Spawn: a new G running fn(arg) on a stack of stack_size bytes (0: default). */
 struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size);
 
@@ -158,6 +173,18 @@ void sched_dump(void);
 /* Release the stack pages below every parked goroutine's saved sp (rt/gstack.c; the
  * collector's hook). Returns the bytes released. A goroutine, interrupts on. */
 size_t sched_shrink_stacks(void);
+
+/* The collector's hooks (rt/gc/stackscan.c, rt/gc/gc.c), called by the scheduler
+ * with interrupts off: g is about to run here (it may have to be scanned again before
+ * the collector's marking ends); g was just spawned; this CPU is idle (mark the heap
+ * until stop() says there is something to run, or there is no marking to do; true if
+ * it marked anything). */
+void gc_sched_switchin(struct g *g);
+void gc_sched_spawn(struct g *g);
+bool gc_sched_idle(bool (*stop)(void));
+/* Start the collector (its goroutines) once the scheduler runs: sched_start. */
+void gc_init(void);
+void gc_start(void);
 
 /* Local run queue operations (rt/runq.c). */
 bool runq_put(struct p *p, struct g *g);

@@ -17,11 +17,12 @@
  *                          before the stop stays in the channel (chan_try_recv drains it)
  *   go_timer_reset(t, ns)  stop, then arm again for ns from now (a ticker: ns is also the
  *                          new period); returns what the stop returned
- *   go_timer_free(t)       stop, then give back the timer and its channel (nobody may be
- *                          blocked on the channel or use t afterwards)
- *   go_after(ns)           the channel of a new go_timer_after(ns); that timer is never
- *                          freed (until the collector owns timers): for a loop, keep one
- *                          timer and go_timer_reset it
+ *   go_timer_free(t)       stop, then release the timer and its channel early (optional:
+ *                          timers are garbage-collected; nobody may be blocked on the
+ *                          channel or use t afterwards)
+ *   go_after(ns)           the channel of a new go_timer_after(ns); the timer lives while
+ *                          it is armed or its channel is referenced, then the collector
+ *                          reclaims it (no need to free anything)
  *   go_after_func(ns, fn, arg)  a timer that runs fn(arg) in a new goroutine at its fire,
  *                          at least ns from now; it has no channel (go_timer_chan: NULL).
  *                          Stop and reset as above: a stop that returns true means fn

@@ -1,0 +1,69 @@
+/*
+ * rt/gc/cache.c: the per-CPU span caches (Go's mcache).
+ *
+ * Each CPU allocates small objects from one span per span class that only it holds,
+ * so the fast path (malloc.c) takes no lock and makes no atomic read-modify-write: it
+ * runs with interrupts off (the CPU's cache is per-CPU data, and a goroutine may move
+ * between CPUs wherever interrupts are on), finds the next free object in the span's
+ * alloccache with a count-trailing-zeros, and advances freeindex. When the span is
+ * full, mcache_refill hands it back to its central list and takes another.
+ *
+ * The cache's state is consistent at every point where interrupts are on or a wait
+ * loop may answer a cross-call: a stop-the-world (the end of marking flushes every
+ * cache, heap.h) finds each class either holding a span or NULL.
+ *
+ * Accounting for the pacer (pacer.c): the free part of a span is counted as live
+ * heap when the cache takes it, and what is still free is subtracted when it gives it
+ * back (Go's heapLive). So heap_live grows a span at a time, not per object, and the
+ * fast path updates no shared counter.
+ */
+#include <arch/noscan.h>
+#include <kernel/cpu.h>
+#include <kernel/panic.h>
+#include "heap.h"
+#include "mark.h"
+
+struct mcache gc_mcaches[ARCH_MAX_CPUS];
+NOSCAN(gc_mcaches);	/* spans: metadata, not heap objects */
+
+static bool spanclass_of_cache_check(struct span *s, unsigned sc)
+{
+	return s->spanclass != sc || atomic_load(&s->state) != SPAN_INUSE;
+}
+
+bool mcache_refill(struct mcache *mc, unsigned sc)
+{
+	KASSERT(!arch_irq_enabled());
+	struct central *c = &gc_central[sc];
+	struct span *s = mc->alloc[sc];
+	if (s) {
+		if (!s->incache || spanclass_of_cache_check(s, sc))
+			panic("gc: cpu %u's cache of class %u holds span 0x%lx (class %u, incache %d, state %u)",
+			      cpu_id(), sc, (unsigned long)s->base, s->spanclass, s->incache, atomic_load(&s->state));
+		KASSERT(span_nfree(s) == 0);
+		mc->alloc[sc] = NULL;
+		central_uncache_span(c, s);
+	}
+	s = central_cache_span(c);
+	if (!s)
+		return false;
+	pacer_heap_live_add((int64_t)span_nfree(s) * s->elemsize);
+	mc->alloc[sc] = s;
+	return true;
+}
+
+void mcache_flush(struct mcache *mc)
+{
+	for (unsigned sc = SPAN_KINDS; sc < NUM_SPANCLASSES; sc++) {
+		struct span *s = mc->alloc[sc];
+		if (!s)
+			continue;
+		if (!s->incache || spanclass_of_cache_check(s, sc))
+			panic("gc: flushing cpu %u's cache: class %u holds span 0x%lx (class %u, incache %d, state %u)",
+			      cpu_id(), sc, (unsigned long)s->base, s->spanclass, s->incache, atomic_load(&s->state));
+		mc->alloc[sc] = NULL;
+		pacer_heap_live_add(-(int64_t)span_nfree(s) * s->elemsize);
+		central_uncache_span(&gc_central[sc], s);
+	}
+	stats_flush_cache(mc);
+}

@@ -1,0 +1,496 @@
+/*
+ * rt/gc/gc.c: the garbage collector's cycle (Go's mgc.go), its options, statistics and
+ * trace.
+ *
+ * A concurrent, parallel, non-moving, tri-colour mark-sweep collector for C programs
+ * running as goroutines on every CPU: Go's design (Go 1.5-1.7, with the Dijkstra
+ * insertion barrier and stack rescans), on bare metal, where the kernel owns the CPUs
+ * and reaches a running goroutine with an IPI instead of a signal to a thread.
+ *
+ * The files: malloc.c allocation, cache.c per-CPU caches, central.c central lists,
+ * heap.c the page heap and scavenger, meta.c metadata, sizeclass.c size classes,
+ * mark.c marking and root jobs, stackscan.c goroutine stacks, roots.c data and
+ * registered roots, barrier.c the write barrier, sweep.c sweeping, pacer.c pacing and
+ * assists, final.c finalizers, checkmark.c the self-check, work.c work buffers.
+ *
+ * A cycle, run by the collector's goroutine (gc_coordinator) when the pacer's trigger
+ * is reached or gc_collect() asks; each phase change happens with the world stopped,
+ * so every CPU has seen it (acknowledged it: the stop is a full synchronisation of
+ * every CPU) before the next phase acts:
+ *
+ *  1. Sweep termination: finish sweeping the previous cycle's spans (concurrently, by
+ *     this goroutine): marking needs every span's mark bits clear.
+ *  2. Mark setup, world stopped (pause 1): cycle number, root jobs and the snapshot
+ *     of all goroutines for the stack jobs, the pacer's assist ratio, then phase
+ *     GC_MARK and the barrier on. From here mutators shade what they store
+ *     (gc_store), allocate black, and assist.
+ *  3. Concurrent mark: this goroutine marks (background worker, about a quarter of the
+ *     CPUs: it is one goroutine, yielding to runnable ones), idle CPUs mark from their
+ *     scheduler loops (gc_sched_idle), allocating goroutines assist. Root jobs (data,
+ *     registered roots, finalizers, every stack: stackscan.c's three cases) are taken
+ *     by any of them. When no work is left: the stacks that ran since their scan are
+ *     rescanned concurrently (those not running), then every CPU is asked to flush its
+ *     work buffers (a cross-call: the barrier may have left grey objects on a CPU that
+ *     marks nothing); any work found goes round again.
+ *  4. Mark termination, world stopped by IPI (pause 2, stop_the_world_all: every CPU
+ *     takes part): each CPU rescans the goroutine it was running (its registers are in
+ *     the interrupt frame that stopped it, or it joined from a wait loop on that
+ *     goroutine's stack) and a share of the rescan lists, then all drain what is left,
+ *     in parallel, until no CPU has work (Go's nwait/nproc). With gccheckmark=1 the
+ *     whole heap is marked again from the roots, and any miss is a panic
+ *     (checkmark.c). Then the sweep generation flips (every span becomes unswept),
+ *     every CPU flushes its span cache, the pacer sets the next goal, phase GC_OFF,
+ *     barrier off.
+ *  5. Sweep: lazily by allocation, and by the sweeper goroutine, which then shrinks
+ *     parked goroutines' stacks (sched_shrink_stacks, once per cycle) and later gives
+ *     idle heap chunks back (heap_scavenge).
+ *
+ * The invariants: during GC_MARK no black object points to a white one (the barrier);
+ * a stack's scan is current until its goroutine runs again (the rescan lists); an
+ * object allocated during marking is black; at the end of pause 2 no grey object
+ * exists anywhere and every stack's scan is current, so every white object is
+ * unreachable.
+ *
+ * Rejected: Go 1.8's hybrid barrier as the default (it needs no stack rescan, but
+ * shading the overwritten pointer too doubles the barrier's work; it comes as an
+ * option with stack barriers, the next step); a stop-the-world that waits for every
+ * goroutine to reach a safe point (C has no safe points: the kernel stops CPUs where
+ * they are and the collector reads the interrupted registers instead).
+ */
+#include <stdio.h>
+#include <kernel/clock.h>
+#include <kernel/cmdline.h>
+#include <kernel/console.h>
+#include <kernel/cpu.h>
+#include <kernel/ipi.h>
+#include <arch/noscan.h>
+#include <kernel/panic.h>
+#include <kernel/stw.h>
+#include <rt/gc.h>
+#include <rt/gc_test.h>
+#include <rt/go.h>
+#include <rt/sched.h>
+#include <rt/sync.h>
+#include "mark.h"
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+static bool opt_gc = true;
+static uint32_t opt_percent = 100;
+bool gc_opt_trace, gc_opt_checkmark;
+
+CMDLINE_OPTION(gc, "gc", CMDLINE_BOOL, &opt_gc, sizeof(opt_gc), 0, 0,
+	       "automatic garbage collection (off: only gc_collect() collects)");
+CMDLINE_OPTION(gc_percent, "gc_percent", CMDLINE_UINT, &opt_percent, sizeof(opt_percent), 0, 100000,
+	       "heap growth over the live heap that starts a collection, in % (Go's GOGC); default 100");
+CMDLINE_OPTION(gctrace, "gctrace", CMDLINE_BOOL, &gc_opt_trace, sizeof(gc_opt_trace), 0, 0,
+	       "print one line per collection");
+CMDLINE_OPTION(gccheckmark, "gccheckmark", CMDLINE_BOOL, &gc_opt_checkmark, sizeof(gc_opt_checkmark), 0, 0,
+	       "re-mark the heap with the world stopped after every collection and panic on a miss");
+
+/* ---- statistics --------------------------------------------------------------------------------- */
+
+static struct {
+	_Atomic uint64_t allocs, alloc_bytes;
+	_Atomic uint64_t cycles, forced;
+	_Atomic uint64_t pause_total, pause_last, pause_max;
+	_Atomic uint64_t pause_hist[GC_PAUSE_BUCKETS];
+	_Atomic uint64_t gc_cpu_ns;		/* CPU time spent in the collector since boot */
+} stats;
+
+void stats_flush_cache(struct mcache *mc)
+{
+	atomic_fetch_add_explicit(&stats.allocs, mc->nalloc, memory_order_relaxed);
+	atomic_fetch_add_explicit(&stats.alloc_bytes, mc->nalloc_bytes, memory_order_relaxed);
+	mc->nalloc = mc->nalloc_bytes = 0;
+	mc->scan_alloc = 0;
+}
+
+static void record_pause(uint64_t ns)
+{
+	atomic_fetch_add(&stats.pause_total, ns);
+	atomic_store(&stats.pause_last, ns);
+	uint64_t m = atomic_load(&stats.pause_max);
+	while (ns > m && !atomic_compare_exchange_weak(&stats.pause_max, &m, ns))
+		;
+	uint64_t us = ns / 1000;
+	unsigned b = 0;
+	while (b + 1 < GC_PAUSE_BUCKETS && us >= (2ull << b))
+		b++;
+	atomic_fetch_add(&stats.pause_hist[b], 1);
+}
+
+void gc_stats(struct gc_stats *s)
+{
+	uint64_t inuse, freep, chunks, released;
+	heap_counts(&inuse, &freep, &chunks, &released);
+	*s = (struct gc_stats){
+		.heap_inuse = inuse * PAGE_SIZE,
+		.heap_live = pacer_heap_live(),
+		.heap_marked = atomic_load(&pacer_heap_marked),
+		.heap_goal = atomic_load(&pacer_heap_goal),
+		.heap_trigger = atomic_load(&pacer_heap_trigger),
+		.heap_mapped = chunks * HEAP_CHUNK,
+		.heap_released = released,
+		.cycles = atomic_load(&stats.cycles),
+		.forced = atomic_load(&stats.forced),
+		.pause_total_ns = atomic_load(&stats.pause_total),
+		.pause_last_ns = atomic_load(&stats.pause_last),
+		.pause_max_ns = atomic_load(&stats.pause_max),
+		.allocs = atomic_load(&stats.allocs),
+		.alloc_bytes = atomic_load(&stats.alloc_bytes),
+		.frees = atomic_load(&gc_swept_frees),
+		.finalizers_run = atomic_load(&final_run_count),
+		.stack_scans_ipi = atomic_load(&gc_stat_stack_scans_ipi),
+		.stack_scans = atomic_load(&gc_stat_stack_scans),
+		.stack_rescans = atomic_load(&gc_stat_stack_rescans),
+		.percent = atomic_load(&pacer_percent),
+	};
+	for (unsigned i = 0; i < GC_PAUSE_BUCKETS; i++)
+		s->pause_hist[i] = atomic_load(&stats.pause_hist[i]);
+}
+
+/* ---- test hooks (rt/gc_test.h) --------------------------------------------------------------------- */
+
+void (*gc_test_mark_done_hook)(void);
+_Atomic uint64_t gc_test_cycles_started;
+
+/* ---- cycle requests ---------------------------------------------------------------------------------- */
+
+static struct {
+	struct mutex mu;
+	struct cond done_cv;
+	uint64_t started, done;		/* mu: cycles started and completed */
+	uint64_t forced_upto;		/* mu: run cycles (forced) until started reaches this */
+} ctl = { .mu = MUTEX_INIT, .done_cv = COND_INIT };
+
+static _Atomic bool requested;		/* the pacer's trigger fired */
+static struct sema coord_sema = SEMA_INIT(0);
+
+void gc_request_cycle(bool forced);
+
+void gc_request_cycle(bool forced)
+{
+	(void)forced;
+	if (!atomic_exchange(&requested, true))
+		sema_release(&coord_sema);
+}
+
+void gc_collect(void)
+{
+	if (!sched_curg())
+		panic("gc_collect: not called from a goroutine");
+	mutex_lock(&ctl.mu);
+	/* a cycle that started before this call may have missed what the caller just
+	 * dropped: wait for one that starts after it */
+	uint64_t target = ctl.started + 1;
+	if (ctl.forced_upto < target)
+		ctl.forced_upto = target;
+	sema_release(&coord_sema);
+	while (ctl.done < target)
+		cond_wait(&ctl.done_cv, &ctl.mu);
+	mutex_unlock(&ctl.mu);
+	gc_sweep_finish();
+}
+
+extern _Atomic bool gc_sweeper_idle;
+
+int gc_test_quiesce(void)
+{
+	int old = gc_set_percent(-1);
+	for (;;) {
+		mutex_lock(&ctl.mu);
+		bool busy = ctl.started != ctl.done || ctl.forced_upto > ctl.started;
+		mutex_unlock(&ctl.mu);
+		if (!busy && !atomic_load(&requested) && atomic_load(&gc_sweeper_idle))
+			return old;
+		go_sleep(1000000);
+	}
+}
+
+/* ---- phases ----------------------------------------------------------------------------------------------- */
+
+static uint64_t gc_boot_ns;		/* when the collector started (gctrace's @) */
+static unsigned nprocs(void) { return cpu_count(); }
+
+static void mark_setup(void *arg)
+{
+	(void)arg;
+	uint32_t sg = atomic_load(&gcheap.sweepgen);
+	for (unsigned c = 0; c < NUM_SPANCLASSES; c++) {
+		struct central *ce = &gc_central[c];
+		if (ce->partial[1 - (sg / 2) % 2].first || ce->full[1 - (sg / 2) % 2].first)
+			panic("gc: mark setup with span class %u not swept", c);
+	}
+	atomic_fetch_add(&gc_cycle, 1);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		gc_cpus[i].assist_ns = gc_cpus[i].bg_ns = gc_cpus[i].idle_ns = 0;
+		gc_cpus[i].w.bytes_marked = gc_cpus[i].w.scan_work = 0;
+	}
+	atomic_store(&gc_mark_bytes, 0);
+	atomic_store(&gc_scan_work, 0);
+	gc_roots_prepare();
+	pacer_mark_start();
+	atomic_store(&gc_phase, GC_MARK);
+	atomic_store(&gc_barrier_on, 1);
+}
+
+static uint64_t bg_slice_start;
+
+/* The background marker yields to runnable goroutines every 1 ms of marking. */
+static bool bg_should_stop(void)
+{
+	if (clock_ns() - bg_slice_start < 1000000)
+		return false;
+	return sched_others_runnable();
+}
+
+static void mark_concurrent(void)
+{
+	for (;;) {
+		bg_slice_start = clock_ns();
+		gc_drain(MARK_BG, 0, bg_should_stop);
+		if (bg_should_stop()) {
+			go_yield();
+			continue;
+		}
+		if (!gc_roots_done()) {
+			go_yield();	/* another marker holds a job (a stack scan waiting for an IPI) */
+			continue;
+		}
+		gc_rescan_concurrent();
+		if (!lfstack_empty(&gc_work_full))
+			continue;
+		bool any = false;
+		irq_push();
+		gc_flush_cpu_work(&any);
+		ipi_call_others(gc_flush_cpu_work, &any, true);
+		irq_pop();
+		if (any || !lfstack_empty(&gc_work_full))
+			continue;
+		return;
+	}
+}
+
+/* ---- mark termination, on every CPU with the world stopped ------------------------------------------------- */
+
+struct term {
+	unsigned n;			/* CPUs taking part */
+	unsigned owner;			/* the CPU that stopped the world */
+	_Atomic unsigned bar[8];	/* barriers, one per use */
+	_Atomic unsigned nwait;		/* CPUs out of work (the drain's termination) */
+	uint64_t heap_marked, scan_work, heap_live_end;
+};
+
+static void term_barrier(struct term *t, unsigned k)
+{
+	atomic_fetch_add(&t->bar[k], 1);
+	while (atomic_load(&t->bar[k]) < t->n) {
+		ipi_poll();
+		arch_cpu_relax();
+	}
+}
+
+/* Drain in parallel until no CPU has work (Go's getfull with nwait/nproc). */
+static void stw_drain(struct term *t, struct gcwork *w)
+{
+	for (;;) {
+		uintptr_t obj;
+		while ((obj = gcwork_tryget(w))) {
+			gc_scan_object(obj, w);
+			gcwork_balance(w);
+		}
+		atomic_fetch_add(&t->nwait, 1);
+		for (;;) {
+			if (!lfstack_empty(&gc_work_full)) {
+				atomic_fetch_sub(&t->nwait, 1);
+				break;		/* take it */
+			}
+			if (atomic_load(&t->nwait) == t->n)
+				return;		/* nobody works and nothing is queued: done */
+			ipi_poll();
+			arch_cpu_relax();
+		}
+	}
+}
+
+static void mark_termination(void *arg)
+{
+	struct term *t = arg;
+	unsigned me = cpu_id();
+	struct gcwork *w = &gc_cpus[me].w;
+	bool owner = me == t->owner;
+	if (owner) {
+		atomic_store(&gc_phase, GC_MARKTERM);
+		gc_rescan_stw_prepare();
+	}
+	term_barrier(t, 0);
+	gc_rescan_stw(w);
+	gc_scan_own_stack(w);
+	stw_drain(t, w);
+	term_barrier(t, 1);
+	if (gc_opt_checkmark) {
+		if (owner) {
+			checkmark_active = true;
+			atomic_store(&t->nwait, 0);
+		}
+		term_barrier(t, 2);
+		if (allp[me].curg)
+			gc_scan_stack_here(allp[me].curg, w);
+		gc_scan_own_stack(w);
+		if (owner)
+			checkmark_scan_roots(w);
+		stw_drain(t, w);
+		term_barrier(t, 3);
+		if (owner)
+			checkmark_active = false;
+	}
+	if (owner) {
+		uint64_t marked = atomic_load(&gc_mark_bytes), work = atomic_load(&gc_scan_work);
+		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+			marked += gc_cpus[i].w.bytes_marked;
+			work += gc_cpus[i].w.scan_work;
+		}
+		t->heap_marked = marked;
+		t->scan_work = work;
+		t->heap_live_end = pacer_heap_live();
+		atomic_fetch_add(&gcheap.sweepgen, 2);
+		gc_sweep_reset();
+	}
+	term_barrier(t, 4);
+	gcwork_flush(w);		/* empty: give the buffers back */
+	mcache_flush(&gc_mcaches[me]);
+	term_barrier(t, 5);
+	if (owner) {
+		/* CPUs that are not online have nothing cached but may hold stats */
+		pacer_mark_end(t->heap_marked, t->scan_work);
+		atomic_store(&gc_phase, GC_OFF);
+		atomic_store(&gc_barrier_on, 0);
+	}
+}
+
+/* ---- the cycle ------------------------------------------------------------------------------------------- */
+
+static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark, uint64_t p2,
+		       uint64_t heap0, uint64_t heap1, uint64_t marked, bool forced)
+{
+	uint64_t assist = 0, bg = 0, idle = 0;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		assist += gc_cpus[i].assist_ns;
+		bg += gc_cpus[i].bg_ns;
+		idle += gc_cpus[i].idle_ns;
+	}
+	unsigned np = nprocs();
+	uint64_t cpu = (p1 + p2) * np + assist + bg + idle;
+	uint64_t total = atomic_fetch_add(&stats.gc_cpu_ns, cpu) + cpu;
+	uint64_t since = clock_ns() - gc_boot_ns;
+	unsigned pct = since ? (unsigned)(total * 100 / (since * np)) : 0;
+	uint64_t at_ms = (start - gc_boot_ns) / 1000000;
+	uint64_t globals = (uint64_t)(__gc_roots_end - __gc_roots_start);
+	kprintf("gc %u @%llu.%03llus %u%%: %llu.%03llu+%llu.%03llu+%llu.%03llu ms clock, "
+		"%llu.%03llu+%llu.%03llu/%llu.%03llu/%llu.%03llu+%llu.%03llu ms cpu, "
+		"%llu->%llu->%llu MB, %llu MB goal, %llu MB globals, %u P%s\n",
+		cyc, (unsigned long long)(at_ms / 1000), (unsigned long long)(at_ms % 1000), pct,
+#define MS3(ns) (unsigned long long)((ns) / 1000000), (unsigned long long)((ns) / 1000 % 1000)
+		MS3(p1), MS3(mark), MS3(p2), MS3(p1 * np), MS3(assist), MS3(bg), MS3(idle), MS3(p2 * np),
+#undef MS3
+		(unsigned long long)(heap0 >> 20), (unsigned long long)(heap1 >> 20),
+		(unsigned long long)(marked >> 20), (unsigned long long)(atomic_load(&pacer_heap_goal) >> 20),
+		(unsigned long long)(globals >> 20), np, forced ? " (forced)" : "");
+}
+
+static void run_cycle(bool forced)
+{
+	uint64_t start = clock_ns();
+	gc_sweep_finish();
+	uint64_t heap0 = pacer_heap_live();
+
+	uint64_t t1 = clock_ns();
+	stop_the_world(mark_setup, NULL);
+	uint64_t p1 = clock_ns() - t1;
+	uint32_t cyc = atomic_load(&gc_cycle);
+	atomic_fetch_add(&gc_test_cycles_started, 1);
+
+	uint64_t t2 = clock_ns();
+	mark_concurrent();
+	if (gc_test_mark_done_hook)
+		gc_test_mark_done_hook();
+	uint64_t mark = clock_ns() - t2;
+
+	struct term t = { .n = nprocs() };
+	irq_push();
+	t.owner = cpu_id();	/* stop_the_world_all runs fn here too, with interrupts off */
+	uint64_t t3 = clock_ns();
+	stop_the_world_all(mark_termination, &t);
+	uint64_t p2 = clock_ns() - t3;
+	irq_pop();
+
+	record_pause(p1 + p2);
+	atomic_fetch_add(&stats.cycles, 1);
+	if (forced)
+		atomic_fetch_add(&stats.forced, 1);
+	if (gc_opt_trace)
+		trace_line(cyc, start, p1, mark, p2, heap0, t.heap_live_end, t.heap_marked, forced);
+	gc_sweeper_wake();
+}
+
+static void gc_coordinator(void *arg)
+{
+	(void)arg;
+	sched_curg()->gc_system = true;
+	for (;;) {
+		sema_acquire_as(&coord_sema, "GC idle", false);
+		for (;;) {
+			mutex_lock(&ctl.mu);
+			bool forced = ctl.forced_upto > ctl.started;
+			bool want = atomic_exchange(&requested, false) || forced;
+			if (!want) {
+				mutex_unlock(&ctl.mu);
+				break;
+			}
+			ctl.started++;
+			mutex_unlock(&ctl.mu);
+			run_cycle(forced);
+			mutex_lock(&ctl.mu);
+			ctl.done++;
+			cond_broadcast(&ctl.done_cv);
+			mutex_unlock(&ctl.mu);
+		}
+	}
+}
+
+/* ---- idle marking (the scheduler's hook) -------------------------------------------------------------------- */
+
+bool gc_sched_idle(bool (*stop)(void))
+{
+	KASSERT(!arch_irq_enabled());
+	bool did = false;
+	while (atomic_load_explicit(&gc_phase, memory_order_relaxed) == GC_MARK && !stop()) {
+		/* a window for interrupts between pieces: the idle CPU still takes IPIs and
+		 * its timer while it marks */
+		arch_irq_enable();
+		arch_cpu_relax();
+		(void)arch_irq_save();
+		if (gc_drain(MARK_IDLE, 256 << 10, stop) == 0)
+			break;
+		did = true;
+	}
+	return did;
+}
+
+/* ---- start ---------------------------------------------------------------------------------------------------- */
+
+void gc_init(void)
+{
+	gc_alloc_init();
+	atomic_store(&pacer_percent, opt_gc ? (int)opt_percent : -1);
+	gc_set_percent(opt_gc ? (int)opt_percent : -1);
+	gc_boot_ns = clock_ns();
+}
+
+void gc_start(void)
+{
+	go(gc_coordinator, NULL);
+	gc_sweeper_start();
+	final_start();
+}

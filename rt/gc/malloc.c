@@ -1,0 +1,329 @@
+/*
+ * rt/gc/malloc.c: allocation (Go's mallocgc), the public gc_new / gc_alloc family.
+ *
+ * Small objects (up to GC_MAX_SMALL) come from this CPU's cached span of their span
+ * class (cache.c): with interrupts off, the next free slot is found in the span's
+ * alloccache and freeindex moves past it; no lock, no atomic read-modify-write.
+ * Then, still with interrupts off so that no phase change comes in between:
+ *   - during marking, the object is allocated black: its mark bit set (an atomic OR:
+ *     markers set other bits of the same word), so this cycle keeps it without
+ *     scanning it (what it will point to gets there through the barrier);
+ *   - a typed object's words get their pointer bits in the span's bitmap, from its
+ *     type (an array repeats the type), the rest of the slot's bits cleared.
+ * The memory is zeroed after interrupts come back on (a slot of a span that held
+ * objects before; a fresh span's pages are zero already): nobody but this goroutine
+ * knows the object yet, and a marker that finds a stale pointer to the slot reads
+ * whatever is there, which is harmless for a conservative look.
+ *
+ * Large objects get a span of their own from the page heap, on their class's central
+ * list (size class 0 of their kind) so the sweeper finds them.
+ *
+ * Before allocating, the goroutine pays for it (pacer.c): it may start a cycle, or,
+ * during one, help mark in proportion to what it allocates. When the heap cannot
+ * grow, a full collection runs and the allocation is tried again; then the idle
+ * chunks are given back to the page allocator and tried once more; then a panic that
+ * names the request and the heap's state.
+ */
+#include <string.h>
+#include <kernel/cpu.h>
+#include <kernel/panic.h>
+#include <kernel/pmm.h>
+#include <rt/sched.h>
+#include "heap.h"
+#include "mark.h"
+
+const struct gc_type gc_type_ptr = { .name = "pointer", .size = 8, .nwords = 1, .nptr = 1, .ptrmask = { 1 } };
+const struct gc_type gc_type_u64 = { .name = "uint64", .size = 8, .nwords = 1, .nptr = 0 };
+
+static _Atomic bool gc_ready;	/* gc_init ran */
+
+/* Write the pointer bits of [x, x + elemsize) for n elements of type t (a TYPED small
+ * span; interrupts off, this CPU caches the span). */
+static void write_ptrbits(struct span *s, uintptr_t x, const struct gc_type *t, size_t n)
+{
+	uint32_t first = (uint32_t)((x - s->base) / 8);
+	uint32_t words = s->elemsize / 8;
+	uint32_t used = (uint32_t)(t->nwords * n);
+	uint64_t *bits = s->ptrbits;
+	uint32_t w = 0;
+	while (w < words) {
+		uint32_t bit = first + w;
+		uint32_t wi = bit / 64, off = bit % 64;
+		uint32_t take = 64 - off;
+		if (take > words - w)
+			take = words - w;
+		uint64_t val = 0;
+		for (uint32_t k = 0; k < take; k++) {
+			uint32_t ow = w + k;
+			if (ow < used) {
+				uint32_t tw = ow % t->nwords;
+				if ((t->ptrmask[tw / 64] >> (tw % 64)) & 1)
+					val |= 1ull << k;
+			}
+		}
+		uint64_t mask = take == 64 ? ~0ull : ((1ull << take) - 1) << off;
+		uint64_t old = __atomic_load_n(&bits[wi], __ATOMIC_RELAXED);
+		__atomic_store_n(&bits[wi], (old & ~mask) | (val << off), __ATOMIC_RELAXED);
+		w += take;
+	}
+}
+
+static _Noreturn void oom(size_t size)
+{
+	uint64_t inuse, freep, chunks, released;
+	heap_counts(&inuse, &freep, &chunks, &released);
+	panic("gc: out of memory allocating %zu bytes (heap: %llu KiB in use, %llu KiB free in spans, "
+	      "%llu MiB mapped, %llu MiB live after the last collection, goal %llu MiB; %llu pages "
+	      "free in the page allocator)", size, (unsigned long long)(inuse * PAGE_SIZE >> 10),
+	      (unsigned long long)(freep * PAGE_SIZE >> 10),
+	      (unsigned long long)(chunks * HEAP_CHUNK >> 20),
+	      (unsigned long long)(atomic_load(&pacer_heap_marked) >> 20),
+	      (unsigned long long)(atomic_load(&pacer_heap_goal) >> 20),
+	      (unsigned long long)page_free_count());
+}
+
+/* A small object of spanclass sc: its address, or 0 when the heap cannot grow. */
+static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, bool *zero)
+{
+	irq_push();
+	struct mcache *mc = &gc_mcaches[cpu_id()];
+	struct span *s = mc->alloc[sc];
+	uint32_t idx;
+	if (__builtin_expect(!s || (idx = span_next_free(s)) == UINT32_MAX, 0)) {
+		if (!mcache_refill(mc, sc)) {
+			irq_pop();
+			return 0;
+		}
+		s = mc->alloc[sc];
+		idx = span_next_free(s);
+		KASSERT(idx != UINT32_MAX);
+	}
+	uintptr_t x = span_objbase(s, idx);
+	*zero = s->needzero;
+	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF)
+		bit_set_atomic(s->markbits, idx);
+	if (s->kind == SPAN_TYPED)
+		write_ptrbits(s, x, t, n);
+	mc->nalloc++;
+	mc->nalloc_bytes += s->elemsize;
+	if (s->kind != SPAN_NOSCAN)
+		mc->scan_alloc += s->elemsize;
+	irq_pop();
+	return x;
+}
+
+/* A large object: its address, or 0 when the heap cannot grow. */
+static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_type *t, bool *zero)
+{
+	size_t rounded = (size + 15) & ~(size_t)15;
+	uint64_t npages = (rounded + PAGE_SIZE - 1) / PAGE_SIZE;
+	if (npages > UINT32_MAX || rounded > UINT32_MAX)
+		return 0;
+	struct span *s = heap_alloc_span((uint32_t)npages);
+	if (!s)
+		return 0;
+	unsigned sc = spanclass_make(0, kind);
+	s->spanclass = (uint16_t)sc;
+	s->kind = (uint8_t)kind;
+	s->elemsize = (uint32_t)rounded;
+	s->nelems = 1;
+	s->limit = s->base + rounded;
+	s->divmul = 0;			/* every offset is object 0 */
+	s->type = kind == SPAN_TYPED ? t : NULL;
+	s->specials = NULL;
+	span_bitmaps_alloc(s);
+	atomic_store_explicit(&s->freeindex, 1, memory_order_relaxed);
+	s->allocount = 1;
+	s->cachebase = 64;
+	s->alloccache = 0;
+	*zero = s->needzero;
+	irq_push();	/* the phase and the span's publication together */
+	atomic_store_explicit(&s->sweepgen, atomic_load(&gcheap.sweepgen), memory_order_relaxed);
+	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF)
+		bit_set_atomic(s->markbits, 0);
+	atomic_store_explicit(&s->state, SPAN_INUSE, memory_order_release);
+	central_put_swept(&gc_central[sc], s);
+	irq_pop();
+	pacer_heap_live_add((int64_t)npages * PAGE_SIZE);
+	atomic_fetch_add_explicit(&gcheap.large_live, npages * PAGE_SIZE, memory_order_relaxed);
+	irq_push();
+	struct mcache *mc = &gc_mcaches[cpu_id()];
+	mc->nalloc++;
+	mc->nalloc_bytes += rounded;
+	if (kind != SPAN_NOSCAN)
+		mc->scan_alloc += rounded;
+	irq_pop();
+	return s->base;
+}
+
+static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, size_t n)
+{
+	KASSERT(arch_irq_enabled());
+	if (!atomic_load_explicit(&gc_ready, memory_order_relaxed))
+		panic("gc: allocation before the collector is initialised (no goroutine yet?)");
+	struct g *g = sched_curg();
+	if (!g)
+		panic("gc: allocation of %zu bytes outside a goroutine", size);
+	pacer_alloc(g, size);
+	for (int attempt = 0;; attempt++) {
+		uintptr_t x;
+		bool zero = false;
+		size_t objsize;
+		if (size <= GC_MAX_SMALL) {
+			unsigned sizeclass = sizeclass_of(size);
+			x = alloc_small(spanclass_make(sizeclass, kind), t, n, &zero);
+			objsize = gc_class_size[sizeclass];
+		} else {
+			x = alloc_large(size, kind, t, &zero);
+			objsize = (size + 15) & ~(size_t)15;
+		}
+		if (x) {
+			if (zero)
+				memset((void *)x, 0, objsize);
+			return (void *)x;
+		}
+		if (attempt == 0)
+			gc_collect();
+		else if (attempt == 1)
+			heap_scavenge(0);
+		else
+			oom(size);
+	}
+}
+
+void *gc_new(const struct gc_type *t)
+{
+	return gc_new_array(t, 1);
+}
+
+void *gc_new_array(const struct gc_type *t, size_t n)
+{
+	if (!t || t->size == 0)
+		panic("gc_new: a type of size 0");
+	if (n && t->size > (SIZE_MAX / 2) / n)
+		panic("gc_new_array: %zu elements of %zu bytes overflow", n, t->size);
+	size_t size = t->size * (n ? n : 1);
+	if (t->nptr == 0)
+		return alloc(size, SPAN_NOSCAN, NULL, 0);
+	return alloc(size, SPAN_TYPED, t, n ? n : 1);
+}
+
+/* Untyped requests keep malloc's alignment: 16 bytes above 8. */
+static size_t untyped_size(size_t n)
+{
+	if (n == 0)
+		return 8;
+	if (n > SIZE_MAX / 2)
+		panic("gc_alloc: %zu bytes", n);
+	return n <= 8 ? 8 : (n + 15) & ~(size_t)15;
+}
+
+void *gc_alloc(size_t n)
+{
+	return alloc(untyped_size(n), SPAN_CONS, NULL, 0);
+}
+
+void *gc_alloc_noscan(size_t n)
+{
+	return alloc(untyped_size(n), SPAN_NOSCAN, NULL, 0);
+}
+
+void *gc_base(const void *p)
+{
+	struct span *s = span_of((uintptr_t)p);
+	if (!s)
+		return NULL;
+	uint32_t i = span_objindex(s, (uintptr_t)p);
+	if (span_isfree(s, i))
+		return NULL;
+	return (void *)span_objbase(s, i);
+}
+
+size_t gc_size(const void *p)
+{
+	struct span *s = span_of((uintptr_t)p);
+	if (!s)
+		return 0;
+	uint32_t i = span_objindex(s, (uintptr_t)p);
+	if (span_isfree(s, i))
+		return 0;
+	return s->elemsize;
+}
+
+void *gc_realloc(void *p, size_t n)
+{
+	if (!p)
+		return gc_alloc(n);
+	struct span *s = span_of((uintptr_t)p);
+	if (!s || (uintptr_t)p != span_objbase(s, span_objindex(s, (uintptr_t)p)))
+		panic("gc_realloc: %p is not the start of a heap object", p);
+	size_t old = s->elemsize;
+	void *q;
+	if (s->kind == SPAN_TYPED) {
+		const struct gc_type *t = s->type;
+		if (!t)
+			panic("gc_realloc: %p is a small typed object (its type is not kept: use "
+			      "gc_new_array and copy)", p);
+		if (n % t->size)
+			panic("gc_realloc: %zu bytes is not a multiple of %s (%zu bytes)", n, t->name, t->size);
+		q = gc_new_array(t, n / t->size);
+	} else {
+		q = s->kind == SPAN_NOSCAN ? gc_alloc_noscan(n) : gc_alloc(n);
+	}
+	size_t keep = old < n ? old : n;
+	if (s->kind == SPAN_NOSCAN)
+		memcpy(q, p, keep);
+	else
+		gc_copy(q, p, keep);
+	return q;
+}
+
+void gc_free(void *p)
+{
+	if (!p)
+		return;
+	struct span *s = span_of((uintptr_t)p);
+	if (!s)
+		panic("gc_free: %p is not in the heap", p);
+	uint32_t i = span_objindex(s, (uintptr_t)p);
+	if ((uintptr_t)p != span_objbase(s, i) || span_isfree(s, i))
+		panic("gc_free: %p is not the start of an allocated heap object", p);
+	final_forget(p);
+	if (spanclass_size(s->spanclass) == 0 && !s->specials) {
+		/* A large object goes back at once if nothing can be looking at its span:
+		 * no marking (a marker could hold its address; with interrupts off here no
+		 * stop, hence no phase change, can come until it is done) and swept (not
+		 * in the sweeper's hands). Off its central list, then to the page heap. */
+		irq_push();
+		struct central *c = &gc_central[s->spanclass];
+		bool freed = false;
+		spin_lock(&c->lock);
+		uint32_t sg = atomic_load(&gcheap.sweepgen);
+		bool take = atomic_load(&gc_phase) == GC_OFF && atomic_load(&s->sweepgen) == sg;
+		if (take)
+			spanlist_remove(&c->full[(sg / 2) % 2], s);
+		spin_unlock(&c->lock);
+		if (take) {
+			uint64_t bytes = (uint64_t)s->npages * PAGE_SIZE;
+			heap_free_span(s);
+			pacer_heap_live_add(-(int64_t)bytes);
+			atomic_fetch_sub_explicit(&gcheap.large_live, bytes, memory_order_relaxed);
+			freed = true;
+		}
+		irq_pop();
+		if (freed)
+			return;
+	}
+	/* A small object (or a large one during a collection) is cleared, so it keeps
+	 * nothing alive whatever points at it next; the sweep reclaims it. */
+	memset(p, 0, s->elemsize);
+}
+
+void gc_alloc_init(void)
+{
+	sizeclass_init();
+	heap_init();
+	central_init();
+	atomic_store(&gc_ready, true);
+}
+

@@ -1,0 +1,333 @@
+/*
+ * rt/gc/mark.c: marking (Go's mgcmark.go): shading, scanning objects, the root jobs
+ * of a cycle, and the drain loop every marker runs.
+ *
+ * Tri-colour: an object is white (mark bit clear), grey (mark bit set, queued in a
+ * work buffer, not scanned yet) or black (mark bit set, scanned, or never needing a
+ * scan: NOSCAN objects turn black at once). gc_mark_ptr turns white into grey; the
+ * drain turns grey into black by scanning: a TYPED object word by word along its
+ * pointer bits, a CONS object every aligned word, a large object in pieces of
+ * OBLET_BYTES (each piece is a work item of its own, Go's oblets, so one huge array
+ * is scanned by every marker in parallel and no single scan holds interrupts off for
+ * long).
+ *
+ * A candidate pointer is any value v with GC_HEAP_BASE <= v < arena_used whose span
+ * is in use and whose slot is allocated (heap.h span_isfree); interior pointers find
+ * their object's start. Values that only look like pointers (conservative scanning)
+ * can keep a dead object alive for a cycle: the price of scanning C stacks and
+ * untyped blocks, and never a loss.
+ *
+ * Root jobs, taken by any marker from one counter (Go's markroot): the image's data
+ * in 64 KiB chunks, the registered roots, the objects with finalizers (their contents)
+ * and the finalizer queue, then every goroutine's stack (stackscan.c), from a cursor
+ * over the list of all goroutines as it was when the cycle began (goroutines created
+ * later are scanned at the end of marking, rt/gc/stackscan.c). A job in progress
+ * counts in `inflight`: roots are done when none is left and none is running.
+ *
+ * The drain runs with interrupts on between objects and off for each one: a CPU's
+ * work buffers are per-CPU data, and this keeps a goroutine that marks preemptible
+ * and answering IPIs every few microseconds.
+ *
+ * Scanning reads memory other CPUs write (stacks, objects, globals) without
+ * synchronisation by design; the scanners are built without the sanitizers'
+ * instrumentation (ASan would refuse the redzones of globals, TSan report the benign
+ * races a concurrent collector is made of).
+ */
+#include <arch/noscan.h>
+#include <kernel/clock.h>
+#include <kernel/cpu.h>
+#include <kernel/panic.h>
+#include <rt/sched.h>
+#include "mark.h"
+
+#define OBLET_BYTES (128u << 10)
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NO_SANITIZE __attribute__((no_sanitize("address", "thread", "undefined")))
+#else
+#define NO_SANITIZE
+#endif
+
+_Atomic uint32_t gc_phase;
+_Atomic uint32_t gc_cycle;
+struct gc_cpu gc_cpus[ARCH_MAX_CPUS];
+NOSCAN(gc_cpus);	/* work buffers and goroutines: not heap objects */
+_Atomic uint64_t gc_mark_bytes, gc_scan_work;
+bool checkmark_active;
+
+/* ---- shading ------------------------------------------------------------------------------ */
+
+static inline bool in_heap(uintptr_t v)
+{
+	return v - GC_HEAP_BASE < __atomic_load_n(&gcheap.arena_used, __ATOMIC_RELAXED) - GC_HEAP_BASE;
+}
+
+static bool mark_slow(uintptr_t p, uintptr_t slot, struct gcwork *w)
+{
+	struct span *s = span_of(p);
+	if (!s)
+		return false;
+	uint32_t i = span_objindex(s, p);
+	if (span_isfree(s, i))
+		return false;
+	if (__builtin_expect(checkmark_active, 0)) {
+		if (!bit_get(s->markbits, i))
+			checkmark_found(slot, p, s, i);
+		if (!bit_set_atomic(s->checkbits, i))
+			return false;
+	} else if (!bit_set_atomic(s->markbits, i)) {
+		return false;
+	}
+	w->bytes_marked += s->elemsize;
+	if (s->kind != SPAN_NOSCAN)
+		gcwork_put(w, span_objbase(s, i));
+	return true;
+}
+
+static inline bool mark_slot(uintptr_t v, uintptr_t slot, struct gcwork *w)
+{
+	if (!in_heap(v))
+		return false;
+	return mark_slow(v, slot, w);
+}
+
+bool gc_mark_ptr(uintptr_t p, struct gcwork *w)
+{
+	KASSERT(!arch_irq_enabled());
+	return mark_slot(p, 0, w);
+}
+
+NO_SANITIZE void gc_scan_conservative(uintptr_t lo, uintptr_t hi, struct gcwork *w)
+{
+	lo = (lo + 7) & ~(uintptr_t)7;
+	hi &= ~(uintptr_t)7;
+	for (uintptr_t a = lo; a < hi; a += 8) {
+		uintptr_t v = *(volatile uintptr_t *)a;
+		if (in_heap(v))
+			mark_slow(v, a, w);
+	}
+	w->scan_work += hi > lo ? hi - lo : 0;
+}
+
+/* The words of [b, b + n) whose bits are set in bits[] starting at bit `first`. */
+NO_SANITIZE static void scan_bits(uintptr_t b, size_t nwords, const uint64_t *bits, size_t first,
+				  struct gcwork *w)
+{
+	size_t k = 0;
+	while (k < nwords) {
+		size_t bit = first + k;
+		uint64_t word = __atomic_load_n(&bits[bit / 64], __ATOMIC_RELAXED) >> (bit % 64);
+		size_t span = 64 - bit % 64;
+		if (span > nwords - k)
+			span = nwords - k;
+		if (span < 64)
+			word &= (1ull << span) - 1;
+		while (word) {
+			unsigned j = (unsigned)__builtin_ctzll(word);
+			word &= word - 1;
+			uintptr_t a = b + (k + j) * 8;
+			uintptr_t v = *(volatile uintptr_t *)a;
+			if (in_heap(v))
+				mark_slow(v, a, w);
+		}
+		k += span;
+	}
+	w->scan_work += nwords * 8;
+}
+
+/* A large TYPED object [b, b + n): its type's bitmap repeated from the object's base. */
+NO_SANITIZE static void scan_typed_range(uintptr_t base, uintptr_t b, uintptr_t e, const struct gc_type *t,
+					 struct gcwork *w)
+{
+	for (uintptr_t a = b; a < e; a += 8) {
+		size_t word = ((a - base) / 8) % t->nwords;
+		if (!((t->ptrmask[word / 64] >> (word % 64)) & 1))
+			continue;
+		uintptr_t v = *(volatile uintptr_t *)a;
+		if (in_heap(v))
+			mark_slow(v, a, w);
+	}
+	w->scan_work += e - b;
+}
+
+/* Scan [b, e) of object `base` in span s by the span's kind. */
+static void scan_part(struct span *s, uintptr_t base, uintptr_t b, uintptr_t e, struct gcwork *w)
+{
+	switch (s->kind) {
+	case SPAN_NOSCAN:
+		return;
+	case SPAN_CONS:
+		gc_scan_conservative(b, e, w);
+		return;
+	case SPAN_TYPED:
+		if (s->ptrbits)
+			scan_bits(b, (e - b) / 8, s->ptrbits, (b - s->base) / 8, w);
+		else if (s->type)
+			scan_typed_range(base, b, e, s->type, w);
+		else
+			gc_scan_conservative(b, e, w);
+		return;
+	}
+}
+
+void gc_scan_object(uintptr_t obj, struct gcwork *w)
+{
+	struct span *s = span_of(obj);
+	if (!s)
+		panic("gc: scanning 0x%lx, which is not in a heap span", (unsigned long)obj);
+	uint32_t i = span_objindex(s, obj);
+	uintptr_t base = span_objbase(s, i);
+	uintptr_t end = base + s->elemsize;
+	if (s->elemsize <= OBLET_BYTES) {
+		scan_part(s, base, base, end, w);
+		return;
+	}
+	/* a large object: its base stands for the first piece and queues the others */
+	if (obj == base)
+		for (uintptr_t o = base + OBLET_BYTES; o < end; o += OBLET_BYTES)
+			gcwork_put(w, o);
+	uintptr_t pe = obj + OBLET_BYTES < end ? obj + OBLET_BYTES : end;
+	scan_part(s, base, obj, pe, w);
+}
+
+/* Scan an object's contents without marking it (finalizers: what the object points to
+ * must survive until its finalizer ran; the object itself is kept by the sweep). */
+void gc_scan_object_contents(uintptr_t obj, struct gcwork *w)
+{
+	struct span *s = span_of(obj);
+	if (!s)
+		return;
+	uint32_t i = span_objindex(s, obj);
+	uintptr_t base = span_objbase(s, i);
+	scan_part(s, base, base, base + s->elemsize, w);
+}
+
+/* ---- root jobs ------------------------------------------------------------------------------- */
+
+enum { ROOT_REGISTERED, ROOT_FINALIZERS, ROOT_FIXED };
+
+static _Atomic uint32_t root_next;	/* the next job to take */
+static uint32_t root_njobs;		/* fixed jobs + data chunks (set at mark setup) */
+static _Atomic uint32_t root_inflight;
+
+void gc_roots_prepare(void)
+{
+	root_njobs = ROOT_FIXED + gc_roots_data_chunks();
+	atomic_store(&root_next, 0);
+	atomic_store(&root_inflight, 0);
+	gc_stacks_prepare();
+}
+
+static void root_job(uint32_t j, struct gcwork *w)
+{
+	switch (j) {
+	case ROOT_REGISTERED:
+		gc_roots_scan_registered(w);
+		break;
+	case ROOT_FINALIZERS:
+		final_mark_roots(w);
+		break;
+	default:
+		gc_roots_scan_data(j - ROOT_FIXED, w);
+		break;
+	}
+}
+
+/* Called with interrupts on: each job turns them off for its pieces (the work
+ * buffers are per-CPU, and a goroutine may move between pieces). */
+static bool gc_fixed_root_job(void)
+{
+	if (atomic_load_explicit(&root_next, memory_order_relaxed) >= root_njobs)
+		return false;
+	atomic_fetch_add(&root_inflight, 1);
+	uint32_t j = atomic_fetch_add(&root_next, 1);
+	bool did = j < root_njobs;
+	if (did)
+		root_job(j, NULL);
+	atomic_fetch_sub(&root_inflight, 1);
+	return did;
+}
+
+bool gc_stack_job(void);	/* stackscan.c */
+
+bool gc_root_job(void)
+{
+	return gc_fixed_root_job() || gc_stack_job();
+}
+
+bool gc_roots_done(void)
+{
+	return atomic_load(&root_next) >= root_njobs && atomic_load(&root_inflight) == 0 && gc_stacks_done();
+}
+
+/* ---- the drain ------------------------------------------------------------------------------------ */
+
+uint64_t gc_drain(enum mark_kind kind, uint64_t budget, bool (*stop)(void))
+{
+	uint64_t t0 = clock_ns(), done = 0;
+	unsigned n = 0;
+	for (;;) {
+		if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_MARK)
+			break;
+		if ((++n & 31) == 0 && stop && stop())
+			break;
+		if (gc_root_job()) {
+			done += 4096;	/* a root job's own scan work is counted where it ran */
+			continue;
+		}
+		irq_push();
+		struct gcwork *w = &gc_cpus[cpu_id()].w;
+		uint64_t before = w->scan_work;
+		uintptr_t obj = gcwork_tryget(w);
+		if (obj) {
+			gc_scan_object(obj, w);
+			if (kind != MARK_ASSIST)
+				gcwork_balance(w);
+		}
+		done += w->scan_work - before;
+		irq_pop();
+		if (!obj)
+			break;
+		if (budget && done >= budget)
+			break;
+	}
+	uint64_t dt = clock_ns() - t0;
+	irq_push();
+	struct gc_cpu *gc = &gc_cpus[cpu_id()];
+	if (kind == MARK_ASSIST)
+		gc->assist_ns += dt;
+	else if (kind == MARK_BG)
+		gc->bg_ns += dt;
+	else
+		gc->idle_ns += dt;
+	irq_pop();
+	if (kind != MARK_ASSIST)
+		pacer_bg_credit(done);
+	return done;
+}
+
+void gc_flush_cpu_work(void *arg)
+{
+	KASSERT(!arch_irq_enabled());
+	bool *any = arg;
+	if (gcwork_flush(&gc_cpus[cpu_id()].w))
+		__atomic_store_n(any, true, __ATOMIC_RELAXED);
+}
+
+/* ---- tests' view (rt/gc_test.h) --------------------------------------------------------------- */
+
+bool gc_test_marked(const void *p)
+{
+	struct span *s = span_of((uintptr_t)p);
+	return s && bit_get(s->markbits, span_objindex(s, (uintptr_t)p));
+}
+
+unsigned gc_test_phase(void)
+{
+	return atomic_load(&gc_phase);
+}
+
+uint32_t gc_test_cycle(void)
+{
+	return atomic_load(&gc_cycle);
+}

@@ -1,0 +1,177 @@
+/*
+ * rt/gc/mark.h: the collector's cycle state and the marking interface its files
+ * share (gc.c drives cycles, mark.c marks, stackscan.c scans goroutine stacks, sweep.c
+ * sweeps, barrier.c shades, pacer.c paces, final.c finalizes, checkmark.c checks).
+ * Not for use outside rt/gc/ (the scheduler's hooks are in rt/gc_sched.h).
+ */
+#ifndef RT_GC_MARK_H
+#define RT_GC_MARK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <arch/smp.h>
+#include <kernel/spinlock.h>
+#include <rt/gc.h>
+#include "heap.h"
+#include "work.h"
+
+struct g;
+
+/*
+ * Phases (gc.c's essay says what each one asks of the mutators):
+ *   GC_OFF       no marking; sweeping may be going on (sweepgen says what is swept)
+ *   GC_MARK      concurrent marking: barrier on, new objects allocated black
+ *   GC_MARKTERM  the world is stopped to finish marking
+ * Changed only with the world stopped; read anywhere (with interrupts off when the
+ * reader must act on a consistent phase: no stop can come in between).
+ */
+enum gc_phase { GC_OFF = 0, GC_MARK = 1, GC_MARKTERM = 2 };
+
+extern _Atomic uint32_t gc_phase;
+extern _Atomic uint32_t gc_cycle;		/* the current (or last) cycle, from 1 */
+
+/* Kernel command-line options (gc.c). */
+extern bool gc_opt_checkmark, gc_opt_trace;
+
+/* Per-CPU collector state: touched by its CPU with interrupts off, or by anyone with
+ * the world stopped. */
+struct gc_cpu {
+	struct gcwork w;
+	struct g *_Atomic rescan;	/* goroutines to scan again (this CPU's scheduler pushes) */
+	uint64_t assist_ns, bg_ns, idle_ns;	/* CPU time marking this cycle, by kind */
+	const struct g *scanning;	/* the goroutine whose registers this CPU scans (checkmark's
+					 * report names it) */
+} __attribute__((aligned(64)));
+
+extern struct gc_cpu gc_cpus[ARCH_MAX_CPUS];
+
+/* ---- marking (mark.c) ---------------------------------------------------------------------- */
+
+/* Shade the object p points into (any address; ignored when not a heap object): set its
+ * mark bit, queue it on w if it needs scanning. Interrupts off. Returns true if this
+ * call marked it. */
+bool gc_mark_ptr(uintptr_t p, struct gcwork *w);
+/* Shade every aligned word of [lo, hi) that points into a heap object. */
+void gc_scan_conservative(uintptr_t lo, uintptr_t hi, struct gcwork *w);
+/* Scan one grey object (or a 128 KiB piece of a large one). */
+void gc_scan_object(uintptr_t obj, struct gcwork *w);
+/* Scan what obj points to without marking obj (finalizers). */
+void gc_scan_object_contents(uintptr_t obj, struct gcwork *w);
+
+/* The root jobs of a cycle: data/bss, registered roots, specials, finalizer queue,
+ * then every goroutine's stack. Prepared with the world stopped (mark setup). */
+void gc_roots_prepare(void);
+/* Do one root job if any is left; false when none is. Interrupts on, a goroutine or
+ * the scheduler loop (idle marking). */
+bool gc_root_job(void);
+/* Every root job done (none left to take and none in progress). */
+bool gc_roots_done(void);
+
+/* Drain: do root jobs and scan grey objects until there is no work or the budget (in
+ * bytes of scan work, 0: unlimited) is spent, or until stop() says so (checked now
+ * and then; may be NULL). Interrupts on (each object is scanned with them off).
+ * Returns the scan work done. kind: where the time is accounted. */
+enum mark_kind { MARK_ASSIST, MARK_BG, MARK_IDLE };
+uint64_t gc_drain(enum mark_kind kind, uint64_t budget, bool (*stop)(void));
+
+/* Registered roots (roots.c): scan them / the image's data conservatively (world
+ * stopped or concurrently; the lists change under the ctl lock). */
+void gc_roots_scan_data(unsigned chunk, struct gcwork *w);
+unsigned gc_roots_data_chunks(void);
+void gc_roots_scan_registered(struct gcwork *w);
+/* Describe a root address for checkmark's report ("global ...", "registered root
+ * ..."); false if it is in none. */
+bool gc_roots_describe(uintptr_t slot, char *buf, size_t len);
+
+/* ---- stacks (stackscan.c) --------------------------------------------------------------------- */
+
+/* Scan g's stack and registers for this cycle, by whichever of the three ways applies
+ * (itself, claimed from its saved context, or an IPI to its CPU). Returns when done.
+ * Interrupts on. */
+void gc_scan_stack(struct g *g);
+/* Scan g where it runs: on this CPU, interrupts off, g == this CPU's current
+ * goroutine (a self-scan, or an IPI's handler, or the end of marking). */
+void gc_scan_stack_here(struct g *g, struct gcwork *w);
+/* Scan a goroutine that is not running (its G_SCAN claim held, or the world stopped). */
+void gc_scan_stack_saved(struct g *g, struct gcwork *w);
+/* The goroutines whose stacks must be scanned again before marking ends: take this
+ * cycle's lists (every CPU's rescan list) and scan those not running now. */
+void gc_rescan_concurrent(void);
+void gc_rescan_stw_prepare(void);
+/* Set up stack scanning for a new cycle (world stopped). */
+void gc_stacks_prepare(void);
+bool gc_stacks_done(void);
+/* With the world stopped, on every CPU: rescan this CPU's running goroutine and the
+ * goroutines on this CPU's rescan list (any CPU may take any list: ncpu lists). */
+void gc_rescan_stw(struct gcwork *w);
+/* With the world stopped, on every CPU: the frames of this CPU's own (interrupt or
+ * scheduler) stack, where it was stopped. */
+void gc_scan_own_stack(struct gcwork *w);
+
+/* ---- the end of marking, the sweep, the cycle (gc.c, sweep.c) ------------------------------------ */
+
+/* malloc.c: size classes, heap and centrals (gc_init). */
+void gc_alloc_init(void);
+/* A new sweep generation: the background sweep starts from the first class (world stopped). */
+void gc_sweep_reset(void);
+
+/* Sweep one span of any class; false when nothing is left to sweep. */
+bool gc_sweep_one(void);
+/* Sweep until everything is swept. */
+void gc_sweep_finish(void);
+/* The background sweeper goroutine. */
+void gc_sweeper_start(void);
+/* Ask the sweeper to start on a new sweep generation. */
+void gc_sweeper_wake(void);
+extern _Atomic uint64_t gc_swept_frees, gc_swept_bytes;
+
+/* Cross-call target: flush this CPU's work buffers; *arg (a bool) set if any had work. */
+void gc_flush_cpu_work(void *arg);
+
+/* ---- pacing (pacer.c) ------------------------------------------------------------------------------ */
+
+void pacer_heap_live_add(int64_t delta);
+uint64_t pacer_heap_live(void);
+/* Allocation of n bytes by the current goroutine: start a cycle if the heap reached
+ * the trigger; during marking, assist in proportion. Interrupts on, a goroutine. */
+void pacer_alloc(struct g *g, size_t n);
+/* Cycle boundaries (world stopped). */
+void pacer_mark_start(void);
+void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work);
+extern _Atomic uint64_t pacer_heap_marked, pacer_heap_goal, pacer_heap_trigger;
+extern _Atomic int pacer_percent;
+/* Scan work done by background/idle marking, which assists may spend (bytes). */
+void pacer_bg_credit(uint64_t work);
+
+/* ---- statistics (stats in gc.c) ------------------------------------------------------------------------ */
+
+void stats_flush_cache(struct mcache *mc);
+extern _Atomic uint64_t gc_stat_stack_scans, gc_stat_stack_scans_ipi, gc_stat_stack_rescans;
+extern _Atomic uint64_t gc_mark_bytes;	/* bytes marked this cycle (flushed gcwork counters) */
+extern _Atomic uint64_t gc_scan_work;	/* bytes scanned this cycle */
+
+/* ---- finalizers (final.c) ------------------------------------------------------------------------------- */
+
+/* Mark what objects with finalizers point to, and the finalizer queue (a root job). */
+void final_mark_roots(struct gcwork *w);
+/* A sweep found object obj of span s dead: if it has a finalizer, queue it, mark obj
+ * (it lives until the finalizer ran) and return true. Called for every dead object of
+ * spans with specials. */
+void final_sweep_span(struct span *s);
+void final_start(void);
+/* gc_free of p: its finalizer, if any, is dropped. */
+void final_forget(void *p);
+bool final_describe(uintptr_t slot, char *buf, size_t len);
+extern _Atomic uint64_t final_run_count;
+
+/* ---- checkmark (checkmark.c) ----------------------------------------------------------------------------- */
+
+/* World stopped, marking done: re-mark everything from the roots with the check bits
+ * and panic on any reachable object whose mark bit is clear. */
+void checkmark_scan_roots(struct gcwork *w);
+extern bool checkmark_active;	/* gc_mark_ptr uses the check bits (the check pass) */
+/* The check pass reports the slot: the marker tells it where it read the pointer. */
+void checkmark_found(uintptr_t slot, uintptr_t p, struct span *s, uint32_t idx);
+
+#endif

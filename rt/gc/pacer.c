@@ -1,0 +1,166 @@
+/*
+ * rt/gc/pacer.c: when to collect, and how much each allocating goroutine helps (Go's
+ * GOGC pacer, in its Go 1.5 form).
+ *
+ * The goal: a cycle should end when the heap reaches heap_goal = heap_marked *
+ * (1 + percent/100) (never below GOAL_MIN), where heap_marked is what the last cycle
+ * found live. It starts at the trigger, heap_marked + ratio * (goal - heap_marked),
+ * early enough that marking, which runs while the program allocates, ends near the
+ * goal. `ratio` is corrected after each cycle: a cycle that overshot the goal starts
+ * the next one earlier, one that ended well short starts it later (within [0.5, 0.95]).
+ *
+ * heap_live counts the heap in use as the allocator sees it: spans' free space taken
+ * into a CPU's cache counts whole (cache.c), large objects their pages; at the end of
+ * marking it is reset to heap_marked (the caches are flushed in that same pause).
+ *
+ * Assists: during marking, a goroutine pays for what it allocates by marking, at
+ * assist_ratio bytes of scan work per byte allocated, where the ratio spreads the
+ * scan work expected (what the last cycle scanned, or the heap itself the first time)
+ * over the room left until the goal. Its account is g->gc_assist_bytes (Go's
+ * gcAssistBytes): allocation takes from it; below zero it first takes credit the
+ * background and idle markers deposited, then drains at least ASSIST_MIN of work
+ * itself. If no work is left to take, its debt is forgiven: marking is about to end.
+ *
+ * With percent -1 no cycle is ever triggered (gc=off); gc_collect still runs one.
+ */
+#include <kernel/cpu.h>
+#include <kernel/panic.h>
+#include <rt/sched.h>
+#include "mark.h"
+
+#define GOAL_MIN	(4ull << 20)		/* Go's heapMinimum */
+#define ASSIST_MIN	(64ull << 10)		/* bytes of scan work per assist, at least */
+
+static _Atomic int64_t heap_live;
+_Atomic uint64_t pacer_heap_marked, pacer_heap_goal = GOAL_MIN, pacer_heap_trigger = GOAL_MIN * 7 / 8;
+_Atomic int pacer_percent = 100;
+static double trigger_ratio = 0.7;		/* changed with the world stopped */
+static _Atomic uint64_t last_scan_work;
+static _Atomic uint64_t assist_ratio_x1000;	/* scan bytes per allocated byte, x1000 */
+static _Atomic int64_t bg_credit;		/* scan work markers did beyond assists */
+
+void gc_request_cycle(bool forced);		/* gc.c */
+
+void pacer_heap_live_add(int64_t delta)
+{
+	atomic_fetch_add_explicit(&heap_live, delta, memory_order_relaxed);
+}
+
+uint64_t pacer_heap_live(void)
+{
+	int64_t v = atomic_load_explicit(&heap_live, memory_order_relaxed);
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+static void set_goal(uint64_t marked)
+{
+	int pct = atomic_load(&pacer_percent);
+	uint64_t goal = pct < 0 ? UINT64_MAX : marked + marked / 100 * (uint64_t)pct;
+	if (goal < GOAL_MIN)
+		goal = GOAL_MIN;
+	uint64_t trigger = pct < 0 ? UINT64_MAX : marked + (uint64_t)((double)(goal - marked) * trigger_ratio);
+	if (pct >= 0 && trigger < GOAL_MIN * 7 / 8)
+		trigger = GOAL_MIN * 7 / 8;
+	atomic_store(&pacer_heap_goal, goal);
+	atomic_store(&pacer_heap_trigger, trigger);
+}
+
+int gc_set_percent(int percent)
+{
+	if (percent < -1)
+		panic("gc_set_percent: %d (a percentage, or -1 for off)", percent);
+	int old = atomic_exchange(&pacer_percent, percent);
+	set_goal(atomic_load(&pacer_heap_marked));
+	/* a heap already past the new trigger starts a cycle at the next allocation */
+	return old;
+}
+
+void pacer_bg_credit(uint64_t work)
+{
+	atomic_fetch_add_explicit(&bg_credit, (int64_t)work, memory_order_relaxed);
+}
+
+static void assist(struct g *g)
+{
+	uint64_t ratio = atomic_load_explicit(&assist_ratio_x1000, memory_order_relaxed);
+	uint64_t debt = (uint64_t)(-g->gc_assist_bytes);
+	uint64_t work = debt * ratio / 1000;
+	if (work < ASSIST_MIN)
+		work = ASSIST_MIN;
+	/* background credit first */
+	int64_t avail = atomic_load_explicit(&bg_credit, memory_order_relaxed);
+	while (avail > 0) {
+		int64_t take = avail < (int64_t)work ? avail : (int64_t)work;
+		if (atomic_compare_exchange_weak(&bg_credit, &avail, avail - take)) {
+			work -= (uint64_t)take;
+			break;
+		}
+	}
+	uint64_t done = work ? gc_drain(MARK_ASSIST, work, NULL) : 0;
+	if (work && done < work) {
+		g->gc_assist_bytes = 0;		/* no work left: marking is ending */
+		return;
+	}
+	/* what was paid, in allocation bytes; a surplus stays as credit */
+	uint64_t paid = ratio ? (work + (done > work ? done - work : 0)) * 1000 / ratio : debt;
+	g->gc_assist_bytes += (int64_t)(paid > debt ? paid : debt);
+}
+
+void pacer_alloc(struct g *g, size_t n)
+{
+	uint32_t phase = atomic_load_explicit(&gc_phase, memory_order_relaxed);
+	if (phase == GC_MARK) {
+		if (g->gc_system)
+			return;
+		uint32_t cyc = atomic_load_explicit(&gc_cycle, memory_order_relaxed);
+		if (g->gc_assist_cycle != cyc) {	/* a new cycle: a clean account */
+			g->gc_assist_cycle = cyc;
+			g->gc_assist_bytes = 0;
+		}
+		g->gc_assist_bytes -= (int64_t)n;
+		if (g->gc_assist_bytes < 0)
+			assist(g);
+		return;
+	}
+	if (phase == GC_OFF &&
+	    (uint64_t)atomic_load_explicit(&heap_live, memory_order_relaxed) >=
+	    atomic_load_explicit(&pacer_heap_trigger, memory_order_relaxed))
+		gc_request_cycle(false);
+}
+
+void pacer_mark_start(void)
+{
+	/* world stopped */
+	uint64_t live = pacer_heap_live();
+	uint64_t goal = atomic_load(&pacer_heap_goal);
+	uint64_t expected = atomic_load(&last_scan_work);
+	if (!expected)
+		expected = live;
+	uint64_t room = goal > live ? goal - live : 0;
+	if (room < (goal / 10 ? goal / 10 : 1))
+		room = goal / 10 ? goal / 10 : 1;	/* past the goal: assist hard, not infinitely */
+	atomic_store(&assist_ratio_x1000, expected * 1000 / room);
+	atomic_store(&bg_credit, 0);
+}
+
+void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work)
+{
+	/* world stopped, caches flushed */
+	uint64_t live_at_end = pacer_heap_live();
+	uint64_t goal = atomic_load(&pacer_heap_goal);
+	int pct = atomic_load(&pacer_percent);
+	if (pct >= 0 && goal != UINT64_MAX) {
+		if (live_at_end > goal)
+			trigger_ratio -= 0.05;
+		else if (live_at_end < goal - (goal - atomic_load(&pacer_heap_marked)) / 4)
+			trigger_ratio += 0.05;
+		if (trigger_ratio < 0.5)
+			trigger_ratio = 0.5;
+		if (trigger_ratio > 0.95)
+			trigger_ratio = 0.95;
+	}
+	atomic_store(&pacer_heap_marked, heap_marked);
+	atomic_store(&heap_live, (int64_t)heap_marked);
+	atomic_store(&last_scan_work, scan_work);
+	set_goal(heap_marked);
+}

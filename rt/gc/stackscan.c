@@ -1,0 +1,432 @@
+/*
+ * rt/gc/stackscan.c: goroutine stacks as roots (DESIGN.md "Stacks are roots").
+ *
+ * A stack is scanned conservatively within its exact bounds, from the goroutine's
+ * stack pointer to the top of its reservation, together with its registers. Stacks
+ * take no write barrier, so with the insertion barrier a stack that ran after its
+ * scan may hold a pointer the heap no longer has: such stacks are scanned again
+ * before marking ends (rescans, below).
+ *
+ * The three cases of scanning goroutine g (gc_scan_stack), in this kernel:
+ *
+ *  1. g is the goroutine doing the scan (an assist, gc_collect's caller, the
+ *     collector's own goroutine): it spills its callee-saved registers into a frame
+ *     of its own and scans from there up (scan_here).
+ *  2. g is parked or runnable: the scanner claims it with the G_SCAN bit (one CAS:
+ *     G_WAITING or G_RUNNABLE -> | G_SCAN; rt/sched.h), which keeps it from running,
+ *     and scans its saved context (callee-saved registers; a preempted goroutine's
+ *     other registers are on its stack, where its preemption trampoline put them) and
+ *     its stack from the saved stack pointer, plus the argument of a goroutine that has
+ *     not started. The claim is held with interrupts off: someone who readies g meanwhile
+ *     spins until it is released (from an interrupt too: the timer fires sleepers), and
+ *     it must be another CPU that holds it, for a bounded time.
+ *  3. g runs on another CPU: an IPI asks that CPU (a cross-call, kernel/ipi.h), and
+ *     the handler scans g right there: g's registers are in the interrupt frame the
+ *     IPI pushed (general and FP/SIMD, arch_frame_gc_areas), its stack is [frame's
+ *     sp, top). If that CPU was in a wait loop with interrupts off (a shootdown, a
+ *     cross-call) when the call came, it runs it from the loop, on g's own stack: then
+ *     it is case 1 there. A CPU with interrupts off delays the scan until it turns them
+ *     on (a bounded section); one that never answers within IPI_WAIT_NS is the named
+ *     panic "gc: cpu N did not answer the stack scan of goroutine G".
+ *     Why scan in the handler rather than have g scan itself at its next preemption
+ *     point (the other way Go's asynchronous preemption could be used): the scan
+ *     happens now, so the scanner knows when it is done without waiting for g to
+ *     become preemptible, and the same code serves the end of marking, where every
+ *     CPU is stopped in exactly such a handler (or wait loop) and scans its own
+ *     goroutine. The interrupt stays short: one stack, and IPIs are only sent to
+ *     goroutines that keep running through a whole scan job.
+ *
+ * Which case applies is read from g's status; a goroutine that changes state between
+ * the read and the act (it parks just as its CPU gets the IPI) is simply tried again.
+ *
+ * Rescans. After a goroutine's stack has been scanned in a cycle (gc_scancycle ==
+ * cycle), running it again makes it dirty: the scheduler's switch-in hook puts it on
+ * its CPU's rescan list (once per cycle: gc_rescanq), and a scan of a goroutine that
+ * keeps running (cases 1 and 3) puts it there at once. Goroutines spawned during
+ * marking go there at spawn (they are not in the stack jobs' snapshot of allgs). The
+ * collector rescans the lists concurrently while it can (gc_rescan_concurrent: the
+ * goroutines that are not running), then, with the world stopped at the end of
+ * marking, every CPU rescans its own running goroutine and the goroutines left on the
+ * lists (gc_rescan_stw), which are exactly those that ran since their last scan.
+ *
+ * The lists: each CPU pushes onto its own with a CAS (its scheduler, interrupts off);
+ * takers swap a whole list out with one exchange, so no node is ever popped alone and
+ * there is no ABA.
+ */
+#include <kernel/clock.h>
+#include <kernel/cpu.h>
+#include <kernel/ipi.h>
+#include <kernel/panic.h>
+#include <arch/context.h>
+#include <arch/trap.h>
+#include <rt/sched.h>
+#include "mark.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NO_SANITIZE __attribute__((no_sanitize("address", "thread", "undefined")))
+#else
+#define NO_SANITIZE
+#endif
+
+_Atomic uint64_t gc_stat_stack_scans, gc_stat_stack_scans_ipi, gc_stat_stack_rescans;
+
+/* The stack jobs' cursor: the next goroutine of the cycle's snapshot of allgs. */
+static struct g *_Atomic stack_cursor;
+static _Atomic uint32_t stack_inflight;
+
+/* ---- rescan lists ---------------------------------------------------------------------------- */
+
+static void rescan_push(struct g *g, unsigned cpu)
+{
+	uint32_t cyc = atomic_load_explicit(&gc_cycle, memory_order_relaxed);
+	if (atomic_exchange_explicit(&g->gc_rescanq, cyc, memory_order_relaxed) == cyc)
+		return;		/* already on a list this cycle */
+	struct g *_Atomic *head = &gc_cpus[cpu].rescan;
+	struct g *old = atomic_load_explicit(head, memory_order_relaxed);
+	do
+		g->gc_rescanlink = old;
+	while (!atomic_compare_exchange_weak_explicit(head, &old, g, memory_order_release,
+						      memory_order_relaxed));
+}
+
+void gc_sched_switchin(struct g *g)
+{
+	KASSERT(!arch_irq_enabled());
+	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_MARK)
+		return;
+	if (atomic_load_explicit(&g->gc_scancycle, memory_order_acquire) ==
+	    atomic_load_explicit(&gc_cycle, memory_order_relaxed))
+		rescan_push(g, cpu_id());
+}
+
+void gc_sched_spawn(struct g *g)
+{
+	/* a new life: no scan of this stack is current (a dead G's stack job may have set it) */
+	atomic_store_explicit(&g->gc_scancycle, 0, memory_order_relaxed);
+	irq_push();
+	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) == GC_MARK)
+		rescan_push(g, cpu_id());
+	irq_pop();
+}
+
+/* ---- scanning one goroutine ------------------------------------------------------------------------ */
+
+static inline bool on_stack(const struct g *g, uintptr_t a)
+{
+	return a >= g->stack.base && a < g->stack.top;
+}
+
+/* From this function's own frame to the top of g's stack: the caller's spilled
+ * registers are in its frame, above ours. */
+NO_SANITIZE __attribute__((noinline)) static void scan_from_my_frame(struct g *g, struct gcwork *w)
+{
+	uintptr_t lo = (uintptr_t)__builtin_frame_address(0);
+	gc_scan_conservative(lo, g->stack.top, w);
+	__asm__ volatile("" ::: "memory");	/* not a tail call */
+}
+
+/* Case 1 (and case 3 from a wait loop): spill every callee-saved register (the
+ * caller-saved ones are dead across this call: what the callers need is in their
+ * frames or in callee-saved registers), then scan. */
+NO_SANITIZE __attribute__((noinline)) static void scan_here_spilled(struct g *g, struct gcwork *w)
+{
+	__builtin_unwind_init();
+	scan_from_my_frame(g, w);
+	__asm__ volatile("" ::: "memory");
+}
+
+void gc_scan_stack_here(struct g *g, struct gcwork *w)
+{
+	KASSERT(!arch_irq_enabled());
+	struct cpu *c = cpu_this();
+	KASSERT(allp[c->id].curg == g);
+	gc_cpus[c->id].scanning = g;
+	if (on_stack(g, (uintptr_t)__builtin_frame_address(0))) {
+		scan_here_spilled(g, w);
+	} else {
+		/* an interrupt stopped g: its registers and stack pointer are in the frame */
+		struct arch_frame *f = c->in_irq ? c->irq_frame : NULL;
+		if (!f)
+			panic("gc: cpu %u cannot find the registers of goroutine %llu (not on its stack, "
+			      "not in an interrupt)", c->id, (unsigned long long)g->id);
+		uint64_t lo;
+		const void *area[2];
+		uint64_t len[2];
+		unsigned n = arch_frame_gc_areas(f, &lo, area, len);
+		if (!on_stack(g, lo + 256) && !on_stack(g, lo))
+			panic("gc: goroutine %llu was interrupted with sp 0x%llx outside its stack [0x%lx, 0x%lx)",
+			      (unsigned long long)g->id, (unsigned long long)lo, (unsigned long)g->stack.base,
+			      (unsigned long)g->stack.top);
+		if (lo < g->stack.base)
+			lo = g->stack.base;
+		for (unsigned i = 0; i < n; i++)
+			gc_scan_conservative((uintptr_t)area[i], (uintptr_t)area[i] + len[i], w);
+		gc_scan_conservative(lo, g->stack.top, w);
+	}
+	gc_cpus[c->id].scanning = NULL;
+	atomic_fetch_add_explicit(&gc_stat_stack_scans, 1, memory_order_relaxed);
+}
+
+NO_SANITIZE void gc_scan_stack_saved(struct g *g, struct gcwork *w)
+{
+	KASSERT(!arch_irq_enabled());
+	unsigned me = cpu_id();
+	gc_cpus[me].scanning = g;
+	uintptr_t sp = arch_context_sp(&g->ctx);
+	gc_scan_conservative((uintptr_t)&g->ctx, (uintptr_t)(&g->ctx + 1), w);
+	gc_scan_conservative((uintptr_t)&g->arg, (uintptr_t)(&g->arg + 1), w);
+	if (g->stack.top && on_stack(g, sp))
+		gc_scan_conservative(sp, g->stack.top, w);
+	else if (g->stack.top && sp != g->stack.top && sp != (g->stack.top & ~(uintptr_t)15))
+		panic("gc: goroutine %llu's saved sp 0x%lx is outside its stack [0x%lx, 0x%lx)",
+		      (unsigned long long)g->id, (unsigned long)sp, (unsigned long)g->stack.base,
+		      (unsigned long)g->stack.top);
+	gc_cpus[me].scanning = NULL;
+	atomic_fetch_add_explicit(&gc_stat_stack_scans, 1, memory_order_relaxed);
+}
+
+/* Claim a goroutine that is not running (interrupts off): true with G_SCAN set. */
+static bool claim(struct g *g, uint32_t *st)
+{
+	*st = atomic_load(&g->status);
+	if (*st != G_WAITING && *st != G_RUNNABLE)
+		return false;
+	return atomic_compare_exchange_strong(&g->status, st, *st | G_SCAN);
+}
+
+static void release(struct g *g, uint32_t st)
+{
+	atomic_store_explicit(&g->status, st, memory_order_release);
+}
+
+struct scan_req {
+	struct g *g;
+	_Atomic int state;	/* 0 pending, 1 scanned, 2 not running there any more */
+};
+
+/* Case 3's handler, on the CPU the goroutine runs on, interrupts off. */
+static void scan_ipi(void *arg)
+{
+	struct scan_req *r = arg;
+	struct g *g = r->g;
+	unsigned cpu = cpu_id();
+	if (__atomic_load_n(&allp[cpu].curg, __ATOMIC_RELAXED) != g || atomic_load(&g->status) != G_RUNNING ||
+	    atomic_load(&gc_phase) != GC_MARK) {
+		atomic_store_explicit(&r->state, 2, memory_order_release);
+		return;
+	}
+	gc_scan_stack_here(g, &gc_cpus[cpu].w);
+	atomic_store_explicit(&g->gc_scancycle, atomic_load(&gc_cycle), memory_order_release);
+	rescan_push(g, cpu);		/* it goes on running: dirty again */
+	atomic_fetch_add_explicit(&gc_stat_stack_scans_ipi, 1, memory_order_relaxed);
+	atomic_store_explicit(&r->state, 1, memory_order_release);
+}
+
+/* Ask `cpu` to scan g; wait (answering IPIs ourselves) for the answer. */
+static bool scan_remote(struct g *g, unsigned cpu)
+{
+	struct scan_req r = { .g = g };
+	atomic_init(&r.state, 0);
+	ipi_call(cpu, scan_ipi, &r, false);
+	uint64_t start = clock_ns();
+	irq_push();
+	while (!atomic_load_explicit(&r.state, memory_order_acquire)) {
+		ipi_poll();
+		arch_cpu_relax();
+		if (clock_ns() - start > ipi_wait_ns)
+			panic("gc: cpu %u did not answer the stack scan of goroutine %llu in %llu ms "
+			      "(interrupts off?)", cpu, (unsigned long long)g->id,
+			      (unsigned long long)(ipi_wait_ns / 1000000));
+	}
+	irq_pop();
+	return atomic_load(&r.state) == 1;
+}
+
+void gc_scan_stack(struct g *g)
+{
+	uint32_t cyc = atomic_load(&gc_cycle);
+	for (unsigned tries = 0;; tries++) {
+		if (atomic_load_explicit(&g->gc_scancycle, memory_order_acquire) == cyc)
+			return;
+		if (atomic_load(&gc_phase) != GC_MARK)
+			return;
+		irq_push();
+		unsigned me = cpu_id();
+		if (__atomic_load_n(&allp[me].curg, __ATOMIC_RELAXED) == g) {	/* case 1 */
+			gc_scan_stack_here(g, &gc_cpus[me].w);
+			atomic_store_explicit(&g->gc_scancycle, cyc, memory_order_release);
+			rescan_push(g, me);
+			irq_pop();
+			return;
+		}
+		uint32_t st;
+		if (claim(g, &st)) {					/* case 2 */
+			gc_scan_stack_saved(g, &gc_cpus[me].w);
+			atomic_store_explicit(&g->gc_scancycle, cyc, memory_order_release);
+			release(g, st);
+			irq_pop();
+			return;
+		}
+		irq_pop();
+		uint32_t base = st & ~(uint32_t)G_SCAN;
+		if (base == G_DEAD || base == G_IDLE) {
+			/* nothing to scan; if it comes back to life this cycle, its spawn puts
+			 * it on a rescan list */
+			uint32_t old = atomic_load(&g->gc_scancycle);
+			atomic_compare_exchange_strong(&g->gc_scancycle, &old, cyc);
+			return;
+		}
+		if (base == G_RUNNING && !(st & G_SCAN)) {		/* case 3 */
+			struct p *p = __atomic_load_n(&g->p, __ATOMIC_ACQUIRE);
+			if (p && scan_remote(g, p->id))
+				return;
+		}
+		/* in transition, or claimed by someone else for a moment: try again */
+		(void)tries;
+		arch_cpu_relax();
+	}
+}
+
+/* ---- a stopped CPU's own stack ------------------------------------------------------------------ */
+
+/*
+ * With the world stopped, a CPU may be stopped inside an interrupt handler (a timer
+ * firing: a go_timer off its heap and held only by the handler's frame) or in a wait
+ * loop of its scheduler: the frames on its own stack, not a goroutine's, may hold
+ * pointers too. The end of marking (and checkmark) scans them here, on that CPU:
+ * [sp, the outermost interrupt frame] on the interrupt stack, or [sp, top) of the
+ * scheduler's stack. The CPUs' stacks themselves are not data roots (arch/noscan.h):
+ * they change under a concurrent scan.
+ */
+NO_SANITIZE __attribute__((noinline)) static void scan_own_frames(struct gcwork *w)
+{
+	struct cpu *c = cpu_this();
+	uintptr_t lo = (uintptr_t)__builtin_frame_address(0);
+	struct g *cur = allp[c->id].curg;
+	if (cur && on_stack(cur, lo))
+		return;		/* a goroutine's stack: its own scan covers it */
+	uintptr_t hi = 0;
+	if (c->in_irq && c->irq_frame) {
+		const void *area[2];
+		uint64_t len[2], slo;
+		arch_frame_gc_areas(c->irq_frame, &slo, area, len);
+		hi = (uintptr_t)area[0] + len[0];
+	} else if (lo >= c->stack_lo && lo < c->stack_hi) {
+		hi = c->stack_hi;
+	}
+	if (hi > lo && hi - lo < (64u << 10) * 16)
+		gc_scan_conservative(lo, hi, w);
+	__asm__ volatile("" ::: "memory");
+}
+
+NO_SANITIZE __attribute__((noinline)) void gc_scan_own_stack(struct gcwork *w)
+{
+	KASSERT(!arch_irq_enabled());
+	__builtin_unwind_init();
+	scan_own_frames(w);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* ---- stack jobs ------------------------------------------------------------------------------------- */
+
+void gc_stacks_prepare(void)
+{
+	/* with the world stopped: allgs only grows at its head; this is the snapshot */
+	atomic_store(&stack_cursor, __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE));
+	atomic_store(&stack_inflight, 0);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		atomic_store(&gc_cpus[i].rescan, NULL);
+}
+
+bool gc_stack_job(void)
+{
+	atomic_fetch_add(&stack_inflight, 1);
+	struct g *g = atomic_load(&stack_cursor);
+	while (g && !atomic_compare_exchange_weak(&stack_cursor, &g, g->alllink))
+		;
+	if (g)
+		gc_scan_stack(g);
+	atomic_fetch_sub(&stack_inflight, 1);
+	return g != NULL;
+}
+
+bool gc_stacks_done(void)
+{
+	return !atomic_load(&stack_cursor) && !atomic_load(&stack_inflight);
+}
+
+/* ---- rescans ------------------------------------------------------------------------------------------ */
+
+static struct g *take_list(unsigned cpu)
+{
+	return atomic_exchange_explicit(&gc_cpus[cpu].rescan, NULL, memory_order_acquire);
+}
+
+void gc_rescan_concurrent(void)
+{
+	uint32_t cyc = atomic_load(&gc_cycle);
+	for (unsigned cpu = 0; cpu < ARCH_MAX_CPUS; cpu++) {
+		if (!atomic_load(&cpus[cpu].online))
+			continue;
+		struct g *list = take_list(cpu);
+		while (list) {
+			struct g *g = list;
+			list = g->gc_rescanlink;
+			/* off the list: if it runs again from here on, it is queued again */
+			atomic_store(&g->gc_rescanq, 0);
+			irq_push();
+			uint32_t st;
+			unsigned me = cpu_id();
+			if (claim(g, &st)) {
+				gc_scan_stack_saved(g, &gc_cpus[me].w);
+				atomic_store_explicit(&g->gc_scancycle, cyc, memory_order_release);
+				release(g, st);
+				atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
+			} else if ((st & ~(uint32_t)G_SCAN) != G_DEAD) {
+				rescan_push(g, me);	/* running (or busy): the end of marking has it */
+			}
+			irq_pop();
+		}
+	}
+}
+
+/* Rescan every goroutine on the lists [first, ...) taken by index, with the world
+ * stopped: they are not running (a running one is its CPU's to scan). */
+static _Atomic unsigned stw_list_next;
+
+void gc_rescan_stw_prepare(void)
+{
+	atomic_store(&stw_list_next, 0);
+}
+
+void gc_rescan_stw(struct gcwork *w)
+{
+	unsigned me = cpu_id();
+	uint32_t cyc = atomic_load(&gc_cycle);
+	struct g *cur = allp[me].curg;
+	if (cur) {
+		gc_scan_stack_here(cur, w);
+		atomic_store(&cur->gc_scancycle, cyc);
+		atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
+	}
+	for (;;) {
+		unsigned i = atomic_fetch_add(&stw_list_next, 1);
+		if (i >= ARCH_MAX_CPUS)
+			break;
+		struct g *list = take_list(i);
+		while (list) {
+			struct g *g = list;
+			list = g->gc_rescanlink;
+			atomic_store(&g->gc_rescanq, 0);
+			uint32_t st = atomic_load(&g->status);
+			if (st == G_RUNNING || st == G_DEAD)
+				continue;	/* a running one: its own CPU scans it */
+			if (st & G_SCAN)
+				panic("gc: goroutine %llu claimed for a scan with the world stopped",
+				      (unsigned long long)g->id);
+			gc_scan_stack_saved(g, w);
+			atomic_store(&g->gc_scancycle, cyc);
+			atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
+		}
+	}
+}

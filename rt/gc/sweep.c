@@ -1,0 +1,166 @@
+/*
+ * rt/gc/sweep.c: sweeping (Go's mgcsweep.go): turning a span's mark bits into its
+ * allocation bits once marking is over.
+ *
+ * The end of marking flips the sweep generation (heap.h), which makes every span
+ * unswept at once; from then on spans are swept lazily, by the allocator that wants
+ * to reuse them (central.c), and in the background, by the sweeper goroutine, one
+ * span at a time with a yield now and then. A new cycle first finishes the sweep
+ * (gc_sweep_finish: sweep termination): marking needs every span's mark bits clear.
+ *
+ * Sweeping a span (claimed: sweepgen sg - 1, off every list):
+ *   1. its finalizers (final.c): an object with a finalizer that was not marked is
+ *      queued for its finalizer and marked, so it survives this sweep (what it points
+ *      to was marked through it, final.c);
+ *   2. the objects allocated before the sweep (index below freeindex, or alloc bit set)
+ *      that are not marked are freed: the new alloc bits are the mark bits (masked by
+ *      the allocated ones, so a stray mark on a free slot cannot turn it into an
+ *      allocated one), and the mark and check bits are cleared for the next cycle;
+ *   3. a span left with no object goes back to the page heap; otherwise its allocation
+ *      state restarts at freeindex 0, and memory of freed objects is dirty (needzero).
+ * The caller publishes sweepgen = sg where it puts the span (central.c).
+ *
+ * Sweep termination must know no sweep is still running: `active` counts sweeps in
+ * progress, and gc_sweep_finish waits for it to reach zero after the cursor ran out.
+ */
+#include <string.h>
+#include <kernel/clock.h>
+#include <kernel/cpu.h>
+#include <kernel/panic.h>
+#include <rt/go.h>
+#include <rt/sched.h>
+#include <rt/sync.h>
+#include "mark.h"
+
+_Atomic uint64_t gc_swept_frees, gc_swept_bytes;
+static _Atomic unsigned sweep_cursor;	/* the span class being swept in the background */
+static _Atomic int sweep_active;	/* sweeps in progress */
+
+void gc_sweep_reset(void)
+{
+	atomic_store(&sweep_cursor, 0);
+}
+
+bool span_sweep(struct span *s, uint32_t sg)
+{
+	KASSERT(atomic_load(&s->sweepgen) == sg - 1);
+	if (s->specials)
+		final_sweep_span(s);
+	uint32_t fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+	uint32_t allocated = 0, live = 0;
+	for (uint32_t wi = 0; wi < s->bitwords; wi++) {
+		uint32_t base = wi * 64;
+		uint64_t alloc = s->allocbits[wi];
+		/* every index below freeindex is allocated */
+		if (fi >= base + 64)
+			alloc = ~0ull;
+		else if (fi > base)
+			alloc |= (1ull << (fi - base)) - 1;
+		if (s->nelems < base + 64)
+			alloc &= (1ull << (s->nelems - base)) - 1;
+		uint64_t mark = __atomic_load_n(&s->markbits[wi], __ATOMIC_RELAXED) & alloc;
+		allocated += (uint32_t)__builtin_popcountll(alloc);
+		live += (uint32_t)__builtin_popcountll(mark);
+		s->allocbits[wi] = mark;
+		__atomic_store_n(&s->markbits[wi], 0, __ATOMIC_RELAXED);
+		s->checkbits[wi] = 0;
+	}
+	uint32_t freed = allocated - live;
+	if (freed) {
+		atomic_fetch_add_explicit(&gc_swept_frees, freed, memory_order_relaxed);
+		atomic_fetch_add_explicit(&gc_swept_bytes, (uint64_t)freed * s->elemsize, memory_order_relaxed);
+	}
+	if (live == 0) {
+		if (spanclass_size(s->spanclass) == 0)
+			atomic_fetch_sub_explicit(&gcheap.large_live, (uint64_t)s->npages * PAGE_SIZE,
+						  memory_order_relaxed);
+		KASSERT(!s->specials);
+		heap_free_span(s);
+		return true;
+	}
+	span_alloc_reset(s);
+	if (freed)
+		s->needzero = true;
+	return false;
+}
+
+/*
+ * The sweep counts itself active before it reads the sweep generation and takes a
+ * span, so that gc_sweep_finish, which waits for the count to drop to zero after the
+ * cursor ran out, cannot let a new cycle begin while a span it took is still being
+ * swept against the old marks. (The allocator's sweeps run with interrupts off, and a
+ * cycle begins with the world stopped: they cannot straddle it.)
+ */
+bool gc_sweep_one(void)
+{
+	atomic_fetch_add(&sweep_active, 1);
+	uint32_t sg = atomic_load(&gcheap.sweepgen);
+	bool did = false;
+	for (;;) {
+		unsigned c = atomic_load(&sweep_cursor);
+		if (c >= NUM_SPANCLASSES)
+			break;
+		struct span *s = central_take_unswept(&gc_central[c], sg);
+		if (!s) {
+			/* none left in this class for this sweep generation: on to the next */
+			atomic_compare_exchange_strong(&sweep_cursor, &c, c + 1);
+			continue;
+		}
+		if (!span_sweep(s, sg))
+			central_put_swept(&gc_central[c], s);
+		did = true;
+		break;
+	}
+	atomic_fetch_sub(&sweep_active, 1);
+	return did;
+}
+
+void gc_sweep_finish(void)
+{
+	while (gc_sweep_one())
+		;
+	/* wait for sweeps others started (the allocator's, the sweeper's) */
+	while (atomic_load(&sweep_active))
+		go_yield();
+}
+
+/* ---- the background sweeper ------------------------------------------------------------------ */
+
+static struct sema sweeper_sema = SEMA_INIT(0);
+_Atomic bool gc_sweeper_idle;		/* parked, with no wake-up pending */
+
+void gc_sweeper_wake(void)
+{
+	atomic_store(&gc_sweeper_idle, false);
+	sema_release(&sweeper_sema);
+}
+
+#define SCAVENGE_DELAY_NS (500ull * 1000 * 1000)
+
+static void sweeper(void *arg)
+{
+	(void)arg;
+	struct g *self = sched_curg();
+	self->gc_system = true;
+	for (;;) {
+		if (!sema_tryacquire(&sweeper_sema)) {
+			atomic_store(&gc_sweeper_idle, true);
+			sema_acquire_as(&sweeper_sema, "GC sweep wait", false);
+			atomic_store(&gc_sweeper_idle, false);
+		}
+		unsigned n = 0;
+		while (gc_sweep_one())
+			if (++n % 16 == 0)
+				go_yield();
+		/* once per cycle: parked goroutines' stacks give back their deep pages */
+		sched_shrink_stacks();
+		/* idle memory goes back to the page allocator after a while */
+		go_sleep(SCAVENGE_DELAY_NS);
+		heap_scavenge(SCAVENGE_DELAY_NS);
+	}
+}
+
+void gc_sweeper_start(void)
+{
+	go(sweeper, NULL);
+}

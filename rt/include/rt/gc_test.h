@@ -1,0 +1,36 @@
+/*
+ * rt/gc_test.h: hooks into the collector for its tests only (Go's export_test.go).
+ * Nothing here is part of the collector's interface (rt/gc.h); programs must not use it.
+ *
+ *   gc_test_mark_done_hook   if set, called by the collector's goroutine when
+ *                            concurrent marking has found no work left, just before
+ *                            the mark-termination pause: every object reachable then
+ *                            is black. A test uses it to store a pointer without the
+ *                            barrier (which checkmark must catch) or to look at mark
+ *                            bits. Runs in the collector's goroutine; may not allocate.
+ *   gc_test_cycles_started   cycles whose marking has begun
+ *   gc_test_marked(p)        is the heap object p points into marked in the current
+ *                            cycle? (false outside the heap)
+ *   gc_test_phase()          0 off, 1 marking, 2 mark termination
+ *   gc_test_cycle()          the current (or last) cycle's number
+ *   gc_test_quiesce()        turn automatic collections off and wait until no cycle
+ *                            runs and the background sweeper is idle (it shrinks
+ *                            stacks and returns memory to the page allocator: tests
+ *                            that count pages or stack pages want it quiet); returns
+ *                            the percentage to give back to gc_set_percent
+ */
+#ifndef RT_GC_TEST_H
+#define RT_GC_TEST_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+extern void (*gc_test_mark_done_hook)(void);
+extern _Atomic uint64_t gc_test_cycles_started;
+bool gc_test_marked(const void *p);
+unsigned gc_test_phase(void);
+uint32_t gc_test_cycle(void);
+int gc_test_quiesce(void);
+
+#endif
