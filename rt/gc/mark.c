@@ -77,8 +77,9 @@ static bool mark_slow(uintptr_t p, uintptr_t slot, struct gcwork *w)
 			return false;
 	} else if (!bit_set_atomic(s->markbits, i)) {
 		return false;
+	} else {
+		w->bytes_marked += s->elemsize;
 	}
-	w->bytes_marked += s->elemsize;
 	if (s->kind != SPAN_NOSCAN)
 		gcwork_put(w, span_objbase(s, i));
 	return true;

@@ -213,7 +213,23 @@ static struct {
 	struct cell *keep;	/* the cell's reference until the spinner holds it */
 	void *out;
 	_Atomic unsigned cpu;
+	/* seen by the collector's goroutine when concurrent marking found no work left */
+	_Atomic bool hook_ran, marked_at_hook;
+	uint64_t ipi_scans_at_hook;
 } spin;
+
+/* At the end of concurrent marking the spinner still runs: its cell can only have
+ * been marked by a scan that read the spinner's registers where they were, in the
+ * frame the IPI interrupted it with. */
+static void spin_hook(void)
+{
+	struct gc_stats s;
+	gc_stats(&s);
+	spin.ipi_scans_at_hook = s.stack_scans_ipi;
+	atomic_store(&spin.marked_at_hook, gc_test_marked(SHOW(spin.hidden)));
+	atomic_store(&spin.hook_ran, true);
+	gc_test_mark_done_hook = NULL;
+}
 
 /* Rebuild the pointer in a callee-saved register, spin without a call until told to
  * stop, then write it out: during the spin the only copy is in that register. */
@@ -271,6 +287,8 @@ TEST_G_EXPLICIT(gc_ipi, register_of_a_goroutine_running_elsewhere)
 		gc_store(&spin.keep, NULL);	/* from here on only in the spinner's register */
 		struct gc_stats s0, s1;
 		gc_stats(&s0);
+		atomic_store(&spin.hook_ran, false);
+		gc_test_mark_done_hook = spin_hook;
 		collect_with_churn(2);
 		gc_stats(&s1);
 		atomic_store(&spin.stop, 1);
@@ -284,9 +302,12 @@ TEST_G_EXPLICIT(gc_ipi, register_of_a_goroutine_running_elsewhere)
 			kprintf("gc_roots: 1 CPU, the spinner was scanned from its saved registers\n");
 			return;
 		}
-		if (s1.stack_scans_ipi > s0.stack_scans_ipi) {
-			kprintf("gc_roots: %llu stack scans by IPI to a running goroutine's CPU\n",
-				(unsigned long long)(s1.stack_scans_ipi - s0.stack_scans_ipi));
+		if (atomic_load(&spin.hook_ran) && spin.ipi_scans_at_hook > s0.stack_scans_ipi) {
+			kprintf("gc_roots: %llu stack scans by IPI to a running goroutine's CPU; the cell "
+				"in its register was %smarked before the pause\n",
+				(unsigned long long)(s1.stack_scans_ipi - s0.stack_scans_ipi),
+				atomic_load(&spin.marked_at_hook) ? "" : "NOT ");
+			EXPECT_TRUE(atomic_load(&spin.marked_at_hook));
 			return;
 		}
 	}

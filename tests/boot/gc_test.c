@@ -9,6 +9,7 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <kernel/console.h>
 #include <kernel/test.h>
 #include <rt/gc.h>
 #include <rt/gc_test.h>
@@ -115,4 +116,51 @@ TEST_G(gc, garbage_is_freed)
 	/* the heap holds what it held before, plus at most a few MiB of spans kept warm */
 	if (s1.heap_inuse > s0.heap_inuse + (4 << 20))
 		EXPECT_EQ(s1.heap_inuse >> 10, s0.heap_inuse >> 10);
+}
+
+/* ---- options: gc=off and gc_percent=N (explicit suites, run with the option) ------------- */
+
+static __attribute__((noinline)) void garbage_mib(unsigned mib)
+{
+	churn((size_t)mib << 20);
+}
+
+TEST_G_EXPLICIT(gc_off, no_automatic_cycles)
+{
+	struct gc_stats s0, s1, s2;
+	gc_stats(&s0);
+	EXPECT_EQ(s0.percent, -1);
+	garbage_mib(48);
+	gc_stats(&s1);
+	EXPECT_EQ(s1.cycles, s0.cycles);	/* 48 MiB allocated, no collection */
+	EXPECT_TRUE(s1.heap_inuse >= (40u << 20));
+	gc_collect();				/* an explicit one still runs */
+	gc_stats(&s2);
+	EXPECT_EQ(s2.cycles, s1.cycles + 1);
+	EXPECT_TRUE(s2.heap_inuse < s1.heap_inuse);
+	EXPECT_EQ(gc_set_percent(100), -1);
+	EXPECT_EQ(gc_set_percent(-1), 100);
+}
+
+static struct node *pct_keep;
+
+TEST_G_EXPLICIT(gc_percent, goal_follows_the_percentage)
+{
+	struct gc_stats s;
+	gc_stats(&s);
+	EXPECT_EQ(s.percent, 50);
+	/* about 16 MiB live: the goal must be 1.5 times what the cycle marked */
+	for (unsigned i = 0; i < 16 * 1024; i++) {
+		struct node *x = gc_new_array(&node_type, 1024 / sizeof(struct node));
+		gc_store(&x->next, pct_keep);
+		gc_store(&pct_keep, x);
+	}
+	gc_collect();
+	gc_stats(&s);
+	kprintf("gc_percent: marked %llu KiB, goal %llu KiB\n", (unsigned long long)(s.heap_marked >> 10),
+		(unsigned long long)(s.heap_goal >> 10));
+	EXPECT_TRUE(s.heap_marked >= (16u << 20));
+	EXPECT_EQ(s.heap_goal, s.heap_marked + s.heap_marked / 100 * 50);
+	EXPECT_TRUE(s.heap_trigger > s.heap_marked && s.heap_trigger < s.heap_goal);
+	gc_store(&pct_keep, NULL);
 }
