@@ -4,8 +4,10 @@
 #                         build the image and boot it in QEMU, console on this terminal
 #   make test             every test: host unit tests, fuzzers (bounded), boot tests of
 #                         both arches on both boot paths; one "N passed, M failed" line
-#   make bench            BENCH lines: boot times of every arch and boot path, and the
-#                         SMP primitives' costs at 2, 4, 8 cores (medians of 3 runs)
+#   make bench            BENCH lines: boot times of every arch and boot path, the
+#                         SMP primitives' costs at 2, 4, 8 cores (medians of 3 runs),
+#                         goroutines against Go and pthreads (tools/gobench.py), the
+#                         collector against Go, Boehm and malloc (tools/gcbench.py)
 #   make fuzz             the parser fuzzers for longer (FUZZ_SECONDS each)
 #   make image            just build build/$(ARCH)/{kernel.elf,esp.img[,Image]}
 #
@@ -161,6 +163,7 @@ bench: deps
 	$(MAKE) --no-print-directory host-sys
 	tools/boottest.py --build $(BUILD) --matrix tests/boot/bench.txt --bench-runs 3 --jobs 1
 	tools/gobench.py --build $(BUILD) --runs $(GOBENCH_RUNS)
+	tools/gcbench.py --build $(BUILD) --runs $(GOBENCH_RUNS)
 
 tool-tests:
 	@mkdir -p $(RESULTS)

@@ -25,24 +25,9 @@ void cpu_attach(struct cpu *c, unsigned id, uint64_t hwid)
 	arch_percpu_set(c);
 }
 
-void irq_push(void)
+void irq_pop_check_failed(void)
 {
-	unsigned long saved = arch_irq_save();
-	struct cpu *c = cpu_this();
-	if (c->irq_depth++ == 0)
-		c->irq_saved = saved;
-}
-
-void irq_pop(void)
-{
-	struct cpu *c = cpu_this();
-	KASSERT(!arch_irq_enabled());
-	KASSERT(c->irq_depth > 0);
-	if (--c->irq_depth == 0) {
-		arch_irq_restore(c->irq_saved);
-		/* the end of a non-preemptible section; c may be another CPU's by now (an
-		 * interrupt could preempt us right here), then the check finds nothing */
-		if (atomic_load_explicit(&c->preempt_pending, memory_order_relaxed))
-			preempt_check();
-	}
+	if (arch_irq_enabled())
+		panic("irq_pop: interrupts are on (pop without a push, or turned on in between)");
+	panic("irq_pop: depth %d: more pops than pushes", cpu_this()->irq_depth);
 }

@@ -465,7 +465,7 @@ static _Noreturn void sched_loop(void)
 		/* RUNNABLE -> RUNNING; a collector scanning g's saved context holds G_SCAN for
 		 * the length of one stack scan, on another CPU: wait for it */
 		for (uint32_t st = G_RUNNABLE;
-		     !atomic_compare_exchange_weak(&g->status, &st, G_RUNNING); st = G_RUNNABLE) {
+		     !atomic_compare_exchange_strong(&g->status, &st, G_RUNNING); st = G_RUNNABLE) {
 			if (st != (G_RUNNABLE | G_SCAN))
 				panic("sched: goroutine %llu on a run queue with status %u",
 				      (unsigned long long)g->id, st);

@@ -394,10 +394,10 @@ def test_repo_matrix():
     for arch in qemu.ARCHES:
         for path in qemu.PATHS:
             c = ids["boot/%s/%s/tests" % (arch, path)]
-            eq((c.cmdline, c.expect), ("tests=all", 0), c.id)
-            eq(c.timeout, 120 if path == "uefi" else 60, c.id)
+            eq((c.cmdline, c.expect), ("tests=all gccheckmark=1", 0), c.id)
+            eq(c.timeout, 180 if path == "uefi" else 120, c.id)
             c = ids["boot/%s/%s/fault" % (arch, path)]
-            eq((c.cmdline, c.expect), ("tests=fault", 2), c.id)
+            eq((c.cmdline, c.expect), ("tests=fault gccheckmark=1", 2), c.id)
             eq(boottest.match_in_order(c.regexes, good[arch].split("\n")), None, c.id)
             # a backtrace that lost the faulting function's caller must not pass
             lost = "\n".join(l for l in good[arch].split("\n") if "test_fault_caller" not in l)

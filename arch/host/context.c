@@ -104,11 +104,20 @@ static void fibers_grow(void)
 	fibers_cap = cap;
 }
 
-/* A fresh fiber for a context starting at top; the previous one there is retired. */
+/*
+ * A fresh fiber for a context starting at top; the previous one there is retired.
+ * The interrupt signals stay blocked while the lock is held: TSan delivers a deferred
+ * signal when an intercepted call returns, pthread_mutex_lock included, and a CPU
+ * stopped by an IPI while it held the lock would leave every other CPU that wants it
+ * asleep in the kernel, where TSan defers their IPIs too: a stop that never completes.
+ */
 static void *fiber_for_stack(uintptr_t top)
 {
 	void *fresh = __tsan_create_fiber(0), *old;
+	sigset_t irq, before;
 
+	host_irq_sigset(&irq);
+	pthread_sigmask(SIG_BLOCK, &irq, &before);
 	pthread_mutex_lock(&fibers_lock);
 	if (2 * (fibers_len + 1) > fibers_cap)
 		fibers_grow();
@@ -124,6 +133,7 @@ static void *fiber_for_stack(uintptr_t top)
 		old = NULL;
 	}
 	pthread_mutex_unlock(&fibers_lock);
+	pthread_sigmask(SIG_SETMASK, &before, NULL);
 	if (old)
 		__tsan_destroy_fiber(old);
 	return fresh;

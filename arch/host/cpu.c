@@ -29,6 +29,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -189,7 +190,21 @@ const char *arch_cpu_start_error(void)
 	return start_error;
 }
 
-/* Sleep with the interrupt signals unblocked until one was handled. */
+/*
+ * Sleep with the interrupt signals unblocked until one was handled.
+ *
+ * ThreadSanitizer keeps deferred signals per fiber, and a signal that came while a
+ * goroutine's fiber ran outside any intercepted call can stay with that fiber after it
+ * parks; the CPU would then sleep past its timer and its IPIs (seen in the collector's
+ * stress tests: every CPU idle with deadlines seconds old and IPI bits set). So in the
+ * TSan build the sleep is bounded (ppoll with the same mask: TSan delivers signals
+ * that come during it at once), and arch_wait_for_interrupt's caller loops, which
+ * re-reads the deadline and the IPI bits. The native builds sleep until a signal.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define TSAN_WAIT_NS (5 * 1000 * 1000)
+#endif
+
 static void wait_signal(const sigset_t *blocked_old)
 {
 	sigset_t m = *blocked_old, irq;
@@ -197,7 +212,12 @@ static void wait_signal(const sigset_t *blocked_old)
 	for (int s = 1; s < NSIG; s++)
 		if (sigismember(&irq, s))
 			sigdelset(&m, s);
+#if defined(__SANITIZE_THREAD__)
+	struct timespec ts = { 0, TSAN_WAIT_NS };
+	ppoll(NULL, 0, &ts, &m);
+#else
 	sigsuspend(&m);
+#endif
 }
 
 void arch_wait_for_interrupt(void)
@@ -207,6 +227,16 @@ void arch_wait_for_interrupt(void)
 
 	host_irq_sigset(&irq);
 	pthread_sigmask(SIG_BLOCK, &irq, &old);
+#if defined(__SANITIZE_THREAD__)
+	/* The idle loop is never inside a window that blocks the interrupt signals, yet
+	 * under TSan a thread was seen here with them blocked (a mask carried across a
+	 * fiber switch by a deferred delivery), replaying its pending interrupt to itself
+	 * forever. The mask belongs to the CPU, whose interrupt state is the software
+	 * flag: put the signals back. */
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&irq, s))
+			sigdelset(&old, s);
+#endif
 	HOST_TLS_READ(host_irq_pending, pending);
 	if (!pending && host_timer_due(host_this_cpu)) {
 		/* A due deadline is an interrupt even if its SIG_TIMER went missing: seen

@@ -167,12 +167,27 @@ static struct {
 static _Atomic bool requested;		/* the pacer's trigger fired */
 static struct sema coord_sema = SEMA_INIT(0);
 
+/* The last cycles' costs (the coordinator writes, under the ctl mutex; tests read). */
+static struct gc_cycle_info cycle_log[GC_TEST_CYCLES];
+
+bool gc_test_cycle_info(uint32_t cycle, struct gc_cycle_info *out)
+{
+	mutex_lock(&ctl.mu);
+	const struct gc_cycle_info *ci = &cycle_log[cycle % GC_TEST_CYCLES];
+	bool ok = cycle && ci->cycle == cycle;
+	if (ok)
+		*out = *ci;
+	mutex_unlock(&ctl.mu);
+	return ok;
+}
+
+
 void gc_request_cycle(bool forced);
 
 void gc_request_cycle(bool forced)
 {
 	(void)forced;
-	if (!atomic_exchange(&requested, true))
+	if (!atomic_load_explicit(&requested, memory_order_relaxed) && !atomic_exchange(&requested, true))
 		sema_release(&coord_sema);
 }
 
@@ -280,6 +295,7 @@ struct term {
 	_Atomic unsigned bar[8];	/* barriers, one per use */
 	_Atomic unsigned nwait;		/* CPUs out of work (the drain's termination) */
 	uint64_t heap_marked, scan_work, heap_live_end;
+	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
 };
 
 static void term_barrier(struct term *t, unsigned k)
@@ -325,7 +341,7 @@ static void mark_termination(void *arg)
 		gc_rescan_stw_prepare();
 	}
 	term_barrier(t, 0);
-	gc_rescan_stw(w);
+	atomic_fetch_add(&t->rescans, gc_rescan_stw(w));
 	gc_scan_own_stack(w);
 	stw_drain(t, w);
 	term_barrier(t, 1);
@@ -427,6 +443,12 @@ static void run_cycle(bool forced)
 
 	record_pause(p1 + p2);
 	atomic_fetch_add(&stats.cycles, 1);
+	mutex_lock(&ctl.mu);
+	cycle_log[cyc % GC_TEST_CYCLES] = (struct gc_cycle_info){
+		.cycle = cyc, .nprocs = t.n, .pause_setup_ns = p1, .mark_ns = mark, .pause_term_ns = p2,
+		.marked_bytes = t.heap_marked, .scan_bytes = t.scan_work, .rescanned_stacks = t.rescans,
+	};
+	mutex_unlock(&ctl.mu);
 	if (forced)
 		atomic_fetch_add(&stats.forced, 1);
 	if (gc_opt_trace)

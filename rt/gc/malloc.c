@@ -10,10 +10,13 @@
  *     scanning it (what it will point to gets there through the barrier);
  *   - a typed object's words get their pointer bits in the span's bitmap, from its
  *     type (an array repeats the type), the rest of the slot's bits cleared.
- * The memory is zeroed after interrupts come back on (a slot of a span that held
- * objects before; a fresh span's pages are zero already): nobody but this goroutine
- * knows the object yet, and a marker that finds a stale pointer to the slot reads
- * whatever is there, which is harmless for a conservative look.
+ * The memory is zeroed in that same section (a slot of a span that held objects
+ * before; a fresh span's pages are zero already): the object is black and reachable
+ * from this goroutine's registers the moment interrupts come back on, and a pause
+ * that came in between would find it holding a dead object's old pointers (the
+ * checkmark pass, which scans black objects too, would report them). At most 32 KiB,
+ * so a bounded time with interrupts off. A large object is zeroed before its span is
+ * published, so nobody ever sees it dirty.
  *
  * Large objects get a span of their own from the page heap, on their class's central
  * list (size class 0 of their kind) so the sweeper finds them.
@@ -38,11 +41,31 @@ const struct gc_type gc_type_u64 = { .name = "uint64", .size = 8, .nwords = 1, .
 static _Atomic bool gc_ready;	/* gc_init ran */
 
 /* Write the pointer bits of [x, x + elemsize) for n elements of type t (a TYPED small
- * span; interrupts off, this CPU caches the span). */
+ * span; interrupts off, this CPU caches the span). Slots of up to 64 words (512 bytes:
+ * nearly every typed object) take the fast way: the object's bits are built in one word
+ * and written into at most two words of the bitmap. */
 static void write_ptrbits(struct span *s, uintptr_t x, const struct gc_type *t, size_t n)
 {
 	uint32_t first = (uint32_t)((x - s->base) / 8);
 	uint32_t words = s->elemsize / 8;
+	if (words <= 64 && t->nwords <= 64) {
+		uint64_t one = t->nwords == 64 ? t->ptrmask[0] : t->ptrmask[0] & ((1ull << t->nwords) - 1);
+		uint64_t val = 0;
+		for (size_t k = 0; k < n && k * t->nwords < words; k++)
+			val |= one << (k * t->nwords);
+		uint64_t lomask = words == 64 ? ~0ull : (1ull << words) - 1;
+		val &= lomask;
+		uint64_t *bits = s->ptrbits;
+		uint32_t wi = first / 64, off = first % 64;
+		uint64_t old = __atomic_load_n(&bits[wi], __ATOMIC_RELAXED);
+		__atomic_store_n(&bits[wi], (old & ~(lomask << off)) | (val << off), __ATOMIC_RELAXED);
+		if (off + words > 64) {
+			uint32_t sh = 64 - off;
+			old = __atomic_load_n(&bits[wi + 1], __ATOMIC_RELAXED);
+			__atomic_store_n(&bits[wi + 1], (old & ~(lomask >> sh)) | (val >> sh), __ATOMIC_RELAXED);
+		}
+		return;
+	}
 	uint32_t used = (uint32_t)(t->nwords * n);
 	uint64_t *bits = s->ptrbits;
 	uint32_t w = 0;
@@ -82,14 +105,29 @@ static _Noreturn void oom(size_t size)
 	      (unsigned long long)page_free_count());
 }
 
-/* A small object of spanclass sc: its address, or 0 when the heap cannot grow. */
-static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, bool *zero)
+/*
+ * From the moment an object exists until the caller has it, its address must be in
+ * this goroutine's registers or stack, as itself: a cycle can begin and end while the
+ * allocation is preempted at its last irq_pop, and the collector would not know that
+ * `s->base`, which the compiler might load again from a span struct (metadata, never
+ * scanned) at the return, is a heap pointer. The empty asm makes x opaque: the
+ * compiler must keep the value it computed.
+ */
+static inline void hold(uintptr_t *x)
+{
+	__asm__ volatile("" : "+r"(*x));
+}
+
+/* A small object of spanclass sc, zeroed: its address, or 0 when the heap cannot grow. */
+static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n)
 {
 	irq_push();
 	struct mcache *mc = &gc_mcaches[cpu_id()];
 	struct span *s = mc->alloc[sc];
 	uint32_t idx;
 	if (__builtin_expect(!s || (idx = span_next_free(s)) == UINT32_MAX, 0)) {
+		if (!allp[cpu_id()].curg)
+			panic("gc: allocation outside a goroutine (or before the collector started)");
 		if (!mcache_refill(mc, sc)) {
 			irq_pop();
 			return 0;
@@ -99,7 +137,9 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, boo
 		KASSERT(idx != UINT32_MAX);
 	}
 	uintptr_t x = span_objbase(s, idx);
-	*zero = s->needzero;
+	hold(&x);
+	if (s->needzero)
+		memset((void *)x, 0, s->elemsize);
 	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF)
 		bit_set_atomic(s->markbits, idx);
 	if (s->kind == SPAN_TYPED)
@@ -112,8 +152,8 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, boo
 	return x;
 }
 
-/* A large object: its address, or 0 when the heap cannot grow. */
-static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_type *t, bool *zero)
+/* A large object, zeroed: its address, or 0 when the heap cannot grow. */
+static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_type *t)
 {
 	size_t rounded = (size + 15) & ~(size_t)15;
 	uint64_t npages = (rounded + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -136,7 +176,10 @@ static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_t
 	s->allocount = 1;
 	s->cachebase = 64;
 	s->alloccache = 0;
-	*zero = s->needzero;
+	if (s->needzero)	/* before it is published: nobody can see it yet */
+		memset((void *)s->base, 0, rounded);
+	uintptr_t x = s->base;
+	hold(&x);	/* (see hold) */
 	irq_push();	/* the phase and the span's publication together */
 	atomic_store_explicit(&s->sweepgen, atomic_load(&gcheap.sweepgen), memory_order_relaxed);
 	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF)
@@ -153,35 +196,33 @@ static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_t
 	if (kind != SPAN_NOSCAN)
 		mc->scan_alloc += rounded;
 	irq_pop();
-	return s->base;
+	return x;
 }
 
-static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, size_t n)
+/* Pay for an allocation (pacer.c): start a cycle at the trigger, assist while marking. */
+static __attribute__((noinline)) void alloc_pay(size_t size)
 {
-	KASSERT(arch_irq_enabled());
 	if (!atomic_load_explicit(&gc_ready, memory_order_relaxed))
 		panic("gc: allocation before the collector is initialised (no goroutine yet?)");
 	struct g *g = sched_curg();
 	if (!g)
 		panic("gc: allocation of %zu bytes outside a goroutine", size);
 	pacer_alloc(g, size);
+}
+
+static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, size_t n)
+{
+	KASSERT(arch_irq_enabled());
+	/* outside a cycle and below the trigger (nearly always) nothing is owed */
+	if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF ||
+			     pacer_heap_live() >= atomic_load_explicit(&pacer_heap_trigger, memory_order_relaxed) ||
+			     !atomic_load_explicit(&gc_ready, memory_order_relaxed), 0))
+		alloc_pay(size);
 	for (int attempt = 0;; attempt++) {
-		uintptr_t x;
-		bool zero = false;
-		size_t objsize;
-		if (size <= GC_MAX_SMALL) {
-			unsigned sizeclass = sizeclass_of(size);
-			x = alloc_small(spanclass_make(sizeclass, kind), t, n, &zero);
-			objsize = gc_class_size[sizeclass];
-		} else {
-			x = alloc_large(size, kind, t, &zero);
-			objsize = (size + 15) & ~(size_t)15;
-		}
-		if (x) {
-			if (zero)
-				memset((void *)x, 0, objsize);
+		uintptr_t x = size <= GC_MAX_SMALL ? alloc_small(spanclass_make(sizeclass_of(size), kind), t, n)
+						   : alloc_large(size, kind, t);
+		if (x)
 			return (void *)x;
-		}
 		if (attempt == 0)
 			gc_collect();
 		else if (attempt == 1)

@@ -251,8 +251,15 @@ static bool gc_fixed_root_job(void)
 
 bool gc_stack_job(void);	/* stackscan.c */
 
+/* stackscan.c: is any stack job left to take? (a hint, no atomic read-modify-write) */
+bool gc_stack_jobs_left(void);
+
 bool gc_root_job(void)
 {
+	/* the drain asks before every object: plain loads while nothing is left */
+	if (atomic_load_explicit(&root_next, memory_order_relaxed) >= root_njobs &&
+	    !gc_stack_jobs_left())
+		return false;
 	return gc_fixed_root_job() || gc_stack_job();
 }
 

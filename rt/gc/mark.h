@@ -103,8 +103,8 @@ void gc_rescan_stw_prepare(void);
 void gc_stacks_prepare(void);
 bool gc_stacks_done(void);
 /* With the world stopped, on every CPU: rescan this CPU's running goroutine and the
- * goroutines on this CPU's rescan list (any CPU may take any list: ncpu lists). */
-void gc_rescan_stw(struct gcwork *w);
+ * goroutines on the rescan lists (any CPU may take any list). Returns how many. */
+unsigned gc_rescan_stw(struct gcwork *w);
 /* With the world stopped, on every CPU: the frames of this CPU's own (interrupt or
  * scheduler) stack, where it was stopped. */
 void gc_scan_own_stack(struct gcwork *w);
@@ -132,7 +132,12 @@ void gc_flush_cpu_work(void *arg);
 /* ---- pacing (pacer.c) ------------------------------------------------------------------------------ */
 
 void pacer_heap_live_add(int64_t delta);
-uint64_t pacer_heap_live(void);
+extern _Atomic int64_t pacer_live;
+static inline uint64_t pacer_heap_live(void)
+{
+	int64_t v = atomic_load_explicit(&pacer_live, memory_order_relaxed);
+	return v > 0 ? (uint64_t)v : 0;
+}
 /* Allocation of n bytes by the current goroutine: start a cycle if the heap reached
  * the trigger; during marking, assist in proportion. Interrupts on, a goroutine. */
 void pacer_alloc(struct g *g, size_t n);

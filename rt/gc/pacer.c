@@ -30,8 +30,9 @@
 
 #define GOAL_MIN	(4ull << 20)		/* Go's heapMinimum */
 #define ASSIST_MIN	(64ull << 10)		/* bytes of scan work per assist, at least */
+#define ASSIST_IDLE_CREDIT (256 << 10)		/* allocation allowed after finding no work */
 
-static _Atomic int64_t heap_live;
+_Atomic int64_t pacer_live;	/* heap_live (the top); read inline by the allocator */
 _Atomic uint64_t pacer_heap_marked, pacer_heap_goal = GOAL_MIN, pacer_heap_trigger = GOAL_MIN * 7 / 8;
 _Atomic int pacer_percent = 100;
 static double trigger_ratio = 0.7;		/* changed with the world stopped */
@@ -43,14 +44,10 @@ void gc_request_cycle(bool forced);		/* gc.c */
 
 void pacer_heap_live_add(int64_t delta)
 {
-	atomic_fetch_add_explicit(&heap_live, delta, memory_order_relaxed);
+	atomic_fetch_add_explicit(&pacer_live, delta, memory_order_relaxed);
 }
 
-uint64_t pacer_heap_live(void)
-{
-	int64_t v = atomic_load_explicit(&heap_live, memory_order_relaxed);
-	return v > 0 ? (uint64_t)v : 0;
-}
+
 
 static void set_goal(uint64_t marked)
 {
@@ -98,7 +95,9 @@ static void assist(struct g *g)
 	}
 	uint64_t done = work ? gc_drain(MARK_ASSIST, work, NULL) : 0;
 	if (work && done < work) {
-		g->gc_assist_bytes = 0;		/* no work left: marking is ending */
+		/* no work to take: the markers hold what is left and marking is ending. Go on
+		 * allocating for a while before asking again (Go parks the assist instead). */
+		g->gc_assist_bytes = ASSIST_IDLE_CREDIT;
 		return;
 	}
 	/* what was paid, in allocation bytes; a surplus stays as credit */
@@ -123,7 +122,7 @@ void pacer_alloc(struct g *g, size_t n)
 		return;
 	}
 	if (phase == GC_OFF &&
-	    (uint64_t)atomic_load_explicit(&heap_live, memory_order_relaxed) >=
+	    (uint64_t)atomic_load_explicit(&pacer_live, memory_order_relaxed) >=
 	    atomic_load_explicit(&pacer_heap_trigger, memory_order_relaxed))
 		gc_request_cycle(false);
 }
@@ -160,7 +159,7 @@ void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work)
 			trigger_ratio = 0.95;
 	}
 	atomic_store(&pacer_heap_marked, heap_marked);
-	atomic_store(&heap_live, (int64_t)heap_marked);
+	atomic_store(&pacer_live, (int64_t)heap_marked);
 	atomic_store(&last_scan_work, scan_work);
 	set_goal(heap_marked);
 }

@@ -79,7 +79,8 @@ static _Atomic uint32_t stack_inflight;
 static void rescan_push(struct g *g, unsigned cpu)
 {
 	uint32_t cyc = atomic_load_explicit(&gc_cycle, memory_order_relaxed);
-	if (atomic_exchange_explicit(&g->gc_rescanq, cyc, memory_order_relaxed) == cyc)
+	/* acquire: pairs with the rescanner's store of 0 after it read the link */
+	if (atomic_exchange_explicit(&g->gc_rescanq, cyc, memory_order_acquire) == cyc)
 		return;		/* already on a list this cycle */
 	struct g *_Atomic *head = &gc_cpus[cpu].rescan;
 	struct g *old = atomic_load_explicit(head, memory_order_relaxed);
@@ -350,6 +351,12 @@ bool gc_stack_job(void)
 	return g != NULL;
 }
 
+bool gc_stack_jobs_left(void);
+bool gc_stack_jobs_left(void)
+{
+	return atomic_load_explicit(&stack_cursor, memory_order_relaxed) != NULL;
+}
+
 bool gc_stacks_done(void)
 {
 	return !atomic_load(&stack_cursor) && !atomic_load(&stack_inflight);
@@ -399,12 +406,13 @@ void gc_rescan_stw_prepare(void)
 	atomic_store(&stw_list_next, 0);
 }
 
-void gc_rescan_stw(struct gcwork *w)
+unsigned gc_rescan_stw(struct gcwork *w)
 {
-	unsigned me = cpu_id();
+	unsigned me = cpu_id(), n = 0;
 	uint32_t cyc = atomic_load(&gc_cycle);
 	struct g *cur = allp[me].curg;
 	if (cur) {
+		n++;
 		gc_scan_stack_here(cur, w);
 		atomic_store(&cur->gc_scancycle, cyc);
 		atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
@@ -427,6 +435,8 @@ void gc_rescan_stw(struct gcwork *w)
 			gc_scan_stack_saved(g, w);
 			atomic_store(&g->gc_scancycle, cyc);
 			atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
+			n++;
 		}
 	}
+	return n;
 }

@@ -85,15 +85,18 @@ bool span_sweep(struct span *s, uint32_t sg)
 }
 
 /*
- * The sweep counts itself active before it reads the sweep generation and takes a
- * span, so that gc_sweep_finish, which waits for the count to drop to zero after the
- * cursor ran out, cannot let a new cycle begin while a span it took is still being
- * swept against the old marks. (The allocator's sweeps run with interrupts off, and a
- * cycle begins with the world stopped: they cannot straddle it.)
+ * One span is taken and swept with interrupts off, like the allocator's sweeps: the
+ * flip at the end of marking happens with the world stopped, so it cannot fall between
+ * reading the sweep generation and the sweep. (Were it to, a stale generation would
+ * find no span "unswept" in it and move the cursor past classes that were never
+ * swept.) The sweep also counts itself active, so that gc_sweep_finish, which waits
+ * for the count to drop to zero after the cursor ran out, knows no span it did not see
+ * is still being swept against the old marks.
  */
 bool gc_sweep_one(void)
 {
 	atomic_fetch_add(&sweep_active, 1);
+	irq_push();
 	uint32_t sg = atomic_load(&gcheap.sweepgen);
 	bool did = false;
 	for (;;) {
@@ -111,6 +114,7 @@ bool gc_sweep_one(void)
 		did = true;
 		break;
 	}
+	irq_pop();
 	atomic_fetch_sub(&sweep_active, 1);
 	return did;
 }

@@ -1,11 +1,16 @@
 /*
- * tests/boot/gc_stress_test.c: the collector under load on every CPU (tests=gc_stress),
- * with checkmark on in the matrix (a lost object is a panic that names it):
+ * tests/boot/gc_stress_test.c: the collector under load on every CPU (tests=gc_stress,
+ * explicit: its own lines of the matrix, at 1 to 8 cores), with checkmark on (a lost
+ * object is a panic that names it):
  *
  *   barrier_mutators   goroutines (two per CPU) shuffle nodes between heap arrays,
  *                      linked lists and channels with gc_store, continuously, while
  *                      collections run back to back; every node is found exactly once,
  *                      intact, at the end
+ *   pointers_only_in_parked_stacks
+ *                      goroutines (two per CPU) take a node out of the heap, park with
+ *                      it only in their frame, and put it back when woken, while
+ *                      collections run back to back: every node found once, intact
  *   alloc_every_cpu    goroutines on every CPU allocate objects of every kind and size
  *                      at once; every object intact, no two overlapping, counts exact
  *   messages           producers, relays with select and timer timeouts, a helper
@@ -190,7 +195,7 @@ static void bmutator(void *arg)
 	wg_done(&bm.done);
 }
 
-TEST_G(gc_stress, barrier_mutators)
+TEST_G_EXPLICIT(gc_stress, barrier_mutators)
 {
 	unsigned n = 2 * cpu_count();
 	if (n > 64)
@@ -325,7 +330,7 @@ static void ps_waker(void *arg)
 	wg_done(&ps.done);
 }
 
-TEST_G(gc_stress, pointers_only_in_parked_stacks)
+TEST_G_EXPLICIT(gc_stress, pointers_only_in_parked_stacks)
 {
 	unsigned n = 2 * cpu_count();
 	if (n > 32)
@@ -449,8 +454,9 @@ static void ae_worker(void *arg)
 	}
 	for (unsigned k = 0; k < ae_per_g; k++) {
 		uint64_t key = ((uint64_t)me << 32) | k;
-		if (!ae_ok(keep[k], ae_size(mix(key)), key))
-			atomic_fetch_add(&ae.bad, 1);
+		if (!ae_ok(keep[k], ae_size(mix(key)), key) && atomic_fetch_add(&ae.bad, 1) < 3)
+			kprintf("gc_stress: g%u's object %u at %p (%zu bytes) is not what it wrote\n",
+				me, k, keep[k], ae_size(mix(key)));
 	}
 	wg_done(&ae.done);
 }
@@ -461,7 +467,7 @@ static int aobj_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-TEST_G(gc_stress, alloc_every_cpu_exact)
+TEST_G_EXPLICIT(gc_stress, alloc_every_cpu_exact)
 {
 	unsigned n = 2 * cpu_count();
 	if (n > 64)
@@ -488,13 +494,17 @@ TEST_G(gc_stress, alloc_every_cpu_exact)
 			size_t sz = ae_size(mix(key));
 			if (!ae_ok(ae.keep[i][k], sz, key))
 				bad++;
-			all[m++] = (struct aobj){ (uintptr_t)ae.keep[i][k], (uint32_t)sz, 0 };
+			all[m++] = (struct aobj){ (uintptr_t)ae.keep[i][k], (uint32_t)sz, (uint32_t)(i * 100000 + k) };
 		}
 	qsort(all, m, sizeof(*all), aobj_cmp);
 	size_t overlaps = 0;
 	for (size_t i = 1; i < m; i++)
-		if (all[i - 1].addr + all[i - 1].size > all[i].addr)
-			overlaps++;
+		if (all[i - 1].addr + all[i - 1].size > all[i].addr) {
+			if (!overlaps++)
+				kprintf("gc_stress: objects 0x%lx (+%u, size %zu) and 0x%lx (+%u, size %zu) overlap\n",
+					(unsigned long)all[i - 1].addr, all[i - 1].size, gc_size((void *)all[i - 1].addr),
+					(unsigned long)all[i].addr, all[i].size, gc_size((void *)all[i].addr));
+		}
 	kprintf("gc_stress: %u goroutines allocated %zu objects at once, %u collections\n", n, m, cycles);
 	EXPECT_EQ(m, total);
 	EXPECT_EQ(bad, 0);
@@ -601,7 +611,7 @@ static void sink(void *arg)
 	wg_done(&ms.sinks);
 }
 
-TEST_G(gc_stress, messages)
+TEST_G_EXPLICIT(gc_stress, messages)
 {
 	unsigned np = MS_PRODUCERS_PER_CPU * cpu_count(), nr = cpu_count(), ns = cpu_count();
 	ms.to_relay = chan_make_typed(&gc_type_ptr, 16);

@@ -69,8 +69,34 @@ static inline unsigned cpu_count(void) { return atomic_load(&cpus_online); }
 /* Make `c` this CPU's per-CPU data (bring-up, interrupts off). */
 void cpu_attach(struct cpu *c, unsigned id, uint64_t hwid);
 
-/* Nesting interrupt disable (xv6 push_off/pop_off). */
-void irq_push(void);
-void irq_pop(void);
+/* Nesting interrupt disable (xv6 push_off/pop_off); inline: the allocator's and the
+ * channels' fast paths take them. */
+void preempt_check(void);
+
+static inline void irq_push(void)
+{
+	unsigned long saved = arch_irq_save();
+	struct cpu *c = cpu_this();
+	if (c->irq_depth++ == 0)
+		c->irq_saved = saved;
+}
+
+void irq_pop_check_failed(void);
+
+static inline void irq_pop(void)
+{
+	struct cpu *c = cpu_this();
+#ifndef NDEBUG
+	if (__builtin_expect(arch_irq_enabled() || c->irq_depth <= 0, 0))
+		irq_pop_check_failed();
+#endif
+	if (--c->irq_depth == 0) {
+		arch_irq_restore(c->irq_saved);
+		/* the end of a non-preemptible section; c may be another CPU's by now (an
+		 * interrupt could preempt us right here), then the check finds nothing */
+		if (__builtin_expect(atomic_load_explicit(&c->preempt_pending, memory_order_relaxed), 0))
+			preempt_check();
+	}
+}
 
 #endif

@@ -13,6 +13,9 @@
  *                            cycle? (false outside the heap)
  *   gc_test_phase()          0 off, 1 marking, 2 mark termination
  *   gc_test_cycle()          the current (or last) cycle's number
+ *   gc_test_cycle_info(n, &ci)  what cycle n cost (the last GC_TEST_CYCLES cycles are
+ *                            kept): its two pauses, its concurrent mark, the bytes it
+ *                            marked and scanned; false if n is not kept (or not over)
  *   gc_test_quiesce()        turn automatic collections off and wait until no cycle
  *                            runs and the background sweeper is idle (it shrinks
  *                            stacks and returns memory to the page allocator: tests
@@ -32,5 +35,18 @@ bool gc_test_marked(const void *p);
 unsigned gc_test_phase(void);
 uint32_t gc_test_cycle(void);
 int gc_test_quiesce(void);
+
+#define GC_TEST_CYCLES 4096
+
+struct gc_cycle_info {
+	uint32_t cycle;
+	unsigned nprocs;
+	uint64_t pause_setup_ns;	/* the first stop: sweep termination, mark setup */
+	uint64_t mark_ns;		/* concurrent marking, wall clock */
+	uint64_t pause_term_ns;		/* the second stop: mark termination */
+	uint64_t marked_bytes, scan_bytes;
+	uint64_t rescanned_stacks;	/* stacks scanned in the second pause */
+};
+bool gc_test_cycle_info(uint32_t cycle, struct gc_cycle_info *out);
 
 #endif

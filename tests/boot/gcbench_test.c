@@ -1,0 +1,484 @@
+/*
+ * tests/boot/gcbench_test.c: the collector's benchmarks (explicit suites gcb_*), the
+ * same programs as the peers of tools/gcbench.py (tests/bench/go/gc/main.go says what
+ * each figure measures; this follows it: same sizes, same shapes), printed as
+ * "BENCH gort_<figure>_p<CPUs> <value> <unit>":
+ *
+ *   gcb_gcbench  GCBench (Ellis, Kovac, Boehm): gcbench_ms, gcbench_pause_max_us,
+ *                gcbench_pause_p99_us, gcbench_gcs
+ *   gcb_bintree  binary-trees at depth 18, single goroutine: its output, bintree_ms
+ *   gcb_parked   ns per gc_collect() with 0, 1000 and 10000 goroutines parked in a
+ *                receive, a select, or idle (Go issue 6482's benchmarks)
+ *   gcb_stwload  pauses with 10,000 parked goroutines while every CPU builds trees
+ *   gcb_image    in the images: the mark-termination pause against one broadcast
+ *                cross-call's round trip measured in the same boot, and the mark
+ *                throughput (MB/s of heap marked per second of marking, per CPU)
+ *
+ * A pause is one cycle's two stop-the-world phases together (Go's PauseNs); max and
+ * the 99th percentile by nearest rank over the cycles that ran during the figure.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <kernel/clock.h>
+#include <kernel/console.h>
+#include <kernel/cpu.h>
+#include <kernel/ipi.h>
+#include <kernel/test.h>
+#include <rt/chan.h>
+#include <rt/gc.h>
+#include <rt/gc_test.h>
+#include <rt/go.h>
+#include <rt/sync.h>
+
+static void bench(const char *figure, double value, const char *unit)
+{
+	char v[32];
+	if (!strcmp(unit, "count"))
+		snprintf(v, sizeof(v), "%.0f", value);
+	else
+		snprintf(v, sizeof(v), "%.1f", value);
+	kprintf("BENCH gort_%s_p%u %s %s\n", figure, cpu_count(), v, unit);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The pauses of the cycles in (first, last]: max and p99 (nearest rank) in us. */
+static void report_pauses(const char *prefix, uint32_t first, uint32_t last)
+{
+	unsigned n = 0;
+	static uint64_t p[GC_TEST_CYCLES];
+	for (uint32_t c = first + 1; c <= last && n < GC_TEST_CYCLES; c++) {
+		struct gc_cycle_info ci;
+		if (gc_test_cycle_info(c, &ci))
+			p[n++] = ci.pause_setup_ns + ci.pause_term_ns;
+	}
+	char name[64];
+	if (!n) {
+		kprintf("[FAIL] %s: no collection ran\n", prefix);
+		test_fail(__FILE__, __LINE__, "%s: no collection ran", prefix);
+		return;
+	}
+	qsort(p, n, sizeof(p[0]), u64_cmp);
+	unsigned rank = (99 * n + 99) / 100;
+	snprintf(name, sizeof(name), "%s_pause_max_us", prefix);
+	bench(name, (double)p[n - 1] / 1e3, "us");
+	snprintf(name, sizeof(name), "%s_pause_p99_us", prefix);
+	bench(name, (double)p[rank - 1] / 1e3, "us");
+}
+
+/* ---- GCBench ------------------------------------------------------------------------ */
+
+#define STRETCH_DEPTH 18
+#define LONG_LIVED_DEPTH 16
+#define ARRAY_SIZE 500000
+#define MIN_DEPTH 4
+#define MAX_DEPTH 16
+
+struct gnode {
+	struct gnode *left, *right;
+	int32_t i, j;
+};
+
+GC_TYPE(gnode_type, struct gnode, left, right);
+
+static inline struct gnode *new_node(void)
+{
+	return gc_new(&gnode_type);
+}
+
+static int tree_size(int i)
+{
+	return (1 << (i + 1)) - 1;
+}
+
+static int num_iters(int i)
+{
+	return 2 * tree_size(STRETCH_DEPTH) / tree_size(i);
+}
+
+static void populate(int depth, struct gnode *n)
+{
+	if (depth <= 0)
+		return;
+	depth--;
+	gc_store(&n->left, new_node());
+	gc_store(&n->right, new_node());
+	populate(depth, n->left);
+	populate(depth, n->right);
+}
+
+static struct gnode *make_tree(int depth)
+{
+	struct gnode *n = new_node();
+	if (depth > 0) {
+		struct gnode *l = make_tree(depth - 1), *r = make_tree(depth - 1);
+		gc_store(&n->left, l);
+		gc_store(&n->right, r);
+	}
+	return n;
+}
+
+static double ms_since(uint64_t t0)
+{
+	return (double)(go_now() - t0) / 1e6;
+}
+
+TEST_G_EXPLICIT(gcb_gcbench, gcbench)
+{
+	uint32_t c0 = gc_test_cycle();
+	uint64_t t0 = go_now();
+	kprintf(" Stretching memory with a binary tree of depth %d\n", STRETCH_DEPTH);
+	make_tree(STRETCH_DEPTH);
+	kprintf(" Creating a long-lived binary tree of depth %d\n", LONG_LIVED_DEPTH);
+	struct gnode *long_lived = new_node();
+	populate(LONG_LIVED_DEPTH, long_lived);
+	kprintf(" Creating a long-lived array of %d doubles\n", ARRAY_SIZE);
+	double *array = gc_alloc_noscan(ARRAY_SIZE * sizeof(double));
+	for (int i = 0; i < ARRAY_SIZE / 2; i++)
+		array[i] = 1.0 / i;
+	for (int d = MIN_DEPTH; d <= MAX_DEPTH; d += 2) {
+		int iters = num_iters(d);
+		kprintf("Creating %d trees of depth %d\n", iters, d);
+		uint64_t t1 = go_now();
+		for (int i = 0; i < iters; i++) {
+			struct gnode *t = new_node();
+			populate(d, t);
+		}
+		kprintf("\tTop down construction took %.0f msec\n", ms_since(t1));
+		t1 = go_now();
+		for (int i = 0; i < iters; i++)
+			make_tree(d);
+		kprintf("\tBottom up construction took %.0f msec\n", ms_since(t1));
+	}
+	ASSERT_TRUE(long_lived->left->right != NULL && array[1000] == 1.0 / 1000);
+	double ms = ms_since(t0);
+	uint32_t c1 = gc_test_cycle();
+	kprintf("Completed in %.0f msec\n", ms);
+	bench("gcbench_ms", ms, "ms");
+	report_pauses("gcbench", c0, c1);
+	bench("gcbench_gcs", c1 - c0, "count");
+	gc_keep_alive(long_lived);
+	gc_keep_alive(array);
+}
+
+/* ---- binary-trees ---------------------------------------------------------------------- */
+
+struct tnode {
+	struct tnode *left, *right;
+};
+
+GC_TYPE(tnode_type, struct tnode, left, right);
+
+static struct tnode *bottom_up(int depth)
+{
+	struct tnode *t = gc_new(&tnode_type);
+	if (depth > 0) {
+		struct tnode *l = bottom_up(depth - 1), *r = bottom_up(depth - 1);
+		gc_store(&t->left, l);
+		gc_store(&t->right, r);
+	}
+	return t;
+}
+
+static long check(const struct tnode *t)
+{
+	return t->left ? 1 + check(t->left) + check(t->right) : 1;
+}
+
+TEST_G_EXPLICIT(gcb_bintree, bintree)
+{
+	const int n = 18, min = 4;
+	int max = min + 2 > n ? min + 2 : n;
+	uint64_t t0 = go_now();
+	kprintf("stretch tree of depth %d\t check: %ld\n", max + 1, check(bottom_up(max + 1)));
+	struct tnode *long_lived = bottom_up(max);
+	for (int d = min; d <= max; d += 2) {
+		long iters = 1l << (max - d + min), sum = 0;
+		for (long i = 0; i < iters; i++)
+			sum += check(bottom_up(d));
+		kprintf("%ld\t trees of depth %d\t check: %ld\n", iters, d, sum);
+	}
+	kprintf("long lived tree of depth %d\t check: %ld\n", max, check(long_lived));
+	bench("bintree_ms", ms_since(t0), "ms");
+}
+
+/* ---- GC cost per parked goroutine ------------------------------------------------------------ */
+
+#define GC_ROUNDS 21
+#define N_WARM 10000
+
+static uint64_t timed_gcs(void (*before)(void *), void *arg)
+{
+	uint64_t samples[GC_ROUNDS];
+	for (int r = 0; r < GC_ROUNDS; r++) {
+		if (before)
+			before(arg);
+		uint64_t t0 = go_now();
+		gc_collect();
+		samples[r] = go_now() - t0;
+	}
+	qsort(samples, GC_ROUNDS, sizeof(samples[0]), u64_cmp);
+	return samples[GC_ROUNDS / 2];
+}
+
+struct parked {
+	unsigned n;
+	struct chan **chans;		/* a typed array: n channels */
+	struct chan *quit;
+	struct wait_group woke, exited;
+};
+
+struct parked_arg {
+	struct parked *pk;
+	struct chan *c;
+};
+
+GC_TYPE(parked_arg_type, struct parked_arg, pk, c);
+
+static void recv_loop(void *arg)
+{
+	struct parked_arg *a = arg;
+	uint64_t v;
+	while (chan_recv(a->c, &v))
+		wg_done(&a->pk->woke);
+	wg_done(&a->pk->exited);
+}
+
+static void select_loop(void *arg)
+{
+	struct parked_arg *a = arg;
+	for (;;) {
+		uint64_t v;
+		bool ok = true;
+		struct select_case cs[2] = { { a->c, SELECT_RECV, &v, &ok },
+					     { a->pk->quit, SELECT_RECV, NULL, NULL } };
+		if (chan_select(cs, 2, false) == 1 || !ok)
+			break;
+		wg_done(&a->pk->woke);
+	}
+	wg_done(&a->pk->exited);
+}
+
+static void wake_all(void *arg)
+{
+	struct parked *pk = arg;
+	wg_add(&pk->woke, pk->n);
+	uint64_t v = 1;
+	for (unsigned i = 0; i < pk->n; i++)
+		chan_send(pk->chans[i], &v);
+	wg_wait(&pk->woke);
+	go_sleep(10000000);
+}
+
+static uint64_t parked_woken(unsigned n, bool sel)
+{
+	struct parked pk = { .n = n, .woke = WAIT_GROUP_INIT, .exited = WAIT_GROUP_INIT };
+	pk.chans = gc_new_array(&gc_type_ptr, n);
+	pk.quit = chan_make_typed(&gc_type_u64, 0);
+	wg_add(&pk.exited, n);
+	for (unsigned i = 0; i < n; i++) {
+		gc_store(&pk.chans[i], chan_make_typed(&gc_type_u64, 1));
+		struct parked_arg *a = gc_new(&parked_arg_type);
+		a->pk = &pk;
+		gc_store(&a->c, pk.chans[i]);
+		go_stack(sel ? select_loop : recv_loop, a, 64 << 10);
+	}
+	gc_collect();
+	uint64_t ns = timed_gcs(wake_all, &pk);
+	for (unsigned i = 0; i < n; i++)
+		chan_close(pk.chans[i]);
+	chan_close(pk.quit);
+	wg_wait(&pk.exited);
+	return ns;
+}
+
+static struct {
+	struct chan *quit;
+	struct wait_group started, exited;
+} idle = { .started = WAIT_GROUP_INIT, .exited = WAIT_GROUP_INIT };
+
+static void idle_body(void *arg)
+{
+	(void)arg;
+	wg_done(&idle.started);
+	chan_recv(idle.quit, NULL);
+	wg_done(&idle.exited);
+}
+
+static uint64_t parked_idle(unsigned n)
+{
+	idle.quit = chan_make_typed(&gc_type_u64, 0);
+	wg_add(&idle.started, n);
+	wg_add(&idle.exited, n);
+	for (unsigned i = 0; i < n; i++)
+		go_stack(idle_body, NULL, 64 << 10);
+	wg_wait(&idle.started);
+	go_sleep(10000000);
+	gc_collect();
+	uint64_t ns = timed_gcs(NULL, NULL);
+	chan_close(idle.quit);
+	wg_wait(&idle.exited);
+	return ns;
+}
+
+static struct wait_group warm = WAIT_GROUP_INIT;
+
+static void warm_body(void *arg)
+{
+	(void)arg;
+	wg_done(&warm);
+}
+
+TEST_G_EXPLICIT(gcb_parked, parked)
+{
+	wg_add(&warm, N_WARM);
+	for (unsigned i = 0; i < N_WARM; i++)
+		go_stack(warm_body, NULL, 64 << 10);
+	wg_wait(&warm);
+	gc_collect();
+	bench("parked_empty_ns", (double)timed_gcs(NULL, NULL), "ns");
+	static const unsigned ns[2] = { 1000, 10000 };
+	char name[48];
+	for (int k = 0; k < 2; k++) {
+		snprintf(name, sizeof(name), "parked_recv%u_ns", ns[k]);
+		bench(name, (double)parked_woken(ns[k], false), "ns");
+	}
+	for (int k = 0; k < 2; k++) {
+		snprintf(name, sizeof(name), "parked_select%u_ns", ns[k]);
+		bench(name, (double)parked_woken(ns[k], true), "ns");
+	}
+	for (int k = 0; k < 2; k++) {
+		snprintf(name, sizeof(name), "parked_idle%u_ns", ns[k]);
+		bench(name, (double)parked_idle(ns[k]), "ns");
+	}
+}
+
+/* ---- pauses under load ---------------------------------------------------------------------- */
+
+#define N_LOAD_PARKED 10000
+#define LOAD_TREES 32768
+#define LOAD_DEPTH 10
+
+static struct {
+	struct chan *stop;
+	struct wait_group started, exited, workers;
+} ld = { .started = WAIT_GROUP_INIT, .exited = WAIT_GROUP_INIT, .workers = WAIT_GROUP_INIT };
+
+static void load_parked(void *arg)
+{
+	(void)arg;
+	wg_done(&ld.started);
+	chan_recv(ld.stop, NULL);
+	wg_done(&ld.exited);
+}
+
+static void load_worker(void *arg)
+{
+	unsigned share = (unsigned)(uintptr_t)arg;
+	for (unsigned i = 0; i < share; i++)
+		make_tree(LOAD_DEPTH);
+	wg_done(&ld.workers);
+}
+
+TEST_G_EXPLICIT(gcb_stwload, stwload)
+{
+	ld.stop = chan_make_typed(&gc_type_u64, 0);
+	wg_add(&ld.started, N_LOAD_PARKED);
+	wg_add(&ld.exited, N_LOAD_PARKED);
+	for (unsigned i = 0; i < N_LOAD_PARKED; i++)
+		go_stack(load_parked, NULL, 64 << 10);
+	wg_wait(&ld.started);
+	struct gnode *long_lived = new_node();
+	populate(LONG_LIVED_DEPTH, long_lived);
+	gc_collect();
+	uint32_t c0 = gc_test_cycle();
+	unsigned procs = cpu_count();
+	wg_add(&ld.workers, procs);
+	for (unsigned w = 0; w < procs; w++) {
+		unsigned share = LOAD_TREES / procs + (w == 0 ? LOAD_TREES % procs : 0);
+		go(load_worker, (void *)(uintptr_t)share);
+	}
+	wg_wait(&ld.workers);
+	uint32_t c1 = gc_test_cycle();
+	chan_close(ld.stop);
+	wg_wait(&ld.exited);
+	ASSERT_TRUE(long_lived->left->right != NULL);
+	report_pauses("stwload", c0, c1);
+}
+
+/* ---- in the images: the pause against an IPI round trip, mark throughput ------------------- */
+
+static void nothing(void *arg)
+{
+	(void)arg;
+}
+
+/* One broadcast cross-call to every other CPU and back, median of 101. */
+static uint64_t ipi_round_trip_ns(void)
+{
+	uint64_t s[101];
+	for (int i = 0; i < 101; i++) {
+		irq_push();
+		uint64_t t0 = clock_ns();
+		ipi_call_others(nothing, NULL, true);
+		s[i] = clock_ns() - t0;
+		irq_pop();
+	}
+	qsort(s, 101, sizeof(s[0]), u64_cmp);
+	return s[50];
+}
+
+static struct gnode **image_heap;
+
+TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
+{
+	/* 1. the mark-termination pause of cycles with a small live heap and a few
+	 *    goroutines, against a broadcast IPI round trip measured now */
+	uint64_t ipi = cpu_count() > 1 ? ipi_round_trip_ns() : 0;
+	struct gnode *small = make_tree(10);
+	uint32_t c0 = gc_test_cycle();
+	for (int i = 0; i < 31; i++)
+		gc_collect();
+	uint32_t c1 = gc_test_cycle();
+	uint64_t term[64];
+	unsigned n = 0;
+	for (uint32_t c = c0 + 1; c <= c1 && n < 64; c++) {
+		struct gc_cycle_info ci;
+		if (gc_test_cycle_info(c, &ci))
+			term[n++] = ci.pause_term_ns;
+	}
+	ASSERT_TRUE(n > 0);
+	qsort(term, n, sizeof(term[0]), u64_cmp);
+	bench("image_markterm_pause_us", (double)term[n / 2] / 1e3, "us");
+	if (ipi) {
+		bench("image_ipi_round_trip_us", (double)ipi / 1e3, "us");
+		bench("image_markterm_vs_ipi", (double)term[n / 2] / (double)ipi, "x");
+	}
+	gc_keep_alive(small);
+
+	/* 2. mark throughput: a live heap of trees (about 120 MiB), marked by every CPU */
+	gc_store(&image_heap, (struct gnode **)gc_new_array(&gc_type_ptr, 40));
+	for (int i = 0; i < 40; i++)		/* 40 trees of 131071 nodes: 120 MiB */
+		gc_store(&image_heap[i], make_tree(16));
+	uint64_t rate[8];
+	for (int r = 0; r < 8; r++) {
+		uint32_t c = gc_test_cycle();
+		gc_collect();
+		struct gc_cycle_info ci;
+		uint32_t mine = gc_test_cycle();
+		(void)c;
+		ASSERT_TRUE(gc_test_cycle_info(mine, &ci));
+		uint64_t ns = ci.mark_ns + ci.pause_term_ns;
+		rate[r] = ns ? ci.marked_bytes * 1000 / ns : 0;	/* MB/s (bytes per us) */
+	}
+	qsort(rate, 8, sizeof(rate[0]), u64_cmp);
+	bench("image_mark_mb_per_s", (double)rate[4], "MB/s");
+	bench("image_mark_mb_per_s_per_cpu", (double)rate[4] / cpu_count(), "MB/s");
+	gc_store(&image_heap, NULL);
+}
