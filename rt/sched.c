@@ -301,6 +301,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	libc_state_init(&g->libc);
 	arch_context_init(&g->ctx, g->stack.top, g_entry, g);
 	g->gc_system = false;
+	g->gc_noroots = false;
 	atomic_fetch_add(&sched.live, 1);
 	atomic_store(&g->status, G_RUNNABLE);
 	gc_sched_spawn(g);	/* spawned while the collector marks: its stack is scanned at the end */

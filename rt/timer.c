@@ -342,6 +342,9 @@ void go_sleep(uint64_t ns)
 	struct g *self = sched_curg();
 	if (!self)
 		panic("go_sleep: not called from a goroutine");
+	if (self->gc_noroots)	/* the node below would link the heap through it */
+		panic("go_sleep: goroutine %lu's stack is not scanned by the collector, so it "
+		      "cannot hold a timer node", (unsigned long)self->id);
 	if (ns == 0) {
 		sched_gosched();
 		return;

@@ -185,6 +185,7 @@ static void finalizer(void *arg)
 	(void)arg;
 	sched_curg()->gc_system = true;
 	for (;;) {
+		gc_scrub_stack();	/* no finalized object stays alive through this stack */
 		sema_acquire_as(&fin_sema, "finalizer wait", false);
 		for (;;) {
 			spin_lock_irqsave(&special_lock);
@@ -205,6 +206,8 @@ static void finalizer(void *arg)
 			fn(obj);
 			atomic_fetch_add(&final_run_count, 1);
 			gc_keep_alive(obj);
+			obj = NULL;	/* not left in a register of the parked context */
+			__asm__ volatile("" : "+r"(obj));
 		}
 	}
 }

@@ -42,8 +42,8 @@
  *     every CPU flushes its span cache, the pacer sets the next goal, phase GC_OFF,
  *     barrier off.
  *  5. Sweep: lazily by allocation, and by the sweeper goroutine, which then shrinks
- *     parked goroutines' stacks (sched_shrink_stacks, once per cycle) and later gives
- *     idle heap chunks back (heap_scavenge).
+ *     parked goroutines' stacks (sched_shrink_stacks, once per cycle) and wakes the
+ *     scavenger, which later gives idle heap chunks back (heap_scavenge).
  *
  * The invariants: during GC_MARK no black object points to a white one (the barrier);
  * a stack's scan is current until its goroutine runs again (the rescan lists); an
@@ -460,6 +460,7 @@ static void gc_coordinator(void *arg)
 {
 	(void)arg;
 	sched_curg()->gc_system = true;
+	sched_curg()->gc_noroots = true;	/* (stackscan.c) */
 	for (;;) {
 		sema_acquire_as(&coord_sema, "GC idle", false);
 		for (;;) {

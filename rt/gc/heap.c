@@ -20,7 +20,7 @@
  * to the page allocator: unmapped, TLB shootdown, pages freed (only whole chunks, the
  * unit they were mapped in). The free span covering it stays; when a span is later
  * carved out of an unmapped chunk, the chunk is mapped again first, with fresh (zero)
- * pages. heap_scavenge() runs from the background sweeper after each cycle and, with
+ * pages. heap_scavenge() runs from the background scavenger after each sweep and, with
  * no delay, before the collector gives up on an allocation (out of memory).
  *
  * Locks: gcheap.lock (LOCK_RANK_GC_HEAP) guards everything but the span map's
@@ -393,9 +393,9 @@ void heap_free_span(struct span *s)
 
 /* ---- scavenging ---------------------------------------------------------------------------------- */
 
-uint64_t heap_scavenge(uint64_t older_than_ns)
+uint64_t heap_scavenge(uint64_t older_than_ns, uint64_t *next_ns)
 {
-	uint64_t now = clock_ns(), released = 0;
+	uint64_t now = clock_ns(), released = 0, next = 0;
 	for (;;) {
 		/* Take one chunk at a time: find a free span old enough that covers a whole
 		 * mapped chunk, and split the chunk out as a span of its own, off the lists
@@ -407,22 +407,30 @@ uint64_t heap_scavenge(uint64_t older_than_ns)
 			if (li != 0 && li < HEAP_CHUNK_PAGES)
 				continue;
 			for (struct span *s = gcheap.free[li].first; s; s = s->next) {
-				if (older_than_ns && now - s->freed_ns < older_than_ns)
-					continue;
 				uintptr_t lo = (s->base + HEAP_CHUNK - 1) & ~(HEAP_CHUNK - 1);
 				uintptr_t hi = (s->base + (uintptr_t)s->npages * PAGE_SIZE) & ~(HEAP_CHUNK - 1);
-				for (uintptr_t c = lo; c < hi; c += HEAP_CHUNK)
-					if (gcheap.chunk_state[chunk_index(c)] == CHUNK_MAPPED) {
-						victim = s;
-						cva = c;
-						break;
-					}
-				if (victim)
-					break;
+				uintptr_t found = 0;
+				for (uintptr_t c = lo; c < hi && !found; c += HEAP_CHUNK)
+					if (gcheap.chunk_state[chunk_index(c)] == CHUNK_MAPPED)
+						found = c;
+				if (!found)
+					continue;
+				if (older_than_ns && now - s->freed_ns < older_than_ns) {
+					/* not yet: when it will be */
+					uint64_t due = s->freed_ns + older_than_ns;
+					if (!next || due < next)
+						next = due;
+					continue;
+				}
+				victim = s;
+				cva = found;
+				break;
 			}
 		}
 		if (!victim) {
 			spin_unlock_irqrestore(&gcheap.lock);
+			if (next_ns)
+				*next_ns = next;
 			return released;
 		}
 		free_remove(victim);

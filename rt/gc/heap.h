@@ -213,9 +213,11 @@ struct span *heap_alloc_span(uint32_t npages);
 /* Give an in-use span's pages back to the heap (coalescing with free neighbours). */
 void heap_free_span(struct span *s);
 /* Give back to the page allocator the chunks that have been wholly free for at
- * least older_than_ns (0: all of them). Returns the bytes released. A goroutine or the
- * scheduler; takes the heap lock and waits for a TLB shootdown. */
-uint64_t heap_scavenge(uint64_t older_than_ns);
+ * least older_than_ns (0: all of them). Returns the bytes released, and in *next_ns
+ * (if not NULL) the clock_ns() at which the next chunk free now becomes old enough (0:
+ * none is waiting). A goroutine or the scheduler; takes the heap lock and waits for a
+ * TLB shootdown. */
+uint64_t heap_scavenge(uint64_t older_than_ns, uint64_t *next_ns);
 /* Counters for stats and tests (heap lock taken). */
 void heap_counts(uint64_t *inuse_pages, uint64_t *free_pages, uint64_t *mapped_chunks, uint64_t *released);
 

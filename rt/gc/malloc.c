@@ -226,7 +226,7 @@ static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, si
 		if (attempt == 0)
 			gc_collect();
 		else if (attempt == 1)
-			heap_scavenge(0);
+			heap_scavenge(0, NULL);
 		else
 			oom(size);
 	}

@@ -109,6 +109,11 @@ unsigned gc_rescan_stw(struct gcwork *w);
  * scheduler) stack, where it was stopped. */
 void gc_scan_own_stack(struct gcwork *w);
 
+/* Zero GC_SCRUB_BYTES of the stack below the caller (stackscan.c): the collector's own
+ * goroutines call it before they park. */
+#define GC_SCRUB_BYTES 4096
+void gc_scrub_stack(void);
+
 /* ---- the end of marking, the sweep, the cycle (gc.c, sweep.c) ------------------------------------ */
 
 /* malloc.c: size classes, heap and centrals (gc_init). */

@@ -53,6 +53,7 @@
  * takers swap a whole list out with one exchange, so no node is ever popped alone and
  * there is no ABA.
  */
+#include <string.h>
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
@@ -141,6 +142,8 @@ void gc_scan_stack_here(struct g *g, struct gcwork *w)
 	KASSERT(!arch_irq_enabled());
 	struct cpu *c = cpu_this();
 	KASSERT(allp[c->id].curg == g);
+	if (g->gc_noroots)
+		return;		/* see "Stale words" */
 	gc_cpus[c->id].scanning = g;
 	if (on_stack(g, (uintptr_t)__builtin_frame_address(0))) {
 		scan_here_spilled(g, w);
@@ -168,9 +171,40 @@ void gc_scan_stack_here(struct g *g, struct gcwork *w)
 	atomic_fetch_add_explicit(&gc_stat_stack_scans, 1, memory_order_relaxed);
 }
 
+/*
+ * Stale words. Stacks are scanned conservatively from sp up, and a goroutine builds
+ * its frames over whatever deeper calls left there: a word a frame never writes
+ * (padding, a spill slot of a path not taken) still holds an old pointer, and keeps
+ * that object alive while the frame lives. The collector's own goroutines handle
+ * every object of the heap, so they would be the worst offenders; seen: an object
+ * kept from its finalizer for good by a word in the coordinator's frames, which its
+ * own scan marked, and whose draining wrote the address there again, every cycle.
+ *
+ * So the stacks of the coordinator and the sweeper are never scanned (gc_noroots):
+ * they hold no roots. The sweeper holds no pointer the program needs; the coordinator
+ * holds, between loading it from an object it is scanning and marking it, a pointer
+ * it is about to mark itself (a run of marking never spans a pause: the coordinator
+ * is the one that stops the world), as Go's mark workers hold them on their unscanned
+ * system stacks. Neither may keep anything on its stack that links heap objects
+ * together: no timer node (go_sleep panics for them), no waiter node of a structure
+ * that reaches the heap (they wait only on semaphores, whose waiters are stacks'
+ * nodes linked to one another). The finalizer goroutine runs the program's finalizers, so its stack
+ * is scanned; it zeroes the stack below it before it parks instead (Boehm's
+ * collector does the same from its allocator, GC_clear_stack): the frames that park
+ * are built on zeros (a few KiB is more than they take).
+ */
+__attribute__((noinline)) void gc_scrub_stack(void)
+{
+	char pad[GC_SCRUB_BYTES];
+	memset(pad, 0, sizeof(pad));
+	__asm__ volatile("" : : "r"(pad) : "memory");	/* the stores are the point */
+}
+
 NO_SANITIZE void gc_scan_stack_saved(struct g *g, struct gcwork *w)
 {
 	KASSERT(!arch_irq_enabled());
+	if (g->gc_noroots)
+		return;		/* see "Stale words" */
 	unsigned me = cpu_id();
 	gc_cpus[me].scanning = g;
 	uintptr_t sp = arch_context_sp(&g->ctx);

@@ -131,6 +131,7 @@ void gc_sweep_finish(void)
 /* ---- the background sweeper ------------------------------------------------------------------ */
 
 static struct sema sweeper_sema = SEMA_INIT(0);
+static void scavenger_wake(void);
 _Atomic bool gc_sweeper_idle;		/* parked, with no wake-up pending */
 
 void gc_sweeper_wake(void)
@@ -139,13 +140,20 @@ void gc_sweeper_wake(void)
 	sema_release(&sweeper_sema);
 }
 
-#define SCAVENGE_DELAY_NS (500ull * 1000 * 1000)
-
+/*
+ * The sweeper's stack is never scanned (gc_noroots, stackscan.c), so it never sleeps:
+ * a sleeping goroutine's timer node is a link of its CPU's timer heap, and the
+ * go_timer objects below it would be reachable through an unscanned stack only (a
+ * lost object: seen as a freed go_after_func timer whose memory the timer interrupt
+ * kept firing). The delay before scavenging is the scavenger's, a goroutine of its
+ * own whose stack is scanned like any other: it handles spans, never objects.
+ */
 static void sweeper(void *arg)
 {
 	(void)arg;
 	struct g *self = sched_curg();
 	self->gc_system = true;
+	self->gc_noroots = true;	/* (stackscan.c) */
 	for (;;) {
 		if (!sema_tryacquire(&sweeper_sema)) {
 			atomic_store(&gc_sweeper_idle, true);
@@ -158,13 +166,46 @@ static void sweeper(void *arg)
 				go_yield();
 		/* once per cycle: parked goroutines' stacks give back their deep pages */
 		sched_shrink_stacks();
-		/* idle memory goes back to the page allocator after a while */
-		go_sleep(SCAVENGE_DELAY_NS);
-		heap_scavenge(SCAVENGE_DELAY_NS);
+		scavenger_wake();
+	}
+}
+
+/* ---- the background scavenger ------------------------------------------------------------------ */
+
+/* Idle heap memory goes back to the page allocator once it has been free this long. */
+#define SCAVENGE_DELAY_NS (500ull * 1000 * 1000)
+
+static struct sema scavenger_sema = SEMA_INIT(0);
+static _Atomic bool scavenger_pending;	/* woken, not yet past its wait */
+
+static void scavenger_wake(void)
+{
+	if (!atomic_exchange(&scavenger_pending, true))
+		sema_release(&scavenger_sema);
+}
+
+/* After each sweep, wait out the delay and give back what has been idle as long, and
+ * so on while free chunks are still waiting for their time (they were freed after the
+ * wait began). One wake-up per delay at most, however many cycles ran meanwhile. */
+static void scavenger(void *arg)
+{
+	(void)arg;
+	sched_curg()->gc_system = true;
+	for (;;) {
+		sema_acquire_as(&scavenger_sema, "GC scavenge wait", false);
+		uint64_t due = clock_ns() + SCAVENGE_DELAY_NS;
+		do {
+			uint64_t now = clock_ns();
+			if (due > now)
+				go_sleep(due - now);
+			atomic_store(&scavenger_pending, false);
+			heap_scavenge(SCAVENGE_DELAY_NS, &due);
+		} while (due);
 	}
 }
 
 void gc_sweeper_start(void)
 {
 	go(sweeper, NULL);
+	go(scavenger, NULL);
 }

@@ -473,7 +473,10 @@ TEST_G(gc_roots, timer_argument)
 		k->key = 800 + i;
 		for (unsigned w = 0; w < CELL_WORDS; w++)
 			k->cell.w[w] = key_word(k->key, w);
-		go_after_func(50000000 + i * 1000000ull, timer_fn, k);	/* the timer is dropped */
+		/* the timer is dropped: only its CPU's timer heap holds it, through other
+		 * timers and through sleepers' stack nodes (deadlines up to 0.9 s: past the
+		 * runtime's own sleeps, such as the scavenger's 0.5 s) */
+		go_after_func(50000000 + i * 45000000ull, timer_fn, k);
 	}
 	collect_with_churn(3);
 	uint64_t t0 = go_now();

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <kernel/console.h>
 #include <kernel/test.h>
+#include <rt/chan.h>
 #include <rt/gc.h>
 #include <rt/gc_test.h>
 #include <rt/go.h>
@@ -116,6 +117,60 @@ TEST_G(gc, garbage_is_freed)
 	/* the heap holds what it held before, plus at most a few MiB of spans kept warm */
 	if (s1.heap_inuse > s0.heap_inuse + (4 << 20))
 		EXPECT_EQ(s1.heap_inuse >> 10, s0.heap_inuse >> 10);
+}
+
+/* Runtime objects on the heap: an unbuffered channel of words is one small object (no
+ * page of its own), a buffered one adds its ring, and both go away unreferenced. */
+TEST_G(gc, channels_are_small_heap_objects)
+{
+	struct chan *c0 = chan_make(8, 0), *c4 = chan_make(8, 4);
+	size_t s0 = gc_size(c0), s4 = gc_size(c4);
+	kprintf("gc: an unbuffered channel of 8-byte elements costs %zu bytes\n", s0);
+	EXPECT_TRUE(gc_base(c0) == c0);
+	EXPECT_TRUE(s0 > 0 && s0 < 200);
+	EXPECT_EQ(s4, s0);		/* the ring is an object of its own */
+	chan_close(c0);
+	chan_close(c4);
+	gc_keep_alive(c0);
+	gc_keep_alive(c4);
+	/* 20,000 unreferenced channels: freed by two cycles (each would have been a page) */
+	gc_collect();
+	struct gc_stats a, b;
+	gc_stats(&a);
+	for (int i = 0; i < 20000; i++)
+		chan_make(8, i % 2 ? 0 : 2);
+	gc_collect();
+	gc_collect();
+	gc_stats(&b);
+	EXPECT_TRUE(b.heap_inuse < a.heap_inuse + (1 << 20));
+}
+
+/* Idle memory goes back to the page allocator: 16 MiB of large objects, dropped and
+ * swept, are unmapped by the scavenger once they have been free for its delay. */
+static __attribute__((noinline)) void large_garbage(unsigned n, size_t each)
+{
+	for (unsigned i = 0; i < n; i++)
+		memset(gc_alloc_noscan(each), 0x5c, each);
+}
+
+TEST_G(gc, idle_memory_is_released)
+{
+	gc_collect();
+	large_garbage(64, 256u << 10);
+	struct gc_stats a, b;
+	gc_stats(&a);
+	gc_collect();
+	gc_collect();
+	uint64_t t0 = go_now();
+	do {
+		go_sleep(50000000);
+		gc_stats(&b);
+	} while (b.heap_released < a.heap_released + (8u << 20) && go_now() - t0 < 5000000000ull);
+	kprintf("gc: %llu KiB released, %llu KiB mapped (was %llu)\n",
+		(unsigned long long)(b.heap_released - a.heap_released) >> 10,
+		(unsigned long long)b.heap_mapped >> 10, (unsigned long long)a.heap_mapped >> 10);
+	EXPECT_TRUE(b.heap_released >= a.heap_released + (8u << 20));
+	EXPECT_TRUE(b.heap_mapped + (8u << 20) <= a.heap_mapped);
 }
 
 /* ---- options: gc=off and gc_percent=N (explicit suites, run with the option) ------------- */

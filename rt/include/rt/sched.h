@@ -69,6 +69,7 @@ struct g {
 	int64_t gc_assist_bytes;	/* the G itself: allocation credit (> 0) or debt */
 	uint32_t gc_assist_cycle;	/* ... in this cycle (another: the account is empty) */
 	bool gc_system;			/* a goroutine of the runtime's (the collector's own) */
+	bool gc_noroots;		/* its stack holds no roots: never scanned (stackscan.c) */
 
 	/* errno and newlib's state: switched in and out with the G (kernel/libc_state.h) */
 	struct libc_state libc;
