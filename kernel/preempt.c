@@ -7,7 +7,7 @@
 #include <kernel/panic.h>
 #include <kernel/preempt.h>
 
-uint64_t preempt_slice_ns = 10ull * 1000 * 1000;
+_Atomic uint64_t preempt_slice_ns = 10ull * 1000 * 1000;
 
 static void (*preempt_handler)(void);
 

@@ -195,6 +195,9 @@ void gc_collect(void)
 {
 	if (!sched_curg())
 		panic("gc_collect: not called from a goroutine");
+	/* the frames that wait below are built on zeros, not on the caller's old ones (a
+	 * stale word there would keep what the caller just dropped: stackscan.c) */
+	gc_scrub_stack();
 	mutex_lock(&ctl.mu);
 	/* a cycle that started before this call may have missed what the caller just
 	 * dropped: wait for one that starts after it */

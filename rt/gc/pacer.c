@@ -94,6 +94,7 @@ static void assist(struct g *g)
 		}
 	}
 	uint64_t done = work ? gc_drain(MARK_ASSIST, work, NULL) : 0;
+	gc_scrub_stack();	/* the addresses the drain handled: not left below the caller */
 	if (work && done < work) {
 		/* no work to take: the markers hold what is left and marking is ending. Go on
 		 * allocating for a while before asking again (Go parks the assist instead). */

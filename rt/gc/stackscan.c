@@ -191,7 +191,9 @@ void gc_scan_stack_here(struct g *g, struct gcwork *w)
  * nodes linked to one another). The finalizer goroutine runs the program's finalizers, so its stack
  * is scanned; it zeroes the stack below it before it parks instead (Boehm's
  * collector does the same from its allocator, GC_clear_stack): the frames that park
- * are built on zeros (a few KiB is more than they take).
+ * are built on zeros (a few KiB is more than they take). So do a mark assist when it
+ * is done (it handled heap addresses on the program's stack) and gc_collect before it
+ * waits (its caller has often just dropped what it wants collected).
  */
 __attribute__((noinline)) void gc_scrub_stack(void)
 {

@@ -147,18 +147,24 @@ TEST_G(gc, channels_are_small_heap_objects)
 
 /* Idle memory goes back to the page allocator: 16 MiB of large objects, dropped and
  * swept, are unmapped by the scavenger once they have been free for its delay. */
-static __attribute__((noinline)) void large_garbage(unsigned n, size_t each)
+#define LARGE_N 64
+static __attribute__((noinline)) void large_garbage(struct gc_stats *a)
 {
-	for (unsigned i = 0; i < n; i++)
-		memset(gc_alloc_noscan(each), 0x5c, each);
+	void *keep[LARGE_N];	/* all alive at once: no cycle frees some while others come */
+	for (unsigned i = 0; i < LARGE_N; i++) {
+		keep[i] = gc_alloc_noscan(256u << 10);
+		memset(keep[i], 0x5c, 256u << 10);
+	}
+	gc_stats(a);
+	memset(keep, 0, sizeof(keep));
+	__asm__ volatile("" : : "r"(keep) : "memory");
 }
 
 TEST_G(gc, idle_memory_is_released)
 {
 	gc_collect();
-	large_garbage(64, 256u << 10);
 	struct gc_stats a, b;
-	gc_stats(&a);
+	large_garbage(&a);
 	gc_collect();
 	gc_collect();
 	uint64_t t0 = go_now();

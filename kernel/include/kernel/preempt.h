@@ -31,7 +31,7 @@ struct arch_frame;
 
 /* The command line's slice_ms, in ns: how long a goroutine may run while others
  * wait; 0 = never preempt. */
-extern uint64_t preempt_slice_ns;
+extern _Atomic uint64_t preempt_slice_ns;	/* a test may change it while CPUs run */
 
 /* The scheduler's handler: called with interrupts on, no lock held, depth 0, on the
  * preempted flow's stack; it switches away and returns when the flow is resumed. */
