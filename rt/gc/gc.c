@@ -181,14 +181,12 @@ bool gc_test_cycle_info(uint32_t cycle, struct gc_cycle_info *out)
 	return ok;
 }
 
-
-void gc_request_cycle(bool forced);
-
-void gc_request_cycle(bool forced)
+bool gc_request_cycle(void)
 {
-	(void)forced;
-	if (!atomic_load_explicit(&requested, memory_order_relaxed) && !atomic_exchange(&requested, true))
-		sema_release(&coord_sema);
+	if (atomic_load_explicit(&requested, memory_order_relaxed) || atomic_exchange(&requested, true))
+		return false;
+	sema_release(&coord_sema);
+	return true;
 }
 
 void gc_collect(void)

@@ -116,6 +116,10 @@ void gc_scrub_stack(void);
 
 /* ---- the end of marking, the sweep, the cycle (gc.c, sweep.c) ------------------------------------ */
 
+/* The heap reached the trigger: wake the coordinator for a cycle. True for the one
+ * call that asked (later ones, until the cycle starts, find it asked). */
+bool gc_request_cycle(void);
+
 /* malloc.c: size classes, heap and centrals (gc_init). */
 void gc_alloc_init(void);
 /* A new sweep generation: the background sweep starts from the first class (world stopped). */

@@ -25,6 +25,7 @@
  */
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
+#include <rt/go.h>
 #include <rt/sched.h>
 #include "mark.h"
 
@@ -40,7 +41,6 @@ static _Atomic uint64_t last_scan_work;
 static _Atomic uint64_t assist_ratio_x1000;	/* scan bytes per allocated byte, x1000 */
 static _Atomic int64_t bg_credit;		/* scan work markers did beyond assists */
 
-void gc_request_cycle(bool forced);		/* gc.c */
 
 void pacer_heap_live_add(int64_t delta)
 {
@@ -96,9 +96,13 @@ static void assist(struct g *g)
 	uint64_t done = work ? gc_drain(MARK_ASSIST, work, NULL) : 0;
 	gc_scrub_stack();	/* the addresses the drain handled: not left below the caller */
 	if (work && done < work) {
-		/* no work to take: the markers hold what is left and marking is ending. Go on
-		 * allocating for a while before asking again (Go parks the assist instead). */
+		/* no work to take: the markers hold what is left and marking is ending. Let
+		 * the coordinator end it now (on one CPU it would wait for the end of our
+		 * slice while we allocate on), then go on allocating for a while before
+		 * asking again (Go parks the assist until the cycle ends instead). */
 		g->gc_assist_bytes = ASSIST_IDLE_CREDIT;
+		gc_scrub_stack();
+		go_yield();
 		return;
 	}
 	/* what was paid, in allocation bytes; a surplus stays as credit */
@@ -124,8 +128,10 @@ void pacer_alloc(struct g *g, size_t n)
 	}
 	if (phase == GC_OFF &&
 	    (uint64_t)atomic_load_explicit(&pacer_live, memory_order_relaxed) >=
-	    atomic_load_explicit(&pacer_heap_trigger, memory_order_relaxed))
-		gc_request_cycle(false);
+	    atomic_load_explicit(&pacer_heap_trigger, memory_order_relaxed) &&
+	    gc_request_cycle() && !g->gc_system)
+		go_yield();	/* let the coordinator start it now, not at the end of our slice
+				 * (Go's allocating goroutine starts the cycle itself) */
 }
 
 void pacer_mark_start(void)
