@@ -338,7 +338,7 @@ TEST_G_EXPLICIT(goroutine_scale, all_100k_alive_at_once)
 	kprintf("goroutine_scale: %u goroutines, %u alive at once%s\n", SCALE_N, SCALE_ALIVE,
 		SCALE_ALIVE < SCALE_N ? " (the hosted build's limit: in rounds)" : "");
 	for (uint64_t base = 0; base < SCALE_N; base += SCALE_ALIVE) {
-		uint64_t free0 = kernel_pmm.nfree;
+		uint64_t free0 = page_free_count();
 		wg_add(&scale.started, SCALE_ALIVE);
 		wg_add(&scale.gate, 1);
 		wg_add(&scale.done, SCALE_ALIVE);
@@ -349,7 +349,7 @@ TEST_G_EXPLICIT(goroutine_scale, all_100k_alive_at_once)
 		EXPECT_TRUE(atomic_load(&sched.live) >= SCALE_ALIVE + 1);	/* and this one */
 		EXPECT_EQ(atomic_load(&scale.count), base);
 		if (base == 0) {
-			uint64_t pages = free0 - kernel_pmm.nfree;
+			uint64_t pages = free0 - page_free_count();
 			kprintf("goroutine_scale: %u alive: %llu pages (%llu MiB), %llu bytes per goroutine\n",
 				SCALE_ALIVE, (unsigned long long)pages,
 				(unsigned long long)(pages * PAGE_SIZE >> 20),
