@@ -63,6 +63,7 @@
 #include <kernel/console.h>
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
+#include <arch/irq.h>
 #include <arch/noscan.h>
 #include <kernel/panic.h>
 #include <kernel/stw.h>
@@ -299,16 +300,53 @@ struct term {
 	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
 };
 
+/*
+ * Waiting inside mark termination. The CPUs wait for each other at barriers and at the
+ * end of the parallel drain; a waiter spins briefly (on hardware the others are a
+ * microsecond or two away), then halts with only IPIs deliverable, and whoever
+ * completes the wait wakes the others (IPI_RESCHEDULE: a wake-up and nothing else).
+ * Spinning throughout, as before, cost tens of milliseconds per pause with more vCPUs
+ * than host cores: a spinning vCPU held the host core a late one needed (the problem
+ * stop-the-world had before its participants halted, kernel/stw.c). The arch closes
+ * the check-then-halt race (an IPI arriving before the halt ends it at once). The CPU
+ * that stopped the world never halts at a barrier: it spins with a deadline, so that
+ * a CPU that never arrives is a panic naming the barrier, not a hang.
+ */
+#define TERM_SPIN_NS 5000
+
+static void term_wake(void)
+{
+	unsigned me = cpu_id();
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (i != me && atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
+			ipi_reschedule(i);
+}
+
 static void term_barrier(struct term *t, unsigned k)
 {
-	atomic_fetch_add(&t->bar[k], 1);
+	if (atomic_fetch_add(&t->bar[k], 1) + 1 == t->n) {
+		term_wake();
+		return;
+	}
+	bool owner = cpu_id() == t->owner;
+	uint64_t start = clock_ns();
 	while (atomic_load(&t->bar[k]) < t->n) {
 		ipi_poll();
-		arch_cpu_relax();
+		uint64_t waited = clock_ns() - start;
+		if (owner && waited > ipi_wait_ns)
+			panic("gc: mark termination: %u of %u CPUs did not reach barrier %u in %llu ms",
+			      t->n - atomic_load(&t->bar[k]), t->n, k,
+			      (unsigned long long)(ipi_wait_ns / 1000000));
+		if (owner || waited < TERM_SPIN_NS)
+			arch_cpu_relax();
+		else
+			arch_wait_for_ipi();
 	}
 }
 
-/* Drain in parallel until no CPU has work (Go's getfull with nwait/nproc). */
+/* Drain in parallel until no CPU has work (Go's getfull with nwait/nproc). A waiter
+ * that halted is not woken for work queued meanwhile (the CPU that queued it takes it
+ * back when it runs out): only for the end, by the CPU whose count made it. */
 static void stw_drain(struct term *t, struct gcwork *w)
 {
 	for (;;) {
@@ -317,7 +355,11 @@ static void stw_drain(struct term *t, struct gcwork *w)
 			gc_scan_object(obj, w);
 			gcwork_balance(w);
 		}
-		atomic_fetch_add(&t->nwait, 1);
+		if (atomic_fetch_add(&t->nwait, 1) + 1 == t->n) {
+			term_wake();
+			return;		/* nobody works, so nothing can be queued: done */
+		}
+		uint64_t start = clock_ns();
 		for (;;) {
 			if (!lfstack_empty(&gc_work_full)) {
 				atomic_fetch_sub(&t->nwait, 1);
@@ -326,7 +368,10 @@ static void stw_drain(struct term *t, struct gcwork *w)
 			if (atomic_load(&t->nwait) == t->n)
 				return;		/* nobody works and nothing is queued: done */
 			ipi_poll();
-			arch_cpu_relax();
+			if (clock_ns() - start < TERM_SPIN_NS)
+				arch_cpu_relax();
+			else
+				arch_wait_for_ipi();
 		}
 	}
 }
