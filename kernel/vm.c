@@ -55,6 +55,22 @@ uint64_t page_alloc(void)
 	return pa;
 }
 
+uint64_t page_alloc_unzeroed(void)
+{
+	spin_lock_irqsave(&pmm_lock);
+	uint64_t pa = pmm_alloc(&kernel_pmm);
+	spin_unlock_irqrestore(&pmm_lock);
+	return pa;
+}
+
+uint64_t page_alloc_contig_unzeroed(uint64_t npages, uint64_t align)
+{
+	spin_lock_irqsave(&pmm_lock);
+	uint64_t pa = pmm_alloc_contig(&kernel_pmm, npages, align);
+	spin_unlock_irqrestore(&pmm_lock);
+	return pa;
+}
+
 uint64_t page_alloc_contig(uint64_t npages, uint64_t align)
 {
 	spin_lock_irqsave(&pmm_lock);

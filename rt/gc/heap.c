@@ -159,21 +159,24 @@ static size_t chunk_index(uintptr_t p)
 	return (p - GC_HEAP_BASE) / HEAP_CHUNK;
 }
 
-/* Give chunk k physical memory (heap lock). */
+/* Give chunk k physical memory, zero (heap lock). The pages are zeroed through the
+ * heap's mapping, never the direct map: the same work on hardware, and on the hosted
+ * platform a page is then counted once in the process's RSS, not twice. */
 static bool chunk_map(size_t k)
 {
 	uintptr_t va = GC_HEAP_BASE + k * HEAP_CHUNK;
-	uint64_t pa = page_alloc_contig(HEAP_CHUNK_PAGES, HEAP_CHUNK_PAGES);
+	uint64_t pa = page_alloc_contig_unzeroed(HEAP_CHUNK_PAGES, HEAP_CHUNK_PAGES);
 	if (pa) {
 		vm_lock();
 		int rc = arch_mmu_map(va, pa, HEAP_CHUNK, MMU_WRITE);
 		vm_unlock();
 		if (rc)
 			panic("gc: cannot map heap chunk 0x%lx", (unsigned long)va);
+		memset((void *)va, 0, HEAP_CHUNK);
 	} else {
 		uint64_t done = 0;
 		for (; done < HEAP_CHUNK_PAGES; done++) {
-			uint64_t p1 = page_alloc();
+			uint64_t p1 = page_alloc_unzeroed();
 			if (!p1)
 				break;
 			vm_lock();
@@ -181,6 +184,7 @@ static bool chunk_map(size_t k)
 			vm_unlock();
 			if (rc)
 				panic("gc: cannot map heap page 0x%lx", (unsigned long)(va + done * PAGE_SIZE));
+			memset((void *)(va + done * PAGE_SIZE), 0, PAGE_SIZE);
 		}
 		if (done < HEAP_CHUNK_PAGES) {
 			/* out of memory: undo (nothing ran on these pages, no shootdown needed:

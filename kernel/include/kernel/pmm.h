@@ -53,6 +53,11 @@ extern struct pmm kernel_pmm;
 uint64_t page_alloc(void);
 /* npages physically contiguous zeroed pages aligned to align pages, or 0. */
 uint64_t page_alloc_contig(uint64_t npages, uint64_t align);
+/* The same, and page_alloc, not zeroed: for a caller that maps the pages elsewhere and
+ * zeroes them through that mapping. Same cost on hardware; on the hosted platform a
+ * page touched through two mappings of its memfd counts twice in the process's RSS. */
+uint64_t page_alloc_contig_unzeroed(uint64_t npages, uint64_t align);
+uint64_t page_alloc_unzeroed(void);
 void page_free(uint64_t pa);
 /* Free pages right now (a snapshot, for statistics and tests). */
 uint64_t page_free_count(void);
