@@ -8,10 +8,11 @@
  * and reaches a running goroutine with an IPI instead of a signal to a thread.
  *
  * The files: malloc.c allocation, cache.c per-CPU caches, central.c central lists,
- * heap.c the page heap and scavenger, meta.c metadata, sizeclass.c size classes,
+ * heap.c the page heap and scavenging, meta.c metadata, sizeclass.c size classes,
  * mark.c marking and root jobs, stackscan.c goroutine stacks, roots.c data and
- * registered roots, barrier.c the write barrier, sweep.c sweeping, pacer.c pacing and
- * assists, final.c finalizers, checkmark.c the self-check, work.c work buffers.
+ * registered roots, barrier.c the write barrier, sweep.c sweeping (and the background
+ * sweeper and scavenger goroutines), pacer.c pacing and assists, final.c finalizers,
+ * checkmark.c the self-check, work.c work buffers.
  *
  * A cycle, run by the collector's goroutine (gc_coordinator) when the pacer's trigger
  * is reached or gc_collect() asks; each phase change happens with the world stopped,
