@@ -298,6 +298,18 @@ static uint64_t parked_woken(unsigned n, bool sel)
 	return ns;
 }
 
+/* n goroutines running fn on 64 KiB stacks, each counted on `started` once it is about
+ * to park (and on `exited` when it ends): returns when all of them have started. */
+static void spawn_parked(void (*fn)(void *), unsigned n, struct wait_group *started,
+			 struct wait_group *exited)
+{
+	wg_add(started, n);
+	wg_add(exited, n);
+	for (unsigned i = 0; i < n; i++)
+		go_stack(fn, NULL, 64 << 10);
+	wg_wait(started);
+}
+
 static struct {
 	struct chan *quit;
 	struct wait_group started, exited;
@@ -314,11 +326,7 @@ static void idle_body(void *arg)
 static uint64_t parked_idle(unsigned n)
 {
 	idle.quit = chan_make_typed(&gc_type_u64, 0);
-	wg_add(&idle.started, n);
-	wg_add(&idle.exited, n);
-	for (unsigned i = 0; i < n; i++)
-		go_stack(idle_body, NULL, 64 << 10);
-	wg_wait(&idle.started);
+	spawn_parked(idle_body, n, &idle.started, &idle.exited);
 	go_sleep(10000000);
 	gc_collect();
 	uint64_t ns = timed_gcs(NULL, NULL);
@@ -389,11 +397,7 @@ static void load_worker(void *arg)
 TEST_G_EXPLICIT(gcb_stwload, stwload)
 {
 	ld.stop = chan_make_typed(&gc_type_u64, 0);
-	wg_add(&ld.started, N_LOAD_PARKED);
-	wg_add(&ld.exited, N_LOAD_PARKED);
-	for (unsigned i = 0; i < N_LOAD_PARKED; i++)
-		go_stack(load_parked, NULL, 64 << 10);
-	wg_wait(&ld.started);
+	spawn_parked(load_parked, N_LOAD_PARKED, &ld.started, &ld.exited);
 	struct gnode *long_lived = new_node();
 	populate(LONG_LIVED_DEPTH, long_lived);
 	gc_collect();
