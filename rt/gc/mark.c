@@ -249,11 +249,6 @@ static bool gc_fixed_root_job(void)
 	return did;
 }
 
-bool gc_stack_job(void);	/* stackscan.c */
-
-/* stackscan.c: is any stack job left to take? (a hint, no atomic read-modify-write) */
-bool gc_stack_jobs_left(void);
-
 bool gc_root_job(void)
 {
 	/* the drain asks before every object: plain loads while nothing is left */

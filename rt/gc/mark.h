@@ -102,6 +102,10 @@ void gc_rescan_stw_prepare(void);
 /* Set up stack scanning for a new cycle (world stopped). */
 void gc_stacks_prepare(void);
 bool gc_stacks_done(void);
+/* Take one stack job and run it; false if none was left. */
+bool gc_stack_job(void);
+/* Is any stack job left to take? (a hint, no atomic read-modify-write) */
+bool gc_stack_jobs_left(void);
 /* With the world stopped, on every CPU: rescan this CPU's running goroutine and the
  * goroutines on the rescan lists (any CPU may take any list). Returns how many. */
 unsigned gc_rescan_stw(struct gcwork *w);

@@ -188,12 +188,14 @@ void gc_scan_stack_here(struct g *g, struct gcwork *w)
  * system stacks. Neither may keep anything on its stack that links heap objects
  * together: no timer node (go_sleep panics for them), no waiter node of a structure
  * that reaches the heap (they wait only on semaphores, whose waiters are stacks'
- * nodes linked to one another). The finalizer goroutine runs the program's finalizers, so its stack
- * is scanned; it zeroes the stack below it before it parks instead (Boehm's
- * collector does the same from its allocator, GC_clear_stack): the frames that park
- * are built on zeros (a few KiB is more than they take). So do a mark assist when it
- * is done (it handled heap addresses on the program's stack) and gc_collect before it
- * waits (its caller has often just dropped what it wants collected).
+ * nodes linked to one another).
+ *
+ * The finalizer goroutine runs the program's finalizers, so its stack is scanned; it
+ * zeroes the stack below it before it parks instead (Boehm's collector does the same
+ * from its allocator, GC_clear_stack): the frames that park are built on zeros (a few
+ * KiB is more than they take). So do a mark assist when it is done (it handled heap
+ * addresses on the program's stack) and gc_collect before it waits (its caller has
+ * often just dropped what it wants collected).
  */
 __attribute__((noinline)) void gc_scrub_stack(void)
 {
@@ -387,7 +389,6 @@ bool gc_stack_job(void)
 	return g != NULL;
 }
 
-bool gc_stack_jobs_left(void);
 bool gc_stack_jobs_left(void)
 {
 	return atomic_load_explicit(&stack_cursor, memory_order_relaxed) != NULL;
