@@ -122,7 +122,12 @@ static int map_locked(uint64_t va, uint64_t pa, uint64_t size, unsigned flags, b
 		return -1;
 	int prot = PROT_READ | (flags & MMU_WRITE ? PROT_WRITE : 0) | (flags & MMU_EXEC ? PROT_EXEC : 0);
 	int saved_errno = errno;
-	void *p = mmap((void *)va, size, prot, MAP_SHARED | (replace ? MAP_FIXED : MAP_FIXED_NOREPLACE),
+	/* MMU_POPULATE (a heap chunk): one call instead of a host page fault per page,
+	 * which was a tenth of the collector's benchmarks' time */
+	int populate = flags & MMU_POPULATE ? MAP_POPULATE : 0;
+	flags &= ~MMU_POPULATE;
+	void *p = mmap((void *)va, size, prot,
+		       MAP_SHARED | populate | (replace ? MAP_FIXED : MAP_FIXED_NOREPLACE),
 		       host_memfd, (off_t)(pa - HOST_PHYS_BASE));
 	if (p != MAP_FAILED && p != (void *)va)
 		munmap(p, size);	/* a kernel before 4.17 took the address as a hint */

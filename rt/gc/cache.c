@@ -12,6 +12,17 @@
  * loop may answer a cross-call: a stop-the-world (the end of marking flushes every
  * cache, heap.h) finds each class either holding a span or NULL.
  *
+ * While marking, every object allocated is black (mark.h). The fast path does not set
+ * mark bits one object at a time (that was an atomic OR per allocation, a quarter of
+ * it): a span's free slots are blackened, a few words of atomic OR, when a cache takes
+ * it while marking (mcache_refill) and, for the spans cached when marking starts, by
+ * mark setup with the world stopped (mcache_blacken_all). A blackened slot that is
+ * never allocated stays free: the sweep counts only the marks of allocated slots
+ * (span_sweep), and a marker never marks a free slot (mark_slow). Since every cache is
+ * flushed when marking ends, no span blackened in one cycle is allocated from after
+ * it, and the phase cannot change between a refill's test of it and the blackening
+ * (both with interrupts off; the phase changes with the world stopped).
+ *
  * Accounting for the pacer (pacer.c): the free part of a span is counted as live
  * heap when the cache takes it, and what is still free is subtracted when it gives it
  * back (Go's heapLive). So heap_live grows a span at a time, not per object, and the
@@ -31,6 +42,33 @@ static bool spanclass_of_cache_check(struct span *s, unsigned sc)
 	return s->spanclass != sc || atomic_load(&s->state) != SPAN_INUSE;
 }
 
+/* Mark the free slots of s from freeindex on: what is allocated there from now on is
+ * black. Markers set other bits of the same words, hence the atomic OR. */
+static void span_blacken_free(struct span *s)
+{
+	uint32_t fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+	for (uint32_t wi = fi / 64; wi < s->bitwords; wi++) {
+		uint64_t free = ~s->allocbits[wi];
+		if (wi == fi / 64)
+			free &= ~0ull << (fi % 64);
+		if (s->nelems < wi * 64 + 64)
+			free &= (1ull << (s->nelems - wi * 64)) - 1;
+		if (free)
+			__atomic_fetch_or(&s->markbits[wi], free, __ATOMIC_RELAXED);
+	}
+}
+
+void mcache_blacken_all(void)
+{
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		if (!atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
+			continue;	/* nothing cached */
+		for (unsigned sc = SPAN_KINDS; sc < NUM_SPANCLASSES; sc++)
+			if (gc_mcaches[i].alloc[sc])
+				span_blacken_free(gc_mcaches[i].alloc[sc]);
+	}
+}
+
 bool mcache_refill(struct mcache *mc, unsigned sc)
 {
 	KASSERT(!arch_irq_enabled());
@@ -47,6 +85,8 @@ bool mcache_refill(struct mcache *mc, unsigned sc)
 	s = central_cache_span(c);
 	if (!s)
 		return false;
+	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF)
+		span_blacken_free(s);
 	pacer_heap_live_add((int64_t)span_nfree(s) * s->elemsize);
 	mc->alloc[sc] = s;
 	return true;

@@ -30,7 +30,7 @@ static const char *kind_name(const struct span *s)
 	case SPAN_NOSCAN:
 		return "no pointers";
 	case SPAN_TYPED:
-		return s->type ? s->type->name : "typed";
+		return s->type ? atomic_load(&s->type)->name : "typed";
 	default:
 		return "untyped, conservative";
 	}

@@ -108,6 +108,21 @@ void stats_flush_cache(struct mcache *mc)
 	mc->scan_alloc = 0;
 }
 
+/* Bytes allocated since boot, the caches' unflushed counts included (world stopped;
+ * a CPU that never came online never allocated). */
+static uint64_t alloc_bytes_total(void)
+{
+	uint64_t n = atomic_load(&stats.alloc_bytes);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
+			n += gc_mcaches[i].nalloc_bytes;
+	return n;
+}
+
+/* alloc_bytes_total() at mark setup: what was allocated (black) during marking counts
+ * as marked, as in Go, since this cycle keeps all of it. */
+static uint64_t mark_alloc_start;
+
 static void record_pause(uint64_t ns)
 {
 	atomic_fetch_add(&stats.pause_total, ns);
@@ -249,6 +264,8 @@ static void mark_setup(void *arg)
 	atomic_store(&gc_scan_work, 0);
 	gc_roots_prepare();
 	pacer_mark_start();
+	mark_alloc_start = alloc_bytes_total();
+	mcache_blacken_all();
 	atomic_store(&gc_phase, GC_MARK);
 	atomic_store(&gc_barrier_on, 1);
 }
@@ -426,6 +443,7 @@ static void mark_termination(void *arg)
 	term_barrier(t, 5);
 	if (owner) {
 		/* CPUs that are not online have nothing cached but may hold stats */
+		t->heap_marked += alloc_bytes_total() - mark_alloc_start;
 		pacer_mark_end(t->heap_marked, t->scan_work);
 		atomic_store(&gc_phase, GC_OFF);
 		atomic_store(&gc_barrier_on, 0);

@@ -168,7 +168,7 @@ static bool chunk_map(size_t k)
 	uint64_t pa = page_alloc_contig_unzeroed(HEAP_CHUNK_PAGES, HEAP_CHUNK_PAGES);
 	if (pa) {
 		vm_lock();
-		int rc = arch_mmu_map(va, pa, HEAP_CHUNK, MMU_WRITE);
+		int rc = arch_mmu_map(va, pa, HEAP_CHUNK, MMU_WRITE | MMU_POPULATE);
 		vm_unlock();
 		if (rc)
 			panic("gc: cannot map heap chunk 0x%lx", (unsigned long)va);

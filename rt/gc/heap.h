@@ -108,8 +108,14 @@ struct span {
 	uint64_t *allocbits;		/* swapped with markbits by the sweep */
 	uint64_t *markbits;		/* set with atomic OR by markers */
 	uint64_t *checkbits;		/* the checkmark pass (world stopped) */
-	uint64_t *ptrbits;		/* TYPED small spans: bit i = word i of the span is a pointer */
-	const struct gc_type *type;	/* TYPED large spans: the element type */
+	uint64_t *ptrbits;		/* TYPED small spans of mixed types: bit i = word i is a pointer */
+	/* TYPED large spans: the element type. TYPED small spans: NULL until the first
+	 * object; then the type of every object in the span while all are one element of
+	 * one type (ptrbits unused: the allocator writes no bits, markers scan by the
+	 * type); &gc_type_mixed from the first object of another type or an array on
+	 * (ptrbits then hold every object's bits). Changed by the CPU caching the span,
+	 * the bits written before the release store of gc_type_mixed; read with acquire. */
+	const struct gc_type *_Atomic type;
 	void *metablock;		/* the block the bitmaps live in (meta.c), and its size */
 	uint32_t metasize;
 
@@ -207,7 +213,7 @@ extern struct gcheap gcheap;
 extern struct span *_Atomic *const gc_spanmap;
 
 void heap_init(void);
-/* A span of npages, SPAN_INUSE, its pages mapped (zero when !needzero), span-map
+/* A span of npages, SPAN_INUSE, its pages mapped (zero when !needzero, which a fresh span is not), span-map
  * entries set; NULL when neither the heap nor the page allocator has them. */
 struct span *heap_alloc_span(uint32_t npages);
 /* Give an in-use span's pages back to the heap (coalescing with free neighbours). */
@@ -276,9 +282,14 @@ struct mcache {
 
 extern struct mcache gc_mcaches[ARCH_MAX_CPUS];
 
+/* The type of a small TYPED span whose objects have several types (see struct span). */
+extern const struct gc_type gc_type_mixed;
+
 /* Refill class sc of this CPU's cache: give back the full span, take a span with a
  * free object. false when the heap cannot grow. Interrupts off. */
 bool mcache_refill(struct mcache *mc, unsigned sc);
+/* Blacken the free slots of every cached span (mark setup, world stopped). */
+void mcache_blacken_all(void);
 /* Give every cached span back to its central (end of marking, world stopped; or the
  * CPU's own cache with interrupts off). */
 void mcache_flush(struct mcache *mc);

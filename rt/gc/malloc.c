@@ -4,14 +4,14 @@
  * Small objects (up to GC_MAX_SMALL) come from this CPU's cached span of their span
  * class (cache.c): with interrupts off, the next free slot is found in the span's
  * alloccache and freeindex moves past it; no lock, no atomic read-modify-write.
- * Then, still with interrupts off so that no phase change comes in between:
- *   - during marking, the object is allocated black: its mark bit set (an atomic OR:
- *     markers set other bits of the same word), so this cycle keeps it without
- *     scanning it (what it will point to gets there through the barrier);
- *   - a typed object's words get their pointer bits in the span's bitmap, from its
- *     type (an array repeats the type), the rest of the slot's bits cleared.
- * The memory is zeroed in that same section (a slot of a span that held objects
- * before; a fresh span's pages are zero already): the object is black and reachable
+ * During marking the object is black already: the cache blackened the span's free
+ * slots (cache.c), so this cycle keeps it without scanning it (what it will point to
+ * gets there through the barrier). Then, still with interrupts off:
+ *   - a typed object's type is recorded: nothing to do while its span holds objects
+ *     of that one type only (struct span), else its pointer bits in the span's
+ *     bitmap (an array repeats the type), the rest of the slot's bits cleared.
+ * The memory is zeroed in that same section (a span whose memory may be dirty: one
+ * that held objects before, or fresh from unzeroed pages, heap.c): the object is black and reachable
  * from this goroutine's registers the moment interrupts come back on, and a pause
  * that came in between would find it holding a dead object's old pointers (the
  * checkmark pass, which scans black objects too, would report them). At most 32 KiB,
@@ -37,6 +37,7 @@
 
 const struct gc_type gc_type_ptr = { .name = "pointer", .size = 8, .nwords = 1, .nptr = 1, .ptrmask = { 1 } };
 const struct gc_type gc_type_u64 = { .name = "uint64", .size = 8, .nwords = 1, .nptr = 0 };
+const struct gc_type gc_type_mixed = { .name = "typed, several types", .size = 8, .nwords = 1 };
 
 static _Atomic bool gc_ready;	/* gc_init ran */
 
@@ -89,6 +90,34 @@ static void write_ptrbits(struct span *s, uintptr_t x, const struct gc_type *t, 
 		__atomic_store_n(&bits[wi], (old & ~mask) | (val << off), __ATOMIC_RELAXED);
 		w += take;
 	}
+}
+
+/* Objects of a second type (or an array) in a span that held one type only: give
+ * every slot the bits of the type they all had so far, then let markers read ptrbits
+ * (struct span). */
+static void span_go_mixed(struct span *s)
+{
+	const struct gc_type *t = atomic_load_explicit(&s->type, memory_order_relaxed);
+	if (t)
+		for (uint32_t i = 0; i < s->nelems; i++)
+			write_ptrbits(s, span_objbase(s, i), t, 1);
+	atomic_store_explicit(&s->type, &gc_type_mixed, memory_order_release);
+}
+
+/* Record the type of a new object in its small TYPED span: nothing to do while the
+ * span holds one type only, the common case. */
+static inline void set_type(struct span *s, uintptr_t x, const struct gc_type *t, size_t n)
+{
+	const struct gc_type *st = atomic_load_explicit(&s->type, memory_order_relaxed);
+	if (__builtin_expect(st == t && n == 1, 1))
+		return;
+	if (!st && n == 1) {
+		atomic_store_explicit(&s->type, t, memory_order_release);
+		return;
+	}
+	if (st != &gc_type_mixed)
+		span_go_mixed(s);
+	write_ptrbits(s, x, t, n);
 }
 
 static _Noreturn void oom(size_t size)
@@ -156,10 +185,8 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n)
 	hold(&x);
 	if (s->needzero)
 		zero_object(x, s->elemsize);
-	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF)
-		bit_set_atomic(s->markbits, idx);
 	if (s->kind == SPAN_TYPED)
-		write_ptrbits(s, x, t, n);
+		set_type(s, x, t, n);
 	mc->nalloc++;
 	mc->nalloc_bytes += s->elemsize;
 	if (s->kind != SPAN_NOSCAN)
@@ -317,8 +344,8 @@ void *gc_realloc(void *p, size_t n)
 	size_t old = s->elemsize;
 	void *q;
 	if (s->kind == SPAN_TYPED) {
-		const struct gc_type *t = s->type;
-		if (!t)
+		const struct gc_type *t = atomic_load_explicit(&s->type, memory_order_acquire);
+		if (!t || t == &gc_type_mixed)
 			panic("gc_realloc: %p is a small typed object (its type is not kept: use "
 			      "gc_new_array and copy)", p);
 		if (n % t->size)

@@ -151,6 +151,32 @@ NO_SANITIZE static void scan_typed_range(uintptr_t base, uintptr_t b, uintptr_t 
 	w->scan_work += e - b;
 }
 
+/* [b, e) of a small object `base` that is one t (a span of one type): its words
+ * below t's size whose bits are set in t's mask. */
+NO_SANITIZE static void scan_one(uintptr_t base, uintptr_t b, uintptr_t e, const struct gc_type *t,
+				 struct gcwork *w)
+{
+	size_t lo = (b - base) / 8, hi = (e - base) / 8;
+	if (hi > t->nwords)
+		hi = t->nwords;
+	for (size_t k = lo & ~(size_t)63; k < hi; k += 64) {
+		uint64_t word = t->ptrmask[k / 64];
+		if (k < lo)
+			word &= ~0ull << (lo - k);
+		if (hi - k < 64)
+			word &= (1ull << (hi - k)) - 1;
+		while (word) {
+			unsigned j = (unsigned)__builtin_ctzll(word);
+			word &= word - 1;
+			uintptr_t a = base + (k + j) * 8;
+			uintptr_t v = *(volatile uintptr_t *)a;
+			if (in_heap(v))
+				mark_slow(v, a, w);
+		}
+	}
+	w->scan_work += e - b;
+}
+
 /* Scan [b, e) of object `base` in span s by the span's kind. */
 static void scan_part(struct span *s, uintptr_t base, uintptr_t b, uintptr_t e, struct gcwork *w)
 {
@@ -160,14 +186,16 @@ static void scan_part(struct span *s, uintptr_t base, uintptr_t b, uintptr_t e, 
 	case SPAN_CONS:
 		gc_scan_conservative(b, e, w);
 		return;
-	case SPAN_TYPED:
-		if (s->ptrbits)
+	case SPAN_TYPED: {
+		const struct gc_type *t = atomic_load_explicit(&s->type, memory_order_acquire);
+		if (!s->ptrbits)	/* large */
+			t ? scan_typed_range(base, b, e, t, w) : gc_scan_conservative(b, e, w);
+		else if (t == &gc_type_mixed)
 			scan_bits(b, (e - b) / 8, s->ptrbits, (b - s->base) / 8, w);
-		else if (s->type)
-			scan_typed_range(base, b, e, s->type, w);
-		else
-			gc_scan_conservative(b, e, w);
+		else if (t)
+			scan_one(base, b, e, t, w);
 		return;
+	}
 	}
 }
 
@@ -354,6 +382,15 @@ bool gc_test_marked(const void *p)
 {
 	struct span *s = span_of((uintptr_t)p);
 	return s && bit_get(s->markbits, span_objindex(s, (uintptr_t)p));
+}
+
+const char *gc_test_span_type(const void *p)
+{
+	struct span *s = span_of((uintptr_t)p);
+	if (!s || s->kind != SPAN_TYPED)
+		return "(not typed)";
+	const struct gc_type *t = atomic_load(&s->type);
+	return t ? t->name : "(none)";
 }
 
 unsigned gc_test_phase(void)

@@ -119,6 +119,83 @@ TEST_G(gc, garbage_is_freed)
 		EXPECT_EQ(s1.heap_inuse >> 10, s0.heap_inuse >> 10);
 }
 
+/*
+ * Spans of one type. A small typed span whose objects are all one element of one
+ * type records that type and keeps no pointer bitmap (struct span in rt/gc/heap.h);
+ * the first object of another type, or an array, turns it mixed: every slot gets its
+ * bitmap from the type it had. Two types of the same size class whose pointers sit at
+ * different words, and arrays of pointers, allocated interleaved while collections
+ * run: what each one points to (a payload carrying its magic) must survive, which it
+ * does only if every object is scanned by its own type, before and after the switch.
+ */
+struct head_ptr {
+	uint64_t *p;
+	uint64_t pad[3];
+};
+struct tail_ptr {
+	uint64_t pad[3];
+	uint64_t *p;
+};
+GC_TYPE(head_ptr_type, struct head_ptr, p);
+GC_TYPE(tail_ptr_type, struct tail_ptr, p);
+
+static uint64_t *payload(uint64_t i)
+{
+	uint64_t *x = gc_alloc_noscan(48);
+	for (int k = 0; k < 6; k++)
+		x[k] = magic_of(i * 8 + (uint64_t)k);
+	return x;
+}
+
+static bool payload_ok(const uint64_t *x, uint64_t i)
+{
+	for (int k = 0; k < 6; k++)
+		if (x[k] != magic_of(i * 8 + (uint64_t)k))
+			return false;
+	return true;
+}
+
+TEST_G(gc, one_type_spans_turn_mixed)
+{
+	enum { N = 6000 };
+	/* the objects, each kind from its own index range of magics */
+	void **keep = gc_new_array(&gc_type_ptr, 3 * N);
+	for (unsigned i = 0; i < N; i++) {
+		struct head_ptr *h = gc_new(&head_ptr_type);
+		gc_store(&h->p, payload(i));
+		gc_store(&keep[i], h);
+	}
+	/* so far one type in its spans */
+	EXPECT_STREQ(gc_test_span_type(keep[N - 1]), "struct head_ptr");
+	for (unsigned i = 0; i < N; i++) {
+		struct tail_ptr *t = gc_new(&tail_ptr_type);
+		gc_store(&t->p, payload(N + i));
+		gc_store(&keep[N + i], t);
+		uint64_t **a = gc_new_array(&gc_type_ptr, 4);	/* 32 bytes: the same class */
+		for (unsigned k = 0; k < 4; k++)
+			gc_store(&a[k], payload(2 * N + i * 4 + k));
+		gc_store(&keep[2 * N + i], a);
+		if (i % 500 == 0)
+			churn(256 << 10);	/* cycles start and end while the spans switch */
+	}
+	for (int round = 0; round < 3; round++) {
+		churn(2 << 20);
+		gc_collect();
+	}
+	unsigned bad = 0;
+	for (unsigned i = 0; i < N; i++) {
+		bad += !payload_ok(((struct head_ptr *)keep[i])->p, i);
+		bad += !payload_ok(((struct tail_ptr *)keep[N + i])->p, N + i);
+		uint64_t **a = keep[2 * N + i];
+		for (unsigned k = 0; k < 4; k++)
+			bad += !payload_ok(a[k], 2 * N + i * 4 + k);
+	}
+	EXPECT_EQ(bad, 0);
+	/* the types shared spans: the last tail_ptr's span holds arrays too by now */
+	EXPECT_STREQ(gc_test_span_type(keep[2 * N - 1]), "typed, several types");
+	gc_keep_alive(keep);
+}
+
 /* Runtime objects on the heap: an unbuffered channel of words is one small object (no
  * page of its own), a buffered one adds its ring, and both go away unreferenced. */
 TEST_G(gc, channels_are_small_heap_objects)

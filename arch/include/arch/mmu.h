@@ -19,6 +19,10 @@
 #define MMU_WRITE	(1u << 0)
 #define MMU_EXEC	(1u << 1)
 #define MMU_DEVICE	(1u << 2)	/* device memory: uncached, strongly ordered */
+/* A hint, not a right: the range is about to be written, so an arch that can map it
+ * eagerly does (the hosted platform: one mmap populating it instead of a host page
+ * fault per page). The hardware arches ignore it; arch_mmu_query never returns it. */
+#define MMU_POPULATE	(1u << 3)
 
 /* Returns the physical address of a zeroed page, or 0 when memory is exhausted. */
 typedef uint64_t (*mmu_page_alloc_fn)(void);

@@ -11,6 +11,9 @@
  *   gc_test_cycles_started   cycles whose marking has begun
  *   gc_test_marked(p)        is the heap object p points into marked in the current
  *                            cycle? (false outside the heap)
+ *   gc_test_span_type(p)     the type recorded by the span of p's object: the name
+ *                            of the one type all its objects have, "typed, several
+ *                            types", "(none)" (no object yet) or "(not typed)"
  *   gc_test_phase()          0 off, 1 marking, 2 mark termination
  *   gc_test_cycle()          the current (or last) cycle's number
  *   gc_test_cycle_info(n, &ci)  what cycle n cost (the last GC_TEST_CYCLES cycles are
@@ -32,6 +35,7 @@
 extern void (*gc_test_mark_done_hook)(void);
 extern _Atomic uint64_t gc_test_cycles_started;
 bool gc_test_marked(const void *p);
+const char *gc_test_span_type(const void *p);
 unsigned gc_test_phase(void);
 uint32_t gc_test_cycle(void);
 int gc_test_quiesce(void);
