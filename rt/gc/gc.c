@@ -46,6 +46,14 @@
  *     parked goroutines' stacks (sched_shrink_stacks, once per cycle) and wakes the
  *     scavenger, which later gives idle heap chunks back (heap_scavenge).
  *
+ * The stop-the-world mode (gc_mode=stw, gc_set_mode(GC_MODE_STW)): steps 2 to 4 in
+ * one pause. Mark setup, then every CPU scans the goroutine it was running, then all
+ * take the root jobs (the parked goroutines' stacks scanned from their saved contexts,
+ * no claim needed with the world stopped) and drain in parallel, then the end of step
+ * 4. No mutator runs while anything is marked, so stores need no barrier: the mode
+ * for programs that never call gc_store (the Boehm-style interface, gc.h), at the
+ * price of a pause that grows with the live heap.
+ *
  * The invariants: during GC_MARK no black object points to a white one (the barrier);
  * a stack's scan is current until its goroutine runs again (the rescan lists); an
  * object allocated during marking is black; at the end of pause 2 no grey object
@@ -59,6 +67,7 @@
  * they are and the collector reads the interrupted registers instead).
  */
 #include <stdio.h>
+#include <string.h>
 #include <kernel/clock.h>
 #include <kernel/cmdline.h>
 #include <kernel/console.h>
@@ -79,12 +88,16 @@
 
 static bool opt_gc = true;
 static uint32_t opt_percent = 100;
+static char opt_mode[16] = "concurrent";
 bool gc_opt_trace, gc_opt_checkmark;
 
 CMDLINE_OPTION(gc, "gc", CMDLINE_BOOL, &opt_gc, sizeof(opt_gc), 0, 0,
 	       "automatic garbage collection (off: only gc_collect() collects)");
 CMDLINE_OPTION(gc_percent, "gc_percent", CMDLINE_UINT, &opt_percent, sizeof(opt_percent), 0, 100000,
 	       "heap growth over the live heap that starts a collection, in % (Go's GOGC); default 100");
+CMDLINE_OPTION(gc_mode, "gc_mode", CMDLINE_STR, opt_mode, sizeof(opt_mode), 0, 0,
+	       "how collections mark: concurrent (the default; stores into the heap go through gc_store) "
+	       "or stw (with the world stopped: no barrier needed)");
 CMDLINE_OPTION(gctrace, "gctrace", CMDLINE_BOOL, &gc_opt_trace, sizeof(gc_opt_trace), 0, 0,
 	       "print one line per collection");
 CMDLINE_OPTION(gccheckmark, "gccheckmark", CMDLINE_BOOL, &gc_opt_checkmark, sizeof(gc_opt_checkmark), 0, 0,
@@ -182,6 +195,7 @@ static struct {
 } ctl = { .mu = MUTEX_INIT, .done_cv = COND_INIT };
 
 static _Atomic bool requested;		/* the pacer's trigger fired */
+static _Atomic int gc_mode = GC_MODE_CONCURRENT;	/* changed under ctl.mu with no cycle running */
 static struct sema coord_sema = SEMA_INIT(0);
 
 /* The last cycles' costs (the coordinator writes, under the ctl mutex; tests read). */
@@ -316,6 +330,7 @@ struct term {
 	_Atomic unsigned nwait;		/* CPUs out of work (the drain's termination) */
 	uint64_t heap_marked, scan_work, heap_live_end;
 	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
+	bool full;			/* the stop-the-world mode: the whole mark in this pause */
 };
 
 /*
@@ -401,12 +416,20 @@ static void mark_termination(void *arg)
 	struct gcwork *w = &gc_cpus[me].w;
 	bool owner = me == t->owner;
 	if (owner) {
+		if (t->full)
+			mark_setup(NULL);
 		atomic_store(&gc_phase, GC_MARKTERM);
 		gc_rescan_stw_prepare();
 	}
 	term_barrier(t, 0);
 	atomic_fetch_add(&t->rescans, gc_rescan_stw(w));
 	gc_scan_own_stack(w);
+	if (t->full) {
+		/* every running goroutine is scanned now, so the stack jobs find parked ones */
+		term_barrier(t, 6);
+		while (gc_root_job_stopped(w))
+			;
+	}
 	stw_drain(t, w);
 	term_barrier(t, 1);
 	if (gc_opt_checkmark) {
@@ -480,31 +503,38 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 		(unsigned long long)(globals >> 20), np, forced ? " (forced)" : "");
 }
 
-static void run_cycle(bool forced)
+static void run_cycle(bool forced, int mode)
 {
 	uint64_t start = clock_ns();
 	gc_sweep_finish();
 	uint64_t heap0 = pacer_heap_live();
 
-	uint64_t t1 = clock_ns();
-	stop_the_world(mark_setup, NULL);
-	uint64_t p1 = clock_ns() - t1;
-	uint32_t cyc = atomic_load(&gc_cycle);
-	atomic_fetch_add(&gc_test_cycles_started, 1);
+	struct term t = { .n = nprocs(), .full = mode == GC_MODE_STW };
+	uint64_t p1 = 0, mark = 0;
+	if (!t.full) {
+		uint64_t t1 = clock_ns();
+		stop_the_world(mark_setup, NULL);
+		p1 = clock_ns() - t1;
+		atomic_fetch_add(&gc_test_cycles_started, 1);
 
-	uint64_t t2 = clock_ns();
-	mark_concurrent();
-	if (gc_test_mark_done_hook)
-		gc_test_mark_done_hook();
-	uint64_t mark = clock_ns() - t2;
+		uint64_t t2 = clock_ns();
+		mark_concurrent();
+		if (gc_test_mark_done_hook)
+			gc_test_mark_done_hook();
+		mark = clock_ns() - t2;
+	} else if (gc_test_mark_done_hook) {
+		gc_test_mark_done_hook();	/* (just before the pause, which does it all) */
+	}
 
-	struct term t = { .n = nprocs() };
 	irq_push();
 	t.owner = cpu_id();	/* stop_the_world_all runs fn here too, with interrupts off */
 	uint64_t t3 = clock_ns();
 	stop_the_world_all(mark_termination, &t);
 	uint64_t p2 = clock_ns() - t3;
 	irq_pop();
+	uint32_t cyc = atomic_load(&gc_cycle);
+	if (t.full)
+		atomic_fetch_add(&gc_test_cycles_started, 1);
 
 	record_pause(p1 + p2);
 	atomic_fetch_add(&stats.cycles, 1);
@@ -537,8 +567,9 @@ static void gc_coordinator(void *arg)
 				break;
 			}
 			ctl.started++;
+			int mode = atomic_load(&gc_mode);
 			mutex_unlock(&ctl.mu);
-			run_cycle(forced);
+			run_cycle(forced, mode);
 			mutex_lock(&ctl.mu);
 			ctl.done++;
 			cond_broadcast(&ctl.done_cv);
@@ -568,9 +599,28 @@ bool gc_sched_idle(bool (*stop)(void))
 
 /* ---- start ---------------------------------------------------------------------------------------------------- */
 
+int gc_set_mode(int mode)
+{
+	if (mode != GC_MODE_CONCURRENT && mode != GC_MODE_STW)
+		panic("gc_set_mode: %d is not a mode (GC_MODE_CONCURRENT or GC_MODE_STW)", mode);
+	mutex_lock(&ctl.mu);
+	/* a concurrent cycle under way relies on the barrier until its end */
+	while (ctl.done != ctl.started)
+		cond_wait(&ctl.done_cv, &ctl.mu);
+	int old = atomic_exchange(&gc_mode, mode);
+	mutex_unlock(&ctl.mu);
+	return old;
+}
+
 void gc_init(void)
 {
 	gc_alloc_init();
+	if (!strcmp(opt_mode, "concurrent"))
+		atomic_store(&gc_mode, GC_MODE_CONCURRENT);
+	else if (!strcmp(opt_mode, "stw"))
+		atomic_store(&gc_mode, GC_MODE_STW);
+	else
+		panic("gc_mode=%s: not a collector mode (concurrent or stw)", opt_mode);
 	atomic_store(&pacer_percent, opt_gc ? (int)opt_percent : -1);
 	gc_set_percent(opt_gc ? (int)opt_percent : -1);
 	gc_boot_ns = clock_ns();

@@ -286,6 +286,11 @@ bool gc_root_job(void)
 	return gc_fixed_root_job() || gc_stack_job();
 }
 
+bool gc_root_job_stopped(struct gcwork *w)
+{
+	return gc_fixed_root_job() || gc_stack_job_stopped(w);
+}
+
 bool gc_roots_done(void)
 {
 	return atomic_load(&root_next) >= root_njobs && atomic_load(&root_inflight) == 0 && gc_stacks_done();

@@ -65,6 +65,9 @@ void gc_roots_prepare(void);
 /* Do one root job if any is left; false when none is. Interrupts on, a goroutine or
  * the scheduler loop (idle marking). */
 bool gc_root_job(void);
+/* The same with the world stopped, in the stop-the-world mode, after every CPU scanned
+ * its running goroutine (stacks of the others straight from their saved contexts). */
+bool gc_root_job_stopped(struct gcwork *w);
 /* Every root job done (none left to take and none in progress). */
 bool gc_roots_done(void);
 
@@ -104,6 +107,7 @@ void gc_stacks_prepare(void);
 bool gc_stacks_done(void);
 /* Take one stack job and run it; false if none was left. */
 bool gc_stack_job(void);
+bool gc_stack_job_stopped(struct gcwork *w);	/* (gc_root_job_stopped) */
 /* Is any stack job left to take? (a hint, no atomic read-modify-write) */
 bool gc_stack_jobs_left(void);
 /* With the world stopped, on every CPU: rescan this CPU's running goroutine and the

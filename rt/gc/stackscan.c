@@ -288,7 +288,7 @@ void gc_scan_stack(struct g *g)
 		if (atomic_load_explicit(&g->gc_scancycle, memory_order_acquire) == cyc)
 			return;
 		if (atomic_load(&gc_phase) != GC_MARK)
-			return;
+			return;		/* (the stop-the-world mode scans with gc_stack_job_stopped) */
 		irq_push();
 		unsigned me = cpu_id();
 		if (__atomic_load_n(&allp[me].curg, __ATOMIC_RELAXED) == g) {	/* case 1 */
@@ -387,6 +387,32 @@ bool gc_stack_job(void)
 		gc_scan_stack(g);
 	atomic_fetch_sub(&stack_inflight, 1);
 	return g != NULL;
+}
+
+/* A stack job with the world stopped (the stop-the-world mode): every running
+ * goroutine was scanned by its own CPU, so a goroutine not scanned yet this cycle is
+ * parked or runnable, and nobody can run it or claim it meanwhile. */
+bool gc_stack_job_stopped(struct gcwork *w)
+{
+	KASSERT(!arch_irq_enabled());
+	struct g *g = atomic_load(&stack_cursor);
+	while (g && !atomic_compare_exchange_weak(&stack_cursor, &g, g->alllink))
+		;
+	if (!g)
+		return false;
+	uint32_t cyc = atomic_load(&gc_cycle);
+	if (atomic_load(&g->gc_scancycle) == cyc)
+		return true;
+	uint32_t st = atomic_load(&g->status);
+	if (st == G_DEAD || st == G_IDLE)
+		return true;
+	if (st & G_SCAN)
+		panic("gc: goroutine %llu claimed for a scan with the world stopped", (unsigned long long)g->id);
+	if (st == G_RUNNING)
+		panic("gc: goroutine %llu is running but no stopped CPU was running it", (unsigned long long)g->id);
+	gc_scan_stack_saved(g, w);
+	atomic_store(&g->gc_scancycle, cyc);
+	return true;
 }
 
 bool gc_stack_jobs_left(void)

@@ -7,6 +7,9 @@
  *                      linked lists and channels with gc_store, continuously, while
  *                      collections run back to back; every node is found exactly once,
  *                      intact, at the end
+ *   plain_store_mutators_stw
+ *                      the same with plain stores, never gc_store, in the
+ *                      stop-the-world mode (gc_set_mode): nothing lost either
  *   pointers_only_in_parked_stacks
  *                      goroutines (two per CPU) take a node out of the heap, park with
  *                      it only in their frame, and put it back when woken, while
@@ -109,7 +112,16 @@ static struct {
 	struct holder *holders[64];	/* a global root array (gc_store) */
 	struct wait_group done;
 	_Atomic unsigned bad;
+	bool plain;			/* store without the barrier (the stop-the-world mode) */
 } bm = { .done = WAIT_GROUP_INIT };
+
+#define BSTORE(slot, v)                                                                \
+	do {                                                                           \
+		if (bm.plain)                                                          \
+			*(slot) = (v);                                                 \
+		else                                                                   \
+			gc_store((slot), (v));                                         \
+	} while (0)
 
 static uint64_t bcheck(uint64_t id)
 {
@@ -129,35 +141,35 @@ static void bmutator(void *arg)
 		switch ((r >> 32) % 8) {
 		case 0: {	/* swap two slots */
 			struct bnode *x = h->slots[a], *y = h->slots[b];
-			gc_store(&h->slots[a], y);
-			gc_store(&h->slots[b], x);
+			BSTORE(&h->slots[a], y);
+			BSTORE(&h->slots[b], x);
 			break;
 		}
 		case 1: {	/* slot -> front of the list */
 			struct bnode *x = h->slots[a];
 			if (!x)
 				break;
-			gc_store(&h->slots[a], NULL);
-			gc_store(&x->next, h->list);
-			gc_store(&h->list, x);
+			BSTORE(&h->slots[a], NULL);
+			BSTORE(&x->next, h->list);
+			BSTORE(&h->list, x);
 			break;
 		}
 		case 2: {	/* list front -> an empty slot */
 			struct bnode *x = h->list;
 			if (!x || h->slots[b])
 				break;
-			gc_store(&h->list, x->next);
-			gc_store(&x->next, NULL);
-			gc_store(&h->slots[b], x);
+			BSTORE(&h->list, x->next);
+			BSTORE(&x->next, NULL);
+			BSTORE(&h->slots[b], x);
 			break;
 		}
 		case 3: {	/* send one to the next goroutine, without blocking */
 			struct bnode *x = h->slots[a];
 			if (!x)
 				break;
-			gc_store(&h->slots[a], NULL);
+			BSTORE(&h->slots[a], NULL);
 			if (!chan_try_send(bm.ring[(me + 1) % bm.n], &x))
-				gc_store(&h->slots[a], x);	/* full: put it back */
+				BSTORE(&h->slots[a], x);	/* full: put it back */
 			break;
 		}
 		case 4: {	/* take one from the previous goroutine into an empty slot */
@@ -165,23 +177,23 @@ static void bmutator(void *arg)
 			if (h->slots[b])
 				break;
 			if (chan_try_recv(bm.ring[me], &x, NULL))
-				gc_store(&h->slots[b], x);
+				BSTORE(&h->slots[b], x);
 			break;
 		}
 		case 5: case 6: {	/* only in this stack across a switch: out of the heap, yield, back */
 			struct bnode *x = h->slots[a];
 			if (!x)
 				break;
-			gc_store(&h->slots[a], NULL);
+			BSTORE(&h->slots[a], NULL);
 			if (r & (1ull << 50))
 				go_sleep(20000);
 			else
 				go_yield();
 			if (!h->slots[b])
-				gc_store(&h->slots[b], x);
+				BSTORE(&h->slots[b], x);
 			else {
-				gc_store(&x->next, h->list);
-				gc_store(&h->list, x);
+				BSTORE(&x->next, h->list);
+				BSTORE(&h->list, x);
 			}
 			break;
 		}
@@ -195,8 +207,9 @@ static void bmutator(void *arg)
 	wg_done(&bm.done);
 }
 
-TEST_G_EXPLICIT(gc_stress, barrier_mutators)
+static void run_bmutators(bool plain)
 {
+	bm.plain = plain;
 	unsigned n = 2 * cpu_count();
 	if (n > 64)
 		n = 64;
@@ -205,19 +218,19 @@ TEST_G_EXPLICIT(gc_stress, barrier_mutators)
 	uint64_t total = (uint64_t)n * BNODES_PER_G;
 	for (unsigned i = 0; i < n; i++) {
 		struct holder *h = gc_new(&holder_type);
-		gc_store(&h->slots, (struct bnode **)gc_new_array(&gc_type_ptr, BSLOTS));
+		BSTORE(&h->slots, (struct bnode **)gc_new_array(&gc_type_ptr, BSLOTS));
 		for (unsigned k = 0; k < BNODES_PER_G; k++) {
 			struct bnode *x = gc_new(&bnode_type);
 			x->id = (uint64_t)i * BNODES_PER_G + k;
 			x->check = bcheck(x->id);
 			if (k < BSLOTS / 2) {
-				gc_store(&h->slots[k], x);
+				BSTORE(&h->slots[k], x);
 			} else {
-				gc_store(&x->next, h->list);
-				gc_store(&h->list, x);
+				BSTORE(&x->next, h->list);
+				BSTORE(&h->list, x);
 			}
 		}
-		gc_store(&bm.holders[i], h);
+		BSTORE(&bm.holders[i], h);
 		bm.ring[i] = chan_make_typed(&gc_type_ptr, 8);
 	}
 	collector_start();
@@ -250,15 +263,29 @@ TEST_G_EXPLICIT(gc_stress, barrier_mutators)
 			found++;
 		}
 	}
-	kprintf("gc_stress: %u mutators, %llu nodes moved through slots, lists and channels, %u collections\n",
-		n, (unsigned long long)total, cycles);
+	kprintf("gc_stress: %u mutators, %llu nodes moved through slots, lists and channels, %u collections%s\n",
+		n, (unsigned long long)total, cycles, plain ? " (plain stores, stop-the-world mode)" : "");
 	EXPECT_EQ(found, total);
 	EXPECT_EQ(bad, 0);
 	EXPECT_TRUE(cycles >= BCYCLES_MIN);
 	for (unsigned i = 0; i < n; i++) {
-		gc_store(&bm.holders[i], NULL);
+		BSTORE(&bm.holders[i], NULL);
 		bm.ring[i] = NULL;
 	}
+}
+
+TEST_G_EXPLICIT(gc_stress, barrier_mutators)
+{
+	run_bmutators(false);
+}
+
+/* The same mutators storing with plain assignments, never gc_store, with the collector
+ * in the stop-the-world mode (gc.h's): nothing may be lost, and checkmark agrees. */
+TEST_G_EXPLICIT(gc_stress, plain_store_mutators_stw)
+{
+	int old = gc_set_mode(GC_MODE_STW);
+	run_bmutators(true);
+	EXPECT_EQ(gc_set_mode(old), GC_MODE_STW);
 }
 
 /* ---- pointers held only by parked stacks --------------------------------------------------- */

@@ -99,6 +99,14 @@
  *                            grown n% over what the last one left live (default 100;
  *                            kernel option gc_percent=N); -1 turns automatic
  *                            collections off (option gc=off). Returns the old value.
+ *   gc_set_mode(m)           how cycles mark: GC_MODE_CONCURRENT (the default: the
+ *                            mutators run during marking, so every pointer store into
+ *                            the heap or a registered root goes through gc_store) or
+ *                            GC_MODE_STW (the whole mark with the world stopped, in
+ *                            parallel on every CPU: stores need no barrier, pauses grow
+ *                            with the live heap; the mode of gc.h, the Boehm-style
+ *                            interface). Waits for a cycle under way to end; returns
+ *                            the old mode. Kernel option gc_mode=concurrent|stw.
  *   gc_stats(&s)             heap in use, goal, cycles, pauses (below)
  *   gc_keep_alive(p)         p counts as used up to this point (the compiler may
  *                            otherwise drop the last reference earlier than the
@@ -106,7 +114,7 @@
  *   gc_base(p), gc_size(p)   the start and usable size of the heap object p points
  *                            into; NULL / 0 when p is not in one
  *
- * Kernel options: gc_percent=N, gc=off, gctrace=1 (one line per cycle, Go's format),
+ * Kernel options: gc_percent=N, gc=off, gc_mode=concurrent|stw, gctrace=1 (one line per cycle, Go's format),
  * gccheckmark=1 (after every cycle, re-mark the whole heap with the world stopped and
  * panic on any reachable object the concurrent mark missed, naming it and the slot
  * that points to it: a missing write barrier).
@@ -157,6 +165,8 @@ void gc_set_finalizer(void *p, void (*fn)(void *p));
 
 void gc_collect(void);
 int gc_set_percent(int percent);
+enum { GC_MODE_CONCURRENT = 0, GC_MODE_STW = 1 };
+int gc_set_mode(int mode);
 void *gc_base(const void *p);
 size_t gc_size(const void *p);
 

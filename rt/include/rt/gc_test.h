@@ -8,6 +8,7 @@
  *                            is black. A test uses it to store a pointer without the
  *                            barrier (which checkmark must catch) or to look at mark
  *                            bits. Runs in the collector's goroutine; may not allocate.
+ *                            In the stop-the-world mode: just before the pause.
  *   gc_test_cycles_started   cycles whose marking has begun
  *   gc_test_marked(p)        is the heap object p points into marked in the current
  *                            cycle? (false outside the heap)
