@@ -59,7 +59,8 @@ KSRC := $(wildcard boot/*.c boot/$(ARCH)/*.c boot/$(ARCH)/*.S) \
 	$(wildcard arch/$(ARCH)/*.c arch/$(ARCH)/*.S) \
 	$(wildcard kernel/*.c) \
 	$(wildcard rt/*.c rt/gc/*.c) \
-	$(wildcard tests/boot/*.c)
+	$(wildcard tests/boot/*.c) \
+	$(wildcard tests/boehm/*.c)
 KOBJ := $(patsubst %,$(O)/obj/%.o,$(KSRC))
 
 .PHONY: all image run test bench fuzz deps newlib host-tests boot-tests tool-tests clean FORCE
@@ -78,10 +79,14 @@ $(NEWLIB)/.stamp: tools/newlib.sh
 	@tools/newlib.sh $(ARCH) $(NEWLIB)
 
 # ---- kernel -------------------------------------------------------------------
+# The Boehm-style programs of tests/boehm/ are built unchanged but for the name of
+# their main (tests/boot/boehm_test.c runs them).
+BOEHM_MAIN = $(if $(filter tests/boehm/%,$<),-Dmain=boehm_$(basename $(notdir $<))_main)
+
 $(O)/obj/%.c.o: %.c $(NEWLIB)/.stamp Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CFLAGS) $(BOEHM_MAIN) -c $< -o $@
 
 $(O)/obj/%.S.o: %.S Makefile
 	@mkdir -p $(dir $@)
@@ -150,8 +155,10 @@ test: deps
 	-$(MAKE) --no-print-directory host-tests
 	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(MAKE) --no-print-directory host-sys
+	-tools/boehmprogs.py --build $(BUILD) --results $(RESULTS)/boehm.txt
 	-tools/boottest.py --build $(BUILD) --results $(RESULTS)/boot.txt
-	@tools/summary.py $(RESULTS)/tools.txt $(RESULTS)/host.txt $(RESULTS)/fuzz.txt $(RESULTS)/boot.txt
+	@tools/summary.py $(RESULTS)/tools.txt $(RESULTS)/host.txt $(RESULTS)/fuzz.txt $(RESULTS)/boehm.txt \
+		$(RESULTS)/boot.txt
 
 # The goroutine benchmarks against Go and pthreads (tools/gobench.py): runs of each side.
 GOBENCH_RUNS ?= 5

@@ -20,16 +20,18 @@
 #   newlib-source                     newlib's source, built into build/ by tools/newlib.sh
 #   clang lld                         libFuzzer for the parser fuzzers
 #   python3                           the boot-test runner
+#   libgc-dev                         the Boehm collector: tests/boehm's programs are built
+#                                     against it too and must print the same (make test),
+#                                     and it is the peer of tests/bench/boehm (make bench)
 #   golang-go (bench only)            the Go compiler for tests/bench/go
-#   libgc-dev (bench only)            the Boehm collector for tests/bench/boehm
 # The aarch64 GNU-EFI files are not installed system-wide (they clash with the amd64
 # package); tools/gnuefi-aarch64.sh unpacks them into build/.
 set -eu
 pkgs="qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 gnu-efi gcc-aarch64-linux-gnu
-binutils-aarch64-linux-gnu mtools dosfstools newlib-source clang lld python3 make gcc"
+binutils-aarch64-linux-gnu mtools dosfstools newlib-source clang lld python3 make gcc libgc-dev"
 case "${1:-}" in
   "") ;;
-  bench) pkgs="$pkgs golang-go libgc-dev" ;;
+  bench) pkgs="$pkgs golang-go" ;;
   *) echo "usage: tools/deps.sh [bench]" >&2; exit 2 ;;
 esac
 missing=""

@@ -26,7 +26,8 @@ HSYS_OUT := $(BUILD)/host-sys
 HSYS_CC  := gcc
 HSYS_SRC := $(filter-out kernel/libc.c kernel/newlib_lock.c,$(wildcard kernel/*.c)) \
 	    $(wildcard arch/host/*.c arch/host/*.S) $(wildcard rt/*.c rt/gc/*.c) \
-	    $(filter-out tests/boot/x86smp_test.c,$(wildcard tests/boot/*.c))
+	    $(filter-out tests/boot/x86smp_test.c,$(wildcard tests/boot/*.c)) \
+	    $(wildcard tests/boehm/*.c)
 HSYS_CFLAGS := -std=gnu11 -g -DGORT_HOSTED -fno-pie -fno-strict-aliasing -fno-common \
 	       -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fcf-protection=none \
 	       -pthread -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
@@ -56,7 +57,7 @@ HSYS_OBJ_$(1) := $$(patsubst %,$(HSYS_OUT)/$(1).obj/%.o,$(HSYS_SRC))
 $(HSYS_OUT)/$(1).obj/%.c.o: %.c
 	@mkdir -p $$(dir $$@)
 	@echo "  CC      $$< ($(1))"
-	@$(HSYS_CC) $(HSYS_CFLAGS) $(HSYS_FLAGS_$(1)) -c $$< -o $$@
+	@$(HSYS_CC) $(HSYS_CFLAGS) $(HSYS_FLAGS_$(1)) $$(BOEHM_MAIN) -c $$< -o $$@
 
 $(HSYS_OUT)/$(1).obj/%.S.o: %.S
 	@mkdir -p $$(dir $$@)

@@ -20,6 +20,12 @@
  * queued, so a finalizer runs once. Objects in a cycle of finalizers keep each other
  * alive forever, as in Go.
  *
+ * The Boehm-style interface (gc.h) registers finalizers through final_set_cd: a
+ * function that also takes client data (kept alive like the object's contents), a
+ * registration that replaces the old one and returns it instead of panicking, and an
+ * "ignore self" flavour whose contents scan skips pointers into the object itself, so
+ * that an object pointing to itself can still be finalized.
+ *
  * One lock (the special lock, LOCK_RANK_GC_SPECIAL) guards the specials, the list of
  * spans with specials and the queue. The sweeper holds it while it queues.
  */
@@ -30,16 +36,24 @@
 #include <rt/sync.h>
 #include "mark.h"
 
+/* What to call: fn(obj), or fn_cd(obj, cd) (final_set_cd). */
+struct fin {
+	void (*fn)(void *);
+	void (*fn_cd)(void *, void *);
+	void *cd;
+	bool ignore_self;
+};
+
 struct special {
 	struct special *next;		/* in the span's list, by offset */
 	uint32_t offset;
-	void (*fn)(void *);
+	struct fin f;
 };
 
 struct finrec {
 	struct finrec *next;
 	void *obj;
-	void (*fn)(void *);
+	struct fin f;
 };
 
 static struct spinlock special_lock = SPINLOCK_INIT("gc_special", LOCK_RANK_GC_SPECIAL);
@@ -47,6 +61,14 @@ static struct span *special_spans;	/* special_lock: spans with specials */
 static struct finrec *finq, *finq_tail;	/* special_lock: FIFO */
 static struct sema fin_sema = SEMA_INIT(0);
 _Atomic uint64_t final_run_count;
+
+/* Finalizers queued or running (final_wait_idle: Boehm's GC_gcollect returns after the
+ * finalizers its collection found have run). Decremented after each one returns; the
+ * one that makes it 0 wakes the waiters under fin_idle_mu, which they check it under. */
+static _Atomic uint64_t fin_pending;
+static struct mutex fin_idle_mu = MUTEX_INIT;
+static struct cond fin_idle_cv = COND_INIT;
+static struct g *fin_g;			/* the finalizer goroutine */
 
 static void span_list_remove(struct span *s)
 {
@@ -58,52 +80,100 @@ static void span_list_remove(struct span *s)
 		}
 }
 
-void gc_set_finalizer(void *p, void (*fn)(void *))
+/* Mark what a finalizable object keeps alive: its contents (but itself, for an
+ * ignore-self finalizer) and the client data. */
+static void mark_fin(uintptr_t obj, const struct fin *f, struct gcwork *w)
+{
+	if (f->cd)
+		gc_mark_ptr((uintptr_t)f->cd, w);
+	if (!f->ignore_self) {
+		gc_scan_object_contents(obj, w);
+		return;
+	}
+	/* conservatively, word by word, skipping the object itself */
+	size_t n = gc_size((void *)obj);
+	for (size_t k = 0; k + 8 <= n; k += 8) {
+		uintptr_t v = *(volatile uintptr_t *)(obj + k);
+		if (v - obj >= n)
+			gc_mark_ptr(v, w);
+	}
+}
+
+/* Check that p starts a heap object (the panics name `who`); its span. */
+static struct span *object_span(const char *who, void *p)
 {
 	struct span *s = span_of((uintptr_t)p);
 	if (!s)
-		panic("gc_set_finalizer: pointer not in allocated block (%p is not in the heap)", p);
+		panic("%s: pointer not in allocated block (%p is not in the heap)", who, p);
 	uint32_t i = span_objindex(s, (uintptr_t)p);
 	if (span_isfree(s, i))
-		panic("gc_set_finalizer: pointer not in allocated block (%p is in a free slot)", p);
+		panic("%s: pointer not in allocated block (%p is in a free slot)", who, p);
 	if ((uintptr_t)p != span_objbase(s, i))
-		panic("gc_set_finalizer: pointer not at beginning of allocated block (%p is %lu bytes into "
-		      "a %u-byte object)", p, (unsigned long)((uintptr_t)p - span_objbase(s, i)), s->elemsize);
+		panic("%s: pointer not at beginning of allocated block (%p is %lu bytes into "
+		      "a %u-byte object)", who, p, (unsigned long)((uintptr_t)p - span_objbase(s, i)), s->elemsize);
+	return s;
+}
+
+/* Set (f->fn or f->fn_cd non-NULL) or remove p's finalizer. replace: a finalizer
+ * already set is replaced (and returned in *old), else it is Go's panic. */
+static void set_fin(const char *who, void *p, const struct fin *f, bool replace, struct fin *old)
+{
+	struct span *s = object_span(who, p);
 	uint32_t off = (uint32_t)((uintptr_t)p - s->base);
-	struct special *nw = fn ? meta_alloc(sizeof(*nw)) : NULL;
+	bool set = f->fn || f->fn_cd;
+	struct special *nw = set ? meta_alloc(sizeof(*nw)) : NULL;
+	struct special *gone = NULL;
+	if (old)
+		*old = (struct fin){ 0 };
 	spin_lock_irqsave(&special_lock);
+	bool listed = s->specials != NULL;	/* a span with specials is on special_spans */
 	struct special **pp = &s->specials;
 	while (*pp && (*pp)->offset < off)
 		pp = &(*pp)->next;
 	if (*pp && (*pp)->offset == off) {
-		if (fn) {
+		if (set && !replace) {
 			spin_unlock_irqrestore(&special_lock);
-			panic("gc_set_finalizer: finalizer already set (object %p)", p);
+			panic("%s: finalizer already set (object %p)", who, p);
 		}
-		struct special *old = *pp;
-		*pp = old->next;
-		if (!s->specials)
-			span_list_remove(s);
-		spin_unlock_irqrestore(&special_lock);
-		meta_free(old, sizeof(*old));
-		return;
+		gone = *pp;
+		*pp = gone->next;
+		if (old)
+			*old = gone->f;
 	}
-	if (!fn) {
-		spin_unlock_irqrestore(&special_lock);
-		return;			/* removing a finalizer that is not there: nothing */
+	if (set) {
+		nw->offset = off;
+		nw->f = *f;
+		nw->next = *pp;
+		*pp = nw;
 	}
-	nw->offset = off;
-	nw->fn = fn;
-	if (!s->specials) {
+	if (s->specials && !listed) {
 		s->specials_next = special_spans;
 		special_spans = s;
+	} else if (!s->specials && listed) {
+		span_list_remove(s);
 	}
-	nw->next = *pp;
-	*pp = nw;
-	/* marking now: what p points to must survive with it (the root job may have run) */
-	if (atomic_load(&gc_phase) == GC_MARK)
-		gc_scan_object_contents((uintptr_t)p, &gc_cpus[cpu_id()].w);
+	/* marking now: what p keeps alive must survive with it (the root job may have run) */
+	if (set && atomic_load(&gc_phase) == GC_MARK)
+		mark_fin((uintptr_t)p, f, &gc_cpus[cpu_id()].w);
 	spin_unlock_irqrestore(&special_lock);
+	if (gone)
+		meta_free(gone, sizeof(*gone));
+}
+
+void gc_set_finalizer(void *p, void (*fn)(void *))
+{
+	set_fin("gc_set_finalizer", p, &(struct fin){ .fn = fn }, false, NULL);
+}
+
+void final_set_cd(const char *who, void *p, void (*fn)(void *, void *), void *cd, bool ignore_self,
+		  void (**ofn)(void *, void *), void **ocd)
+{
+	struct fin old;
+	set_fin(who, p, &(struct fin){ .fn_cd = fn, .cd = fn ? cd : NULL, .ignore_self = ignore_self }, true, &old);
+	if (ofn)
+		*ofn = old.fn_cd;
+	if (ocd)
+		*ocd = old.cd;
 }
 
 /* gc_free: an object explicitly freed has no finalizer any more. */
@@ -135,9 +205,12 @@ void final_mark_roots(struct gcwork *w)
 	struct gcwork *mine = &gc_cpus[cpu_id()].w;
 	for (struct span *s = special_spans; s; s = s->specials_next)
 		for (struct special *sp = s->specials; sp; sp = sp->next)
-			gc_scan_object_contents(s->base + sp->offset, mine);
-	for (struct finrec *r = finq; r; r = r->next)
+			mark_fin(s->base + sp->offset, &sp->f, mine);
+	for (struct finrec *r = finq; r; r = r->next) {
 		gc_mark_ptr((uintptr_t)r->obj, mine);
+		if (r->f.cd)
+			gc_mark_ptr((uintptr_t)r->f.cd, mine);
+	}
 	spin_unlock_irqrestore(&special_lock);
 }
 
@@ -157,12 +230,13 @@ void final_sweep_span(struct span *s)
 		*pp = sp->next;
 		struct finrec *r = meta_alloc(sizeof(*r));
 		r->obj = (void *)(s->base + sp->offset);
-		r->fn = sp->fn;
+		r->f = sp->f;
 		if (finq_tail)
 			finq_tail->next = r;
 		else
 			finq = r;
 		finq_tail = r;
+		atomic_fetch_add(&fin_pending, 1);
 		bit_set_atomic(s->markbits, i);
 		meta_free(sp, sizeof(*sp));
 		queued = true;
@@ -184,6 +258,7 @@ static void finalizer(void *arg)
 {
 	(void)arg;
 	sched_curg()->gc_system = true;
+	fin_g = sched_curg();
 	for (;;) {
 		gc_scrub_stack();	/* no finalized object stays alive through this stack */
 		sema_acquire_as(&fin_sema, "finalizer wait", false);
@@ -191,25 +266,52 @@ static void finalizer(void *arg)
 			spin_lock_irqsave(&special_lock);
 			struct finrec *r = finq;
 			void *obj = NULL;
-			void (*fn)(void *) = NULL;
+			struct fin f = { 0 };
 			if (r) {
 				finq = r->next;
 				if (!finq)
 					finq_tail = NULL;
-				obj = r->obj;	/* from here on on this stack: a root */
-				fn = r->fn;
+				obj = r->obj;	/* from here on on this stack: a root (cd too) */
+				f = r->f;
 			}
 			spin_unlock_irqrestore(&special_lock);
 			if (!r)
 				break;
 			meta_free(r, sizeof(*r));
-			fn(obj);
+			if (f.fn_cd)
+				f.fn_cd(obj, f.cd);
+			else
+				f.fn(obj);
 			atomic_fetch_add(&final_run_count, 1);
+			if (atomic_fetch_sub(&fin_pending, 1) == 1) {
+				mutex_lock(&fin_idle_mu);
+				cond_broadcast(&fin_idle_cv);
+				mutex_unlock(&fin_idle_mu);
+			}
 			gc_keep_alive(obj);
+			gc_keep_alive(f.cd);
 			obj = NULL;	/* not left in a register of the parked context */
-			__asm__ volatile("" : "+r"(obj));
+			f.cd = NULL;
+			__asm__ volatile("" : "+r"(obj), "+m"(f));
 		}
 	}
+}
+
+uint64_t final_wait_idle(void)
+{
+	uint64_t before = atomic_load(&final_run_count);
+	if (sched_curg() == fin_g)
+		return 0;	/* a finalizer waiting for the finalizers: itself among them */
+	mutex_lock(&fin_idle_mu);
+	while (atomic_load(&fin_pending))
+		cond_wait(&fin_idle_cv, &fin_idle_mu);
+	mutex_unlock(&fin_idle_mu);
+	return atomic_load(&final_run_count) - before;
+}
+
+bool final_pending(void)
+{
+	return atomic_load(&fin_pending) != 0;
 }
 
 void final_start(void)

@@ -457,6 +457,7 @@ static void mark_termination(void *arg)
 		t->heap_marked = marked;
 		t->scan_work = work;
 		t->heap_live_end = pacer_heap_live();
+		weak_clear_dead();	/* before the sweep: the mark bits are final here */
 		atomic_fetch_add(&gcheap.sweepgen, 2);
 		gc_sweep_reset();
 	}

@@ -182,9 +182,27 @@ void final_mark_roots(struct gcwork *w);
  * spans with specials. */
 void final_sweep_span(struct span *s);
 void final_start(void);
+/* Wait until no finalizer is queued or running (not from a finalizer: returns at once);
+ * how many ran meanwhile. */
+uint64_t final_wait_idle(void);
+bool final_pending(void);
 /* gc_free of p: its finalizer, if any, is dropped. */
 void final_forget(void *p);
+/* The Boehm-style registration (gc.h): fn(obj, cd) once obj is unreachable; replaces
+ * (and returns through ofn/ocd) a finalizer registered this way; fn NULL removes it.
+ * ignore_self: pointers from obj into itself do not keep it alive. Panics named `who`
+ * when p does not start a heap object. */
+void final_set_cd(const char *who, void *p, void (*fn)(void *, void *), void *cd, bool ignore_self,
+		  void (**ofn)(void *, void *), void **ocd);
 bool final_describe(uintptr_t slot, char *buf, size_t len);
+
+/* Disappearing links (weak.c). register: 0, or 1 when link is registered already (the
+ * old registration stays); panics on a misaligned link or an obj that does not start a
+ * heap object. unregister: whether link was registered. clear_dead: world stopped,
+ * marking over: clear the links whose object is unmarked; how many. */
+int weak_register(void **link, const void *obj);
+bool weak_unregister(void **link);
+unsigned weak_clear_dead(void);
 extern _Atomic uint64_t final_run_count;
 
 /* ---- checkmark (checkmark.c) ----------------------------------------------------------------------------- */

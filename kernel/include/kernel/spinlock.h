@@ -41,7 +41,7 @@ enum lock_rank {
 	LOCK_RANK_STACK,	/* stack reservations: free lists, bump (kernel/stack.c) */
 	LOCK_RANK_GC_CTL,	/* rt/gc: the collector's cycle state, roots, finalizer queue */
 	LOCK_RANK_GC_CENTRAL,	/* rt/gc: a size class's central span lists */
-	LOCK_RANK_GC_SPECIAL,	/* rt/gc: finalizer records of the spans */
+	LOCK_RANK_GC_SPECIAL,	/* rt/gc: finalizer records of the spans; disappearing links */
 	LOCK_RANK_GC_HEAP,	/* rt/gc: the page heap (spans, chunks) */
 	LOCK_RANK_GC_META,	/* rt/gc: span structs and bitmaps */
 	LOCK_RANK_VM,		/* kernel page tables; this and later ranks prefault the stack */
