@@ -79,9 +79,10 @@ $(NEWLIB)/.stamp: tools/newlib.sh
 	@tools/newlib.sh $(ARCH) $(NEWLIB)
 
 # ---- kernel -------------------------------------------------------------------
-# The Boehm-style programs of tests/boehm/ are built unchanged but for the name of
-# their main (tests/boot/boehm_test.c runs them).
-BOEHM_MAIN = $(if $(filter tests/boehm/%,$<),-Dmain=boehm_$(basename $(notdir $<))_main)
+# The Boehm-style programs of tests/boehm/ (and, hosted, the Boehm benchmark programs
+# of tests/bench/boehm/) are built unchanged but for the name of their main
+# (tests/boot/boehm_test.c runs them).
+BOEHM_MAIN = $(if $(filter tests/boehm/% tests/bench/boehm/%,$<),-Dmain=boehm_$(basename $(notdir $<))_main)
 
 $(O)/obj/%.c.o: %.c $(NEWLIB)/.stamp Makefile
 	@mkdir -p $(dir $@)

@@ -22,6 +22,12 @@ every side alike. Each side runs one process per figure group, so that the peak 
                                                               gcb_parked     yes -      -
     stwload  stwload_pause_max_us stwload_pause_p99_us        gcb_stwload    yes -      -
 
+gcboehm: the Boehm programs' own source (tests/bench/boehm), unchanged, built into gort
+against this runtime's gc.h (its main renamed: suites boehmsrc_gcbench and
+boehmsrc_bintree, tests/boot/boehm_test.c), run with GC_MARKERS=P at -smp P, so it prints
+boehm_<figure>_mP like the Boehm build; it is reported as gcboehm_<figure>_mP with the
+ratio <figure>_mP_gcboehm_vs_boehm (the same source, the two collectors).
+
 Boehm has no goroutines, so it has no parked or stwload figures; malloc has no
 collector, so only binary-trees (its floor). What each figure measures is written at
 the top of tests/bench/go/gc/main.go; ours must measure the same.
@@ -84,7 +90,12 @@ GROUPS = collections.OrderedDict([
 ])
 # The groups each side runs.
 SIDE_GROUPS = {"gort": tuple(GROUPS), "go": tuple(GROUPS), "boehm": ("gcbench", "bintree"),
-               "malloc": ("bintree",)}
+               "gcboehm": ("gcbench", "bintree"), "malloc": ("bintree",)}
+# The prefix a side's BENCH lines carry when it is not the side's name: gcboehm is the
+# Boehm programs' own source built against this runtime's gc.h, unchanged, so it prints
+# what the Boehm build prints.
+PRINTS_AS = {"gcboehm": "boehm"}
+BOEHM_SRC_SUITE = "boehmsrc_%s"
 RSS_GROUPS = ("gcbench", "bintree")
 PARKED_KINDS = ("recv", "select", "idle")
 PARKED_N = 10000
@@ -150,10 +161,11 @@ def collect(job, text, rss_kib):
     out = {}
     for fig in GROUPS[job.group]:
         name = "%s_%s_%s" % (job.side, fig, job.cfg)
-        if name not in got:
-            raise BenchError("%s printed no %s: %s\n%s" % (label(job), name, " ".join(job.argv),
+        printed = "%s_%s_%s" % (PRINTS_AS.get(job.side, job.side), fig, job.cfg)
+        if printed not in got:
+            raise BenchError("%s printed no %s: %s\n%s" % (label(job), printed, " ".join(job.argv),
                                                           text[-3000:]))
-        out[name] = got[name]
+        out[name] = got[printed]
     if job.group in RSS_GROUPS:
         out["%s_%s_rss_kib_%s" % (job.side, job.group, job.cfg)] = (float(rss_kib), "KiB")
     return out
@@ -196,7 +208,8 @@ def report(medians):
     lines = []
     for fig in FIGURES:
         for p in PROCS:
-            names = ["gort_%s_p%d" % (fig, p), "go_%s_p%d" % (fig, p), "boehm_%s_m%d" % (fig, p)]
+            names = ["gort_%s_p%d" % (fig, p), "go_%s_p%d" % (fig, p), "boehm_%s_m%d" % (fig, p),
+                     "gcboehm_%s_m%d" % (fig, p)]
             if p == 1:
                 names.append("malloc_%s_p1" % fig)
             for name in names:
@@ -208,6 +221,9 @@ def report(medians):
                 other = medians.get("%s_%s_%s" % (side, fig, cfg.replace("%d", str(p))))
                 if ours and other and other[0] > 0:
                     lines.append("BENCH %s_p%d_vs_%s %.2f x" % (fig, p, side, ours[0] / other[0]))
+            both = medians.get("gcboehm_%s_m%d" % (fig, p)), medians.get("boehm_%s_m%d" % (fig, p))
+            if both[0] and both[1] and both[1][0] > 0:
+                lines.append("BENCH %s_m%d_gcboehm_vs_boehm %.2f x" % (fig, p, both[0][0] / both[1][0]))
     return lines
 
 
@@ -299,6 +315,11 @@ def commands(build_dir, ours=True):
         for g in SIDE_GROUPS["boehm"]:
             jobs.append(Job("boehm", "m%d" % p, g, [os.path.join(bench, "boehm_" + g)],
                             run_env(markers=p), False))
+        if ours:
+            for g in SIDE_GROUPS["gcboehm"]:
+                jobs.append(Job("gcboehm", "m%d" % p, g,
+                                [gort, "-smp", str(p), "-m", GORT_MEM, "--", "tests=" + BOEHM_SRC_SUITE % g],
+                                run_env(markers=p), True))
     jobs.append(Job("malloc", "p1", "bintree", [os.path.join(bench, "malloc_bintree")],
                     run_env(), False))
     return jobs
@@ -332,7 +353,8 @@ def probe_ours(build_dir, timeout=60):
     gort = gort_path(build_dir)
     if not os.path.isfile(gort):
         return False, "no %s (make host-sys)" % gort
-    suites = [SUITE % g for g in SIDE_GROUPS["gort"]] + [PROBE_SENTINEL]
+    suites = ([SUITE % g for g in SIDE_GROUPS["gort"]] + [BOEHM_SRC_SUITE % g for g in SIDE_GROUPS["gcboehm"]]
+              + [PROBE_SENTINEL])
     argv = [gort, "-smp", "1", "-m", GORT_MEM, "--", "tests=" + ",".join(suites)]
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -27,7 +27,7 @@ HSYS_CC  := gcc
 HSYS_SRC := $(filter-out kernel/libc.c kernel/newlib_lock.c,$(wildcard kernel/*.c)) \
 	    $(wildcard arch/host/*.c arch/host/*.S) $(wildcard rt/*.c rt/gc/*.c) \
 	    $(filter-out tests/boot/x86smp_test.c,$(wildcard tests/boot/*.c)) \
-	    $(wildcard tests/boehm/*.c)
+	    $(wildcard tests/boehm/*.c) $(wildcard tests/bench/boehm/*.c)
 HSYS_CFLAGS := -std=gnu11 -g -DGORT_HOSTED -fno-pie -fno-strict-aliasing -fno-common \
 	       -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fcf-protection=none \
 	       -pthread -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \

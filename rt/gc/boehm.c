@@ -24,6 +24,7 @@
 #include <string.h>
 #include <gc.h>
 #include <gc_typed.h>
+#include <kernel/cpu.h>
 #include <kernel/panic.h>
 #include <rt/gc.h>
 #include <rt/sync.h>
@@ -455,4 +456,35 @@ void *GC_calloc_explicitly_typed(size_t k, size_t n, GC_descr d)
 	if (n != t->size || !t->nptr)
 		return t->nptr ? gc_alloc(k * n) : gc_alloc_noscan(k * n);
 	return gc_new_array(t, k);
+}
+
+/* ---- collection events, markers -------------------------------------------------------------- */
+
+static _Atomic(GC_on_collection_event_proc) event_proc;
+
+static void on_cycle(bool end)
+{
+	GC_on_collection_event_proc fn = atomic_load(&event_proc);
+	if (fn)
+		fn(end ? GC_EVENT_END : GC_EVENT_START);
+}
+
+void GC_set_on_collection_event(GC_on_collection_event_proc fn)
+{
+	atomic_store(&event_proc, fn);
+	gc_cycle_hook = fn ? on_cycle : NULL;
+}
+
+GC_on_collection_event_proc GC_get_on_collection_event(void)
+{
+	return atomic_load(&event_proc);
+}
+
+int GC_get_parallel(void)
+{
+	return (int)cpu_count() - 1;
+}
+
+void GC_start_mark_threads(void)
+{
 }

@@ -504,6 +504,8 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 		(unsigned long long)(globals >> 20), np, forced ? " (forced)" : "");
 }
 
+void (*_Atomic gc_cycle_hook)(bool end);
+
 static void run_cycle(bool forced, int mode)
 {
 	uint64_t start = clock_ns();
@@ -512,6 +514,9 @@ static void run_cycle(bool forced, int mode)
 
 	struct term t = { .n = nprocs(), .full = mode == GC_MODE_STW };
 	uint64_t p1 = 0, mark = 0;
+	void (*hook)(bool) = atomic_load(&gc_cycle_hook);
+	if (hook)
+		hook(false);
 	if (!t.full) {
 		uint64_t t1 = clock_ns();
 		stop_the_world(mark_setup, NULL);
@@ -533,6 +538,8 @@ static void run_cycle(bool forced, int mode)
 	stop_the_world_all(mark_termination, &t);
 	uint64_t p2 = clock_ns() - t3;
 	irq_pop();
+	if (hook)
+		hook(true);
 	uint32_t cyc = atomic_load(&gc_cycle);
 	if (t.full)
 		atomic_fetch_add(&gc_test_cycles_started, 1);

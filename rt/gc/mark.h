@@ -182,6 +182,9 @@ void final_mark_roots(struct gcwork *w);
  * spans with specials. */
 void final_sweep_span(struct span *s);
 void final_start(void);
+/* If set: called by the collector's goroutine just before a cycle's first pause
+ * (false) and just after its last (true). Short, no allocation, no blocking. */
+extern void (*_Atomic gc_cycle_hook)(bool end);
 /* Wait until no finalizer is queued or running (not from a finalizer: returns at once);
  * how many ran meanwhile. */
 uint64_t final_wait_idle(void);

@@ -128,6 +128,33 @@ typedef GC_word GC_hidden_pointer;
 #define HIDE_POINTER(p) GC_HIDE_POINTER(p)
 #define REVEAL_POINTER(p) GC_REVEAL_POINTER(p)
 
+/* Collection events: GC_EVENT_START just before a cycle's stop-the-world pause,
+ * GC_EVENT_END just after it (in this collector's stop-the-world mode the pause is
+ * the whole mark); called in the collector's goroutine, so a callback must be short
+ * and must not allocate or block. The other kinds are never reported. */
+typedef enum {
+	GC_EVENT_START,
+	GC_EVENT_MARK_START,
+	GC_EVENT_MARK_END,
+	GC_EVENT_RECLAIM_START,
+	GC_EVENT_RECLAIM_END,
+	GC_EVENT_END,
+	GC_EVENT_PRE_STOP_WORLD,
+	GC_EVENT_POST_STOP_WORLD,
+	GC_EVENT_PRE_START_WORLD,
+	GC_EVENT_POST_START_WORLD,
+	GC_EVENT_THREAD_SUSPENDED,
+	GC_EVENT_THREAD_UNSUSPENDED
+} GC_EventType;
+typedef void (*GC_on_collection_event_proc)(GC_EventType);
+GC_API void GC_set_on_collection_event(GC_on_collection_event_proc);
+GC_API GC_on_collection_event_proc GC_get_on_collection_event(void);
+
+/* Marking runs on every CPU: GC_get_parallel is the number of CPUs but one (Boehm's
+ * "marker threads besides the caller"); GC_start_mark_threads does nothing. */
+GC_API int GC_get_parallel(void);
+GC_API void GC_start_mark_threads(void);
+
 typedef void (*GC_warn_proc)(char *msg, GC_word arg);
 GC_API void GC_set_warn_proc(GC_warn_proc);
 GC_API GC_warn_proc GC_get_warn_proc(void);

@@ -6,6 +6,11 @@
  * tools/boehmprogs.py compares the lines between the markers with what the same
  * program prints when built against Debian's libgc; the boot matrix checks them in
  * the images.
+ *
+ * On the hosted platform only, the Boehm benchmark programs (tests/bench/boehm,
+ * tools/gcbench.py's gcboehm side) likewise: suites boehmsrc_gcbench and
+ * boehmsrc_bintree. They read GC_MARKERS from the environment, which only the hosted
+ * platform has.
  */
 #include <stdio.h>
 #include <kernel/console.h>
@@ -39,3 +44,18 @@ TEST_G_EXPLICIT(boehm_links, links)
 {
 	run("links", boehm_links_main);
 }
+
+#ifdef GORT_HOSTED
+int boehm_gcbench_main(void);
+int boehm_bintree_main(void);
+
+TEST_G_EXPLICIT(boehmsrc_gcbench, gcbench)
+{
+	run("gcbench", boehm_gcbench_main);
+}
+
+TEST_G_EXPLICIT(boehmsrc_bintree, bintree)
+{
+	run("bintree", boehm_bintree_main);
+}
+#endif
