@@ -383,11 +383,8 @@ static void term_barrier(struct term *t, unsigned k)
 static void stw_drain(struct term *t, struct gcwork *w)
 {
 	for (;;) {
-		uintptr_t obj;
-		while ((obj = gcwork_tryget(w))) {
-			gc_scan_object(obj, w);
+		while (gc_drain_batch(w))
 			gcwork_balance(w);
-		}
 		if (atomic_fetch_add(&t->nwait, 1) + 1 == t->n) {
 			term_wake();
 			return;		/* nobody works, so nothing can be queued: done */

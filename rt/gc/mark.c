@@ -299,7 +299,8 @@ bool gc_roots_done(void)
 /* ---- the drain ------------------------------------------------------------------------------------ */
 
 /*
- * Scan up to DRAIN_BATCH grey objects with interrupts off once; the number taken.
+ * Scan up to DRAIN_BATCH grey objects with interrupts off once; the number taken
+ * (gc_drain, and the end of marking's parallel drain).
  * Marking is bound by the memory latency of the objects it scans (an object taken
  * from a buffer is rarely in the cache), so each is prefetched when taken and scanned
  * PREFETCH_DEPTH takes later, from a small queue (Boehm's collector prefetches its
@@ -310,7 +311,7 @@ bool gc_roots_done(void)
 #define DRAIN_BATCH	64
 #define PREFETCH_DEPTH	8
 
-static unsigned drain_batch(struct gcwork *w)
+unsigned gc_drain_batch(struct gcwork *w)
 {
 	uintptr_t q[PREFETCH_DEPTH];
 	unsigned head = 0, n = 0, got = 0;
@@ -348,7 +349,7 @@ uint64_t gc_drain(enum mark_kind kind, uint64_t budget, bool (*stop)(void))
 		irq_push();
 		struct gcwork *w = &gc_cpus[cpu_id()].w;
 		uint64_t before = w->scan_work;
-		unsigned got = drain_batch(w);
+		unsigned got = gc_drain_batch(w);
 		if (got && kind != MARK_ASSIST)
 			gcwork_balance(w);
 		done += w->scan_work - before;

@@ -68,6 +68,9 @@ bool gc_root_job(void);
 /* The same with the world stopped, in the stop-the-world mode, after every CPU scanned
  * its running goroutine (stacks of the others straight from their saved contexts). */
 bool gc_root_job_stopped(struct gcwork *w);
+/* Scan up to a batch of grey objects of w, prefetching ahead; how many (interrupts
+ * off). */
+unsigned gc_drain_batch(struct gcwork *w);
 /* Every root job done (none left to take and none in progress). */
 bool gc_roots_done(void);
 

@@ -126,12 +126,18 @@ void pacer_alloc(struct g *g, size_t n)
 			assist(g);
 		return;
 	}
-	if (phase == GC_OFF &&
+	if (phase == GC_OFF && !g->gc_system &&
 	    (uint64_t)atomic_load_explicit(&pacer_live, memory_order_relaxed) >=
-	    atomic_load_explicit(&pacer_heap_trigger, memory_order_relaxed) &&
-	    gc_request_cycle() && !g->gc_system)
-		go_yield();	/* let the coordinator start it now, not at the end of our slice
-				 * (Go's allocating goroutine starts the cycle itself) */
+	    atomic_load_explicit(&pacer_heap_trigger, memory_order_relaxed)) {
+		/* Past the trigger and the cycle not marking yet: let the coordinator start it
+		 * now, not at the end of our slice (Go's allocating goroutine starts the
+		 * cycle itself). At every allocation until it has, not only the one that
+		 * asked: the coordinator may have yielded in its sweep termination to a
+		 * sweeper preempted mid-span, and an allocator that ran on through its slice
+		 * took the heap to twice its goal. */
+		gc_request_cycle();
+		go_yield();
+	}
 }
 
 void pacer_mark_start(void)
