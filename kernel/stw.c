@@ -13,7 +13,8 @@
  *   stop_pending = 1 on each; broadcast
  *     IPI_STOP
  *   wait arrived == n (bounded)
- *   [all: go = gen; broadcast IPI_STOP    [all: halt until go == g
+ *   [all: prep(arg) if any
+ *         go = gen; broadcast IPI_STOP    [all: halt until go == g
  *         fn(arg)                                fn(arg)
  *         wait done == n (bounded)]              done++]
  *   [plain: fn(arg)]
@@ -135,7 +136,7 @@ static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 	}
 }
 
-static void stop(void (*fn)(void *), void *arg, bool all)
+static void stop(void (*prep)(void *), void (*fn)(void *), void *arg, bool all)
 {
 	irq_push();
 	struct cpu *self = cpu_this();
@@ -172,6 +173,8 @@ static void stop(void (*fn)(void *), void *arg, bool all)
 	wait_count(&stw_arrived, n, "stop");
 
 	if (all) {
+		if (prep)
+			prep(arg);	/* the others are stopped, none runs fn yet */
 		atomic_store_explicit(&stw_go, g, memory_order_release);
 		if (n)
 			arch_ipi_broadcast(IPI_STOP);
@@ -195,12 +198,17 @@ static void stop(void (*fn)(void *), void *arg, bool all)
 
 void stop_the_world(void (*fn)(void *), void *arg)
 {
-	stop(fn, arg, false);
+	stop(NULL, fn, arg, false);
 }
 
 void stop_the_world_all(void (*fn)(void *), void *arg)
 {
-	stop(fn, arg, true);
+	stop(NULL, fn, arg, true);
+}
+
+void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void *arg)
+{
+	stop(prep, fn, arg, true);
 }
 
 enum stw_stop_point stw_stop_point(void)

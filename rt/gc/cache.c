@@ -100,7 +100,7 @@ void mcache_flush(struct mcache *mc)
 			continue;
 		if (!s->incache || spanclass_of_cache_check(s, sc))
 			panic("gc: flushing cpu %u's cache: class %u holds span 0x%lx (class %u, incache %d, state %u)",
-			      cpu_id(), sc, (unsigned long)s->base, s->spanclass, s->incache, atomic_load(&s->state));
+			      (unsigned)(mc - gc_mcaches), sc, (unsigned long)s->base, s->spanclass, s->incache, atomic_load(&s->state));
 		mc->alloc[sc] = NULL;
 		pacer_heap_live_add(-(int64_t)span_nfree(s) * s->elemsize);
 		central_uncache_span(&gc_central[sc], s);

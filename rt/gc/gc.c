@@ -39,9 +39,10 @@
  *     goroutine's stack) and a share of the rescan lists, then all drain what is left,
  *     in parallel, until no CPU has work (Go's nwait/nproc). With gccheckmark=1 the
  *     whole heap is marked again from the roots, and any miss is a panic
- *     (checkmark.c). Then the sweep generation flips (every span becomes unswept),
- *     every CPU flushes its span cache, the pacer sets the next goal, phase GC_OFF,
- *     barrier off.
+ *     (checkmark.c). Then the CPU that stopped the world alone flips the sweep
+ *     generation (every span becomes unswept), flushes every CPU's work buffers and
+ *     span cache, sets the pacer's next goal, phase GC_OFF, barrier off (see
+ *     mark_termination for why it has so few waits).
  *  5. Sweep: lazily by allocation, and by the sweeper goroutine, which then shrinks
  *     parked goroutines' stacks (sched_shrink_stacks, once per cycle) and wakes the
  *     scavenger, which later gives idle heap chunks back (heap_scavenge).
@@ -406,19 +407,32 @@ static void stw_drain(struct term *t, struct gcwork *w)
 	}
 }
 
+/*
+ * Mark termination costs what its waits cost: each CPU that waits for another halts
+ * after a few microseconds and is woken by an IPI (a round trip under emulation
+ * costs about as much as the whole stop). So it has as few as the work allows:
+ * what must be set up with the world stopped is done by the owner before the others
+ * run anything (mark_termination_prep, run by stop_the_world_all_prep); the parallel
+ * drain's own end (every CPU waiting, no work anywhere) is the point after which
+ * nobody marks; then the others return, and the owner alone flushes every CPU's work
+ * buffers and span cache (they are stopped, their caches consistent) and sets up the
+ * sweep. The checkmark pass adds its barriers.
+ */
+static void mark_termination_prep(void *arg)
+{
+	struct term *t = arg;
+	if (t->full)
+		mark_setup(NULL);
+	atomic_store(&gc_phase, GC_MARKTERM);
+	gc_rescan_stw_prepare();
+}
+
 static void mark_termination(void *arg)
 {
 	struct term *t = arg;
 	unsigned me = cpu_id();
 	struct gcwork *w = &gc_cpus[me].w;
 	bool owner = me == t->owner;
-	if (owner) {
-		if (t->full)
-			mark_setup(NULL);
-		atomic_store(&gc_phase, GC_MARKTERM);
-		gc_rescan_stw_prepare();
-	}
-	term_barrier(t, 0);
 	atomic_fetch_add(&t->rescans, gc_rescan_stw(w));
 	gc_scan_own_stack(w);
 	if (t->full) {
@@ -428,8 +442,8 @@ static void mark_termination(void *arg)
 			;
 	}
 	stw_drain(t, w);
-	term_barrier(t, 1);
 	if (gc_opt_checkmark) {
+		term_barrier(t, 1);	/* everyone out of the drain before nwait is reused */
 		if (owner) {
 			checkmark_active = true;
 			atomic_store(&t->nwait, 0);
@@ -445,7 +459,9 @@ static void mark_termination(void *arg)
 		if (owner)
 			checkmark_active = false;
 	}
-	if (owner) {
+	if (!owner)
+		return;
+	{
 		uint64_t marked = atomic_load(&gc_mark_bytes), work = atomic_load(&gc_scan_work);
 		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 			marked += gc_cpus[i].w.bytes_marked;
@@ -458,17 +474,16 @@ static void mark_termination(void *arg)
 		atomic_fetch_add(&gcheap.sweepgen, 2);
 		gc_sweep_reset();
 	}
-	term_barrier(t, 4);
-	gcwork_flush(w);		/* empty: give the buffers back */
-	mcache_flush(&gc_mcaches[me]);
-	term_barrier(t, 5);
-	if (owner) {
-		/* CPUs that are not online have nothing cached but may hold stats */
-		t->heap_marked += alloc_bytes_total() - mark_alloc_start;
-		pacer_mark_end(t->heap_marked, t->scan_work);
-		atomic_store(&gc_phase, GC_OFF);
-		atomic_store(&gc_barrier_on, 0);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		if (!atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
+			continue;	/* nothing cached, no buffers */
+		gcwork_flush(&gc_cpus[i].w);	/* empty: give the buffers back */
+		mcache_flush(&gc_mcaches[i]);
 	}
+	t->heap_marked += alloc_bytes_total() - mark_alloc_start;
+	pacer_mark_end(t->heap_marked, t->scan_work);
+	atomic_store(&gc_phase, GC_OFF);
+	atomic_store(&gc_barrier_on, 0);
 }
 
 /* ---- the cycle ------------------------------------------------------------------------------------------- */
@@ -532,7 +547,7 @@ static void run_cycle(bool forced, int mode)
 	irq_push();
 	t.owner = cpu_id();	/* stop_the_world_all runs fn here too, with interrupts off */
 	uint64_t t3 = clock_ns();
-	stop_the_world_all(mark_termination, &t);
+	stop_the_world_all_prep(mark_termination_prep, mark_termination, &t);
 	uint64_t p2 = clock_ns() - t3;
 	irq_pop();
 	if (hook)
