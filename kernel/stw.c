@@ -14,20 +14,23 @@
  *     IPI_STOP
  *   wait arrived == n (bounded)
  *   [all: prep(arg) if any
- *         go = gen; broadcast IPI_STOP    [all: halt until go == g
+ *         go = gen; IPI_STOP if any      [all: spin, then halt, until go == g
  *         fn(arg)                                fn(arg)
  *         wait done == n (bounded)]              done++]
  *   [plain: fn(arg)]
- *   release = gen; broadcast IPI_STOP     halt until release == g
+ *   release = gen; IPI_STOP if any       spin, then halt, until release == g
  *   wait left == n; owner = 0             left++
+ *
+ * ("if any": only when a participant halted, see wait_gen.)
  *
  * Waiting for `left` before giving up ownership keeps a slow participant of stop k
  * from counting itself into stop k+1.
  *
- * Participants halt, never spin (DESIGN.md, "Stop-the-world for pauses"): each wait
- * is a loop of arch_wait_for_ipi (arch/irq.h), which lets only IPIs in (the LAPIC task
- * priority, the GIC priority mask, the held timer signal), so the owner's broadcast
- * after it moved `go` or `release` is what wakes them. Under emulation with more
+ * Participants halt rather than spin (DESIGN.md, "Stop-the-world for pauses"): after
+ * a few microseconds of spinning (wait_gen), each wait is a loop of arch_wait_for_ipi
+ * (arch/irq.h), which lets only IPIs in (the LAPIC task priority, the GIC priority
+ * mask, the held timer signal), so the owner's broadcast after it moved `go` or
+ * `release` is what wakes them (sent only when one halted). Under emulation with more
  * vCPUs than host cores, a spinning participant held a host core that the owner and
  * the late participants needed, and a stop cost milliseconds; a halted one costs
  * nothing until its IPI. The check-then-halt race is closed by the arch: an IPI that
@@ -82,14 +85,48 @@ _Static_assert(ARCH_MAX_CPUS <= 64, "stw_in_fn holds one bit per CPU");
 void stw_participate(void);
 
 /* Halt until *v == g, answering IPIs (see the top). Interrupts off. */
+/*
+ * A participant waiting for `go` or `release` spins for STW_SPIN_NS first, then
+ * halts; it counts itself in stw_sleepers before its last look at the flag, and the
+ * owner, after moving the flag, sends the broadcast that wakes halted participants
+ * only when that count is not zero (both sides sequentially consistent: either the
+ * participant sees the flag, or the owner sees it counted). A stop whose owner moves
+ * on within a few microseconds (on hardware: always) thus costs one broadcast, the
+ * STOP itself, instead of three halt-and-wake round trips; a longer one (mark
+ * termination's work, emulation with more vCPUs than host cores) still halts, and
+ * takes no host core while it waits.
+ */
+#define STW_SPIN_NS 5000
+
+static _Atomic unsigned stw_sleepers;
+
 static void wait_gen(_Atomic uint64_t *v, uint64_t g)
 {
+	uint64_t start = clock_ns();
 	for (;;) {
 		ipi_poll();	/* queued calls, a panic; the stop itself is taken already */
 		if (atomic_load_explicit(v, memory_order_acquire) == g)
 			return;
+		if (clock_ns() - start < STW_SPIN_NS) {
+			arch_cpu_relax();
+			continue;
+		}
+		atomic_fetch_add(&stw_sleepers, 1);
+		if (atomic_load(v) == g) {
+			atomic_fetch_sub(&stw_sleepers, 1);
+			return;
+		}
 		arch_wait_for_ipi();
+		atomic_fetch_sub(&stw_sleepers, 1);
 	}
+}
+
+/* The owner moved `go` or `release` to g: wake whoever halted waiting for it. */
+static void wake_sleepers(_Atomic uint64_t *v, uint64_t g, unsigned n)
+{
+	atomic_store(v, g);
+	if (n && atomic_load(&stw_sleepers))
+		arch_ipi_broadcast(IPI_STOP);
 }
 
 void stw_participate(void)
@@ -175,9 +212,7 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void *arg, bool all)
 	if (all) {
 		if (prep)
 			prep(arg);	/* the others are stopped, none runs fn yet */
-		atomic_store_explicit(&stw_go, g, memory_order_release);
-		if (n)
-			arch_ipi_broadcast(IPI_STOP);
+		wake_sleepers(&stw_go, g, n);
 		atomic_fetch_or_explicit(&stw_in_fn, 1ull << self->id, memory_order_relaxed);
 		fn(arg);
 		atomic_fetch_and_explicit(&stw_in_fn, ~(1ull << self->id), memory_order_relaxed);
@@ -186,9 +221,7 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void *arg, bool all)
 		fn(arg);
 	}
 
-	atomic_store_explicit(&stw_release, g, memory_order_release);
-	if (n)
-		arch_ipi_broadcast(IPI_STOP);
+	wake_sleepers(&stw_release, g, n);
 	wait_count(&stw_left, n, "leave the stop");
 	atomic_store_explicit(&stw_where[self->id], STW_NONE, memory_order_relaxed);
 	atomic_fetch_add_explicit(&stw_count, 1, memory_order_relaxed);

@@ -329,6 +329,7 @@ struct term {
 	unsigned owner;			/* the CPU that stopped the world */
 	_Atomic unsigned bar[8];	/* barriers, one per use */
 	_Atomic unsigned nwait;		/* CPUs out of work (the drain's termination) */
+	_Atomic unsigned sleepers;	/* CPUs halted in a wait (term_wake only if any) */
 	uint64_t heap_marked, scan_work, heap_live_end;
 	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
 	bool full;			/* the stop-the-world mode: the whole mark in this pause */
@@ -338,7 +339,8 @@ struct term {
  * Waiting inside mark termination. The CPUs wait for each other at barriers and at the
  * end of the parallel drain; a waiter spins briefly (on hardware the others are a
  * microsecond or two away), then halts with only IPIs deliverable, and whoever
- * completes the wait wakes the others (IPI_RESCHEDULE: a wake-up and nothing else).
+ * completes the wait wakes the others (IPI_RESCHEDULE: a wake-up and nothing else),
+ * if any halted (t->sleepers).
  * Spinning throughout, as before, cost tens of milliseconds per pause with more vCPUs
  * than host cores: a spinning vCPU held the host core a late one needed (the problem
  * stop-the-world had before its participants halted, kernel/stw.c). The arch closes
@@ -348,18 +350,30 @@ struct term {
  */
 #define TERM_SPIN_NS 5000
 
-static void term_wake(void)
+static void term_wake(struct term *t)
 {
+	if (!atomic_load(&t->sleepers))
+		return;		/* all still spinning: they see the change by themselves */
 	unsigned me = cpu_id();
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
 		if (i != me && atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 			ipi_reschedule(i);
 }
 
+/* Halt until woken, counted in t->sleepers around a last look at *count (the waker
+ * counts first, then looks at sleepers: one of the two sees the other). */
+static void term_halt(struct term *t, _Atomic unsigned *count, unsigned n)
+{
+	atomic_fetch_add(&t->sleepers, 1);
+	if (atomic_load(count) != n)
+		arch_wait_for_ipi();
+	atomic_fetch_sub(&t->sleepers, 1);
+}
+
 static void term_barrier(struct term *t, unsigned k)
 {
 	if (atomic_fetch_add(&t->bar[k], 1) + 1 == t->n) {
-		term_wake();
+		term_wake(t);
 		return;
 	}
 	bool owner = cpu_id() == t->owner;
@@ -374,7 +388,7 @@ static void term_barrier(struct term *t, unsigned k)
 		if (owner || waited < TERM_SPIN_NS)
 			arch_cpu_relax();
 		else
-			arch_wait_for_ipi();
+			term_halt(t, &t->bar[k], t->n);
 	}
 }
 
@@ -387,7 +401,7 @@ static void stw_drain(struct term *t, struct gcwork *w)
 		while (gc_drain_batch(w))
 			gcwork_balance(w);
 		if (atomic_fetch_add(&t->nwait, 1) + 1 == t->n) {
-			term_wake();
+			term_wake(t);
 			return;		/* nobody works, so nothing can be queued: done */
 		}
 		uint64_t start = clock_ns();
@@ -402,7 +416,7 @@ static void stw_drain(struct term *t, struct gcwork *w)
 			if (clock_ns() - start < TERM_SPIN_NS)
 				arch_cpu_relax();
 			else
-				arch_wait_for_ipi();
+				term_halt(t, &t->nwait, t->n);
 		}
 	}
 }

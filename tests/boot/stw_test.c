@@ -370,7 +370,8 @@ TEST(stw, timers_expiring_in_a_stop_come_after_it)
 
 /*
  * A goroutine spins on another CPU; this one stops the world and panics inside fn.
- * The spinner's CPU is halted in its stop handler, interrupts masked but for IPIs: the
+ * The spinner's CPU is halted in its stop handler (2 ms after the stop: past its
+ * spinning), interrupts masked but for IPIs: the
  * panic's IPI_CALL must still stop it there, so the dump walks it ("goroutine N
  * [running on cpu K]:", from the halt in arch_wait_for_ipi down to the spinner, the
  * matrix checks) instead of reporting a CPU that did not stop.
@@ -399,6 +400,10 @@ __attribute__((noinline)) void stw_test_spinner(void *arg)
 static void panic_in_stop(void *arg)
 {
 	(void)arg;
+	/* participants spin a few microseconds before they halt (kernel/stw.c): let them */
+	uint64_t t0 = clock_ns();
+	while (clock_ns() - t0 < 2000000)
+		arch_cpu_relax();
 	panic("deliberate panic inside a stop, goroutine halted on cpu %d",
 	      atomic_load(&stw_spinner_cpu));
 }
