@@ -35,6 +35,7 @@ import traceback
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
+import boehmprogs  # noqa: E402
 import boottest  # noqa: E402
 import gcbench   # noqa: E402
 import gobench   # noqa: E402
@@ -872,6 +873,11 @@ def test_gcbench_collect():
           "ours ran nothing", "N passed")
     gcbench.check_run(job, 0, out.replace("1 passed", "4 passed"))
     gcbench.check_run(gcb_job("go", "p1", "gcbench"), 0, "no summary needed")
+    # the Boehm source built into ours prints Boehm's names; kept as gcboehm's
+    eq(gcbench.collect(gcb_job("gcboehm", "m2", "bintree", summary=True),
+                       "BENCH boehm_bintree_ms_m2 1700 ms\n1 passed, 0 failed\n", 3000),
+       {"gcboehm_bintree_ms_m2": (1700.0, "ms"), "gcboehm_bintree_rss_kib_m2": (3000.0, "KiB")},
+       "gcboehm collected under its own name")
 
 
 @test
@@ -895,6 +901,7 @@ def test_gcbench_report():
            "gort_bintree_ms_p2": (1800.0, "ms"), "go_bintree_ms_p2": (0.0, "ms"),
            "boehm_bintree_ms_m2": (1200.0, "ms"),
            "go_gcbench_gcs_p1": (36.0, "count"), "boehm_gcbench_gcs_m1": (31.0, "count"),
+           "gcboehm_bintree_ms_m2": (1800.0, "ms"),
            "gort_parked_idle_per_g_ns_p2": (50.5, "ns"), "go_parked_idle_per_g_ns_p2": (1010.0, "ns")}
     eq(gcbench.report(med), [
         "BENCH go_gcbench_gcs_p1 36 count",
@@ -909,8 +916,10 @@ def test_gcbench_report():
         "BENCH gort_bintree_ms_p2 1800 ms",
         "BENCH go_bintree_ms_p2 0 ms",               # no ratio against zero
         "BENCH boehm_bintree_ms_m2 1200 ms",         # ours p2 against Boehm with 2 markers
+        "BENCH gcboehm_bintree_ms_m2 1800 ms",       # Boehm's source on ours
         "BENCH bintree_ms_p2_vs_boehm 1.50 x",
         "BENCH bintree_ms_p2_vs_malloc 1.80 x",      # and against malloc p1
+        "BENCH bintree_ms_m2_gcboehm_vs_boehm 1.50 x",  # the same source, both collectors
         "BENCH gort_parked_idle_per_g_ns_p2 50.5 ns",
         "BENCH go_parked_idle_per_g_ns_p2 1010 ns",
         "BENCH parked_idle_per_g_ns_p2_vs_go 0.05 x",
@@ -957,9 +966,15 @@ def test_gcbench_commands():
     eq([(j.cfg, j.group, j.env["GC_MARKERS"]) for j in boehm],
        [("m1", "gcbench", "1"), ("m1", "bintree", "1"), ("m2", "gcbench", "2"),
         ("m2", "bintree", "2")], "Boehm with 1 and 2 markers")
+    ours_boehm = [j for j in jobs if j.side == "gcboehm"]
+    eq([(j.cfg, j.group, j.env["GC_MARKERS"], j.summary) for j in ours_boehm],
+       [("m1", "gcbench", "1", True), ("m1", "bintree", "1", True), ("m2", "gcbench", "2", True),
+        ("m2", "bintree", "2", True)], "Boehm's source on ours, GC_MARKERS = CPUs")
+    eq(ours_boehm[3].argv, ["/b/host-sys/gort", "-smp", "2", "-m", "4G", "--", "tests=boehmsrc_bintree"],
+       "gcboehm argv")
     eq([(j.side, j.cfg, j.argv) for j in jobs[-1:]],
        [("malloc", "p1", ["/b/bench/malloc_bintree"])], "malloc, once per round")
-    eq(len(jobs), 2 * (4 + 4 + 2) + 1, "jobs per round")
+    eq(len(jobs), 2 * (4 + 4 + 2 + 2) + 1, "jobs per round")
     eq({j.side for j in gcbench.commands("/b", ours=False)}, {"go", "boehm", "malloc"}, "peers only")
     saved = dict(os.environ)
     try:
@@ -1009,9 +1024,24 @@ def test_gcbench_run_and_probe():
         with open(gort, "w") as f:
             f.write("#!/bin/sh\necho \"$@\"\nexit 0\n")
         there, why = gcbench.probe_ours(d)
-        assert not there and "tests=gcb_gcbench,gcb_bintree,gcb_parked,gcb_stwload,gcb__probe" in why, why
+        assert not there and ("tests=gcb_gcbench,gcb_bintree,gcb_parked,gcb_stwload,boehmsrc_gcbench,"
+                              "boehmsrc_bintree,gcb__probe") in why, why
     finally:
         shutil.rmtree(d)
+
+
+@test
+def test_boehmprogs_lines():
+    text = ("gort kernel (host)\nboehm program tree: output begins\na\nb\n"
+            "boehm program tree: output ends, status 0\n[ OK ] boehm_tree.tree\n1 passed, 0 failed\n")
+    eq(boehmprogs.ours_lines("tree", text), (["a", "b"], None), "between the markers")
+    eq(boehmprogs.ours_lines("links", text), (None, "no begin marker"), "another program")
+    eq(boehmprogs.ours_lines("tree", text.replace("status 0", "status 3")), (None, "status 3"), "status")
+    eq(boehmprogs.ours_lines("tree", text.split("boehm program tree: output ends")[0]),
+       (None, "no end marker"), "cut short (a panic)")
+    eq(boehmprogs.first_difference(["a", "b"], ["a", "b"]), None, "same")
+    eq(boehmprogs.first_difference(["a", "b"], ["a", "c"]), "line 2: libgc 'b', ours 'c'", "differs")
+    eq(boehmprogs.first_difference(["a", "b"], ["a"]), "line 2: libgc 'b', ours '<nothing>'", "shorter")
 
 
 # ---------------------------------------------------------------------------
