@@ -642,6 +642,7 @@ int gc_set_mode(int mode)
 	while (ctl.done != ctl.started)
 		cond_wait(&ctl.done_cv, &ctl.mu);
 	int old = atomic_exchange(&gc_mode, mode);
+	pacer_set_stw(mode == GC_MODE_STW);
 	mutex_unlock(&ctl.mu);
 	return old;
 }
@@ -655,6 +656,7 @@ void gc_init(void)
 		atomic_store(&gc_mode, GC_MODE_STW);
 	else
 		panic("gc_mode=%s: not a collector mode (concurrent or stw)", opt_mode);
+	pacer_set_stw(atomic_load(&gc_mode) == GC_MODE_STW);
 	atomic_store(&pacer_percent, opt_gc ? (int)opt_percent : -1);
 	gc_set_percent(opt_gc ? (int)opt_percent : -1);
 	gc_boot_ns = clock_ns();

@@ -164,6 +164,9 @@ void pacer_alloc(struct g *g, size_t n);
 /* Cycle boundaries (world stopped). */
 void pacer_mark_start(void);
 void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work);
+/* The stop-the-world mode (gc_set_mode): cycles start at the goal itself, since the
+ * heap does not grow while they mark. */
+void pacer_set_stw(bool stw);
 extern _Atomic uint64_t pacer_heap_marked, pacer_heap_goal, pacer_heap_trigger;
 extern _Atomic int pacer_percent;
 /* Scan work done by background/idle marking, which assists may spend (bytes). */

@@ -7,7 +7,10 @@
  * found live. It starts at the trigger, heap_marked + ratio * (goal - heap_marked),
  * early enough that marking, which runs while the program allocates, ends near the
  * goal. `ratio` is corrected after each cycle: a cycle that overshot the goal starts
- * the next one earlier, one that ended well short starts it later (within [0.5, 0.95]).
+ * the next one earlier, one that ended more than an eighth of the runway short starts
+ * it later (within [0.5, 0.95]). In the stop-the-world mode the trigger is the goal:
+ * the heap does not grow while a cycle marks. heap_marked counts what was allocated
+ * during marking too (black, so kept: gc.c), as Go's does.
  *
  * heap_live counts the heap in use as the allocator sees it: spans' free space taken
  * into a CPU's cache counts whole (cache.c), large objects their pages; at the end of
@@ -37,6 +40,7 @@ _Atomic int64_t pacer_live;	/* heap_live (the top); read inline by the allocator
 _Atomic uint64_t pacer_heap_marked, pacer_heap_goal = GOAL_MIN, pacer_heap_trigger = GOAL_MIN * 7 / 8;
 _Atomic int pacer_percent = 100;
 static double trigger_ratio = 0.7;		/* changed with the world stopped */
+static _Atomic bool pacer_stw;			/* the stop-the-world mode: trigger at the goal */
 static _Atomic uint64_t last_scan_work;
 static _Atomic uint64_t assist_ratio_x1000;	/* scan bytes per allocated byte, x1000 */
 static _Atomic int64_t bg_credit;		/* scan work markers did beyond assists */
@@ -56,6 +60,8 @@ static void set_goal(uint64_t marked)
 	if (goal < GOAL_MIN)
 		goal = GOAL_MIN;
 	uint64_t trigger = pct < 0 ? UINT64_MAX : marked + (uint64_t)((double)(goal - marked) * trigger_ratio);
+	if (pct >= 0 && atomic_load(&pacer_stw))
+		trigger = goal;		/* nothing is allocated while a cycle marks */
 	if (pct >= 0 && trigger < GOAL_MIN * 7 / 8)
 		trigger = GOAL_MIN * 7 / 8;
 	atomic_store(&pacer_heap_goal, goal);
@@ -70,6 +76,12 @@ int gc_set_percent(int percent)
 	set_goal(atomic_load(&pacer_heap_marked));
 	/* a heap already past the new trigger starts a cycle at the next allocation */
 	return old;
+}
+
+void pacer_set_stw(bool stw)
+{
+	atomic_store(&pacer_stw, stw);
+	set_goal(atomic_load(&pacer_heap_marked));
 }
 
 void pacer_bg_credit(uint64_t work)
@@ -164,8 +176,8 @@ void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work)
 	if (pct >= 0 && goal != UINT64_MAX) {
 		if (live_at_end > goal)
 			trigger_ratio -= 0.05;
-		else if (live_at_end < goal - (goal - atomic_load(&pacer_heap_marked)) / 4)
-			trigger_ratio += 0.05;
+		else if (live_at_end < goal - (goal - atomic_load(&pacer_heap_marked)) / 8)
+			trigger_ratio += 0.05;	/* ended more than an eighth of the runway early */
 		if (trigger_ratio < 0.5)
 			trigger_ratio = 0.5;
 		if (trigger_ratio > 0.95)
