@@ -59,3 +59,35 @@ TEST_G_EXPLICIT(boehmsrc_bintree, bintree)
 	run("bintree", boehm_bintree_main);
 }
 #endif
+
+/* ---- misuse of the Boehm-style interface: clear panics (explicit, each ends the boot) ---- */
+
+#include <gc.h>
+
+static void *never(void *arg)
+{
+	return arg;
+}
+
+TEST_G_EXPLICIT(boehm_pthread, refused)
+{
+	int t;
+	GC_pthread_create(&t, NULL, never, NULL);
+	test_fail(__FILE__, __LINE__, "GC_pthread_create returned");
+}
+
+TEST_G_EXPLICIT(boehm_badlink, object_not_in_heap)
+{
+	static int not_heap;
+	void **link = GC_MALLOC(sizeof(void *));
+	GC_general_register_disappearing_link(link, &not_heap);
+	test_fail(__FILE__, __LINE__, "the registration returned");
+}
+
+TEST_G_EXPLICIT(boehm_enable, more_enables_than_disables)
+{
+	GC_disable();
+	GC_enable();
+	GC_enable();
+	test_fail(__FILE__, __LINE__, "GC_enable returned");
+}
