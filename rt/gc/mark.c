@@ -110,6 +110,19 @@ NO_SANITIZE void gc_scan_conservative(uintptr_t lo, uintptr_t hi, struct gcwork 
 	w->scan_work += hi > lo ? hi - lo : 0;
 }
 
+/* Mark what the words that `bits` selects hold: bit j stands for the word at a + 8j. */
+NO_SANITIZE static inline void mark_words(uintptr_t a, uint64_t bits, struct gcwork *w)
+{
+	while (bits) {
+		unsigned j = (unsigned)__builtin_ctzll(bits);
+		bits &= bits - 1;
+		uintptr_t slot = a + j * 8;
+		uintptr_t v = *(volatile uintptr_t *)slot;
+		if (in_heap(v))
+			mark_slow(v, slot, w);
+	}
+}
+
 /* The words of [b, b + n) whose bits are set in bits[] starting at bit `first`. */
 NO_SANITIZE static void scan_bits(uintptr_t b, size_t nwords, const uint64_t *bits, size_t first,
 				  struct gcwork *w)
@@ -123,14 +136,7 @@ NO_SANITIZE static void scan_bits(uintptr_t b, size_t nwords, const uint64_t *bi
 			span = nwords - k;
 		if (span < 64)
 			word &= (1ull << span) - 1;
-		while (word) {
-			unsigned j = (unsigned)__builtin_ctzll(word);
-			word &= word - 1;
-			uintptr_t a = b + (k + j) * 8;
-			uintptr_t v = *(volatile uintptr_t *)a;
-			if (in_heap(v))
-				mark_slow(v, a, w);
-		}
+		mark_words(b + k * 8, word, w);
 		k += span;
 	}
 	w->scan_work += nwords * 8;
@@ -165,14 +171,7 @@ NO_SANITIZE static void scan_one(uintptr_t base, uintptr_t b, uintptr_t e, const
 			word &= ~0ull << (lo - k);
 		if (hi - k < 64)
 			word &= (1ull << (hi - k)) - 1;
-		while (word) {
-			unsigned j = (unsigned)__builtin_ctzll(word);
-			word &= word - 1;
-			uintptr_t a = base + (k + j) * 8;
-			uintptr_t v = *(volatile uintptr_t *)a;
-			if (in_heap(v))
-				mark_slow(v, a, w);
-		}
+		mark_words(base + k * 8, word, w);
 	}
 	w->scan_work += e - b;
 }
