@@ -425,6 +425,14 @@ static struct g *find_runnable(struct p *p)
 			if (g)
 				return g;
 		}
+		/* runnext inherits the time slice (Go's inheritTime): not a new scheduling
+		 * decision for the slice timer, so two goroutines that ready each other in
+		 * turn are preempted after a slice like one goroutine would be, and the
+		 * rest of the queue gets its turn (sched_tick) */
+		if ((g = atomic_exchange_explicit(&p->runnext, NULL, memory_order_acq_rel))) {
+			p->schedtick--;
+			return g;
+		}
 		if ((g = runq_get(p)))
 			return g;
 		if (atomic_load(&sched.runq_size) && (g = global_get_batch(p)))

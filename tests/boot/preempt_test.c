@@ -20,6 +20,7 @@
 #include <kernel/preempt.h>
 #include <kernel/spinlock.h>
 #include <kernel/test.h>
+#include <rt/chan.h>
 #include <rt/go.h>
 #include <rt/sched.h>
 
@@ -79,6 +80,55 @@ TEST_G_EXPLICIT(preempt, spinners_do_not_starve_others)
 	EXPECT_TRUE(atomic_load(&spun) > 0);
 	EXPECT_TRUE(atomic_load(&spinner_preempts) >= 1);
 	EXPECT_TRUE(preempts_total(false) > injected);
+}
+
+/*
+ * Two goroutines that ready each other in turn (an unbuffered ping-pong: each send
+ * puts the partner in runnext, ahead of the run queue) must not starve a third that
+ * waits in the queue of the same CPU: runnext inherits the slice, so the pair is
+ * preempted like one goroutine. On one CPU nothing else can take the third.
+ */
+static _Atomic bool pp_stop;
+static struct chan *pp_ab, *pp_ba;
+
+static void pp_server(void *arg)
+{
+	(void)arg;
+	int v = 0;
+	while (!atomic_load_explicit(&pp_stop, memory_order_relaxed)) {
+		chan_send(pp_ab, &v);
+		chan_recv(pp_ba, &v);
+	}
+	chan_close(pp_ab);
+}
+
+static void pp_client(void *arg)
+{
+	(void)arg;
+	int v;
+	while (chan_recv(pp_ab, &v))
+		chan_send(pp_ba, &v);
+}
+
+static void pp_waiter(void *arg)
+{
+	int v = 1;
+	chan_send(arg, &v);
+}
+
+TEST_G_EXPLICIT(preempt, ping_pong_pair_does_not_starve_the_queue)
+{
+	pp_ab = chan_make(sizeof(int), 0);
+	pp_ba = chan_make(sizeof(int), 0);
+	struct chan *done = chan_make(sizeof(int), 0);
+	atomic_store(&pp_stop, false);
+	go(pp_client, NULL);
+	go(pp_server, NULL);
+	go(pp_waiter, done);	/* in the run queue, behind whatever the pair readies */
+	int v = 0;
+	chan_recv(done, &v);
+	EXPECT_EQ(v, 1);
+	atomic_store(&pp_stop, true);
 }
 
 /*
