@@ -87,10 +87,9 @@ void stw_participate(void);
 /* Halt until *v == g, answering IPIs (see the top). Interrupts off. */
 /*
  * A participant waiting for `go` or `release` spins for STW_SPIN_NS first, then
- * halts; it counts itself in stw_sleepers before its last look at the flag, and the
- * owner, after moving the flag, sends the broadcast that wakes halted participants
- * only when that count is not zero (both sides sequentially consistent: either the
- * participant sees the flag, or the owner sees it counted). A stop whose owner moves
+ * halts counted in stw_sleepers (HALT_COUNTED, kernel/stw.h), and the owner, after
+ * moving the flag, sends the broadcast that wakes halted participants only when that
+ * count is not zero. A stop whose owner moves
  * on within a few microseconds (on hardware: always) thus costs one broadcast, the
  * STOP itself, instead of three halt-and-wake round trips; a longer one (mark
  * termination's work, emulation with more vCPUs than host cores) still halts, and
@@ -111,13 +110,7 @@ static void wait_gen(_Atomic uint64_t *v, uint64_t g)
 			arch_cpu_relax();
 			continue;
 		}
-		atomic_fetch_add(&stw_sleepers, 1);
-		if (atomic_load(v) == g) {
-			atomic_fetch_sub(&stw_sleepers, 1);
-			return;
-		}
-		arch_wait_for_ipi();
-		atomic_fetch_sub(&stw_sleepers, 1);
+		HALT_COUNTED(&stw_sleepers, atomic_load(v) != g);
 	}
 }
 

@@ -48,11 +48,7 @@ static void span_blacken_free(struct span *s)
 {
 	uint32_t fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
 	for (uint32_t wi = fi / 64; wi < s->bitwords; wi++) {
-		uint64_t free = ~s->allocbits[wi];
-		if (wi == fi / 64)
-			free &= ~0ull << (fi % 64);
-		if (s->nelems < wi * 64 + 64)
-			free &= (1ull << (s->nelems - wi * 64)) - 1;
+		uint64_t free = span_valid_word(s, wi) & ~span_allocated_word(s, wi, fi);
 		if (free)
 			__atomic_fetch_or(&s->markbits[wi], free, __ATOMIC_RELAXED);
 	}

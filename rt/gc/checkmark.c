@@ -26,11 +26,12 @@
 
 static const char *kind_name(const struct span *s)
 {
+	const struct gc_type *t = atomic_load(&s->type);
 	switch (s->kind) {
 	case SPAN_NOSCAN:
 		return "no pointers";
 	case SPAN_TYPED:
-		return s->type ? atomic_load(&s->type)->name : "typed";
+		return t ? t->name : "typed";
 	default:
 		return "untyped, conservative";
 	}

@@ -340,7 +340,7 @@ struct term {
  * end of the parallel drain; a waiter spins briefly (on hardware the others are a
  * microsecond or two away), then halts with only IPIs deliverable, and whoever
  * completes the wait wakes the others (IPI_RESCHEDULE: a wake-up and nothing else),
- * if any halted (t->sleepers).
+ * if any halted (t->sleepers, HALT_COUNTED of kernel/stw.h).
  * Spinning throughout, as before, cost tens of milliseconds per pause with more vCPUs
  * than host cores: a spinning vCPU held the host core a late one needed (the problem
  * stop-the-world had before its participants halted, kernel/stw.c). The arch closes
@@ -358,16 +358,6 @@ static void term_wake(struct term *t)
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
 		if (i != me && atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 			ipi_reschedule(i);
-}
-
-/* Halt until woken, counted in t->sleepers around a last look at *count (the waker
- * counts first, then looks at sleepers: one of the two sees the other). */
-static void term_halt(struct term *t, _Atomic unsigned *count, unsigned n)
-{
-	atomic_fetch_add(&t->sleepers, 1);
-	if (atomic_load(count) != n)
-		arch_wait_for_ipi();
-	atomic_fetch_sub(&t->sleepers, 1);
 }
 
 static void term_barrier(struct term *t, unsigned k)
@@ -388,7 +378,7 @@ static void term_barrier(struct term *t, unsigned k)
 		if (owner || waited < TERM_SPIN_NS)
 			arch_cpu_relax();
 		else
-			term_halt(t, &t->bar[k], t->n);
+			HALT_COUNTED(&t->sleepers, atomic_load(&t->bar[k]) != t->n);
 	}
 }
 
@@ -416,7 +406,7 @@ static void stw_drain(struct term *t, struct gcwork *w)
 			if (clock_ns() - start < TERM_SPIN_NS)
 				arch_cpu_relax();
 			else
-				term_halt(t, &t->nwait, t->n);
+				HALT_COUNTED(&t->sleepers, atomic_load(&t->nwait) != t->n);
 		}
 	}
 }
@@ -475,19 +465,17 @@ static void mark_termination(void *arg)
 	}
 	if (!owner)
 		return;
-	{
-		uint64_t marked = atomic_load(&gc_mark_bytes), work = atomic_load(&gc_scan_work);
-		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
-			marked += gc_cpus[i].w.bytes_marked;
-			work += gc_cpus[i].w.scan_work;
-		}
-		t->heap_marked = marked;
-		t->scan_work = work;
-		t->heap_live_end = pacer_heap_live();
-		weak_clear_dead();	/* before the sweep: the mark bits are final here */
-		atomic_fetch_add(&gcheap.sweepgen, 2);
-		gc_sweep_reset();
+	uint64_t marked = atomic_load(&gc_mark_bytes), work = atomic_load(&gc_scan_work);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		marked += gc_cpus[i].w.bytes_marked;
+		work += gc_cpus[i].w.scan_work;
 	}
+	t->heap_marked = marked;
+	t->scan_work = work;
+	t->heap_live_end = pacer_heap_live();
+	weak_clear_dead();	/* before the sweep: the mark bits are final here */
+	atomic_fetch_add(&gcheap.sweepgen, 2);
+	gc_sweep_reset();
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		if (!atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 			continue;	/* nothing cached, no buffers */

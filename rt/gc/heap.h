@@ -169,6 +169,25 @@ static inline bool bit_set_atomic(uint64_t *bits, uint32_t i)
 	return !(__atomic_fetch_or(&bits[i / 64], m, __ATOMIC_RELAXED) & m);
 }
 
+/* The bits of word wi that stand for slots of s (below nelems). */
+static inline uint64_t span_valid_word(const struct span *s, uint32_t wi)
+{
+	return s->nelems >= wi * 64 + 64 ? ~0ull : (1ull << (s->nelems - wi * 64)) - 1;
+}
+
+/* Word wi of s's allocated slots as the sweep counts them: allocbits, every index
+ * below freeindex fi (handed out since), nothing at or past nelems. */
+static inline uint64_t span_allocated_word(const struct span *s, uint32_t wi, uint32_t fi)
+{
+	uint32_t base = wi * 64;
+	uint64_t alloc = s->allocbits[wi];
+	if (fi >= base + 64)
+		alloc = ~0ull;
+	else if (fi > base)
+		alloc |= (1ull << (fi - base)) - 1;
+	return alloc & span_valid_word(s, wi);
+}
+
 /* Is object i free (neither below freeindex nor allocated at the last sweep)? A
  * marker may see a just-allocated object as free: it was allocated black (see
  * malloc.c), so it needs no marking. */

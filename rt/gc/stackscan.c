@@ -409,50 +409,62 @@ NO_SANITIZE static void prefetch_ahead(const struct g *g)
  * time the CPUs taking jobs together would take each other's. */
 #define STACK_JOB_GS 8
 
+/* Take up to STACK_JOB_GS goroutines off the snapshot: [first, *end); NULL when none
+ * is left. */
+static struct g *take_stacks(struct g **end)
+{
+	struct g *g = atomic_load(&stack_cursor), *e;
+	do {
+		e = g;
+		for (unsigned k = 0; e && k < STACK_JOB_GS; k++)
+			e = e->alllink;
+	} while (g && !atomic_compare_exchange_weak(&stack_cursor, &g, e));
+	*end = e;
+	return g;
+}
+
 bool gc_stack_job(void)
 {
 	atomic_fetch_add(&stack_inflight, 1);
-	struct g *g = atomic_load(&stack_cursor), *end;
-	do {
-		end = g;
-		for (unsigned k = 0; end && k < STACK_JOB_GS; k++)
-			end = end->alllink;
-	} while (g && !atomic_compare_exchange_weak(&stack_cursor, &g, end));
-	for (struct g *x = g; x && x != end;) {
-		struct g *next = x->alllink;	/* (allgs links never change) */
+	struct g *end, *g = take_stacks(&end);
+	for (struct g *x = g, *next; x != end; x = next) {
+		next = x->alllink;	/* (allgs links never change) */
 		prefetch_ahead(x);
 		gc_scan_stack(x);
-		x = next;
 	}
 	atomic_fetch_sub(&stack_inflight, 1);
 	return g != NULL;
 }
 
-/* A stack job with the world stopped (the stop-the-world mode): every running
- * goroutine was scanned by its own CPU, so a goroutine not scanned yet this cycle is
- * parked or runnable, and nobody can run it or claim it meanwhile. */
-bool gc_stack_job_stopped(struct gcwork *w)
+/* A stack with the world stopped (the stop-the-world mode): every running goroutine
+ * was scanned by its own CPU, so one not scanned yet this cycle is parked or runnable,
+ * and nobody can run it or claim it meanwhile. */
+static void scan_stopped(struct g *g, struct gcwork *w)
 {
-	KASSERT(!arch_irq_enabled());
-	struct g *g = atomic_load(&stack_cursor);
-	while (g && !atomic_compare_exchange_weak(&stack_cursor, &g, g->alllink))
-		;
-	if (!g)
-		return false;
-	prefetch_ahead(g);
 	uint32_t cyc = atomic_load(&gc_cycle);
 	if (atomic_load(&g->gc_scancycle) == cyc)
-		return true;
+		return;
 	uint32_t st = atomic_load(&g->status);
 	if (st == G_DEAD || st == G_IDLE)
-		return true;
+		return;
 	if (st & G_SCAN)
 		panic("gc: goroutine %llu claimed for a scan with the world stopped", (unsigned long long)g->id);
 	if (st == G_RUNNING)
 		panic("gc: goroutine %llu is running but no stopped CPU was running it", (unsigned long long)g->id);
 	gc_scan_stack_saved(g, w);
 	atomic_store(&g->gc_scancycle, cyc);
-	return true;
+}
+
+bool gc_stack_job_stopped(struct gcwork *w)
+{
+	KASSERT(!arch_irq_enabled());
+	struct g *end, *g = take_stacks(&end);
+	for (struct g *x = g, *next; x != end; x = next) {
+		next = x->alllink;
+		prefetch_ahead(x);
+		scan_stopped(x, w);
+	}
+	return g != NULL;
 }
 
 bool gc_stack_jobs_left(void)

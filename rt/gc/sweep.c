@@ -49,15 +49,7 @@ bool span_sweep(struct span *s, uint32_t sg)
 	uint32_t fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
 	uint32_t allocated = 0, live = 0;
 	for (uint32_t wi = 0; wi < s->bitwords; wi++) {
-		uint32_t base = wi * 64;
-		uint64_t alloc = s->allocbits[wi];
-		/* every index below freeindex is allocated */
-		if (fi >= base + 64)
-			alloc = ~0ull;
-		else if (fi > base)
-			alloc |= (1ull << (fi - base)) - 1;
-		if (s->nelems < base + 64)
-			alloc &= (1ull << (s->nelems - base)) - 1;
+		uint64_t alloc = span_allocated_word(s, wi, fi);
 		uint64_t mark = __atomic_load_n(&s->markbits[wi], __ATOMIC_RELAXED) & alloc;
 		allocated += (uint32_t)__builtin_popcountll(alloc);
 		live += (uint32_t)__builtin_popcountll(mark);

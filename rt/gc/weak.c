@@ -24,6 +24,7 @@
 #include <arch/noscan.h>
 #include <kernel/panic.h>
 #include <kernel/spinlock.h>
+#include <rt/gc.h>
 #include "heap.h"
 #include "mark.h"
 
@@ -63,21 +64,11 @@ static unsigned bucket(void **link)
 	return (unsigned)(h >> 52) % WEAK_BUCKETS;
 }
 
-/* Does p start an allocated heap object? */
-static bool object_start(uintptr_t p)
-{
-	struct span *s = span_of(p);
-	if (!s)
-		return false;
-	uint32_t i = span_objindex(s, p);
-	return !span_isfree(s, i) && span_objbase(s, i) == p;
-}
-
 int weak_register(void **link, const void *obj)
 {
 	if ((uintptr_t)link % sizeof(void *))
 		panic("GC_general_register_disappearing_link: link %p is not aligned to a pointer", (void *)link);
-	if (!object_start((uintptr_t)obj))
+	if (!obj || gc_base(obj) != obj)
 		panic("GC_general_register_disappearing_link: object %p is not the start of a heap object",
 		      obj);
 	free_dead();

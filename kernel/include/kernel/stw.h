@@ -48,7 +48,26 @@
 #ifndef KERNEL_STW_H
 #define KERNEL_STW_H
 
+#include <stdatomic.h>
 #include <stdint.h>
+#include <arch/irq.h>
+
+/*
+ * A halt that its waker may skip (stop-the-world's waits here, the collector's mark
+ * termination): the waiter, after spinning for a while, counts itself in *sleepers,
+ * evaluates still_waiting once more and halts (arch_wait_for_ipi) only if it holds;
+ * the CPU that ends the wait first makes still_waiting false, then sends its wake-up
+ * IPI only if *sleepers is not zero. All sequentially consistent: either the waiter
+ * sees the change or the waker sees the waiter counted. The caller loops and looks
+ * again after every wake-up (an IPI for someone else ends the halt too).
+ */
+#define HALT_COUNTED(sleepers, still_waiting)                                           \
+	do {                                                                            \
+		atomic_fetch_add((sleepers), 1);                                        \
+		if (still_waiting)                                                      \
+			arch_wait_for_ipi();                                            \
+		atomic_fetch_sub((sleepers), 1);                                        \
+	} while (0)
 
 enum stw_stop_point {
 	STW_NONE = 0,
