@@ -23,6 +23,8 @@
  *   SH [9:8]        inner shareable for normal memory
  *   AF [10]         set: no access-flag faults
  *   PXN [53]        unless MMU_EXEC (device memory: always); UXN [54] always
+ *   [55] (software) writable in truth while AP[2] makes it read-only: a clean page
+ *                   of dirty tracking (arch_mmu_dirty_take below)
  * SCTLR_EL1.WXN (set on activation) makes every writable page non-executable on top.
  *
  * Changes follow the architecture's rules: a new entry is made visible to the walker
@@ -46,6 +48,7 @@
 #define PTE_AF		(1ull << 10)
 #define PTE_PXN		(1ull << 53)
 #define PTE_UXN		(1ull << 54)
+#define PTE_SW_WRITABLE	(1ull << 55)	/* software bit: see the top */
 #define PTE_ADDR	0x0000fffffffff000ull
 #define TBL_PXN		(1ull << 59)
 #define TBL_AP_RO	(1ull << 62)	/* APTable[1]: no writes below */
@@ -116,7 +119,7 @@ int arch_mmu_map(uint64_t va, uint64_t pa, uint64_t size, unsigned flags)
 			break;
 		}
 		uint64_t *pde = &l2[idx(va, 1)];
-		if (!(va & (LARGE_PAGE_SIZE - 1)) && !(pa & (LARGE_PAGE_SIZE - 1)) &&
+		if (!(flags & MMU_SMALL) && !(va & (LARGE_PAGE_SIZE - 1)) && !(pa & (LARGE_PAGE_SIZE - 1)) &&
 		    size >= LARGE_PAGE_SIZE && !(*pde & PTE_VALID)) {
 			*pde = pa | bits | PTE_VALID;
 			va += LARGE_PAGE_SIZE, pa += LARGE_PAGE_SIZE, size -= LARGE_PAGE_SIZE;
@@ -208,7 +211,7 @@ uint64_t arch_mmu_unmap(uint64_t va, uint64_t size)
 static unsigned flags_of(uint64_t e, bool tbl_ro, bool tbl_pxn)
 {
 	unsigned f = 0;
-	if (!(e & PTE_AP_RO) && !tbl_ro)
+	if ((!(e & PTE_AP_RO) || (e & PTE_SW_WRITABLE)) && !tbl_ro)
 		f |= MMU_WRITE;
 	if (!(e & PTE_PXN) && !tbl_pxn)
 		f |= MMU_EXEC;
@@ -279,6 +282,92 @@ void arch_mmu_walk(void (*fn)(void *, uint64_t, uint64_t, uint64_t, unsigned), v
 		walk_level(&r, lower, 3, 0, false, false);
 	walk_level(&r, active_root(UPPER_BASE), 3, UPPER_BASE, false, false);
 	mmu_walk_finish(&r);
+}
+
+/*
+ * Dirty pages (arch/mmu.h). The cores this kernel boots on (Cortex-A72 under QEMU)
+ * have no hardware dirty state (FEAT_HAFDBS), so it is kept with permissions: a take
+ * makes a writable leaf read-only with PTE_SW_WRITABLE set (clean); the first write
+ * takes a permission fault, and arch_mmu_dirty_fault makes it writable again (dirty).
+ * Only read-only to writable changes happen outside the vm lock, so each is one
+ * compare-and-swap; neither needs break-before-make (same output address and
+ * attributes, permissions only). A permission fault's entry may sit in the TLB: the
+ * fault drops it locally; another CPU holding the read-only entry faults once more and
+ * does the same. The caller's shootdown after a take drops the writable entries.
+ */
+
+/* The dirty leaves over [va, va + npages pages) into bits; made clean if take. */
+static void dirty_walk(uint64_t va, uint64_t npages, uint64_t *bits, bool take)
+{
+	uint64_t i = 0;
+	if (!is_upper(va))
+		return;
+	while (i < npages) {
+		uint64_t a = va + i * PAGE_SIZE;
+		uint64_t *e = &table(mmu_root)[idx(a, 3)];
+		int level = 3;
+		while (level > 0 && (*e & PTE_VALID) && (*e & PTE_TABLE)) {
+			level--;
+			e = &table(*e)[idx(a, level)];
+		}
+		/* level 0: an L3 table entry, walked to its table's end; otherwise an
+		 * absent entry or a block covering span */
+		uint64_t span = level == 0 ? LARGE_PAGE_SIZE : 1ull << (12 + 9 * level);
+		uint64_t left = (span - (a & (span - 1))) / PAGE_SIZE;
+		if (left > npages - i)
+			left = npages - i;
+		uint64_t n = level == 0 ? left : 1;	/* entries to look at */
+		for (uint64_t k = 0; k < n; k++) {
+			uint64_t v = __atomic_load_n(&e[k], __ATOMIC_RELAXED);
+			if (!(v & PTE_VALID) || (level == 3) || (v & PTE_AP_RO))
+				continue;	/* absent, or clean, or read-only in truth */
+			/* writable entries change only under the vm lock, which the caller
+			 * holds: nothing else writes this one (one atomic store, for single-copy
+			 * atomicity against the walker) */
+			if (take)
+				__atomic_store_n(&e[k], v | PTE_AP_RO | PTE_SW_WRITABLE, __ATOMIC_RELAXED);
+			uint64_t first = i + (level == 0 ? k : 0), cnt = level == 0 ? 1 : left;
+			for (uint64_t p = first; bits && p < first + cnt; p++)
+				bits[p / 64] |= 1ull << (p % 64);
+		}
+		i += left;
+	}
+	if (take)
+		__asm__ volatile("dsb ishst" : : : "memory");
+}
+
+void arch_mmu_dirty_take(uint64_t va, uint64_t npages, uint64_t *bits)
+{
+	dirty_walk(va, npages, bits, true);
+}
+
+void arch_mmu_dirty_peek(uint64_t va, uint64_t npages, uint64_t *bits)
+{
+	dirty_walk(va, npages, bits, false);
+}
+
+bool arch_mmu_dirty_fault(uint64_t va)
+{
+	if (!is_upper(va))
+		return false;
+	uint64_t *e = &table(READ_SYSREG(ttbr1_el1) & PTE_ADDR)[idx(va, 3)];
+	int level = 3;
+	while (level > 0 && (*e & PTE_VALID) && (*e & PTE_TABLE)) {
+		level--;
+		e = &table(*e)[idx(va, level)];
+	}
+	uint64_t v = __atomic_load_n(e, __ATOMIC_RELAXED);
+	if (level == 3 || !(v & PTE_VALID) || !(v & PTE_SW_WRITABLE))
+		return false;		/* not a tracked page: a real fault */
+	if (v & PTE_AP_RO)
+		(void)__atomic_compare_exchange_n(e, &v, v & ~PTE_AP_RO, false, __ATOMIC_RELAXED,
+						  __ATOMIC_RELAXED);	/* lost: another CPU did it */
+	uint64_t op = (va >> 12) & ((1ull << 44) - 1);
+	__asm__ volatile("dsb ishst\n\t"
+			 "tlbi vaae1, %0\n\t"
+			 "dsb nsh\n\t"
+			 "isb" : : "r"(op) : "memory");
+	return true;
 }
 
 /*

@@ -31,6 +31,7 @@
 #include <arch/ops.h>
 #include <arch/smp.h>
 #include <arch/trap.h>
+#include <arch/mmu.h>
 #include "arm64.h"
 
 #define ARM64_VEC_IRQ	0x100
@@ -146,6 +147,12 @@ void arm64_trap(struct arch_frame *f)
 		arm64_irq(f);
 		return;
 	}
+	/* a write to a clean page of dirty tracking, from any context (an interrupt handler
+	 * writing a heap object included): resolved, the write retried (arch/mmu.h) */
+	if (type == VEC_SYNC && ((f->esr >> 26) & 0x3f) == EC_DABT_CUR &&
+	    (f->esr & 0x3c) == 0x0c && (f->esr & (1u << 6)) && !(f->esr & ((1u << 8) | (1u << 10))) &&
+	    arch_mmu_dirty_fault(f->far))
+		return;
 	struct arm64_cpu *me = arm64_cpu_this();
 	if (group == VEC_GROUP_SPX && me->nested_depth++)
 		arch_hang();

@@ -60,6 +60,16 @@
 #error "arch/host: x86-64 Linux hosts only (trap.c reads x86-64 ucontext registers)"
 #endif
 
+/* Functions ThreadSanitizer must not instrument at all, not even with its shadow call
+ * stack's entry and exit: the dirty-page fault path (trap.c's first step, mmu.c's
+ * arch_mmu_dirty_fault), which runs in any context, even while TSan is constructing
+ * a fiber's state, which its signal wrapper then hands the handler half built. */
+#if defined(__SANITIZE_THREAD__)
+#define HOST_NO_TSAN __attribute__((no_sanitize_thread))
+#else
+#define HOST_NO_TSAN
+#endif
+
 /* The stacks' sizes have no suffix: cpu.c hands them to the assembler. */
 #define HOST_PHYS_BASE		0x100000ul	/* the memfd's first byte, "physically" */
 #define HOST_SIGSTACK_SIZE	0x8000		/* 32 KiB per CPU, like an IST stack x 2 */

@@ -3,7 +3,8 @@
  * built only into the host binary. They stand in for the vm tests that cannot apply
  * on the host (tests/boot/vm_test.c leaves them out there: the image is this program,
  * which Linux mapped), and check what the rest of the kernel takes for granted here:
- * W^X, stacks the backtrace can read, interrupts that wait for the mask.
+ * W^X, stacks the backtrace can read, interrupts that wait for the mask, dirty-page
+ * tracking.
  * A test file, so it sits above the kernel like tests/boot/ and uses its headers.
  */
 #define _GNU_SOURCE
@@ -19,6 +20,7 @@
 #include <kernel/ipi.h>
 #include <kernel/pmm.h>
 #include <kernel/test.h>
+#include <kernel/vm.h>
 #include "host.h"
 
 extern char __text_start[], __text_end[];
@@ -175,4 +177,263 @@ TEST(host, masked_ipi_waits_for_unmask)
 	EXPECT_EQ(atomic_load(&c->irqs[IPI_RESCHEDULE]), before);
 	irq_pop();
 	EXPECT_EQ(atomic_load(&c->irqs[IPI_RESCHEDULE]), before + 1);
+}
+
+/* Dirty-page tracking (mmu.c): 1 MiB mapped writable where nothing of the kernel's
+ * lives (the unused libc heap region), taken, written, peeked. */
+#define DT_VA		(KHEAP_BASE + (1ul << 30))
+#define DT_PAGES	256
+
+static void dt_take(uint64_t *bits)
+{
+	vm_lock();
+	arch_mmu_dirty_take(DT_VA, DT_PAGES, bits);
+	vm_unlock();
+}
+
+static void dt_peek(uint64_t *bits)
+{
+	vm_lock();
+	arch_mmu_dirty_peek(DT_VA, DT_PAGES, bits);
+	vm_unlock();
+}
+
+/* Exactly the pages [lo, hi) of the range set in bits. */
+static void expect_dirty(const uint64_t bits[DT_PAGES / 64], unsigned lo, unsigned hi, int line)
+{
+	for (unsigned i = 0; i < DT_PAGES; i++) {
+		bool set = bits[i / 64] >> (i % 64) & 1, want = i >= lo && i < hi;
+		if (set != want) {
+			test_fail(__FILE__, line, "page %u is %s, want %s (dirty pages %u..%u)", i,
+				  set ? "dirty" : "clean", want ? "dirty" : "clean", lo, hi);
+			return;
+		}
+	}
+}
+
+struct span_count {
+	uint64_t lo, hi;
+	unsigned n;
+};
+
+static void count_in(void *ctx, uint64_t lo, uint64_t hi, const char *perms)
+{
+	struct span_count *c = ctx;
+	(void)perms;
+	if (lo < c->hi && hi > c->lo)
+		c->n++;
+}
+
+/* Linux mappings over [lo, hi): what the granules and the coalesced takes bound. */
+static unsigned host_mappings_in(uint64_t lo, uint64_t hi)
+{
+	struct span_count c = { lo, hi, 0 };
+	each_host_mapping(count_in, &c);
+	return c.n;
+}
+
+struct dt_racer {
+	_Atomic unsigned go, done;
+	volatile uint64_t *p;
+};
+
+static void dt_race_write(void *arg)
+{
+	struct dt_racer *r = arg;
+	while (!atomic_load(&r->go))
+		arch_cpu_relax();
+	r->p[1] = 0x5678;	/* the same granule as the boot CPU's write, another word */
+	atomic_store(&r->done, 1);
+}
+
+struct dt_writer {
+	_Atomic unsigned *stop, *running;
+	uint64_t seed;
+};
+
+static void dt_write_random(void *arg)
+{
+	struct dt_writer *w = arg;
+	uint64_t x = w->seed;
+	while (!atomic_load(w->stop)) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		atomic_store_explicit(&((_Atomic uint64_t *)DT_VA)[(x >> 33) % (DT_PAGES * PAGE_SIZE / 8)], x,
+				      memory_order_relaxed);
+	}
+	atomic_fetch_sub(w->running, 1);
+}
+
+struct page_rights {
+	char w[DT_PAGES];	/* 1: rw, 0: read-only */
+};
+
+static void find_page_rights(void *ctx, uint64_t lo, uint64_t hi, const char *perms)
+{
+	struct page_rights *r = ctx;
+	uint64_t end = DT_VA + DT_PAGES * PAGE_SIZE;
+	for (uint64_t a = lo > DT_VA ? lo : DT_VA; a < hi && a < end; a += PAGE_SIZE)
+		r->w[(a - DT_VA) / PAGE_SIZE] = perms[1] == 'w';
+}
+
+/* One round: takes on this CPU for 5 ms while every other CPU writes random words of
+ * the range; then no page may be writable on the host and clean in the words (a
+ * write there would go unrecorded). Dirty and read-only is allowed: it refaults. */
+static void dt_race_takes(unsigned round)
+{
+	static struct dt_writer wr[ARCH_MAX_CPUS];
+	_Atomic unsigned stop = 0, running = 0;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (i != cpu_id() && atomic_load(&cpus[i].online)) {
+			wr[i] = (struct dt_writer){ &stop, &running, round * 64 + i + 1 };
+			atomic_fetch_add(&running, 1);
+			ipi_call(i, dt_write_random, &wr[i], false);
+		}
+	uint64_t start = clock_ns();
+	while (clock_ns() - start < 5000000)	/* 5 ms of takes */
+		dt_take(NULL);
+	atomic_store(&stop, 1);
+	while (atomic_load(&running))
+		arch_cpu_relax();
+	uint64_t bits[DT_PAGES / 64] = { 0 };
+	struct page_rights r;
+	memset(&r, 0, sizeof(r));
+	dt_peek(bits);
+	each_host_mapping(find_page_rights, &r);
+	for (unsigned i = 0; i < DT_PAGES; i++)
+		if (r.w[i] && !(bits[i / 64] >> (i % 64) & 1)) {
+			test_fail(__FILE__, __LINE__, "round %u: page %u writable but clean", round, i);
+			return;
+		}
+}
+
+TEST(host, dirty_pages_granules)
+{
+	uint64_t pa = page_alloc_contig(DT_PAGES, 16), bits[DT_PAGES / 64];
+	ASSERT_TRUE(pa != 0);
+	volatile uint8_t *p = (volatile uint8_t *)DT_VA;
+	uint64_t qpa;
+	unsigned f;
+	vm_lock();
+	int rc = arch_mmu_map(DT_VA, pa, DT_PAGES * PAGE_SIZE, MMU_WRITE | MMU_SMALL);
+	vm_unlock();
+	ASSERT_TRUE(rc == 0);
+	EXPECT_TRUE(arch_mmu_query(DT_VA, &qpa, &f));
+	EXPECT_EQ(f, MMU_WRITE);	/* MMU_SMALL is a hint, never returned */
+
+	/* newly mapped: all dirty; a take reports so and cleans them, in one mapping */
+	memset(bits, 0, sizeof(bits));
+	dt_peek(bits);
+	expect_dirty(bits, 0, DT_PAGES, __LINE__);
+	memset(bits, 0, sizeof(bits));
+	dt_take(bits);
+	expect_dirty(bits, 0, DT_PAGES, __LINE__);
+	EXPECT_EQ(host_mappings_in(DT_VA, DT_VA + DT_PAGES * PAGE_SIZE), 1);
+	expect_rights(DT_VA, "r--");
+	memset(bits, 0, sizeof(bits));
+	dt_peek(bits);
+	expect_dirty(bits, 0, 0, __LINE__);
+
+	/* a read does not dirty; a write to page 20 dirties its granule, pages 16..31 */
+	EXPECT_EQ(p[5 * PAGE_SIZE], 0);
+	memset(bits, 0, sizeof(bits));
+	dt_peek(bits);
+	expect_dirty(bits, 0, 0, __LINE__);
+	p[20 * PAGE_SIZE + 7] = 42;
+	EXPECT_EQ(p[20 * PAGE_SIZE + 7], 42);
+	memset(bits, 0, sizeof(bits));
+	dt_peek(bits);
+	expect_dirty(bits, 16, 32, __LINE__);
+	EXPECT_EQ(host_mappings_in(DT_VA, DT_VA + DT_PAGES * PAGE_SIZE), 3);
+	expect_rights(DT_VA + 31 * PAGE_SIZE, "rw-");
+	expect_rights(DT_VA + 32 * PAGE_SIZE, "r--");
+	/* bits NULL, and a range that starts mid-granule: bit 0 is the range's first page */
+	vm_lock();
+	arch_mmu_dirty_peek(DT_VA, DT_PAGES, NULL);
+	vm_unlock();
+	memset(bits, 0, sizeof(bits));
+	vm_lock();
+	arch_mmu_dirty_peek(DT_VA + 20 * PAGE_SIZE, 64, bits);
+	vm_unlock();
+	EXPECT_EQ(bits[0], 0xfff);
+
+	/* take again: the same bits, then all clean and one mapping again */
+	memset(bits, 0, sizeof(bits));
+	dt_take(bits);
+	expect_dirty(bits, 16, 32, __LINE__);
+	memset(bits, 0, sizeof(bits));
+	dt_peek(bits);
+	expect_dirty(bits, 0, 0, __LINE__);
+	EXPECT_EQ(host_mappings_in(DT_VA, DT_VA + DT_PAGES * PAGE_SIZE), 1);
+	EXPECT_EQ(p[20 * PAGE_SIZE + 7], 42);
+
+	/* not a clean page's first write: a page not mapped writable, nothing mapped */
+	EXPECT_TRUE(!arch_mmu_dirty_fault((uint64_t)(uintptr_t)__text_start));
+	EXPECT_TRUE(!arch_mmu_dirty_fault(DT_VA + DT_PAGES * PAGE_SIZE));
+
+	/* two CPUs write into the same clean granule at once, many times */
+	unsigned other = ARCH_MAX_CPUS;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (i != cpu_id() && atomic_load(&cpus[i].online)) {
+			other = i;
+			break;
+		}
+	if (other != ARCH_MAX_CPUS) {
+		for (unsigned round = 0; round < 200; round++) {
+			unsigned g = round % (DT_PAGES / 16);
+			volatile uint64_t *w = (volatile uint64_t *)(DT_VA + (g * 16 + round % 16) * PAGE_SIZE);
+			struct dt_racer r = { 0, 0, w };
+			dt_take(NULL);
+			ipi_call(other, dt_race_write, &r, false);
+			atomic_store(&r.go, 1);
+			w[0] = 0x1234;
+			while (!atomic_load(&r.done))
+				arch_cpu_relax();
+			EXPECT_EQ(w[0], 0x1234);
+			EXPECT_EQ(w[1], 0x5678);
+			memset(bits, 0, sizeof(bits));
+			dt_peek(bits);
+			expect_dirty(bits, g * 16, g * 16 + 16, __LINE__);
+			w[0] = w[1] = 0;
+		}
+	}
+
+	/* takes racing with writes on every other CPU */
+	if (other != ARCH_MAX_CPUS)
+		for (unsigned round = 0; round < 20; round++)
+			dt_race_takes(round);
+
+	/* unmapped while clean and mapped again: dirty, and writable without a fault; a
+	 * read-only page in a granule stays read-only when a write dirties the granule */
+	dt_take(NULL);
+	vm_lock();
+	EXPECT_EQ(arch_mmu_unmap(DT_VA, DT_PAGES * PAGE_SIZE), DT_PAGES);
+	rc = arch_mmu_map(DT_VA, pa, 40 * PAGE_SIZE, MMU_WRITE);
+	if (rc == 0)
+		rc = arch_mmu_map(DT_VA + 40 * PAGE_SIZE, pa + 40 * PAGE_SIZE, PAGE_SIZE, 0);
+	if (rc == 0)
+		rc = arch_mmu_map(DT_VA + 41 * PAGE_SIZE, pa + 41 * PAGE_SIZE, (DT_PAGES - 41) * PAGE_SIZE,
+				  MMU_WRITE);
+	vm_unlock();
+	ASSERT_TRUE(rc == 0);
+	expect_rights(DT_VA, "rw-");
+	memset(bits, 0, sizeof(bits));
+	dt_peek(bits);
+	EXPECT_EQ(bits[0], ~(1ull << 40));	/* page 40 is not writable: never dirty */
+	EXPECT_EQ(bits[1] & bits[2] & bits[3], ~0ull);
+	dt_take(NULL);
+	p[33 * PAGE_SIZE] = 1;	/* granule 2: pages 32..47, page 40 read-only */
+	memset(bits, 0, sizeof(bits));
+	dt_peek(bits);
+	EXPECT_EQ(bits[0], 0xffffull << 32 & ~(1ull << 40));
+	EXPECT_EQ(bits[1] | bits[2] | bits[3], 0);
+	expect_rights(DT_VA + 39 * PAGE_SIZE, "rw-");
+	expect_rights(DT_VA + 40 * PAGE_SIZE, "r--");
+	expect_rights(DT_VA + 41 * PAGE_SIZE, "rw-");
+	EXPECT_TRUE(!arch_mmu_dirty_fault(DT_VA + 40 * PAGE_SIZE));
+
+	vm_lock();
+	arch_mmu_unmap(DT_VA, DT_PAGES * PAGE_SIZE);
+	vm_unlock();
+	for (unsigned i = 0; i < DT_PAGES; i++)
+		page_free(pa + i * PAGE_SIZE);
 }

@@ -31,6 +31,62 @@
  * The lock is held with interrupts masked, and a query on the thread that holds it (a
  * fault inside a map, now printing its backtrace) reads without it.
  *
+ * Dirty-page tracking (arch_mmu_dirty_take/peek/fault, arch/mmu.h), the hardware's
+ * dirty bits done with mprotect and SIGSEGV. A clean page is write-protected
+ * (PROT_READ); the first write to it faults, trap.c asks arch_mmu_dirty_fault before
+ * anything else, and that makes the page's whole 64 KiB granule writable again, which
+ * is "dirty". Per granule, not per page: each stretch made writable inside a
+ * read-only one splits a Linux mapping, and a large heap written here and there would
+ * exhaust vm.max_map_count (65530) page by page; a take's one mprotect over the range
+ * merges them back. The state is one 64-bit word per granule of the window
+ * [DMAP_BASE, HOST_VA_END), in an array reserved once with MAP_NORESERVE (untouched
+ * parts cost nothing: 8 bytes per 64 KiB mapped; 192 MiB of address space):
+ *
+ *   bits  0-15  clean: the page was made read-only by a take, and not written since
+ *   bits 16-31  writable: the page is mapped with MMU_WRITE (the record's view, kept
+ *               by map and unmap under the record's lock)
+ *   bit  32     busy: a fault handler is between claiming the granule and the end of
+ *               its mprotect
+ *
+ * dirty = writable and not clean; pages outside the window (the boot area) are never
+ * protected and always dirty. The rules that keep the protection and the words in
+ * step, with no lock in the fault path (a signal handler, on any thread, interrupts
+ * masked or not, the record's lock possibly held by the thread it interrupted):
+ *  - take sets the clean bits before its mprotect(PROT_READ): a write that faults on a
+ *    page it protects finds the bit set.
+ *  - a fault whose page is not writable is a real fault (false: the kernel's handler
+ *    reports it). Otherwise it claims the granule (busy, clean bits cleared, one
+ *    compare-and-swap), makes every writable page of it PROT_READ|PROT_WRITE and
+ *    drops busy: true, the access is retried. A fault that finds busy returns true at
+ *    once and refaults until the claimer's mprotect has landed. A fault on a writable
+ *    page already dirty (it lost a race: the claimer finished meanwhile, or a take's
+ *    mprotect landed after the claimer's) claims and makes it writable all the same:
+ *    that is what ends the race, and makes nothing writable that should not be.
+ *  - take waits for busy to clear before it sets clean bits: a take's bit either is
+ *    cleared by a fault's claim, or comes after that fault's mprotect, and then so
+ *    does the take's own mprotect(PROT_READ). So a page never stays writable with its
+ *    clean bit set.
+ *  - unmap waits for busy too before it clears the pages' bits (then munmaps): a
+ *    fault's mprotect covers only pages still mapped, never a range remapped since.
+ *    map clears the bits of its range (a remapped page starts dirty) and sets
+ *    writable.
+ * Busy is only ever held by a fault handler, which touches nothing tracked (it runs
+ * on the CPU's signal stack, in the boot area): nothing that waits for it can be
+ * what it interrupted. The words use relaxed atomics: what orders them against the
+ * mprotects is the system calls themselves (and x86-64's locked instructions), and
+ * relaxed atomics keep ThreadSanitizer's runtime from taking its locks inside the
+ * handler. mprotect is a raw system call (no sanitizer interceptor, no errno).
+ * A failed mprotect (ENOMEM: vm.max_map_count) is fatal: there is no way to go on.
+ *
+ * The goroutine stacks (the stack arena) are not tracked: always dirty, never
+ * protected. Code on a goroutine stack makes system calls that write into its frame
+ * (pthread_sigmask's old mask, clock and timer results): on a clean page each would
+ * fail with EFAULT, some after doing half their work (rt_sigprocmask sets the new mask
+ * first). And ThreadSanitizer runs deferred asynchronous signals from the end of an
+ * intercepted call with every signal blocked, on the current stack, where the first
+ * write to a clean page is a SIGSEGV the kernel cannot deliver. Correct all the same
+ * (the collector rescans every goroutine stack that is dirty), only slower.
+ *
  * Rejected: PROT_NONE reservations of the whole window (a refused map must not
  * replace the reservation of someone else's range; MAP_FIXED_NOREPLACE over nothing
  * does the same check for free); asking /proc/self/maps in arch_mmu_query (slow, and
@@ -43,6 +99,7 @@
 #include <string.h>
 #include <arch/noscan.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
@@ -61,6 +118,21 @@ struct host_map {
 static struct host_map maps[HOST_MAPS_MAX];	/* sorted by va, disjoint */
 NOSCAN(maps);
 static unsigned nmaps;
+
+/* Dirty-page tracking (above): a word per 64 KiB granule of the window. The pointer
+ * is set once, under maps_owner, by the first map inside the window (the direct map,
+ * main.c, before any other CPU runs); the words change atomically, never under a
+ * lock. */
+#define DIRTY_GRANULE_SHIFT	16
+#define DIRTY_GRANULE		(1ul << DIRTY_GRANULE_SHIFT)
+#define DIRTY_GRANULE_PAGES	(DIRTY_GRANULE / PAGE_SIZE)
+#define DIRTY_WRITABLE_SHIFT	16
+#define DIRTY_CLEAN_MASK	0xffffull
+#define DIRTY_BUSY		(1ull << 32)
+#define DIRTY_NGRANULES		((HOST_VA_END - DMAP_BASE) >> DIRTY_GRANULE_SHIFT)
+_Static_assert(DIRTY_GRANULE_PAGES == 16 && DMAP_BASE % DIRTY_GRANULE == 0 &&
+	       HOST_VA_END % DIRTY_GRANULE == 0, "a granule's pages are one 16-bit field");
+static _Atomic uint64_t *_Atomic dirty_words;
 
 static _Atomic int maps_owner;		/* thread id of the holder, 0 when free */
 static __thread int my_tid;
@@ -104,6 +176,100 @@ static unsigned lower_bound(uint64_t va)
 	return lo;
 }
 
+/* The window's granule words, reserved at the first map inside it (maps_owner held). */
+static _Atomic uint64_t *dirty_words_get(void)
+{
+	_Atomic uint64_t *w = atomic_load_explicit(&dirty_words, memory_order_relaxed);
+	if (w)
+		return w;
+	int saved_errno = errno;
+	void *p = mmap(NULL, DIRTY_NGRANULES * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		host_fatal("mmap of the dirty-page words: %s", strerror(errno));
+	errno = saved_errno;
+	w = p;
+	atomic_store_explicit(&dirty_words, w, memory_order_release);
+	return w;
+}
+
+static bool in_window(uint64_t a, uint64_t b)
+{
+	return a >= DMAP_BASE && b <= HOST_VA_END && a < b;
+}
+
+/* May take protect [a, b)? The window, less the stack arena (above). */
+static bool tracked(uint64_t a, uint64_t b)
+{
+	if (a < GC_ARENA && b > STACK_ARENA)
+		return false;
+	return in_window(a, b);
+}
+
+/* The pages of [a, b) inside a's granule, as a 16-bit mask; *next: the granule's end
+ * or b. */
+static uint64_t granule_pages(uint64_t a, uint64_t b, uint64_t *next)
+{
+	uint64_t gend = (a | (DIRTY_GRANULE - 1)) + 1;
+	if (gend > b)
+		gend = b;
+	*next = gend;
+	unsigned first = (unsigned)(a >> PAGE_SHIFT) & (DIRTY_GRANULE_PAGES - 1);
+	unsigned n = (unsigned)((gend - a) >> PAGE_SHIFT);
+	return ((1ull << n) - 1) << first;
+}
+
+static _Atomic uint64_t *granule_word(_Atomic uint64_t *words, uint64_t va)
+{
+	return &words[(va - DMAP_BASE) >> DIRTY_GRANULE_SHIFT];
+}
+
+/* The word *w, once no fault handler holds its granule (busy). Waits for another
+ * thread's handler only: see the top of the file. */
+static uint64_t word_unbusy(_Atomic uint64_t *w)
+{
+	uint64_t old = atomic_load_explicit(w, memory_order_relaxed);
+	while (old & DIRTY_BUSY) {
+		sched_yield();
+		old = atomic_load_explicit(w, memory_order_relaxed);
+	}
+	return old;
+}
+
+/* Map or unmap [va, va+size) in the words (maps_owner held): its pages dirty, and
+ * writable or not. Unmap waits for busy (before it munmaps); map need not (a handler
+ * claiming the granule knows none of these pages yet). */
+static void dirty_set_mapped(uint64_t va, uint64_t size, bool writable, bool wait_busy)
+{
+	if (!in_window(va, va + size))
+		return;
+	_Atomic uint64_t *words = dirty_words_get();
+	for (uint64_t a = va, next; a < va + size; a = next) {
+		uint64_t pages = granule_pages(a, va + size, &next);
+		_Atomic uint64_t *w = granule_word(words, a);
+		uint64_t old = wait_busy ? word_unbusy(w) : atomic_load_explicit(w, memory_order_relaxed), nw;
+		do {
+			while (wait_busy && (old & DIRTY_BUSY))
+				old = word_unbusy(w);
+			nw = (old & ~(pages | pages << DIRTY_WRITABLE_SHIFT)) |
+			     (writable ? pages << DIRTY_WRITABLE_SHIFT : 0);
+		} while (!atomic_compare_exchange_weak_explicit(w, &old, nw, memory_order_relaxed,
+								memory_order_relaxed));
+	}
+}
+
+/* mprotect as a raw system call: no errno, no sanitizer's interceptor; fine in a
+ * signal handler. 0 or -errno. */
+HOST_NO_TSAN static long host_mprotect(uint64_t va, uint64_t len, int prot)
+{
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"((long)SYS_mprotect), "D"(va), "S"(len), "d"((long)prot)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 int arch_mmu_init(mmu_page_alloc_fn alloc)
 {
 	(void)alloc;
@@ -125,7 +291,7 @@ static int map_locked(uint64_t va, uint64_t pa, uint64_t size, unsigned flags, b
 	/* MMU_POPULATE (a heap chunk): one call instead of a host page fault per page,
 	 * which was a tenth of the collector's benchmarks' time */
 	int populate = flags & MMU_POPULATE ? MAP_POPULATE : 0;
-	flags &= ~MMU_POPULATE;
+	flags &= ~(MMU_POPULATE | MMU_SMALL);	/* hints: a mapping here has no page size */
 	void *p = mmap((void *)va, size, prot,
 		       MAP_SHARED | populate | (replace ? MAP_FIXED : MAP_FIXED_NOREPLACE),
 		       host_memfd, (off_t)(pa - HOST_PHYS_BASE));
@@ -137,6 +303,7 @@ static int map_locked(uint64_t va, uint64_t pa, uint64_t size, unsigned flags, b
 	memmove(&maps[i + 1], &maps[i], (nmaps - i) * sizeof(maps[0]));
 	maps[i] = (struct host_map){ va, size, pa, flags };
 	nmaps++;
+	dirty_set_mapped(va, size, flags & MMU_WRITE, false);
 	return 0;
 }
 
@@ -192,6 +359,7 @@ uint64_t arch_mmu_unmap(uint64_t va, uint64_t size)
 		bool split = a > m->va && b < mend;
 		if (split && nmaps == HOST_MAPS_MAX)
 			break;		/* no room for the second half: stop here */
+		dirty_set_mapped(a, b - a, false, true);
 		int saved_errno = errno;
 		if (munmap((void *)a, b - a) != 0)
 			host_fatal("munmap 0x%llx+0x%llx: %s", (unsigned long long)a,
@@ -245,6 +413,136 @@ void arch_mmu_walk(void (*fn)(void *, uint64_t, uint64_t, uint64_t, unsigned), v
 		mmu_walk_emit(&r, maps[i].va, maps[i].pa, maps[i].size, maps[i].flags);
 	mmu_walk_finish(&r);
 	maps_unlock(took, irq);
+}
+
+static void set_bit(uint64_t *bits, uint64_t i)
+{
+	bits[i / 64] |= 1ull << (i % 64);
+}
+
+/* A stretch of contiguous pages made clean, to be write-protected with one call. */
+struct dirty_stretch {
+	uint64_t lo, hi;
+	bool fresh;		/* some page of it was dirty: an mprotect is needed */
+};
+
+static void stretch_flush(struct dirty_stretch *st)
+{
+	if (st->fresh) {
+		long rc = host_mprotect(st->lo, st->hi - st->lo, PROT_READ);
+		if (rc != 0)
+			host_fatal("dirty take: mprotect 0x%llx+0x%llx read-only: %s (vm.max_map_count?)",
+				   (unsigned long long)st->lo, (unsigned long long)(st->hi - st->lo),
+				   strerror((int)-rc));
+	}
+	st->lo = st->hi = 0;
+	st->fresh = false;
+}
+
+/* take and peek: the record's writable runs in [va, end), granule by granule. */
+static void dirty_scan(uint64_t va, uint64_t npages, uint64_t *bits, bool take)
+{
+	uint64_t end = va + npages * PAGE_SIZE;
+	if (npages == 0 || npages > (UINT64_MAX - va) / PAGE_SIZE)
+		return;
+	unsigned long irq;
+	bool took = maps_lock(&irq);
+	if (!took && take) {
+		maps_unlock(false, irq);	/* a take from inside a map: a kernel bug */
+		host_fatal("arch_mmu_dirty_take inside the record's lock");
+	}
+	_Atomic uint64_t *words = atomic_load_explicit(&dirty_words, memory_order_relaxed);
+	struct dirty_stretch st = { 0, 0, false };
+	for (unsigned i = lower_bound(va); i < nmaps && maps[i].va < end; i++) {
+		const struct host_map *m = &maps[i];
+		if (!(m->flags & MMU_WRITE))
+			continue;
+		uint64_t a = m->va > va ? m->va : va, mend = m->va + m->size, b = mend < end ? mend : end;
+		if (!words || !tracked(a, b)) {
+			/* not tracked (the boot area, above): always dirty, never protected */
+			for (uint64_t p = a; bits && p < b; p += PAGE_SIZE)
+				set_bit(bits, (p - va) / PAGE_SIZE);
+			continue;
+		}
+		if (take && a != st.hi)
+			stretch_flush(&st);
+		if (take && !st.hi)
+			st.lo = a;
+		for (uint64_t g = a, next; g < b; g = next) {
+			uint64_t pages = granule_pages(g, b, &next);
+			_Atomic uint64_t *w = granule_word(words, g);
+			uint64_t old;
+			if (take) {
+				uint64_t nw;
+				old = word_unbusy(w);
+				do {
+					while (old & DIRTY_BUSY)
+						old = word_unbusy(w);
+					nw = old | (pages & old >> DIRTY_WRITABLE_SHIFT);
+				} while (nw != old &&
+					 !atomic_compare_exchange_weak_explicit(w, &old, nw, memory_order_relaxed,
+										memory_order_relaxed));
+				if (nw != old)
+					st.fresh = true;
+			} else {
+				old = atomic_load_explicit(w, memory_order_relaxed);
+			}
+			uint64_t dirty = pages & (old >> DIRTY_WRITABLE_SHIFT) & ~old;
+			/* bit k of the granule is page g's (k - first) */
+			uint64_t base = (g - va) / PAGE_SIZE - (unsigned)__builtin_ctzll(pages);
+			for (; bits && dirty; dirty &= dirty - 1)
+				set_bit(bits, base + (unsigned)__builtin_ctzll(dirty));
+		}
+		st.hi = b;
+	}
+	if (take)
+		stretch_flush(&st);
+	maps_unlock(took, irq);
+}
+
+void arch_mmu_dirty_take(uint64_t va, uint64_t npages, uint64_t *bits)
+{
+	dirty_scan(va, npages, bits, true);
+}
+
+void arch_mmu_dirty_peek(uint64_t va, uint64_t npages, uint64_t *bits)
+{
+	dirty_scan(va, npages, bits, false);
+}
+
+/* A write fault at va (trap.c, first thing in its SIGSEGV handler, for SEGV_ACCERR
+ * writes): see the top of the file. Lock-free, async-signal-safe, errno untouched;
+ * calls nothing instrumented by ThreadSanitizer but the fatal report (HOST_NO_TSAN). */
+HOST_NO_TSAN bool arch_mmu_dirty_fault(uint64_t va)
+{
+	_Atomic uint64_t *words = atomic_load_explicit(&dirty_words, memory_order_relaxed);
+	if (!words || va < DMAP_BASE || va >= HOST_VA_END)
+		return false;
+	_Atomic uint64_t *w = &words[(va - DMAP_BASE) >> DIRTY_GRANULE_SHIFT];
+	uint64_t mine = 1ull << (DIRTY_WRITABLE_SHIFT + ((va >> PAGE_SHIFT) & (DIRTY_GRANULE_PAGES - 1)));
+	uint64_t old = atomic_load_explicit(w, memory_order_relaxed);
+	do {
+		if (!(old & mine))
+			return false;	/* not mapped writable: a real fault */
+		if (old & DIRTY_BUSY)
+			return true;	/* another thread is resolving it: retry */
+	} while (!atomic_compare_exchange_weak_explicit(w, &old, (old & ~DIRTY_CLEAN_MASK) | DIRTY_BUSY,
+							memory_order_relaxed, memory_order_relaxed));
+	/* the granule's writable pages, in runs (a stack's guard page is a hole) */
+	uint64_t gva = va & ~(DIRTY_GRANULE - 1);
+	unsigned mask = (unsigned)(old >> DIRTY_WRITABLE_SHIFT) & 0xffff;
+	long rc = 0;
+	while (mask && !rc) {
+		unsigned lo = (unsigned)__builtin_ctz(mask), n = (unsigned)__builtin_ctz(~(mask >> lo));
+		rc = host_mprotect(gva + (uint64_t)lo * PAGE_SIZE, (uint64_t)n * PAGE_SIZE,
+				   PROT_READ | PROT_WRITE);
+		mask &= ~(((1u << n) - 1) << lo);
+	}
+	atomic_fetch_and_explicit(w, ~DIRTY_BUSY, memory_order_relaxed);
+	if (rc != 0)
+		host_fatal("dirty fault at 0x%llx: mprotect of its granule writable: %s (vm.max_map_count?)",
+			   (unsigned long long)va, strerror((int)-rc));
+	return true;
 }
 
 /*

@@ -18,6 +18,10 @@
  * handler may change the frame and return (arch_probe_fixup moves rip): the frame is
  * written back into the ucontext and sigreturn resumes there.
  *
+ * A write to a page the dirty-page tracking made read-only (mmu.c) is a SIGSEGV too:
+ * the handler hands those to arch_mmu_dirty_fault before anything else and returns
+ * at once when it resolved one, so that they cost no frame, no mask and no kernel.
+ *
  * The sanitizers must leave these signals to us: arch/host/sanitizer.c sets their
  * handle_segv/handle_sigbus/handle_sigill/handle_sigfpe options to 0 (AddressSanitizer
  * would print its own SEGV report and exit; the kernel's panic is the report here).
@@ -88,12 +92,22 @@ static const char *trap_name(int sig, const siginfo_t *si, const struct arch_fra
 	return f->trapno < 32 ? trap_names[f->trapno] : "unknown exception";
 }
 
-static void fault_signal(int sig, siginfo_t *si, void *ucv)
+/* The kernel's part of a fault: everything but a clean page's first write. */
+static void fault_signal_kernel(int sig, siginfo_t *si, ucontext_t *uc)
 {
-	ucontext_t *uc = ucv;
 	int saved_errno = errno, was_off, pending, one = 1;
 	struct arch_frame f;
 
+#if defined(__SANITIZE_THREAD__)
+	/* ThreadSanitizer runs the handler with every signal blocked (its wrapper's
+	 * sa_mask), SA_NODEFER or not, so a fault inside the kernel's handler would kill
+	 * the process: a clean page's first write in the stack-growth path (the stacks'
+	 * metadata), or a nested fault that panic should report. The interrupt handler
+	 * does the same (irq.c). */
+	sigset_t faults;
+	host_fault_sigset(&faults);
+	pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+#endif
 	HOST_TLS_READ(host_irq_off, was_off);
 	HOST_TLS_WRITE(host_irq_off, one);
 	frame_from_ucontext(&f, uc, sig);
@@ -129,6 +143,24 @@ static void fault_signal(int sig, siginfo_t *si, void *ucv)
 			host_irq_replay();
 	}
 	errno = saved_errno;
+}
+
+/*
+ * The handler. First, before the software mask or anything else: a write (error code
+ * bit 1), not an instruction fetch (bit 4), to a page mapped but protected may be a
+ * clean page's first write (mmu.c), resolved here in any context (masked, inside the
+ * collector, inside a sanitizer's runtime), lock-free, and the access retried. Not
+ * instrumented by ThreadSanitizer (HOST_NO_TSAN, host.h), nor is what it calls.
+ */
+HOST_NO_TSAN static void fault_signal(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	greg_t err = uc->uc_mcontext.gregs[REG_ERR];
+
+	if (sig == SIGSEGV && si->si_code == SEGV_ACCERR && (err & 2) && !(err & 16) &&
+	    arch_mmu_dirty_fault((uint64_t)(uintptr_t)si->si_addr))
+		return;
+	fault_signal_kernel(sig, si, uc);
 }
 
 static const int fault_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };

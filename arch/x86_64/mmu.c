@@ -8,8 +8,9 @@
  * present + writable and never NX: rights are decided at the leaf alone, so the walk
  * reports exactly what the leaf says. Table pages are reached through the direct map.
  *
- * Leaf bits used: P, RW, PCD|PWT (device), PS, NX (bit 63). NX needs EFER.NXE, set by
- * start.S; CR0.WP makes read-only apply to the kernel too.
+ * Leaf bits used: P, RW, PCD|PWT (device), PS, NX (bit 63), and D (dirty: set by the
+ * CPU on a write, cleared by arch_mmu_dirty_take). NX needs EFER.NXE, set by start.S;
+ * CR0.WP makes read-only apply to the kernel too.
  */
 #include <stddef.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #define PTE_W		(1ull << 1)
 #define PTE_PWT		(1ull << 3)
 #define PTE_PCD		(1ull << 4)
+#define PTE_D		(1ull << 6)
 #define PTE_PS		(1ull << 7)
 #define PTE_NX		(1ull << 63)
 #define PTE_ADDR	0x000ffffffffff000ull
@@ -43,7 +45,7 @@ static uint64_t leaf_bits(unsigned flags)
 {
 	uint64_t b = PTE_P;
 	if (flags & MMU_WRITE)
-		b |= PTE_W;
+		b |= PTE_W | PTE_D;	/* mapped is dirty (arch/mmu.h), and no locked update on the first write */
 	if (!(flags & MMU_EXEC))
 		b |= PTE_NX;
 	if (flags & MMU_DEVICE)
@@ -77,7 +79,7 @@ int arch_mmu_map(uint64_t va, uint64_t pa, uint64_t size, unsigned flags)
 		if (!pd)
 			return -1;
 		uint64_t *pde = &pd[idx(va, 1)];
-		if (!(va & (LARGE_PAGE_SIZE - 1)) && !(pa & (LARGE_PAGE_SIZE - 1)) &&
+		if (!(flags & MMU_SMALL) && !(va & (LARGE_PAGE_SIZE - 1)) && !(pa & (LARGE_PAGE_SIZE - 1)) &&
 		    size >= LARGE_PAGE_SIZE && !(*pde & PTE_P)) {
 			*pde = pa | bits | PTE_PS;
 			va += LARGE_PAGE_SIZE, pa += LARGE_PAGE_SIZE, size -= LARGE_PAGE_SIZE;
@@ -189,6 +191,70 @@ void arch_mmu_walk(void (*fn)(void *, uint64_t, uint64_t, uint64_t, unsigned), v
 	struct mmu_walk_run r = { fn, ctx, 0, 0, 0, 0 };
 	walk_level(&r, active_root(), 3, 0);
 	mmu_walk_finish(&r);
+}
+
+/*
+ * Dirty pages (arch/mmu.h): the D bits of the writable leaves, read and cleared with
+ * an atomic AND (the CPU sets D with a locked update of its own, so a plain write
+ * could undo an A bit or a D set meanwhile). A CPU caches D in its TLB entry and
+ * sets it in memory only through an entry whose D is clear: hence the caller's
+ * shootdown after a take.
+ */
+static void dirty_scan(uint64_t va, uint64_t npages, uint64_t *bits, bool take)
+{
+	uint64_t i = 0;
+	while (i < npages) {
+		uint64_t a = va + i * PAGE_SIZE;
+		uint64_t *e = &table(mmu_root)[idx(a, 3)];
+		int level = 2;
+		for (; level >= 0 && (*e & PTE_P) && !(*e & PTE_PS); level--)
+			e = &table(*e)[idx(a, level)];
+		/* e is an entry of the table at level + 1: a page table's (level -1: walked
+		 * to its end), else an absent entry's or a large leaf's, covering span */
+		uint64_t span = level < 0 ? LARGE_PAGE_SIZE : 1ull << (12 + 9 * (level + 1));
+		uint64_t left = (span - (a & (span - 1))) / PAGE_SIZE;	/* pages of it from a on */
+		if (left > npages - i)
+			left = npages - i;
+		if (level >= 0 && !(*e & PTE_PS)) {
+			i += left;	/* absent at an upper level: nothing mapped there */
+			continue;
+		}
+		if (level < 0) {
+			/* a page table: walk its entries in a row */
+			uint64_t *pte = e;
+			for (uint64_t k = 0; k < left; k++, pte++) {
+				uint64_t v = *pte;
+				if ((v & (PTE_P | PTE_W | PTE_D)) != (PTE_P | PTE_W | PTE_D))
+					continue;
+				if (take)
+					__atomic_fetch_and(pte, ~PTE_D, __ATOMIC_RELAXED);
+				if (bits)
+					bits[(i + k) / 64] |= 1ull << ((i + k) % 64);
+			}
+		} else if ((*e & (PTE_P | PTE_W | PTE_D)) == (PTE_P | PTE_W | PTE_D)) {
+			if (take)
+				__atomic_fetch_and(e, ~PTE_D, __ATOMIC_RELAXED);
+			for (uint64_t k = 0; bits && k < left; k++)
+				bits[(i + k) / 64] |= 1ull << ((i + k) % 64);
+		}
+		i += left;
+	}
+}
+
+void arch_mmu_dirty_take(uint64_t va, uint64_t npages, uint64_t *bits)
+{
+	dirty_scan(va, npages, bits, true);
+}
+
+void arch_mmu_dirty_peek(uint64_t va, uint64_t npages, uint64_t *bits)
+{
+	dirty_scan(va, npages, bits, false);
+}
+
+bool arch_mmu_dirty_fault(uint64_t va)
+{
+	(void)va;
+	return false;		/* the CPU keeps the state itself: a write never faults for it */
 }
 
 /*

@@ -23,6 +23,9 @@
  * eagerly does (the hosted platform: one mmap populating it instead of a host page
  * fault per page). The hardware arches ignore it; arch_mmu_query never returns it. */
 #define MMU_POPULATE	(1u << 3)
+/* A hint, not a right: map with 4 KiB leaves even where a 2 MiB block would fit, so
+ * that per-page state (arch_mmu_dirty_take below) is per 4 KiB page. */
+#define MMU_SMALL	(1u << 4)
 
 /* Returns the physical address of a zeroed page, or 0 when memory is exhausted. */
 typedef uint64_t (*mmu_page_alloc_fn)(void);
@@ -44,6 +47,39 @@ bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags);
  * runs of equal flags and contiguous physical addresses. */
 void arch_mmu_walk(void (*fn)(void *ctx, uint64_t va, uint64_t pa, uint64_t size, unsigned flags),
 		   void *ctx);
+
+/*
+ * Dirty-page tracking, for the collector's dirty mode (rt/gc/dirty.c): which pages of
+ * a range were written since their state was last taken.
+ *
+ * arch_mmu_dirty_take(va, npages, bits): for every page of [va, va + npages pages)
+ * mapped writable, set bit i of bits (when bits is not NULL; the caller zeroed it)
+ * if page i is dirty, and make it clean. A page mapped writable since its last take
+ * is dirty. A CPU holding a TLB entry from before the take may write without making
+ * the page dirty until it drops that entry: the caller follows a take with a
+ * tlb_shootdown of the range (kernel/ipi.h) before it relies on the state.
+ * arch_mmu_dirty_peek(va, npages, bits): the same bits, changing nothing.
+ *
+ * x86-64: the leaf's D bit, set by the CPU on the first write through an entry
+ * whose D bit was clear. aarch64: a clean page is mapped read-only with a software
+ * bit saying it is writable; the first write takes a permission fault, which
+ * arch_mmu_dirty_fault (the trap handler asks it first) resolves by making the page
+ * writable again: writable means dirty. The host: the same with mprotect and
+ * SIGSEGV, in 64 KiB granules (each granule made writable splits a Linux mapping;
+ * pages tracked alone would exhaust vm.max_map_count), and never in the stack arena,
+ * whose pages are always dirty (arch/host/mmu.c says why). A 2 MiB leaf is dirty or
+ * clean as a whole (MMU_SMALL maps pages).
+ *
+ * Context: vm_lock held (the map and unmap paths); not against the hardware, the
+ * fault path or other CPUs' writes: each entry changes atomically. A write through
+ * the hosted platform's system calls into a clean page fails (EFAULT), as under any
+ * mprotect-based collector: the kernel proper never writes the heap that way.
+ */
+void arch_mmu_dirty_take(uint64_t va, uint64_t npages, uint64_t *bits);
+void arch_mmu_dirty_peek(uint64_t va, uint64_t npages, uint64_t *bits);
+/* A write fault at va: true if it was a clean page's first write, now resolved (the
+ * faulting access may be retried). Any context, lock-free. */
+bool arch_mmu_dirty_fault(uint64_t va);
 
 /*
  * Read 8 bytes at va: 0 and *val, or -1 if the read faulted. The fault is absorbed:
