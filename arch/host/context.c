@@ -205,9 +205,17 @@ __attribute__((noinline)) static void tsan_irq_block(void)
 	pthread_sigmask(SIG_BLOCK, &irq, &tsan_mask_before);
 }
 
+/* The fault signals never stay blocked: TSan delivers deferred signals with every
+ * signal blocked, and that mask can be the one saved here; a fault (a stack growing,
+ * a clean heap page written) with SIGSEGV blocked kills the process. */
 __attribute__((noinline)) static void tsan_irq_restore(void)
 {
-	pthread_sigmask(SIG_SETMASK, &tsan_mask_before, NULL);
+	sigset_t m = tsan_mask_before, faults;
+	host_fault_sigset(&faults);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(&faults, s))
+			sigdelset(&m, s);
+	pthread_sigmask(SIG_SETMASK, &m, NULL);
 }
 #endif
 

@@ -232,9 +232,12 @@ void arch_wait_for_interrupt(void)
 	 * under TSan a thread was seen here with them blocked (a mask carried across a
 	 * fiber switch by a deferred delivery), replaying its pending interrupt to itself
 	 * forever. The mask belongs to the CPU, whose interrupt state is the software
-	 * flag: put the signals back. */
+	 * flag: put the signals back. The fault signals too (context.c's tsan_irq_restore
+	 * says why). */
+	sigset_t faults;
+	host_fault_sigset(&faults);
 	for (int s = 1; s < NSIG; s++)
-		if (sigismember(&irq, s))
+		if (sigismember(&irq, s) || sigismember(&faults, s))
 			sigdelset(&old, s);
 #endif
 	HOST_TLS_READ(host_irq_pending, pending);
