@@ -3,8 +3,10 @@
  * collector: a thin layer, the differences documented in the header.
  *
  * The mode: programs of this interface store pointers without gc_store, so the first
- * call (GC_init, or any allocation) switches the collector to its stop-the-world mode
- * once (gc_set_mode, which waits for a concurrent cycle under way to end).
+ * call (GC_init, or any allocation) switches the collector to its dirty-page mode
+ * once (gc_set_mode, which waits for a concurrent cycle under way to end), unless the
+ * command line chose the stop-the-world mode; one that chose the concurrent mode is
+ * refused (it would lose what plain stores hide).
  *
  * Uncollectable objects are kept alive by a set that is itself a conservatively
  * scanned heap object reachable from a global of this file: an open-addressing hash
@@ -43,7 +45,11 @@ void GC_init(void)
 		return;
 	mutex_lock(&boehm_mu);
 	if (!atomic_load(&boehm_ready)) {
-		gc_set_mode(GC_MODE_STW);
+		int opt = gc_mode_option();
+		if (opt == GC_MODE_CONCURRENT)
+			panic("gc.h: this program stores pointers without gc_store, which the concurrent "
+			      "mode (gc_mode=concurrent) needs: use gc_mode=dirty (the default) or stw");
+		gc_set_mode(opt == GC_MODE_STW ? GC_MODE_STW : GC_MODE_DIRTY);
 		atomic_store_explicit(&boehm_ready, true, memory_order_release);
 	}
 	mutex_unlock(&boehm_mu);
@@ -269,12 +275,13 @@ int GC_is_disabled(void)
 
 void GC_enable_incremental(void)
 {
-	ready();	/* (see gc.h: the stop-the-world mode stays) */
+	ready();	/* (the dirty-page mode is incremental already) */
 }
 
 int GC_is_incremental_mode(void)
 {
-	return 0;
+	ready();
+	return gc_mode_option() != GC_MODE_STW;
 }
 
 void GC_set_free_space_divisor(GC_word d)

@@ -52,8 +52,14 @@
  * take the root jobs (the parked goroutines' stacks scanned from their saved contexts,
  * no claim needed with the world stopped) and drain in parallel, then the end of step
  * 4. No mutator runs while anything is marked, so stores need no barrier: the mode
- * for programs that never call gc_store (the Boehm-style interface, gc.h), at the
- * price of a pause that grows with the live heap.
+ * for programs that never call gc_store, at the price of a pause that grows with the
+ * live heap.
+ *
+ * The dirty-page mode (gc_mode=dirty, GC_MODE_DIRTY): the concurrent mode for such
+ * programs. Before step 2 the kernel makes the heap's and the stacks' pages clean;
+ * step 4 also rescans the marked objects of the heap pages written since, the data
+ * and registered roots, and the stacks written by other goroutines (dirty.c). The
+ * mode of the Boehm-style interface, gc.h.
  *
  * The invariants: during GC_MARK no black object points to a white one (the barrier);
  * a stack's scan is current until its goroutine runs again (the rescan lists); an
@@ -89,7 +95,7 @@
 
 static bool opt_gc = true;
 static uint32_t opt_percent = 100;
-static char opt_mode[16] = "concurrent";
+static char opt_mode[16];		/* empty: not given (concurrent) */
 bool gc_opt_trace, gc_opt_checkmark;
 
 CMDLINE_OPTION(gc, "gc", CMDLINE_BOOL, &opt_gc, sizeof(opt_gc), 0, 0,
@@ -98,7 +104,8 @@ CMDLINE_OPTION(gc_percent, "gc_percent", CMDLINE_UINT, &opt_percent, sizeof(opt_
 	       "heap growth over the live heap that starts a collection, in % (Go's GOGC); default 100");
 CMDLINE_OPTION(gc_mode, "gc_mode", CMDLINE_STR, opt_mode, sizeof(opt_mode), 0, 0,
 	       "how collections mark: concurrent (the default; stores into the heap go through gc_store) "
-	       "or stw (with the world stopped: no barrier needed)");
+	       "or stw (with the world stopped: no barrier needed) or dirty (concurrent, no barrier "
+	       "needed: the pages written while marking are rescanned at its end)");
 CMDLINE_OPTION(gctrace, "gctrace", CMDLINE_BOOL, &gc_opt_trace, sizeof(gc_opt_trace), 0, 0,
 	       "print one line per collection");
 CMDLINE_OPTION(gccheckmark, "gccheckmark", CMDLINE_BOOL, &gc_opt_checkmark, sizeof(gc_opt_checkmark), 0, 0,
@@ -175,6 +182,7 @@ void gc_stats(struct gc_stats *s)
 		.stack_scans_ipi = atomic_load(&gc_stat_stack_scans_ipi),
 		.stack_scans = atomic_load(&gc_stat_stack_scans),
 		.stack_rescans = atomic_load(&gc_stat_stack_rescans),
+		.dirty_pages = atomic_load(&gc_stat_dirty_pages),
 		.percent = atomic_load(&pacer_percent),
 	};
 	for (unsigned i = 0; i < GC_PAUSE_BUCKETS; i++)
@@ -197,10 +205,12 @@ static struct {
 
 static _Atomic bool requested;		/* the pacer's trigger fired */
 static _Atomic int gc_mode = GC_MODE_CONCURRENT;	/* changed under ctl.mu with no cycle running */
+static _Atomic int gc_mode_boot;		/* the command line's */
 static struct sema coord_sema = SEMA_INIT(0);
 
 /* The last cycles' costs (the coordinator writes, under the ctl mutex; tests read). */
 static struct gc_cycle_info cycle_log[GC_TEST_CYCLES];
+NOSCAN(cycle_log);	/* numbers */
 
 bool gc_test_cycle_info(uint32_t cycle, struct gc_cycle_info *out)
 {
@@ -295,8 +305,14 @@ static bool bg_should_stop(void)
 	return sched_others_runnable();
 }
 
-static void mark_concurrent(void)
+/* The dirty-page mode's precleaning rounds (dirty.c): another while the last found
+ * more pages than PRECLEAN_AGAIN, up to PRECLEAN_ROUNDS. */
+#define PRECLEAN_ROUNDS 4
+#define PRECLEAN_AGAIN 64
+
+static void mark_concurrent(bool dirty)
 {
+	unsigned precleans = dirty ? 0 : PRECLEAN_ROUNDS;
 	for (;;) {
 		bg_slice_start = clock_ns();
 		gc_drain(MARK_BG, 0, bg_should_stop);
@@ -311,6 +327,12 @@ static void mark_concurrent(void)
 		gc_rescan_concurrent();
 		if (!lfstack_empty(&gc_work_full))
 			continue;
+		if (precleans < PRECLEAN_ROUNDS) {
+			precleans++;
+			if (dirty_preclean() <= PRECLEAN_AGAIN)
+				precleans = PRECLEAN_ROUNDS;
+			continue;
+		}
 		bool any = false;
 		irq_push();
 		gc_flush_cpu_work(&any);
@@ -333,6 +355,7 @@ struct term {
 	uint64_t heap_marked, scan_work, heap_live_end;
 	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
 	bool full;			/* the stop-the-world mode: the whole mark in this pause */
+	bool dirty;			/* the dirty-page mode: dirty.c's jobs in this pause */
 };
 
 /*
@@ -429,6 +452,8 @@ static void mark_termination_prep(void *arg)
 		mark_setup(NULL);
 	atomic_store(&gc_phase, GC_MARKTERM);
 	gc_rescan_stw_prepare();
+	if (t->dirty)
+		dirty_term_prepare();
 }
 
 static void mark_termination(void *arg)
@@ -443,6 +468,9 @@ static void mark_termination(void *arg)
 		/* every running goroutine is scanned now, so the stack jobs find parked ones */
 		term_barrier(t, 6);
 		while (gc_root_job_stopped(w))
+			;
+	} else if (t->dirty) {
+		while (dirty_term_job(w))
 			;
 	}
 	stw_drain(t, w);
@@ -491,7 +519,7 @@ static void mark_termination(void *arg)
 /* ---- the cycle ------------------------------------------------------------------------------------------- */
 
 static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark, uint64_t p2,
-		       uint64_t heap0, uint64_t heap1, uint64_t marked, bool forced)
+		       uint64_t heap0, uint64_t heap1, uint64_t marked, bool forced, int64_t dirty)
 {
 	uint64_t assist = 0, bg = 0, idle = 0;
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
@@ -508,7 +536,7 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 	uint64_t globals = (uint64_t)(__gc_roots_end - __gc_roots_start);
 	kprintf("gc %u @%llu.%03llus %u%%: %llu.%03llu+%llu.%03llu+%llu.%03llu ms clock, "
 		"%llu.%03llu+%llu.%03llu/%llu.%03llu/%llu.%03llu+%llu.%03llu ms cpu, "
-		"%llu->%llu->%llu MB, %llu MB goal, %llu MB globals, %u P%s\n",
+		"%llu->%llu->%llu MB, %llu MB goal, %llu MB globals, %u P%s",
 		cyc, (unsigned long long)(at_ms / 1000), (unsigned long long)(at_ms % 1000), pct,
 #define MS3(ns) (unsigned long long)((ns) / 1000000), (unsigned long long)((ns) / 1000 % 1000)
 		MS3(p1), MS3(mark), MS3(p2), MS3(p1 * np), MS3(assist), MS3(bg), MS3(idle), MS3(p2 * np),
@@ -516,6 +544,9 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 		(unsigned long long)(heap0 >> 20), (unsigned long long)(heap1 >> 20),
 		(unsigned long long)(marked >> 20), (unsigned long long)(atomic_load(&pacer_heap_goal) >> 20),
 		(unsigned long long)(globals >> 20), np, forced ? " (forced)" : "");
+	if (dirty >= 0)
+		kprintf(", %llu+%lld dirty pages", (unsigned long long)dirty_cycle_precleaned(), (long long)dirty);
+	kprintf("\n");
 }
 
 void (*_Atomic gc_cycle_hook)(bool end);
@@ -526,19 +557,21 @@ static void run_cycle(bool forced, int mode)
 	gc_sweep_finish();
 	uint64_t heap0 = pacer_heap_live();
 
-	struct term t = { .n = nprocs(), .full = mode == GC_MODE_STW };
+	struct term t = { .n = nprocs(), .full = mode == GC_MODE_STW, .dirty = mode == GC_MODE_DIRTY };
 	uint64_t p1 = 0, mark = 0;
 	void (*hook)(bool) = atomic_load(&gc_cycle_hook);
 	if (hook)
 		hook(false);
 	if (!t.full) {
+		if (t.dirty)
+			dirty_mark_start();
 		uint64_t t1 = clock_ns();
 		stop_the_world(mark_setup, NULL);
 		p1 = clock_ns() - t1;
 		atomic_fetch_add(&gc_test_cycles_started, 1);
 
 		uint64_t t2 = clock_ns();
-		mark_concurrent();
+		mark_concurrent(t.dirty);
 		if (gc_test_mark_done_hook)
 			gc_test_mark_done_hook();
 		mark = clock_ns() - t2;
@@ -564,12 +597,18 @@ static void run_cycle(bool forced, int mode)
 	cycle_log[cyc % GC_TEST_CYCLES] = (struct gc_cycle_info){
 		.cycle = cyc, .nprocs = t.n, .pause_setup_ns = p1, .mark_ns = mark, .pause_term_ns = p2,
 		.marked_bytes = t.heap_marked, .scan_bytes = t.scan_work, .rescanned_stacks = t.rescans,
+		.dirty_pages = t.dirty ? dirty_cycle_pages() : 0,
+		.precleaned_pages = t.dirty ? dirty_cycle_precleaned() : 0,
+		.dirty_stacks = t.dirty ? dirty_cycle_stacks() : 0, .mode = mode,
 	};
+	if (t.dirty)
+		atomic_fetch_add(&gc_stat_dirty_pages, dirty_cycle_precleaned() + dirty_cycle_pages());
 	mutex_unlock(&ctl.mu);
 	if (forced)
 		atomic_fetch_add(&stats.forced, 1);
 	if (gc_opt_trace)
-		trace_line(cyc, start, p1, mark, p2, heap0, t.heap_live_end, t.heap_marked, forced);
+		trace_line(cyc, start, p1, mark, p2, heap0, t.heap_live_end, t.heap_marked, forced,
+			   t.dirty ? (int64_t)dirty_cycle_pages() : -1);
 	gc_sweeper_wake();
 }
 
@@ -621,10 +660,17 @@ bool gc_sched_idle(bool (*stop)(void))
 
 /* ---- start ---------------------------------------------------------------------------------------------------- */
 
+int gc_mode_option(void)
+{
+	return !opt_mode[0] ? -1 : atomic_load(&gc_mode_boot);
+}
+
 int gc_set_mode(int mode)
 {
-	if (mode != GC_MODE_CONCURRENT && mode != GC_MODE_STW)
-		panic("gc_set_mode: %d is not a mode (GC_MODE_CONCURRENT or GC_MODE_STW)", mode);
+	if (mode != GC_MODE_CONCURRENT && mode != GC_MODE_STW && mode != GC_MODE_DIRTY)
+		panic("gc_set_mode: %d is not a mode (GC_MODE_CONCURRENT, GC_MODE_STW or GC_MODE_DIRTY)", mode);
+	if (mode == GC_MODE_DIRTY)
+		atomic_store(&gc_heap_small_pages, true);
 	mutex_lock(&ctl.mu);
 	/* a concurrent cycle under way relies on the barrier until its end */
 	while (ctl.done != ctl.started)
@@ -637,13 +683,18 @@ int gc_set_mode(int mode)
 
 void gc_init(void)
 {
-	gc_alloc_init();
-	if (!strcmp(opt_mode, "concurrent"))
+	if (!opt_mode[0] || !strcmp(opt_mode, "concurrent"))
 		atomic_store(&gc_mode, GC_MODE_CONCURRENT);
 	else if (!strcmp(opt_mode, "stw"))
 		atomic_store(&gc_mode, GC_MODE_STW);
+	else if (!strcmp(opt_mode, "dirty"))
+		atomic_store(&gc_mode, GC_MODE_DIRTY);
 	else
-		panic("gc_mode=%s: not a collector mode (concurrent or stw)", opt_mode);
+		panic("gc_mode=%s: not a collector mode (concurrent, stw or dirty)", opt_mode);
+	if (atomic_load(&gc_mode) == GC_MODE_DIRTY)
+		atomic_store(&gc_heap_small_pages, true);
+	atomic_store(&gc_mode_boot, atomic_load(&gc_mode));
+	gc_alloc_init();	/* (maps the first chunk: the mode first) */
 	pacer_set_stw(atomic_load(&gc_mode) == GC_MODE_STW);
 	atomic_store(&pacer_percent, opt_gc ? (int)opt_percent : -1);
 	gc_set_percent(opt_gc ? (int)opt_percent : -1);

@@ -152,6 +152,8 @@ static bool spanmap_grow(uintptr_t end)
 	return true;
 }
 
+_Atomic bool gc_heap_small_pages;
+
 /* ---- chunks ------------------------------------------------------------------------------ */
 
 static size_t chunk_index(uintptr_t p)
@@ -168,7 +170,8 @@ static bool chunk_map(size_t k)
 	uint64_t pa = page_alloc_contig_unzeroed(HEAP_CHUNK_PAGES, HEAP_CHUNK_PAGES);
 	if (pa) {
 		vm_lock();
-		int rc = arch_mmu_map(va, pa, HEAP_CHUNK, MMU_WRITE | MMU_POPULATE);
+		int rc = arch_mmu_map(va, pa, HEAP_CHUNK, MMU_WRITE | MMU_POPULATE |
+				      (atomic_load(&gc_heap_small_pages) ? MMU_SMALL : 0));
 		vm_unlock();
 		if (rc)
 			panic("gc: cannot map heap chunk 0x%lx", (unsigned long)va);

@@ -229,6 +229,9 @@ struct gcheap {
 enum { CHUNK_UNMAPPED = 0, CHUNK_MAPPED = 1 };
 
 extern struct gcheap gcheap;
+/* Map new chunks with 4 KiB pages (MMU_SMALL): set once the dirty mode is chosen, so
+ * that the dirty state of the heap is per page (dirty.c). */
+extern _Atomic bool gc_heap_small_pages;
 extern struct span *_Atomic *const gc_spanmap;
 
 void heap_init(void);

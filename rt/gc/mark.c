@@ -218,6 +218,34 @@ void gc_scan_object(uintptr_t obj, struct gcwork *w)
 	scan_part(s, base, obj, pe, w);
 }
 
+/* The marked objects of s over [lo, hi) (page-aligned, inside s), just that part of
+ * each: the dirty mode's rescan of a written page (dirty.c). A slot is taken only if
+ * it is allocated (a free slot of a span holds stale words) and marked (an unmarked
+ * object is scanned whole if something marks it later). World stopped. */
+void gc_scan_marked_range(struct span *s, uintptr_t lo, uintptr_t hi, struct gcwork *w)
+{
+	if (s->kind == SPAN_NOSCAN || lo >= s->limit)
+		return;
+	if (hi > s->limit)
+		hi = s->limit;
+	if (spanclass_size(s->spanclass) == 0) {
+		if (bit_get(s->markbits, 0))
+			scan_part(s, s->base, lo, hi, w);
+		return;
+	}
+	uint32_t fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
+	uint32_t i0 = span_objindex(s, lo), i1 = span_objindex(s, hi - 1);
+	for (uint32_t i = i0; i <= i1; i++) {
+		uint32_t wi = i / 64;
+		uint64_t live = span_allocated_word(s, wi, fi) &
+				__atomic_load_n(&s->markbits[wi], __ATOMIC_RELAXED);
+		if (!((live >> (i % 64)) & 1))
+			continue;
+		uintptr_t base = span_objbase(s, i), end = base + s->elemsize;
+		scan_part(s, base, base > lo ? base : lo, end < hi ? end : hi, w);
+	}
+}
+
 /* Scan an object's contents without marking it (finalizers: what the object points to
  * must survive until its finalizer ran; the object itself is kept by the sweep). */
 void gc_scan_object_contents(uintptr_t obj, struct gcwork *w)

@@ -33,6 +33,8 @@ extern _Atomic uint32_t gc_cycle;		/* the current (or last) cycle, from 1 */
 
 /* Kernel command-line options (gc.c). */
 extern bool gc_opt_checkmark, gc_opt_trace;
+/* The mode gc_mode= chose (GC_MODE_*), or -1 when the option was not given. */
+int gc_mode_option(void);
 
 /* Per-CPU collector state: touched by its CPU with interrupts off, or by anyone with
  * the world stopped. */
@@ -56,6 +58,8 @@ bool gc_mark_ptr(uintptr_t p, struct gcwork *w);
 void gc_scan_conservative(uintptr_t lo, uintptr_t hi, struct gcwork *w);
 /* Scan one grey object (or a 128 KiB piece of a large one). */
 void gc_scan_object(uintptr_t obj, struct gcwork *w);
+/* Scan the parts over [lo, hi) of s's allocated, marked objects (dirty.c). */
+void gc_scan_marked_range(struct span *s, uintptr_t lo, uintptr_t hi, struct gcwork *w);
 /* Scan what obj points to without marking obj (finalizers). */
 void gc_scan_object_contents(uintptr_t obj, struct gcwork *w);
 
@@ -116,6 +120,11 @@ bool gc_stack_jobs_left(void);
 /* With the world stopped, on every CPU: rescan this CPU's running goroutine and the
  * goroutines on the rescan lists (any CPU may take any list). Returns how many. */
 unsigned gc_rescan_stw(struct gcwork *w);
+/* The dirty mode's end of marking, world stopped: point the stack jobs at every
+ * goroutine; then each job rescans the ones not running whose stack pages were
+ * written since the mark began (how many; *any false when no job was left). */
+void gc_dirty_stacks_prepare(void);
+unsigned gc_dirty_stack_job(struct gcwork *w, bool *any);
 /* With the world stopped, on every CPU: the frames of this CPU's own (interrupt or
  * scheduler) stack, where it was stopped. */
 void gc_scan_own_stack(struct gcwork *w);
@@ -213,6 +222,22 @@ int weak_register(void **link, const void *obj);
 bool weak_unregister(void **link);
 unsigned weak_clear_dead(void);
 extern _Atomic uint64_t final_run_count;
+
+/* ---- the dirty-page mode (dirty.c) ----------------------------------------------------------------------- */
+
+/* Before mark setup: make the heap's and the stacks' pages clean (and shoot down). */
+void dirty_mark_start(void);
+/* Mark termination: set up the jobs (world stopped, the owner alone); then every CPU
+ * takes them until none is left. */
+void dirty_term_prepare(void);
+bool dirty_term_job(struct gcwork *w);
+/* Concurrent marking out of work: rescan the heap pages written so far (the
+ * collector's goroutine, interrupts on); how many. */
+uint64_t dirty_preclean(void);
+uint64_t dirty_cycle_precleaned(void);
+uint64_t dirty_cycle_pages(void);
+uint64_t dirty_cycle_stacks(void);
+extern _Atomic uint64_t gc_stat_dirty_pages;
 
 /* ---- checkmark (checkmark.c) ----------------------------------------------------------------------------- */
 

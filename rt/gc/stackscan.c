@@ -59,6 +59,8 @@
 #include <kernel/ipi.h>
 #include <kernel/panic.h>
 #include <arch/context.h>
+#include <arch/memlayout.h>
+#include <arch/mmu.h>
 #include <arch/trap.h>
 #include <rt/sched.h>
 #include "mark.h"
@@ -475,6 +477,60 @@ bool gc_stack_jobs_left(void)
 bool gc_stacks_done(void)
 {
 	return !atomic_load(&stack_cursor) && !atomic_load(&stack_inflight);
+}
+
+/*
+ * The dirty mode's end of marking (dirty.c): a goroutine that did not run since its
+ * scan may still have had its stack written by another one (a C program hands out
+ * pointers to its locals: `struct result r; go(worker, &r); ...`), with no barrier.
+ * The stack pages' dirty state says which: every goroutine not running is looked at,
+ * and rescanned if a page of [sp, top) was written since the mark began. (A goroutine
+ * that ran since its scan dirtied its own stack: the same rescan the lists would
+ * give it.)
+ */
+void gc_dirty_stacks_prepare(void)
+{
+	atomic_store(&stack_cursor, __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE));
+}
+
+static bool stack_dirty(const struct g *g)
+{
+	uintptr_t lo = arch_context_sp(&g->ctx) & ~(uintptr_t)(PAGE_SIZE - 1), top = g->stack.top;
+	if (lo < g->stack.base || lo >= top)
+		return true;	/* no sane saved sp: scan it (scan_stopped's checks report it) */
+	while (lo < top) {
+		uint64_t bits[8] = { 0 }, n = (top - lo) / PAGE_SIZE;
+		if (n > 512)
+			n = 512;
+		arch_mmu_dirty_peek(lo, n, bits);
+		for (unsigned k = 0; k < 8; k++)
+			if (bits[k])
+				return true;
+		lo += n * PAGE_SIZE;
+	}
+	return false;
+}
+
+unsigned gc_dirty_stack_job(struct gcwork *w, bool *any)
+{
+	KASSERT(!arch_irq_enabled());
+	uint32_t cyc = atomic_load(&gc_cycle);
+	unsigned n = 0;
+	struct g *end, *g = take_stacks(&end);
+	*any = g != NULL;
+	for (struct g *x = g, *next; x != end; x = next) {
+		next = x->alllink;
+		uint32_t st = atomic_load(&x->status);
+		if (st == G_DEAD || st == G_IDLE || st == G_RUNNING || !stack_dirty(x))
+			continue;
+		if (st & G_SCAN)
+			panic("gc: goroutine %llu claimed for a scan with the world stopped",
+			      (unsigned long long)x->id);
+		gc_scan_stack_saved(x, w);
+		atomic_store(&x->gc_scancycle, cyc);
+		n++;
+	}
+	return n;
 }
 
 /* ---- rescans ------------------------------------------------------------------------------------------ */

@@ -14,11 +14,19 @@
  * Where this one differs (say so when porting):
  *  - Marking. Boehm-style programs store pointers with plain assignments, never through
  *    gc_store, so GC_INIT (or, without it, the first allocation through this header)
- *    puts the collector in its stop-the-world mode (gc_set_mode(GC_MODE_STW)): each
- *    cycle marks in parallel on every CPU with the world stopped, like Boehm's
- *    collector with parallel markers. GC_enable_incremental changes nothing yet.
+ *    puts the collector in its dirty-page mode (gc_set_mode(GC_MODE_DIRTY)): marking
+ *    runs concurrently with the program, in parallel, and the kernel's page tables
+ *    tell which pages the program wrote meanwhile, which the end of marking rescans
+ *    with the world stopped (Boehm's incremental mode, with the kernel in place of
+ *    mprotect: GC_enable_incremental changes nothing, GC_is_incremental_mode says 1).
+ *    With gc_mode=stw on the command line it keeps the stop-the-world mode instead
+ *    (each cycle marks in parallel on every CPU with the world stopped, like Boehm's
+ *    default); with gc_mode=concurrent it panics (that mode needs gc_store).
  *    Do not mix: goroutines of the same program storing through gc_store are fine,
- *    but switching the mode back to concurrent loses objects stored by plain code.
+ *    but switching the mode to concurrent loses objects stored by plain code.
+ *    On the hosted platform a system call that writes into the heap (read(2) into a
+ *    GC_MALLOC_ATOMIC buffer) during marking fails with EFAULT, as under Boehm's
+ *    mprotect-based incremental mode: read into other memory and copy.
  *  - Threads. Goroutines are the threads and need no registration (GC_THREADS,
  *    GC_register_my_thread are not needed). GC_pthread_create is refused with a panic
  *    that says to start a goroutine (go(fn, arg), rt/go.h) instead.
@@ -128,9 +136,9 @@ typedef GC_word GC_hidden_pointer;
 #define HIDE_POINTER(p) GC_HIDE_POINTER(p)
 #define REVEAL_POINTER(p) GC_REVEAL_POINTER(p)
 
-/* Collection events: GC_EVENT_START just before a cycle's stop-the-world pause,
- * GC_EVENT_END just after it (in this collector's stop-the-world mode the pause is
- * the whole mark); called in the collector's goroutine, so a callback must be short
+/* Collection events: GC_EVENT_START just before a cycle's first pause, GC_EVENT_END
+ * just after its last (in the stop-the-world mode the one pause is the whole mark);
+ * called in the collector's goroutine, so a callback must be short
  * and must not allocate or block. The other kinds are never reported. */
 typedef enum {
 	GC_EVENT_START,

@@ -2,7 +2,9 @@
  * tests/boot/boehm_test.c: the Boehm-style programs of tests/boehm/ as explicit suites
  * (tests=boehm_tree, boehm_finalize, boehm_links). Each program is built unchanged
  * against gc.h, its main renamed by the build (-Dmain=boehm_<name>_main); the suite runs
- * it as this goroutine, between two marker lines, and expects status 0.
+ * it as this goroutine, between two marker lines, and expects status 0; then it says
+ * how many collections ran and how many written pages they rescanned (the dirty-page
+ * mode, gc.h's).
  * tools/boehmprogs.py compares the lines between the markers with what the same
  * program prints when built against Debian's libgc; the boot matrix checks them in
  * the images.
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <kernel/console.h>
 #include <kernel/test.h>
+#include <rt/gc.h>
 
 int boehm_tree_main(void);
 int boehm_finalize_main(void);
@@ -28,6 +31,10 @@ static void run(const char *name, int (*prog)(void))
 	fflush(stdout);
 	kprintf("boehm program %s: output ends, status %d\n", name, status);
 	EXPECT_EQ(status, 0);
+	struct gc_stats st;
+	gc_stats(&st);
+	kprintf("boehm program %s: %llu collections, %llu dirty pages rescanned\n", name,
+		(unsigned long long)st.cycles, (unsigned long long)st.dirty_pages);
 }
 
 TEST_G_EXPLICIT(boehm_tree, tree)

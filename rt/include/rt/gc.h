@@ -105,8 +105,12 @@
  *                            GC_MODE_STW (the whole mark with the world stopped, in
  *                            parallel on every CPU: stores need no barrier, pauses grow
  *                            with the live heap; the mode of gc.h, the Boehm-style
- *                            interface). Waits for a cycle under way to end; returns
- *                            the old mode. Kernel option gc_mode=concurrent|stw.
+ *                            interface until GC_MODE_DIRTY) or GC_MODE_DIRTY (concurrent
+ *                            marking with no barrier needed: the kernel tracks the pages
+ *                            written during marking and the end of marking rescans them,
+ *                            with the stacks written meanwhile; rt/gc/dirty.c). Waits
+ *                            for a cycle under way to end; returns the old mode. Kernel
+ *                            option gc_mode=concurrent|stw|dirty.
  *   gc_stats(&s)             heap in use, goal, cycles, pauses (below)
  *   gc_keep_alive(p)         p counts as used up to this point (the compiler may
  *                            otherwise drop the last reference earlier than the
@@ -165,7 +169,7 @@ void gc_set_finalizer(void *p, void (*fn)(void *p));
 
 void gc_collect(void);
 int gc_set_percent(int percent);
-enum { GC_MODE_CONCURRENT = 0, GC_MODE_STW = 1 };
+enum { GC_MODE_CONCURRENT = 0, GC_MODE_STW = 1, GC_MODE_DIRTY = 2 };
 int gc_set_mode(int mode);
 void *gc_base(const void *p);
 size_t gc_size(const void *p);
@@ -197,6 +201,9 @@ struct gc_stats {
 					 * through an IPI to that CPU */
 	uint64_t stack_scans;		/* every stack scan, rescans included */
 	uint64_t stack_rescans;		/* ... of which rescans at the end of marking */
+	uint64_t dirty_pages;		/* GC_MODE_DIRTY: written heap pages rescanned (while
+					 * marking, precleaning, and at its end), every cycle's
+					 * added up */
 	int percent;			/* gc_set_percent; -1 off */
 };
 void gc_stats(struct gc_stats *s);

@@ -51,6 +51,11 @@ struct gc_cycle_info {
 	uint64_t pause_term_ns;		/* the second stop: mark termination */
 	uint64_t marked_bytes, scan_bytes;
 	uint64_t rescanned_stacks;	/* stacks scanned in the second pause */
+	uint64_t dirty_pages;		/* GC_MODE_DIRTY: heap pages written during marking,
+					 * rescanned in the second pause */
+	uint64_t precleaned_pages;	/* ... rescanned before it (dirty.c's precleaning) */
+	uint64_t dirty_stacks;		/* ... and stacks rescanned because pages of theirs were */
+	int mode;			/* the cycle's GC_MODE_* */
 };
 bool gc_test_cycle_info(uint32_t cycle, struct gc_cycle_info *out);
 
