@@ -26,7 +26,13 @@ gcboehm: the Boehm programs' own source (tests/bench/boehm), unchanged, built in
 against this runtime's gc.h (its main renamed: suites boehmsrc_gcbench and
 boehmsrc_bintree, tests/boot/boehm_test.c), run with GC_MARKERS=P at -smp P, so it prints
 boehm_<figure>_mP like the Boehm build; it is reported as gcboehm_<figure>_mP with the
-ratio <figure>_mP_gcboehm_vs_boehm (the same source, the two collectors).
+ratio <figure>_mP_gcboehm_vs_boehm (the same source, the two collectors). gc.h puts
+ours in its dirty-page mode (concurrent, no barrier): GCBench is also run in the
+Boehm collector's incremental mode (boehminc: GC_ENABLE_INCREMENTAL=1, its
+mprotect-based mostly-parallel marking, the same idea) and on ours in the
+stop-the-world mode (gcboehmstw: gc_mode=stw), with the ratios
+<figure>_mP_gcboehm_vs_boehminc and _vs_gcboehmstw. Pauses are every stop of the
+world (GC_EVENT_PRE_STOP_WORLD to GC_EVENT_POST_START_WORLD).
 
 Boehm has no goroutines, so it has no parked or stwload figures; malloc has no
 collector, so only binary-trees (its floor). What each figure measures is written at
@@ -90,11 +96,12 @@ GROUPS = collections.OrderedDict([
 ])
 # The groups each side runs.
 SIDE_GROUPS = {"gort": tuple(GROUPS), "go": tuple(GROUPS), "boehm": ("gcbench", "bintree"),
-               "gcboehm": ("gcbench", "bintree"), "malloc": ("bintree",)}
+               "gcboehm": ("gcbench", "bintree"), "malloc": ("bintree",),
+               "boehminc": ("gcbench",), "gcboehmstw": ("gcbench",)}
 # The prefix a side's BENCH lines carry when it is not the side's name: gcboehm is the
 # Boehm programs' own source built against this runtime's gc.h, unchanged, so it prints
 # what the Boehm build prints.
-PRINTS_AS = {"gcboehm": "boehm"}
+PRINTS_AS = {"gcboehm": "boehm", "boehminc": "boehm", "gcboehmstw": "boehm"}
 BOEHM_SRC_SUITE = "boehmsrc_%s"
 RSS_GROUPS = ("gcbench", "bintree")
 PARKED_KINDS = ("recv", "select", "idle")
@@ -209,7 +216,8 @@ def report(medians):
     for fig in FIGURES:
         for p in PROCS:
             names = ["gort_%s_p%d" % (fig, p), "go_%s_p%d" % (fig, p), "boehm_%s_m%d" % (fig, p),
-                     "gcboehm_%s_m%d" % (fig, p)]
+                     "gcboehm_%s_m%d" % (fig, p), "boehminc_%s_m%d" % (fig, p),
+                     "gcboehmstw_%s_m%d" % (fig, p)]
             if p == 1:
                 names.append("malloc_%s_p1" % fig)
             for name in names:
@@ -221,9 +229,10 @@ def report(medians):
                 other = medians.get("%s_%s_%s" % (side, fig, cfg.replace("%d", str(p))))
                 if ours and other and other[0] > 0:
                     lines.append("BENCH %s_p%d_vs_%s %.2f x" % (fig, p, side, ours[0] / other[0]))
-            both = medians.get("gcboehm_%s_m%d" % (fig, p)), medians.get("boehm_%s_m%d" % (fig, p))
-            if both[0] and both[1] and both[1][0] > 0:
-                lines.append("BENCH %s_m%d_gcboehm_vs_boehm %.2f x" % (fig, p, both[0][0] / both[1][0]))
+            for peer in ("boehm", "boehminc", "gcboehmstw"):
+                both = medians.get("gcboehm_%s_m%d" % (fig, p)), medians.get("%s_%s_m%d" % (peer, fig, p))
+                if both[0] and both[1] and both[1][0] > 0:
+                    lines.append("BENCH %s_m%d_gcboehm_vs_%s %.2f x" % (fig, p, peer, both[0][0] / both[1][0]))
     return lines
 
 
@@ -315,11 +324,19 @@ def commands(build_dir, ours=True):
         for g in SIDE_GROUPS["boehm"]:
             jobs.append(Job("boehm", "m%d" % p, g, [os.path.join(bench, "boehm_" + g)],
                             run_env(markers=p), False))
+        for g in SIDE_GROUPS["boehminc"]:
+            env = run_env(markers=p)
+            env["GC_ENABLE_INCREMENTAL"] = "1"
+            jobs.append(Job("boehminc", "m%d" % p, g, [os.path.join(bench, "boehm_" + g)], env, False))
         if ours:
             for g in SIDE_GROUPS["gcboehm"]:
                 jobs.append(Job("gcboehm", "m%d" % p, g,
                                 [gort, "-smp", str(p), "-m", GORT_MEM, "--", "tests=" + BOEHM_SRC_SUITE % g],
                                 run_env(markers=p), True))
+            for g in SIDE_GROUPS["gcboehmstw"]:
+                jobs.append(Job("gcboehmstw", "m%d" % p, g,
+                                [gort, "-smp", str(p), "-m", GORT_MEM, "--", "gc_mode=stw",
+                                 "tests=" + BOEHM_SRC_SUITE % g], run_env(markers=p), True))
     jobs.append(Job("malloc", "p1", "bintree", [os.path.join(bench, "malloc_bintree")],
                     run_env(), False))
     return jobs

@@ -902,8 +902,15 @@ def test_gcbench_report():
            "boehm_bintree_ms_m2": (1200.0, "ms"),
            "go_gcbench_gcs_p1": (36.0, "count"), "boehm_gcbench_gcs_m1": (31.0, "count"),
            "gcboehm_bintree_ms_m2": (1800.0, "ms"),
+           "gcboehm_gcbench_ms_m2": (1200.0, "ms"), "boehminc_gcbench_ms_m2": (1600.0, "ms"),
+           "gcboehmstw_gcbench_ms_m2": (600.0, "ms"),
            "gort_parked_idle_per_g_ns_p2": (50.5, "ns"), "go_parked_idle_per_g_ns_p2": (1010.0, "ns")}
     eq(gcbench.report(med), [
+        "BENCH gcboehm_gcbench_ms_m2 1200 ms",       # gc.h on ours (the dirty-page mode)
+        "BENCH boehminc_gcbench_ms_m2 1600 ms",      # Boehm's incremental mode
+        "BENCH gcboehmstw_gcbench_ms_m2 600 ms",     # gc.h on ours, stop-the-world
+        "BENCH gcbench_ms_m2_gcboehm_vs_boehminc 0.75 x",
+        "BENCH gcbench_ms_m2_gcboehm_vs_gcboehmstw 2.00 x",
         "BENCH go_gcbench_gcs_p1 36 count",
         "BENCH boehm_gcbench_gcs_m1 31 count",       # peers only: no ratio
         "BENCH gort_bintree_ms_p1 3000 ms",
@@ -972,10 +979,20 @@ def test_gcbench_commands():
         ("m2", "bintree", "2", True)], "Boehm's source on ours, GC_MARKERS = CPUs")
     eq(ours_boehm[3].argv, ["/b/host-sys/gort", "-smp", "2", "-m", "4G", "--", "tests=boehmsrc_bintree"],
        "gcboehm argv")
+    inc = [j for j in jobs if j.side == "boehminc"]
+    eq([(j.cfg, j.group, j.env["GC_MARKERS"], j.env["GC_ENABLE_INCREMENTAL"], j.argv) for j in inc],
+       [("m1", "gcbench", "1", "1", ["/b/bench/boehm_gcbench"]),
+        ("m2", "gcbench", "2", "1", ["/b/bench/boehm_gcbench"])], "Boehm's incremental mode")
+    stw = [j for j in jobs if j.side == "gcboehmstw"]
+    eq([(j.cfg, j.argv) for j in stw],
+       [("m1", ["/b/host-sys/gort", "-smp", "1", "-m", "4G", "--", "gc_mode=stw", "tests=boehmsrc_gcbench"]),
+        ("m2", ["/b/host-sys/gort", "-smp", "2", "-m", "4G", "--", "gc_mode=stw", "tests=boehmsrc_gcbench"])],
+       "Boehm's source on ours, stop-the-world mode")
     eq([(j.side, j.cfg, j.argv) for j in jobs[-1:]],
        [("malloc", "p1", ["/b/bench/malloc_bintree"])], "malloc, once per round")
-    eq(len(jobs), 2 * (4 + 4 + 2 + 2) + 1, "jobs per round")
-    eq({j.side for j in gcbench.commands("/b", ours=False)}, {"go", "boehm", "malloc"}, "peers only")
+    eq(len(jobs), 2 * (4 + 4 + 2 + 2 + 1 + 1) + 1, "jobs per round")
+    eq({j.side for j in gcbench.commands("/b", ours=False)}, {"go", "boehm", "boehminc", "malloc"},
+       "peers only")
     saved = dict(os.environ)
     try:
         os.environ.update(GOGC="off", GC_INITIAL_HEAP_SIZE="1G", GC_MARKERS="7")

@@ -469,11 +469,31 @@ void *GC_calloc_explicitly_typed(size_t k, size_t n, GC_descr d)
 
 static _Atomic(GC_on_collection_event_proc) event_proc;
 
-static void on_cycle(bool end)
+/* A stop's two edges on each side are reported together: the callback cannot run
+ * inside the stop (it is the program's code, and every CPU is stopped), so
+ * PRE_STOP_WORLD and POST_STOP_WORLD come just before it, PRE_START_WORLD and
+ * POST_START_WORLD just after. */
+static void on_cycle(enum gc_hook_event ev)
 {
 	GC_on_collection_event_proc fn = atomic_load(&event_proc);
-	if (fn)
-		fn(end ? GC_EVENT_END : GC_EVENT_START);
+	if (!fn)
+		return;
+	switch (ev) {
+	case GC_HOOK_START:
+		fn(GC_EVENT_START);
+		break;
+	case GC_HOOK_STOP:
+		fn(GC_EVENT_PRE_STOP_WORLD);
+		fn(GC_EVENT_POST_STOP_WORLD);
+		break;
+	case GC_HOOK_RESUME:
+		fn(GC_EVENT_PRE_START_WORLD);
+		fn(GC_EVENT_POST_START_WORLD);
+		break;
+	case GC_HOOK_END:
+		fn(GC_EVENT_END);
+		break;
+	}
 }
 
 void GC_set_on_collection_event(GC_on_collection_event_proc fn)

@@ -549,7 +549,7 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 	kprintf("\n");
 }
 
-void (*_Atomic gc_cycle_hook)(bool end);
+void (*_Atomic gc_cycle_hook)(enum gc_hook_event ev);
 
 static void run_cycle(bool forced, int mode)
 {
@@ -559,15 +559,19 @@ static void run_cycle(bool forced, int mode)
 
 	struct term t = { .n = nprocs(), .full = mode == GC_MODE_STW, .dirty = mode == GC_MODE_DIRTY };
 	uint64_t p1 = 0, mark = 0;
-	void (*hook)(bool) = atomic_load(&gc_cycle_hook);
+	void (*hook)(enum gc_hook_event) = atomic_load(&gc_cycle_hook);
 	if (hook)
-		hook(false);
+		hook(GC_HOOK_START);
 	if (!t.full) {
 		if (t.dirty)
 			dirty_mark_start();
+		if (hook)
+			hook(GC_HOOK_STOP);
 		uint64_t t1 = clock_ns();
 		stop_the_world(mark_setup, NULL);
 		p1 = clock_ns() - t1;
+		if (hook)
+			hook(GC_HOOK_RESUME);
 		atomic_fetch_add(&gc_test_cycles_started, 1);
 
 		uint64_t t2 = clock_ns();
@@ -579,14 +583,18 @@ static void run_cycle(bool forced, int mode)
 		gc_test_mark_done_hook();	/* (just before the pause, which does it all) */
 	}
 
+	if (hook)
+		hook(GC_HOOK_STOP);
 	irq_push();
 	t.owner = cpu_id();	/* stop_the_world_all runs fn here too, with interrupts off */
 	uint64_t t3 = clock_ns();
 	stop_the_world_all_prep(mark_termination_prep, mark_termination, &t);
 	uint64_t p2 = clock_ns() - t3;
 	irq_pop();
-	if (hook)
-		hook(true);
+	if (hook) {
+		hook(GC_HOOK_RESUME);
+		hook(GC_HOOK_END);
+	}
 	uint32_t cyc = atomic_load(&gc_cycle);
 	if (t.full)
 		atomic_fetch_add(&gc_test_cycles_started, 1);

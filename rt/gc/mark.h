@@ -197,9 +197,11 @@ void final_mark_roots(struct gcwork *w);
  * spans with specials. */
 void final_sweep_span(struct span *s);
 void final_start(void);
-/* If set: called by the collector's goroutine just before a cycle's first pause
- * (false) and just after its last (true). Short, no allocation, no blocking. */
-extern void (*_Atomic gc_cycle_hook)(bool end);
+/* If set: called by the collector's goroutine at a cycle's start (before its first
+ * pause), just before and just after each stop of the world, and at its end (after
+ * the last). Short, no allocation, no blocking. */
+enum gc_hook_event { GC_HOOK_START, GC_HOOK_STOP, GC_HOOK_RESUME, GC_HOOK_END };
+extern void (*_Atomic gc_cycle_hook)(enum gc_hook_event ev);
 /* Wait until no finalizer is queued or running (not from a finalizer: returns at once);
  * how many ran meanwhile. */
 uint64_t final_wait_idle(void);

@@ -137,9 +137,12 @@ typedef GC_word GC_hidden_pointer;
 #define REVEAL_POINTER(p) GC_REVEAL_POINTER(p)
 
 /* Collection events: GC_EVENT_START just before a cycle's first pause, GC_EVENT_END
- * just after its last (in the stop-the-world mode the one pause is the whole mark);
- * called in the collector's goroutine, so a callback must be short
- * and must not allocate or block. The other kinds are never reported. */
+ * just after its last; around each stop of the world (two in the dirty-page mode, one,
+ * the whole mark, in the stop-the-world mode) GC_EVENT_PRE_STOP_WORLD and
+ * GC_EVENT_POST_STOP_WORLD just before it, GC_EVENT_PRE_START_WORLD and
+ * GC_EVENT_POST_START_WORLD just after it; called in the collector's goroutine, so a
+ * callback must be short and must not allocate or block. The other kinds are never
+ * reported. */
 typedef enum {
 	GC_EVENT_START,
 	GC_EVENT_MARK_START,

@@ -22,10 +22,12 @@
  * really runs with M markers (GC_get_parallel() == M - 1 once the marker threads are
  * started) and fails otherwise.
  *
- * Pauses: the collector here is not incremental, so every collection runs entirely
- * while the (only) mutator thread waits: from GC_EVENT_START to GC_EVENT_END of
- * GC_set_on_collection_event, both timed with CLOCK_MONOTONIC. The number of such
- * pauses must equal the number of collections (GC_get_gc_no()), or the run fails.
+ * Pauses: each stop of the world, from GC_EVENT_PRE_STOP_WORLD to
+ * GC_EVENT_POST_START_WORLD of GC_set_on_collection_event, both timed with
+ * CLOCK_MONOTONIC: the whole collection when it is not incremental, each of its
+ * stops when it is (GC_ENABLE_INCREMENTAL in the environment). Every collection
+ * stops the world at least once, so fewer stops than collections (less the one
+ * that may be under way at the end) fails the run.
  *
  *   GC_MARKERS=1 boehm_gcbench      (or GC_MARKERS=2)
  */
@@ -69,15 +71,15 @@ static void die(const char *what)
 static uint64_t pause_start;		/* 0: no collection in progress */
 static uint64_t pauses[MAX_PAUSES];	/* ns, in order */
 static int npauses;
-static int pause_error;			/* a START without END, END without START, or overflow */
+static int pause_error;			/* a stop without a start, or the reverse, or overflow */
 
 static void GC_CALLBACK on_event(GC_EventType e)
 {
 	uint64_t t = now_ns();
-	if (e == GC_EVENT_START) {
+	if (e == GC_EVENT_PRE_STOP_WORLD) {
 		pause_error |= pause_start != 0;
 		pause_start = t;
-	} else if (e == GC_EVENT_END) {
+	} else if (e == GC_EVENT_POST_START_WORLD) {
 		if (pause_start == 0 || npauses == MAX_PAUSES)
 			pause_error = 1;
 		else
@@ -198,7 +200,7 @@ int main(void)
 	printf("Completed in %.0f msec\n", ms);
 	if (pause_error || pause_start != 0)
 		die("collection events out of order (an abandoned collection?) or too many");
-	if (gcs != npauses) {
+	if (npauses + 1 < gcs) {
 		fprintf(stderr, "boehm_gcbench: %d collections but %d pauses recorded\n", gcs, npauses);
 		return 1;
 	}
