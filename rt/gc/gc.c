@@ -327,18 +327,17 @@ static void mark_concurrent(bool dirty)
 		gc_rescan_concurrent();
 		if (!lfstack_empty(&gc_work_full))
 			continue;
-		if (precleans < PRECLEAN_ROUNDS) {
-			precleans++;
-			if (dirty_preclean() <= PRECLEAN_AGAIN)
-				precleans = PRECLEAN_ROUNDS;
-			continue;
-		}
 		bool any = false;
 		irq_push();
 		gc_flush_cpu_work(&any);
 		ipi_call_others(gc_flush_cpu_work, &any, true);
 		irq_pop();
 		if (any || !lfstack_empty(&gc_work_full))
+			continue;
+		/* the last step before the stop, so that the pages written between the
+		 * precleaning and the stop are few; what it greys, the pause drains */
+		if (precleans < PRECLEAN_ROUNDS && dirty_preclean() > PRECLEAN_AGAIN &&
+		    ++precleans < PRECLEAN_ROUNDS)
 			continue;
 		return;
 	}
