@@ -98,22 +98,31 @@ void dirty_mark_start(void)
 	tlb_shootdown(STACK_ARENA, used - STACK_ARENA);	/* both: the whole TLB */
 }
 
-/* Rescan the pages set in bits (page i of the heap from chunk k0 on), a chunk at a
- * time with interrupts off (the work buffers are per-CPU). */
+/* The pages from va on set in bits[0 .. nwords): their marked objects' parts on
+ * them, scanned again. How many. Interrupts off (w is this CPU's). */
+static uint64_t scan_pages(uintptr_t va, const uint64_t *bits, unsigned nwords, struct gcwork *w)
+{
+	uint64_t n = 0;
+	for (unsigned wi = 0; wi < nwords; wi++)
+		for (uint64_t b = bits[wi]; b; b &= b - 1, n++) {
+			uintptr_t page = va + ((uintptr_t)wi * 64 + (unsigned)__builtin_ctzll(b)) * PAGE_SIZE;
+			struct span *s = span_of(page);
+			if (s)
+				gc_scan_marked_range(s, page, page + PAGE_SIZE, w);
+		}
+	return n;
+}
+
+/* Rescan the pages set in bits (chunks k0 .. k0 + nk), 64 pages at a time with
+ * interrupts off (at most 256 KiB of objects: a bounded window). */
 static void preclean_scan(uint32_t k0, uint32_t nk, const uint64_t *bits)
 {
-	for (uint32_t c = 0; c < nk; c++) {
-		uintptr_t va = GC_HEAP_BASE + (uintptr_t)(k0 + c) * HEAP_CHUNK;
+	for (uint32_t wi = 0; wi < nk * (HEAP_CHUNK_PAGES / 64); wi++) {
+		if (!bits[wi])
+			continue;
 		irq_push();
-		struct gcwork *w = &gc_cpus[cpu_id()].w;
-		for (unsigned wi = 0; wi < HEAP_CHUNK_PAGES / 64; wi++)
-			for (uint64_t b = bits[c * (HEAP_CHUNK_PAGES / 64) + wi]; b; b &= b - 1) {
-				uintptr_t page = va + ((uintptr_t)wi * 64 + (unsigned)__builtin_ctzll(b)) * PAGE_SIZE;
-				struct span *s = span_of(page);
-				if (s)
-					gc_scan_marked_range(s, page, page + PAGE_SIZE, w);
-				precleaned++;
-			}
+		precleaned += scan_pages(GC_HEAP_BASE + (uintptr_t)k0 * HEAP_CHUNK + (uintptr_t)wi * 64 * PAGE_SIZE,
+					 &bits[wi], 1, &gc_cpus[cpu_id()].w);
 		irq_pop();
 	}
 }
@@ -163,16 +172,7 @@ static void rescan_chunk(uint32_t k, struct gcwork *w)
 		return;
 	uint64_t bits[HEAP_CHUNK_PAGES / 64] = { 0 };
 	arch_mmu_dirty_peek(va, HEAP_CHUNK_PAGES, bits);
-	uint64_t n = 0;
-	for (unsigned wi = 0; wi < HEAP_CHUNK_PAGES / 64; wi++)
-		for (uint64_t b = bits[wi]; b; b &= b - 1) {
-			uintptr_t page = va + ((uintptr_t)wi * 64 + (unsigned)__builtin_ctzll(b)) * PAGE_SIZE;
-			struct span *s = span_of(page);
-			n++;
-			if (s)
-				gc_scan_marked_range(s, page, page + PAGE_SIZE, w);
-		}
-	atomic_fetch_add_explicit(&term.pages, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&term.pages, scan_pages(va, bits, HEAP_CHUNK_PAGES / 64, w), memory_order_relaxed);
 }
 
 bool dirty_term_job(struct gcwork *w)
