@@ -157,6 +157,15 @@ static inline struct stack_slot *slot_meta(unsigned c, uint32_t slot)
 	return (struct stack_slot *)(META_BASE + (uintptr_t)c * META_STRIDE) + slot;
 }
 
+void stack_extents(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg)
+{
+	for (unsigned c = 0; c < NCLASSES; c++) {
+		uint32_t n = atomic_load_explicit(&classes[c].nslots, memory_order_acquire);
+		if (n)
+			fn(slot_base(c, 0), slot_base(c, n), arg);
+	}
+}
+
 /* The class and slot of the reservation holding addr; false outside every class's
  * sub-region (outside the arena, or in the metadata). Lock-free, O(1). */
 static bool locate(uintptr_t addr, unsigned *c, uint32_t *slot)

@@ -37,7 +37,8 @@
  * objects' bytes); the first write to each clean page costs a fault on aarch64 and
  * the host (nothing on x86-64); every page is mapped 4 KiB (MMU_SMALL, heap.c) so
  * that the state is per page, once the mode has been chosen; a take walks the page
- * tables of the heap and of the stack arena. gctrace reports the dirty pages.
+ * tables of the heap and of the stack arena's used part. gctrace reports the dirty
+ * pages.
  *
  * Precleaning (dirty_preclean, as in Boehm's collector): when concurrent marking runs
  * out of work, the heap's dirty pages are taken once more, in batches (take, one
@@ -54,6 +55,7 @@
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
 #include <kernel/panic.h>
+#include <kernel/stack.h>
 #include <kernel/vm.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
@@ -86,14 +88,22 @@ static void take_range(uintptr_t lo, uintptr_t hi, uintptr_t piece)
 	}
 }
 
+/* A stack class's used part of the arena (kernel/stack.h stack_extents): 64 MiB per
+ * hold of the vm lock (32 page tables' walk with interrupts off). A stack mapped
+ * after its part was taken is dirty: a page mapped since the take is. */
+static void take_stacks(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	(void)arg;
+	take_range(lo, hi, 64ul << 20);
+}
+
 void dirty_mark_start(void)
 {
 	spin_lock_irqsave(&gcheap.lock);
 	uintptr_t used = gcheap.arena_used;
 	spin_unlock_irqrestore(&gcheap.lock);
 	take_range(GC_HEAP_BASE, used, HEAP_CHUNK);
-	/* the stack arena is mostly unmapped: the walk skips absent tables whole */
-	take_range(STACK_ARENA, GC_ARENA, 1ul << 30);
+	stack_extents(take_stacks, NULL);
 	precleaned = 0;
 	tlb_shootdown(STACK_ARENA, used - STACK_ARENA);	/* both: the whole TLB */
 }

@@ -84,6 +84,12 @@ void stack_set_overflow_handler(void (*fn)(uintptr_t addr, const struct kstack *
  * registered (or it returned), and the kernel then panics itself. */
 void stack_overflow_report(uintptr_t addr, const struct kstack *s);
 
+/* Call fn(lo, hi, arg) for each size class's part of the arena that reservations
+ * have used so far (slots handed out at least once; live or free now): where stack
+ * pages can be mapped, the metadata excluded. A class first used during the walk may
+ * be missed. Any context but interrupt handlers; lock-free. */
+void stack_extents(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg), void *arg);
+
 /* If the caller runs on a demand-paged stack, map the STACK_PREFAULT_BYTES below its
  * stack pointer now (never the guard page), so that it can take a lock the fault
  * path needs. Free (a range check) on any other stack. Any context. */
