@@ -281,6 +281,12 @@ static void mark_setup(void *arg)
 			panic("gc: mark setup with span class %u not swept", c);
 	}
 	atomic_fetch_add(&gc_cycle, 1);
+	/* a request made since the coordinator took the last one (allocators past the
+	 * trigger keep asking while the phase is still GC_OFF: during the sweep
+	 * termination and, in the dirty mode, the take) is this cycle's: without this, it
+	 * started another cycle as soon as this one ended, with the heap far below its
+	 * trigger */
+	atomic_store(&requested, false);
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		gc_cpus[i].assist_ns = gc_cpus[i].bg_ns = gc_cpus[i].idle_ns = 0;
 		gc_cpus[i].w.bytes_marked = gc_cpus[i].w.scan_work = 0;
