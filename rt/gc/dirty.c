@@ -61,8 +61,8 @@
 #include <arch/mmu.h>
 #include "mark.h"
 
-_Atomic uint64_t gc_stat_dirty_pages;
-static uint64_t precleaned;		/* the coordinator's: pages precleaned this cycle */	/* dirty heap pages found at mark termination, since boot */
+_Atomic uint64_t gc_stat_dirty_pages;	/* heap pages rescanned for writes, since boot (gc.c adds) */
+static uint64_t precleaned;		/* the coordinator's: pages precleaned this cycle */
 
 static struct {
 	uintptr_t heap_end;		/* GC_HEAP_BASE + the arena's size at the stop */
@@ -77,13 +77,14 @@ uint64_t dirty_cycle_pages(void) { return atomic_load(&term.pages); }
 uint64_t dirty_cycle_stacks(void) { return atomic_load(&term.stacks); }
 
 /* Make [lo, hi) clean, a piece per hold of the vm lock (interrupts are off while it
- * is held; it keeps the map and unmap paths off the entries). */
-static void take_range(uintptr_t lo, uintptr_t hi, uintptr_t piece)
+ * is held; it keeps the map and unmap paths off the entries); with bits (zeroed, a bit
+ * per page from lo, pieces a multiple of 64 pages), say which pages were dirty. */
+static void take_range(uintptr_t lo, uintptr_t hi, uintptr_t piece, uint64_t *bits)
 {
 	for (uintptr_t a = lo; a < hi; a += piece) {
 		uintptr_t e = hi - a < piece ? hi : a + piece;
 		vm_lock();
-		arch_mmu_dirty_take(a, (e - a) / PAGE_SIZE, NULL);
+		arch_mmu_dirty_take(a, (e - a) / PAGE_SIZE, bits ? &bits[(a - lo) / PAGE_SIZE / 64] : NULL);
 		vm_unlock();
 	}
 }
@@ -94,7 +95,7 @@ static void take_range(uintptr_t lo, uintptr_t hi, uintptr_t piece)
 static void take_stacks(uintptr_t lo, uintptr_t hi, void *arg)
 {
 	(void)arg;
-	take_range(lo, hi, 64ul << 20);
+	take_range(lo, hi, 64ul << 20, NULL);
 }
 
 void dirty_mark_start(void)
@@ -102,7 +103,7 @@ void dirty_mark_start(void)
 	spin_lock_irqsave(&gcheap.lock);
 	uintptr_t used = gcheap.arena_used;
 	spin_unlock_irqrestore(&gcheap.lock);
-	take_range(GC_HEAP_BASE, used, HEAP_CHUNK);
+	take_range(GC_HEAP_BASE, used, HEAP_CHUNK, NULL);
 	stack_extents(take_stacks, NULL);
 	precleaned = 0;
 	tlb_shootdown(STACK_ARENA, used - STACK_ARENA);	/* both: the whole TLB */
@@ -151,12 +152,7 @@ uint64_t dirty_preclean(void)
 		uint32_t nk = nchunks - k < PRECLEAN_BATCH ? nchunks - k : PRECLEAN_BATCH;
 		uintptr_t va = GC_HEAP_BASE + (uintptr_t)k * HEAP_CHUNK;
 		memset(bits, 0, sizeof(bits));
-		for (uint32_t c = 0; c < nk; c++) {
-			vm_lock();
-			arch_mmu_dirty_take(va + (uintptr_t)c * HEAP_CHUNK, HEAP_CHUNK_PAGES,
-					    &bits[c * (HEAP_CHUNK_PAGES / 64)]);
-			vm_unlock();
-		}
+		take_range(va, va + (uintptr_t)nk * HEAP_CHUNK, HEAP_CHUNK, bits);
 		tlb_shootdown(va, (uintptr_t)nk * HEAP_CHUNK);
 		preclean_scan(k, nk, bits);
 	}
