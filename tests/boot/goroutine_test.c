@@ -127,14 +127,19 @@ TEST_G(goroutine, park_ready_ping_pong)
 	EXPECT_EQ(pp.count[1], PINGS);
 }
 
-/* Work spreads: with more than one CPU, goroutines run on more than one. */
+/* Work spreads: with more than one CPU, goroutines run on more than one. Each busy
+ * goroutine spins without yielding until two CPUs have run one of them (or a 2 s bound
+ * passes): with preemption the 64 start within a slice or two of each other, so a fixed
+ * amount of work would ask another CPU to steal within that time, which a loaded host
+ * (or ThreadSanitizer's deferred signals) does not promise. */
 static _Atomic uint64_t ran_on;
+static unsigned spread_want;
 
 static void busy(void *arg)
 {
-	uint64_t end = clock_ns() + 2000000;	/* 2 ms of work, no yields */
+	uint64_t end = clock_ns() + 2000000000ull;
 	atomic_fetch_or(&ran_on, 1ull << cpu_id());
-	while (clock_ns() < end)
+	while ((unsigned)__builtin_popcountll(atomic_load(&ran_on)) < spread_want && clock_ns() < end)
 		arch_cpu_relax();
 	wg_done(arg);
 }
@@ -143,6 +148,7 @@ TEST_G(goroutine, spreads_over_cpus)
 {
 	struct wait_group wg = WAIT_GROUP_INIT;
 	atomic_store(&ran_on, 0);
+	spread_want = cpu_count() > 1 ? 2 : 1;
 	wg_add(&wg, 64);
 	for (int i = 0; i < 64; i++)
 		go(busy, &wg);
