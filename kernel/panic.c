@@ -97,6 +97,20 @@ static void print_pc(int i, uint64_t pc)
 		kprintf("  #%d 0x%016llx ?\n", i, (unsigned long long)pc);
 }
 
+static uint64_t (*_Atomic ret_fixup)(uint64_t slot, uint64_t ret);
+
+void backtrace_set_ret_fixup(uint64_t (*fn)(uint64_t slot, uint64_t ret))
+{
+	atomic_store(&ret_fixup, fn);
+}
+
+uint64_t backtrace_record_ret(uint64_t fp)
+{
+	const struct frame_record *r = (const struct frame_record *)fp;
+	uint64_t (*fn)(uint64_t, uint64_t) = atomic_load_explicit(&ret_fixup, memory_order_relaxed);
+	return fn ? fn((uint64_t)&r->ret, r->ret) : r->ret;
+}
+
 void backtrace_print(uint64_t pc, uint64_t fp)
 {
 	backtrace_print_trap(pc, 0, fp);
@@ -113,10 +127,11 @@ void backtrace_print_trap(uint64_t pc, uint64_t ret, uint64_t fp)
 	int switches = 0;
 	while (i < 64 && fp && frame_readable(fp)) {
 		const struct frame_record *r = (const struct frame_record *)fp;
-		if (!r->ret)
+		uint64_t rret = backtrace_record_ret(fp);
+		if (!rret)
 			break;
 		/* ret points after the call; name the call itself */
-		print_pc(i++, r->ret - 1);
+		print_pc(i++, rret - 1);
 		if ((uint64_t)r->next == fp || ((uint64_t)r->next < fp && ++switches > 2))
 			break;
 		fp = (uint64_t)r->next;

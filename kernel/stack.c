@@ -189,6 +189,17 @@ static bool reservation(const struct kstack *s, unsigned *c, uint32_t *slot)
 	       s->base == slot_base(*c, *slot) && s->top == s->base + class_size(*c);
 }
 
+bool stack_reservation_of(uintptr_t addr, struct kstack *s)
+{
+	unsigned c;
+	uint32_t slot;
+	if (!locate(addr, &c, &slot) || slot >= atomic_load_explicit(&classes[c].nslots, memory_order_acquire))
+		return false;
+	s->base = slot_base(c, slot);
+	s->top = s->base + class_size(c);
+	return true;
+}
+
 /* The class of a reservation of `size` bytes; -1 for a bad size. */
 static int size_class(size_t size)
 {

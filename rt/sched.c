@@ -299,7 +299,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	g->schedlink = NULL;
 	g->npreempt = 0;
 	libc_state_init(&g->libc);
-	arch_context_init(&g->ctx, g->stack.top, g_entry, g);
+	arch_context_init(&g->ctx, g->stack.top - G_STACK_RESERVED, g_entry, g);
 	g->gc_system = false;
 	g->gc_noroots = false;
 	atomic_fetch_add(&sched.live, 1);

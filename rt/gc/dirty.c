@@ -109,6 +109,12 @@ void dirty_mark_start(void)
 	tlb_shootdown(STACK_ARENA, used - STACK_ARENA);	/* both: the whole TLB */
 }
 
+void dirty_take_stacks(void)
+{
+	stack_extents(take_stacks, NULL);
+	tlb_shootdown(STACK_ARENA, GC_ARENA - STACK_ARENA);	/* the whole TLB */
+}
+
 /* The pages from va on set in bits[0 .. nwords): their marked objects' parts on
  * them, scanned again. How many. Interrupts off (w is this CPU's). */
 static uint64_t scan_pages(uintptr_t va, const uint64_t *bits, unsigned nwords, struct gcwork *w)

@@ -106,6 +106,9 @@ CMDLINE_OPTION(gc_mode, "gc_mode", CMDLINE_STR, opt_mode, sizeof(opt_mode), 0, 0
 	       "how collections mark: concurrent (the default; stores into the heap go through gc_store) "
 	       "or stw (with the world stopped: no barrier needed) or dirty (concurrent, no barrier "
 	       "needed: the pages written while marking are rescanned at its end)");
+CMDLINE_OPTION(gc_stackbar, "gc_stackbar", CMDLINE_BOOL, &gc_opt_stackbar, sizeof(gc_opt_stackbar), 0, 0,
+	       "stack barriers in the concurrent mode: the end of marking rescans a stack only up to "
+	       "the frames that did not return since its scan, and above them the pages written");
 CMDLINE_OPTION(gctrace, "gctrace", CMDLINE_BOOL, &gc_opt_trace, sizeof(gc_opt_trace), 0, 0,
 	       "print one line per collection");
 CMDLINE_OPTION(gccheckmark, "gccheckmark", CMDLINE_BOOL, &gc_opt_checkmark, sizeof(gc_opt_checkmark), 0, 0,
@@ -293,6 +296,8 @@ static void mark_setup(void *arg)
 	}
 	atomic_store(&gc_mark_bytes, 0);
 	atomic_store(&gc_scan_work, 0);
+	atomic_store(&gc_term_rescan_bytes, 0);
+	atomic_store(&gc_term_rescan_total, 0);
 	gc_roots_prepare();
 	pacer_mark_start();
 	mark_alloc_start = alloc_bytes_total();
@@ -551,6 +556,10 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 		(unsigned long long)(globals >> 20), np, forced ? " (forced)" : "");
 	if (dirty >= 0)
 		kprintf(", %llu+%lld dirty pages", (unsigned long long)dirty_cycle_precleaned(), (long long)dirty);
+	uint64_t rb = atomic_load(&gc_term_rescan_bytes), rt = atomic_load(&gc_term_rescan_total);
+	if (rt)
+		kprintf(", %llu/%llu KB stacks rescanned%s", (unsigned long long)((rb + 1023) >> 10),
+			(unsigned long long)((rt + 1023) >> 10), gc_stkbar_active ? " (barriers)" : "");
 	kprintf("\n");
 }
 
@@ -567,9 +576,12 @@ static void run_cycle(bool forced, int mode)
 	void (*hook)(enum gc_hook_event) = atomic_load(&gc_cycle_hook);
 	if (hook)
 		hook(GC_HOOK_START);
+	gc_stkbar_active = gc_opt_stackbar && mode == GC_MODE_CONCURRENT;
 	if (!t.full) {
 		if (t.dirty)
 			dirty_mark_start();
+		else if (gc_stkbar_active)
+			dirty_take_stacks();	/* the guard above the barriers (stackbar.c) */
 		if (hook)
 			hook(GC_HOOK_STOP);
 		uint64_t t1 = clock_ns();
@@ -613,6 +625,8 @@ static void run_cycle(bool forced, int mode)
 		.dirty_pages = t.dirty ? dirty_cycle_pages() : 0,
 		.precleaned_pages = t.dirty ? dirty_cycle_precleaned() : 0,
 		.dirty_stacks = t.dirty ? dirty_cycle_stacks() : 0, .mode = mode,
+		.stack_rescan_bytes = atomic_load(&gc_term_rescan_bytes),
+		.stack_rescan_total = atomic_load(&gc_term_rescan_total), .stackbar = gc_stkbar_active,
 	};
 	if (t.dirty)
 		atomic_fetch_add(&gc_stat_dirty_pages, dirty_cycle_precleaned() + dirty_cycle_pages());
@@ -708,6 +722,7 @@ void gc_init(void)
 		atomic_store(&gc_heap_small_pages, true);
 	atomic_store(&gc_mode_boot, atomic_load(&gc_mode));
 	gc_alloc_init();	/* (maps the first chunk: the mode first) */
+	gc_stkbar_init();
 	pacer_set_stw(atomic_load(&gc_mode) == GC_MODE_STW);
 	atomic_store(&pacer_percent, opt_gc ? (int)opt_percent : -1);
 	gc_set_percent(opt_gc ? (int)opt_percent : -1);

@@ -128,6 +128,26 @@ unsigned gc_dirty_stack_job(struct gcwork *w, bool *any);
 /* With the world stopped, on every CPU: the frames of this CPU's own (interrupt or
  * scheduler) stack, where it was stopped. */
 void gc_scan_own_stack(struct gcwork *w);
+/* Stack bytes read by the rescans of the second pause this cycle, and the stacks'
+ * sizes (sp to top) they would have read whole. */
+extern _Atomic uint64_t gc_term_rescan_bytes, gc_term_rescan_total;
+
+/* ---- stack barriers (stackbar.c) ---------------------------------------------------------------- */
+
+extern bool gc_opt_stackbar;		/* gc_stackbar= */
+extern bool gc_stkbar_active;		/* this cycle plants them */
+extern _Atomic uint64_t gc_stat_stkbar_planted, gc_stat_stkbar_hits, gc_stat_stkbar_inflight, gc_stat_stkbar_broken;
+void gc_stkbar_init(void);
+/* A new goroutine on g (its stack's bookkeeping emptied). */
+void gc_stkbar_spawn(struct g *g);
+/* At g's first scan of the cycle, g stopped (sp, fp, pc where it stands; pc 0: g is
+ * scanning itself): plant its barriers. Interrupts off. */
+void gc_stkbar_install(struct g *g, uintptr_t sp, uintptr_t fp, uintptr_t pc);
+/* g, not running, about to: put back its barriers (the cycle is over). */
+void gc_stkbar_remove(struct g *g);
+/* A rescan of g (stopped at sp, fp, pc) must read [sp, the result) whole; above it,
+ * only the pages written since the mark began. g's top when barriers do not apply. */
+uintptr_t gc_stkbar_bound(const struct g *g, uintptr_t sp, uintptr_t fp, uintptr_t pc);
 
 /* Zero GC_SCRUB_BYTES of the stack below the caller (stackscan.c): the collector's own
  * goroutines call it before they park. */
@@ -229,6 +249,8 @@ extern _Atomic uint64_t final_run_count;
 
 /* Before mark setup: make the heap's and the stacks' pages clean (and shoot down). */
 void dirty_mark_start(void);
+/* ... the stacks' only (stack barriers' guard, stackbar.c). */
+void dirty_take_stacks(void);
 /* Mark termination: set up the jobs (world stopped, the owner alone); then every CPU
  * takes them until none is left. */
 void dirty_term_prepare(void);

@@ -96,8 +96,11 @@ static void rescan_push(struct g *g, unsigned cpu)
 void gc_sched_switchin(struct g *g)
 {
 	KASSERT(!arch_irq_enabled());
-	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_MARK)
+	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_MARK) {
+		if (g->gc_stkbar)
+			gc_stkbar_remove(g);	/* the cycle is over (stackbar.c) */
 		return;
+	}
 	if (atomic_load_explicit(&g->gc_scancycle, memory_order_acquire) ==
 	    atomic_load_explicit(&gc_cycle, memory_order_relaxed))
 		rescan_push(g, cpu_id());
@@ -107,6 +110,7 @@ void gc_sched_spawn(struct g *g)
 {
 	/* a new life: no scan of this stack is current (a dead G's stack job may have set it) */
 	atomic_store_explicit(&g->gc_scancycle, 0, memory_order_relaxed);
+	gc_stkbar_spawn(g);
 	irq_push();
 	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) == GC_MARK)
 		rescan_push(g, cpu_id());
@@ -139,13 +143,66 @@ NO_SANITIZE __attribute__((noinline)) static void scan_here_spilled(struct g *g,
 	__asm__ volatile("" ::: "memory");
 }
 
-void gc_scan_stack_here(struct g *g, struct gcwork *w)
+/*
+ * A rescan reads [sp, bound) whole and, above the bound the stack barriers give
+ * (stackbar.c), only the pages written since the mark began (their dirty state: the
+ * take at mark start). The bytes it read.
+ */
+static uint64_t scan_written(uintptr_t lo, uintptr_t top, struct gcwork *w)
+{
+	uint64_t bytes = 0;
+	for (uintptr_t p = lo & ~(uintptr_t)(PAGE_SIZE - 1); p < top;) {
+		uint64_t bits[8] = { 0 }, n = (top - p) / PAGE_SIZE;
+		if (n > 512)
+			n = 512;
+		arch_mmu_dirty_peek(p, n, bits);
+		for (unsigned k = 0; k < 8; k++)
+			for (uint64_t b = bits[k]; b; b &= b - 1) {
+				uintptr_t a = p + ((uintptr_t)k * 64 + (unsigned)__builtin_ctzll(b)) * PAGE_SIZE;
+				uintptr_t s = a > lo ? a : lo, e = a + PAGE_SIZE < top ? a + PAGE_SIZE : top;
+				gc_scan_conservative(s, e, w);
+				bytes += e - s;
+			}
+		p += n * PAGE_SIZE;
+	}
+	return bytes;
+}
+
+NO_SANITIZE static uint64_t scan_range(struct g *g, uintptr_t lo, uintptr_t fp, uintptr_t pc, bool rescan,
+				       struct gcwork *w)
+{
+	uintptr_t top = g->stack.top;
+	uintptr_t hi = rescan ? gc_stkbar_bound(g, lo, fp, pc) : top;
+	gc_scan_conservative(lo, hi, w);
+	return hi - lo + (hi < top ? scan_written(hi, top, w) : 0);
+}
+
+_Atomic uint64_t gc_term_rescan_bytes, gc_term_rescan_total;
+
+/* Where g, this CPU's goroutine, stands: its own frame here (it scans itself, or
+ * this CPU answered from a wait loop on g's stack), or the interrupt frame. */
+#define HERE_POINT(g, sp, fp, pc)								\
+	do {											\
+		uintptr_t here_ = (uintptr_t)__builtin_frame_address(0);			\
+		struct cpu *c_ = cpu_this();							\
+		if (on_stack((g), here_) || !c_->in_irq || !c_->irq_frame) {			\
+			(sp) = (fp) = here_;							\
+			(pc) = 0;								\
+		} else {									\
+			(sp) = arch_frame_sp(c_->irq_frame);					\
+			(fp) = arch_frame_fp(c_->irq_frame);					\
+			(pc) = arch_frame_pc(c_->irq_frame);					\
+		}										\
+	} while (0)
+
+static uint64_t scan_here(struct g *g, struct gcwork *w, bool rescan)
 {
 	KASSERT(!arch_irq_enabled());
 	struct cpu *c = cpu_this();
 	KASSERT(allp[c->id].curg == g);
+	uint64_t bytes = 0;
 	if (g->gc_noroots)
-		return;		/* see "Stale words" */
+		return 0;	/* see "Stale words" */
 	gc_cpus[c->id].scanning = g;
 	if (on_stack(g, (uintptr_t)__builtin_frame_address(0))) {
 		scan_here_spilled(g, w);
@@ -167,10 +224,20 @@ void gc_scan_stack_here(struct g *g, struct gcwork *w)
 			lo = g->stack.base;
 		for (unsigned i = 0; i < n; i++)
 			gc_scan_conservative((uintptr_t)area[i], (uintptr_t)area[i] + len[i], w);
-		gc_scan_conservative(lo, g->stack.top, w);
+		bytes = scan_range(g, lo, arch_frame_fp(f), arch_frame_pc(f), rescan, w);
+		if (rescan) {
+			atomic_fetch_add_explicit(&gc_term_rescan_bytes, bytes, memory_order_relaxed);
+			atomic_fetch_add_explicit(&gc_term_rescan_total, g->stack.top - lo, memory_order_relaxed);
+		}
 	}
 	gc_cpus[c->id].scanning = NULL;
 	atomic_fetch_add_explicit(&gc_stat_stack_scans, 1, memory_order_relaxed);
+	return bytes;
+}
+
+void gc_scan_stack_here(struct g *g, struct gcwork *w)
+{
+	scan_here(g, w, false);
 }
 
 /*
@@ -206,24 +273,35 @@ __attribute__((noinline)) void gc_scrub_stack(void)
 	__asm__ volatile("" : : "r"(pad) : "memory");	/* the stores are the point */
 }
 
-NO_SANITIZE void gc_scan_stack_saved(struct g *g, struct gcwork *w)
+/* Scan a goroutine that is not running; rescan: as a rescan (see scan_range), adding
+ * what it read to *bytes and the whole stack's size to *total. */
+NO_SANITIZE static void scan_saved(struct g *g, struct gcwork *w, bool rescan, uint64_t *bytes, uint64_t *total)
 {
 	KASSERT(!arch_irq_enabled());
 	if (g->gc_noroots)
 		return;		/* see "Stale words" */
 	unsigned me = cpu_id();
 	gc_cpus[me].scanning = g;
-	uintptr_t sp = arch_context_sp(&g->ctx);
+	uintptr_t sp = arch_context_sp(&g->ctx), start = g->stack.top - G_STACK_RESERVED;
 	gc_scan_conservative((uintptr_t)&g->ctx, (uintptr_t)(&g->ctx + 1), w);
 	gc_scan_conservative((uintptr_t)&g->arg, (uintptr_t)(&g->arg + 1), w);
-	if (g->stack.top && on_stack(g, sp))
-		gc_scan_conservative(sp, g->stack.top, w);
-	else if (g->stack.top && sp != g->stack.top && sp != (g->stack.top & ~(uintptr_t)15))
+	if (g->stack.top && on_stack(g, sp)) {
+		uint64_t n = scan_range(g, sp, arch_context_fp(&g->ctx), arch_context_pc(&g->ctx), rescan, w);
+		if (rescan) {
+			*bytes += n;
+			*total += g->stack.top - sp;
+		}
+	} else if (g->stack.top && sp != start && sp != (start & ~(uintptr_t)15))
 		panic("gc: goroutine %llu's saved sp 0x%lx is outside its stack [0x%lx, 0x%lx)",
 		      (unsigned long long)g->id, (unsigned long)sp, (unsigned long)g->stack.base,
 		      (unsigned long)g->stack.top);
 	gc_cpus[me].scanning = NULL;
 	atomic_fetch_add_explicit(&gc_stat_stack_scans, 1, memory_order_relaxed);
+}
+
+NO_SANITIZE void gc_scan_stack_saved(struct g *g, struct gcwork *w)
+{
+	scan_saved(g, w, false, NULL, NULL);
 }
 
 /* Claim a goroutine that is not running (interrupts off): true with G_SCAN set. */
@@ -257,6 +335,9 @@ static void scan_ipi(void *arg)
 		return;
 	}
 	gc_scan_stack_here(g, &gc_cpus[cpu].w);
+	uintptr_t sp, fp, pc;
+	HERE_POINT(g, sp, fp, pc);
+	gc_stkbar_install(g, sp, fp, pc);
 	atomic_store_explicit(&g->gc_scancycle, atomic_load(&gc_cycle), memory_order_release);
 	rescan_push(g, cpu);		/* it goes on running: dirty again */
 	atomic_fetch_add_explicit(&gc_stat_stack_scans_ipi, 1, memory_order_relaxed);
@@ -295,6 +376,8 @@ void gc_scan_stack(struct g *g)
 		unsigned me = cpu_id();
 		if (__atomic_load_n(&allp[me].curg, __ATOMIC_RELAXED) == g) {	/* case 1 */
 			gc_scan_stack_here(g, &gc_cpus[me].w);
+			uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+			gc_stkbar_install(g, here, here, 0);
 			atomic_store_explicit(&g->gc_scancycle, cyc, memory_order_release);
 			rescan_push(g, me);
 			irq_pop();
@@ -303,6 +386,8 @@ void gc_scan_stack(struct g *g)
 		uint32_t st;
 		if (claim(g, &st)) {					/* case 2 */
 			gc_scan_stack_saved(g, &gc_cpus[me].w);
+			gc_stkbar_install(g, arch_context_sp(&g->ctx), arch_context_fp(&g->ctx),
+					  arch_context_pc(&g->ctx));
 			atomic_store_explicit(&g->gc_scancycle, cyc, memory_order_release);
 			release(g, st);
 			irq_pop();
@@ -556,7 +641,8 @@ void gc_rescan_concurrent(void)
 			uint32_t st;
 			unsigned me = cpu_id();
 			if (claim(g, &st)) {
-				gc_scan_stack_saved(g, &gc_cpus[me].w);
+				uint64_t bytes = 0, total = 0;
+				scan_saved(g, &gc_cpus[me].w, true, &bytes, &total);
 				atomic_store_explicit(&g->gc_scancycle, cyc, memory_order_release);
 				release(g, st);
 				atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
@@ -584,7 +670,7 @@ unsigned gc_rescan_stw(struct gcwork *w)
 	struct g *cur = allp[me].curg;
 	if (cur) {
 		n++;
-		gc_scan_stack_here(cur, w);
+		scan_here(cur, w, true);
 		atomic_store(&cur->gc_scancycle, cyc);
 		atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
 	}
@@ -603,7 +689,10 @@ unsigned gc_rescan_stw(struct gcwork *w)
 			if (st & G_SCAN)
 				panic("gc: goroutine %llu claimed for a scan with the world stopped",
 				      (unsigned long long)g->id);
-			gc_scan_stack_saved(g, w);
+			uint64_t bytes = 0, total = 0;
+			scan_saved(g, w, true, &bytes, &total);
+			atomic_fetch_add_explicit(&gc_term_rescan_bytes, bytes, memory_order_relaxed);
+			atomic_fetch_add_explicit(&gc_term_rescan_total, total, memory_order_relaxed);
 			atomic_store(&g->gc_scancycle, cyc);
 			atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
 			n++;

@@ -23,6 +23,11 @@ void backtrace_print(uint64_t pc, uint64_t fp);
 /* The same for a trap: pc, then ret (the interrupted function's return address when it
  * had no frame record yet; 0 otherwise), then the chain from fp. */
 void backtrace_print_trap(uint64_t pc, uint64_t ret, uint64_t fp);
+/* The return address a frame record really holds: its ret, unless a layer above
+ * planted something else there (the collector's stack barriers): then the handler
+ * registered below says what it replaced (given the slot's address and its word). */
+uint64_t backtrace_record_ret(uint64_t fp);
+void backtrace_set_ret_fixup(uint64_t (*fn)(uint64_t slot, uint64_t ret));
 
 /* Install the exception handler that turns CPU faults into panics. */
 void panic_init(void);

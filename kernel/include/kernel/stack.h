@@ -60,6 +60,9 @@ void stack_free(struct kstack *s);
  * below the caller's frame stay too. Returns the number of pages released. Touching
  * them again grows them back (zeroed). */
 size_t stack_shrink(struct kstack *s, uintptr_t sp, size_t keep);
+/* The reservation holding addr (live or freed since: the caller knows which), in *s;
+ * false if addr is in none that was ever handed out. Lock-free, O(1), any context. */
+bool stack_reservation_of(uintptr_t addr, struct kstack *s);
 /* Pages currently mapped in the reservation (O(1)). */
 size_t stack_mapped_pages(const struct kstack *s);
 

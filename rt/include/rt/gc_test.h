@@ -20,6 +20,7 @@
  *   gc_test_cycle_info(n, &ci)  what cycle n cost (the last GC_TEST_CYCLES cycles are
  *                            kept): its two pauses, its concurrent mark, the bytes it
  *                            marked and scanned; false if n is not kept (or not over)
+ *   gc_test_stackbar(on), gc_test_stkbar_*   stack barriers (below)
  *   gc_test_quiesce()        turn automatic collections off and wait until no cycle
  *                            runs and the background sweeper is idle (it shrinks
  *                            stacks and returns memory to the page allocator: tests
@@ -56,7 +57,24 @@ struct gc_cycle_info {
 	uint64_t precleaned_pages;	/* ... rescanned before it (dirty.c's precleaning) */
 	uint64_t dirty_stacks;		/* ... and stacks rescanned because pages of theirs were */
 	int mode;			/* the cycle's GC_MODE_* */
+	uint64_t stack_rescan_bytes;	/* stack bytes the second pause's rescans read */
+	uint64_t stack_rescan_total;	/* ... of stacks this large (sp to top) */
+	bool stackbar;			/* stack barriers were planted (gc_stackbar=1) */
 };
 bool gc_test_cycle_info(uint32_t cycle, struct gc_cycle_info *out);
+
+/* Stack barriers (rt/gc/stackbar.c): turn them on or off for the cycles that start
+ * from now (the gc_stackbar option; returns the old setting); how many are planted in
+ * g's live frames; the returns through one since boot; the installs given up because
+ * a return through one was under way. */
+struct g;
+bool gc_test_stackbar(bool on);
+unsigned gc_test_stkbar_planted(const struct g *g);
+uint64_t gc_test_stkbar_hits(void);
+uint64_t gc_test_stkbar_inflight(void);
+/* ... stacks left without barriers (a chain of frame records not whole); barriers
+ * planted since boot */
+uint64_t gc_test_stkbar_broken(void);
+uint64_t gc_test_stkbar_planted_total(void);
 
 #endif

@@ -70,12 +70,17 @@ struct g {
 	uint32_t gc_assist_cycle;	/* ... in this cycle (another: the account is empty) */
 	bool gc_system;			/* a goroutine of the runtime's (the collector's own) */
 	bool gc_noroots;		/* its stack holds no roots: never scanned (stackscan.c) */
+	bool gc_stkbar;			/* stack barriers may be planted in it (stackbar.c) */
 
 	/* errno and newlib's state: switched in and out with the G (kernel/libc_state.h) */
 	struct libc_state libc;
 };
 
 #define RUNQ_SIZE 256
+
+/* The top bytes of every goroutine's stack reservation, which its first frame starts
+ * below: the collector's stack-barrier bookkeeping (rt/gc/stackbar.c). */
+#define G_STACK_RESERVED 256
 
 /* The action a G asks of its CPU's scheduler loop when it switches to it. */
 enum p_action {
