@@ -480,10 +480,12 @@ NO_SANITIZE static void prefetch_ahead(const struct g *g)
 	const struct g *n1 = __atomic_load_n(&g->alllink, __ATOMIC_RELAXED);
 	if (!n1)
 		return;
+#if !defined(__SANITIZE_THREAD__)	/* (arch_context_sp is not inlined there: a racy read it reports) */
 	uintptr_t sp = arch_context_sp(&n1->ctx), top = n1->stack.top;
 	if (top && sp < top && top - sp < (64u << 10))
 		for (unsigned k = 0; k < STACK_PREFETCH_LINES && sp + 64 * k < top; k++)
 			__builtin_prefetch((const void *)(sp + 64 * k));
+#endif
 	const struct g *n2 = __atomic_load_n(&n1->alllink, __ATOMIC_RELAXED);
 	if (n2) {
 		__builtin_prefetch(n2);

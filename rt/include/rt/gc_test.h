@@ -69,6 +69,7 @@ bool gc_test_cycle_info(uint32_t cycle, struct gc_cycle_info *out);
  * a return through one was under way. */
 struct g;
 bool gc_test_stackbar(bool on);
+bool gc_test_stackbar_supported(void);	/* false in the ThreadSanitizer build */
 unsigned gc_test_stkbar_planted(const struct g *g);
 uint64_t gc_test_stkbar_hits(void);
 uint64_t gc_test_stkbar_inflight(void);
