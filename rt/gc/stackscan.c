@@ -335,9 +335,17 @@ static void scan_ipi(void *arg)
 		return;
 	}
 	gc_scan_stack_here(g, &gc_cpus[cpu].w);
+	/* barriers only from the interrupted frame: answered on g's own stack (a wait
+	 * loop, or ThreadSanitizer's deferred delivery, whose frame is a stale copy), the
+	 * frames between are the handler's machinery */
 	uintptr_t sp, fp, pc;
 	HERE_POINT(g, sp, fp, pc);
-	gc_stkbar_install(g, sp, fp, pc);
+#if !defined(__SANITIZE_THREAD__)	/* (there even the interrupt frame may be a copy) */
+	if (pc)
+		gc_stkbar_install(g, sp, fp, pc);
+#else
+	(void)sp, (void)fp, (void)pc;
+#endif
 	atomic_store_explicit(&g->gc_scancycle, atomic_load(&gc_cycle), memory_order_release);
 	rescan_push(g, cpu);		/* it goes on running: dirty again */
 	atomic_fetch_add_explicit(&gc_stat_stack_scans_ipi, 1, memory_order_relaxed);

@@ -392,6 +392,15 @@ static void fs_writer(void *arg)
 	wg_done(&fs.done);
 }
 
+/* Each cycle, before its end of marking, the collector's goroutine lets the writers
+ * run: on one CPU a short mark otherwise never yields to them, and no write would
+ * land while it marks. */
+static void fs_mark_done(void)
+{
+	for (int k = 0; k < 4; k++)
+		go_yield();
+}
+
 TEST_G_EXPLICIT(gc_stress, foreign_stack_stores_dirty)
 {
 	int old = gc_set_mode(GC_MODE_DIRTY);
@@ -420,12 +429,14 @@ TEST_G_EXPLICIT(gc_stress, foreign_stack_stores_dirty)
 	while (atomic_load(&fs.ready) < n * FBOXES)
 		go_sleep(100000);
 	uint32_t first = gc_test_cycle() + 1;
+	gc_test_mark_done_hook = fs_mark_done;
 	collector_start();
 	wg_add(&fs.done, n);
 	for (unsigned i = 0; i < n; i++)
 		go(fs_writer, (void *)(uintptr_t)i);
 	wg_wait(&fs.done);
 	unsigned cycles = collector_end();
+	gc_test_mark_done_hook = NULL;
 	uint64_t dstacks = 0;
 	for (uint32_t c = first; c <= gc_test_cycle(); c++) {
 		struct gc_cycle_info ci;

@@ -293,6 +293,8 @@ TEST_G(gc_stackbar, traceback_sees_through)
 	dive_start(&d2, 0, 0);
 	struct g *g = sched_spawn(d2_entry, &d2, 0);
 	sema_acquire(&d2.parked);
+	while (atomic_load(&g->status) != G_WAITING)	/* its context saved */
+		go_yield();
 	unsigned n0 = walk_rets(arch_context_fp(&g->ctx), raw0, fixed0);
 	gc_collect();
 	unsigned planted = gc_test_stkbar_planted(g);
