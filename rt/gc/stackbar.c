@@ -209,6 +209,43 @@ NO_SANITIZE static bool in_flight(const struct g *g, uintptr_t sp, uintptr_t fp,
 	return walk(sp, fp, (uintptr_t)buf_of(g), NULL) == CHAIN_INFLIGHT;
 }
 
+/* The lowest slot at or above sp that still holds the trampoline (0: none). */
+NO_SANITIZE static uintptr_t lowest_planted(const struct stkbar_buf *b, uintptr_t sp)
+{
+	for (unsigned i = 0; i < b->n && i < STKBAR_MAX; i++)
+		if (b->slot[i] >= sp && b->slot[i] < (uintptr_t)b &&
+		    *(const uintptr_t *)b->slot[i] == (uintptr_t)arch_stkbar_tramp)
+			return b->slot[i];
+	return 0;
+}
+
+/*
+ * in_flight for removal and the rescan's bound, which look only at the barriers still
+ * planted: whatever marks a return under way (the trampoline's pc, the handler's
+ * record, the record of a preemption in the trampoline) lies below the frame being
+ * returned into, so below the lowest barrier still planted (stop). The walk goes no
+ * further (the pause's rescan reads that part anyway); a chain that breaks before
+ * stop counts as in flight (it cannot be told).
+ */
+NO_SANITIZE static bool in_flight_below(uintptr_t sp, uintptr_t fp, uintptr_t pc, uintptr_t stop)
+{
+	if (arch_stkbar_in_tramp(pc))
+		return true;
+	uintptr_t low = sp;
+	for (unsigned k = 0; k < CHAIN_MAX && fp + 8 < stop; k++) {
+		if (fp < low || (fp & 7))
+			return true;
+		const uintptr_t *r = (const uintptr_t *)fp;
+		if (arch_stkbar_in_tramp(r[1] - 1))
+			return true;
+		if (r[0] <= fp)
+			return true;
+		low = fp + 16;
+		fp = r[0];
+	}
+	return false;
+}
+
 /* Put back every barrier still planted in a live frame. */
 NO_SANITIZE static void unplant(struct g *g, uintptr_t sp)
 {
@@ -255,8 +292,10 @@ NO_SANITIZE void gc_stkbar_install(struct g *g, uintptr_t sp, uintptr_t fp, uint
 NO_SANITIZE void gc_stkbar_remove(struct g *g)
 {
 	KASSERT(!arch_irq_enabled());
-	uintptr_t sp = arch_context_sp(&g->ctx);
-	if (!in_flight(g, sp, arch_context_fp(&g->ctx), arch_context_pc(&g->ctx)))
+	uintptr_t sp = arch_context_sp(&g->ctx), stop = lowest_planted(buf_of(g), sp);
+	if (!stop)
+		g->gc_stkbar = false;	/* every one hit (or its frame gone) */
+	else if (!in_flight_below(sp, arch_context_fp(&g->ctx), arch_context_pc(&g->ctx), stop))
 		unplant(g, sp);
 }
 
@@ -264,16 +303,14 @@ NO_SANITIZE uintptr_t gc_stkbar_bound(const struct g *g, uintptr_t sp, uintptr_t
 {
 	uintptr_t top = g->stack.top;
 	const struct stkbar_buf *b = buf_of(g);
-	if (!gc_stkbar_active || !g->gc_stkbar || b->cycle != atomic_load(&gc_cycle) || in_flight(g, sp, fp, pc))
+	if (!gc_stkbar_active || !g->gc_stkbar || b->cycle != atomic_load(&gc_cycle))
 		return top;
-	for (unsigned i = 0; i < b->n && i < STKBAR_MAX; i++) {
-		uintptr_t s = b->slot[i];
-		if (s < sp || *(const uintptr_t *)s != (uintptr_t)arch_stkbar_tramp)
-			continue;	/* hit */
-		uintptr_t caller_fp = *(const uintptr_t *)(s - 8);
-		return caller_fp > s && caller_fp < top ? caller_fp : top;
-	}
-	return top;
+	/* the lowest barrier not hit: a hit one's slot is below sp, or holds something else */
+	uintptr_t s = lowest_planted(b, sp);
+	if (!s || in_flight_below(sp, fp, pc, s))
+		return top;
+	uintptr_t caller_fp = *(const uintptr_t *)(s - 8);
+	return caller_fp > s && caller_fp < top ? caller_fp : top;
 }
 
 /* ---- tests (rt/gc_test.h) ---------------------------------------------------------------------- */

@@ -13,6 +13,10 @@
  *   gcb_image    in the images: the mark-termination pause against one broadcast
  *                cross-call's round trip measured in the same boot, and the mark
  *                throughput (MB/s of heap marked per second of marking, per CPU)
+ *   gcb_deepstack  goroutines 1000 frames deep swinging 100 frames: the second
+ *                pause's rescanned share of the stacks (deepstack_rescan_pct_*) and
+ *                its length (deepstack_term_pause_*_us), without stack barriers and
+ *                with them (gc_stackbar), medians over 30 cycles
  *
  * A pause is one cycle's two stop-the-world phases together (Go's PauseNs); max and
  * the 99th percentile by nearest rank over the cycles that ran during the figure.
@@ -485,4 +489,97 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 	bench("image_mark_mb_per_s", (double)rate[4], "MB/s");
 	bench("image_mark_mb_per_s_per_cpu", (double)rate[4] / cpu_count(), "MB/s");
 	gc_store(&image_heap, NULL);
+}
+
+/* ---- stack barriers on a deep-recursion workload ------------------------------------------------------ */
+
+/*
+ * Goroutines (two per CPU) 1000 frames deep that return 100 frames and call again,
+ * over and over, while the collector runs back to back: per cycle, the stack bytes
+ * the second pause rescans against the stacks' size, and that pause, without stack
+ * barriers and with them (gc_stackbar), in the same boot. Medians over DEEP_CYCLES.
+ */
+#define DEEP_PER_CPU 2
+#define DEEP_FRAMES 1000
+#define DEEP_SWING 100
+#define DEEP_CYCLES 30
+
+static _Atomic bool deep_stop;
+static _Atomic unsigned deep_ready;
+static struct wait_group deep_wg = WAIT_GROUP_INIT;
+
+static __attribute__((noinline)) uint64_t deep_frame(unsigned n)
+{
+	volatile uint64_t pad[6];
+	pad[0] = n;
+	uint64_t r = 0;
+	if (n == DEEP_FRAMES - DEEP_SWING) {
+		atomic_fetch_add(&deep_ready, 1);
+		while (!atomic_load(&deep_stop))
+			r += deep_frame(n + 1);		/* down 100 frames and back up */
+	} else if (n < DEEP_FRAMES) {
+		r = deep_frame(n + 1);
+	} else {
+		gc_alloc(64);				/* some garbage: the heap moves */
+		r = 1;
+	}
+	return r + pad[0] - n;
+}
+
+static void deep_body(void *arg)
+{
+	(void)arg;
+	deep_frame(0);
+	wg_done(&deep_wg);
+}
+
+static void deep_median(uint32_t first, uint32_t last, uint64_t *pct_x10, uint64_t *pause_ns)
+{
+	static uint64_t r[GC_TEST_CYCLES], p[GC_TEST_CYCLES];
+	unsigned n = 0;
+	for (uint32_t c = first + 1; c <= last && n < GC_TEST_CYCLES; c++) {
+		struct gc_cycle_info ci;
+		if (gc_test_cycle_info(c, &ci) && ci.stack_rescan_total) {
+			r[n] = ci.stack_rescan_bytes * 1000 / ci.stack_rescan_total;
+			p[n++] = ci.pause_term_ns;
+		}
+	}
+	if (!n) {
+		test_fail(__FILE__, __LINE__, "gcb_deepstack: no cycle rescanned a stack");
+		*pct_x10 = *pause_ns = 0;
+		return;
+	}
+	qsort(r, n, sizeof(r[0]), u64_cmp);
+	qsort(p, n, sizeof(p[0]), u64_cmp);
+	*pct_x10 = r[n / 2];
+	*pause_ns = p[n / 2];
+}
+
+TEST_G_EXPLICIT(gcb_deepstack, rescan_with_and_without_barriers)
+{
+	unsigned n = cpu_count() * DEEP_PER_CPU;
+	atomic_store(&deep_stop, false);
+	atomic_store(&deep_ready, 0);
+	wg_add(&deep_wg, (int)n);
+	for (unsigned i = 0; i < n; i++)
+		go(deep_body, NULL);
+	while (atomic_load(&deep_ready) < n)
+		go_sleep(1000000);
+	uint64_t pct[2], pause[2];
+	for (int on = 0; on < 2; on++) {
+		bool old = gc_test_stackbar(on);
+		gc_collect();	/* (the first cycle with the setting plants the barriers) */
+		uint32_t first = gc_test_cycle();
+		for (unsigned k = 0; k < DEEP_CYCLES; k++)
+			gc_collect();
+		deep_median(first, gc_test_cycle(), &pct[on], &pause[on]);
+		gc_test_stackbar(old);
+	}
+	atomic_store(&deep_stop, true);
+	wg_wait(&deep_wg);
+	bench("deepstack_rescan_pct_nobar", (double)pct[0] / 10, "%");
+	bench("deepstack_rescan_pct_stackbar", (double)pct[1] / 10, "%");
+	bench("deepstack_term_pause_nobar_us", (double)pause[0] / 1e3, "us");
+	bench("deepstack_term_pause_stackbar_us", (double)pause[1] / 1e3, "us");
+	bench("deepstack_term_pause_stackbar_vs_nobar_pct", pause[0] ? 100.0 * (double)pause[1] / (double)pause[0] : 0, "%");
 }
