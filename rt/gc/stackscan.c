@@ -415,8 +415,15 @@ void gc_scan_stack(struct g *g)
 			if (p && scan_remote(g, p->id))
 				return;
 		}
-		/* in transition, or claimed by someone else for a moment: try again */
+		/* in transition, or claimed by someone else for a moment: try again,
+		 * answering cross-calls meanwhile: the claimer may be waiting for this
+		 * CPU's part of a TLB shootdown (the sweeper shrinks a claimed stack), and
+		 * idle marking gets here from the scheduler loop, interrupts off (seen:
+		 * both waiting for the other for good) */
 		(void)tries;
+		irq_push();
+		ipi_poll();
+		irq_pop();
 		arch_cpu_relax();
 	}
 }
@@ -533,6 +540,15 @@ bool gc_stack_job(void)
 	return g != NULL;
 }
 
+/*
+ * stopped_claim_ok: with the world stopped, a goroutine may still carry a G_SCAN claim:
+ * the sweeper shrinking its stack (gstack.c) holds the claim across the TLB shootdown,
+ * whose wait answers IPIs, the stop's included. Its frames from sp up are not what the
+ * shrink touches (it unmaps below sp), and the claimer stays stopped until the world
+ * restarts: the stack is scanned as if unclaimed. (A scanner's claim is never held
+ * across a wait that answers a stop.)
+ */
+
 /* A stack with the world stopped (the stop-the-world mode): every running goroutine
  * was scanned by its own CPU, so one not scanned yet this cycle is parked or runnable,
  * and nobody can run it or claim it meanwhile. */
@@ -541,11 +557,9 @@ static void scan_stopped(struct g *g, struct gcwork *w)
 	uint32_t cyc = atomic_load(&gc_cycle);
 	if (atomic_load(&g->gc_scancycle) == cyc)
 		return;
-	uint32_t st = atomic_load(&g->status);
+	uint32_t st = atomic_load(&g->status) & ~(uint32_t)G_SCAN;	/* (see stopped_claim_ok) */
 	if (st == G_DEAD || st == G_IDLE)
 		return;
-	if (st & G_SCAN)
-		panic("gc: goroutine %llu claimed for a scan with the world stopped", (unsigned long long)g->id);
 	if (st == G_RUNNING)
 		panic("gc: goroutine %llu is running but no stopped CPU was running it", (unsigned long long)g->id);
 	gc_scan_stack_saved(g, w);
@@ -615,12 +629,9 @@ unsigned gc_dirty_stack_job(struct gcwork *w, bool *any)
 	*any = g != NULL;
 	for (struct g *x = g, *next; x != end; x = next) {
 		next = x->alllink;
-		uint32_t st = atomic_load(&x->status);
+		uint32_t st = atomic_load(&x->status) & ~(uint32_t)G_SCAN;	/* (see stopped_claim_ok) */
 		if (st == G_DEAD || st == G_IDLE || st == G_RUNNING || !stack_dirty(x))
 			continue;
-		if (st & G_SCAN)
-			panic("gc: goroutine %llu claimed for a scan with the world stopped",
-			      (unsigned long long)x->id);
 		gc_scan_stack_saved(x, w);
 		atomic_store(&x->gc_scancycle, cyc);
 		n++;
@@ -693,12 +704,9 @@ unsigned gc_rescan_stw(struct gcwork *w)
 			struct g *g = list;
 			list = g->gc_rescanlink;
 			atomic_store(&g->gc_rescanq, 0);
-			uint32_t st = atomic_load(&g->status);
+			uint32_t st = atomic_load(&g->status) & ~(uint32_t)G_SCAN;	/* (stopped_claim_ok) */
 			if (st == G_RUNNING || st == G_DEAD)
 				continue;	/* a running one: its own CPU scans it */
-			if (st & G_SCAN)
-				panic("gc: goroutine %llu claimed for a scan with the world stopped",
-				      (unsigned long long)g->id);
 			uint64_t bytes = 0, total = 0;
 			scan_saved(g, w, true, &bytes, &total);
 			atomic_fetch_add_explicit(&gc_term_rescan_bytes, bytes, memory_order_relaxed);
