@@ -86,6 +86,16 @@ static void run_calls(struct cpu *self)
 	}
 }
 
+void ipi_run_calls(void)
+{
+	struct cpu *self = cpu_this();
+	KASSERT(!arch_irq_enabled());
+	if (panic_stop_requested())
+		panic_stop_self(NULL);
+	if (atomic_load_explicit(&self->calls, memory_order_relaxed))
+		run_calls(self);
+}
+
 void ipi_poll(void)
 {
 	struct cpu *self = cpu_this();

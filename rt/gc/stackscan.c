@@ -416,13 +416,14 @@ void gc_scan_stack(struct g *g)
 				return;
 		}
 		/* in transition, or claimed by someone else for a moment: try again,
-		 * answering cross-calls meanwhile: the claimer may be waiting for this
-		 * CPU's part of a TLB shootdown (the sweeper shrinks a claimed stack), and
-		 * idle marking gets here from the scheduler loop, interrupts off (seen:
-		 * both waiting for the other for good) */
+		 * running queued cross-calls meanwhile: the claimer may be waiting for
+		 * this CPU's part of a TLB shootdown (the sweeper shrinks a claimed stack),
+		 * and idle marking gets here from the scheduler loop, interrupts off (seen:
+		 * both waiting for the other for good). Not a stop: no stop is joined from
+		 * the middle of a stack job. */
 		(void)tries;
 		irq_push();
-		ipi_poll();
+		ipi_run_calls();
 		irq_pop();
 		arch_cpu_relax();
 	}

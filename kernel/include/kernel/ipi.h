@@ -38,6 +38,9 @@ struct ipi_call {
 void ipi_init(void);
 void ipi_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait);
 void ipi_call_others(void (*fn)(void *), void *arg, bool wait);
+/* ipi_poll without the stop: run the queued cross-calls (a TLB shootdown's flush)
+ * from a wait that must not join a stop of the world. Interrupts off. */
+void ipi_run_calls(void);
 void ipi_reschedule(unsigned cpu);
 void tlb_shootdown(uint64_t va, uint64_t size);
 
