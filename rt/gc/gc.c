@@ -12,7 +12,8 @@
  * mark.c marking and root jobs, stackscan.c goroutine stacks, roots.c data and
  * registered roots, barrier.c the write barrier, sweep.c sweeping (and the background
  * sweeper and scavenger goroutines), pacer.c pacing and assists, final.c finalizers,
- * checkmark.c the self-check, work.c work buffers.
+ * checkmark.c the self-check, work.c work buffers, dirty.c the dirty-page mode,
+ * stackbar.c stack barriers, weak.c disappearing links, boehm.c the gc.h interface.
  *
  * A cycle, run by the collector's goroutine (gc_coordinator) when the pacer's trigger
  * is reached or gc_collect() asks; each phase change happens with the world stopped,
@@ -67,9 +68,14 @@
  * exists anywhere and every stack's scan is current, so every white object is
  * unreachable.
  *
+ * Stack barriers (gc_stackbar=1, stackbar.c) bound the rescans of step 4: only the
+ * frames that ran since the scan, and above them the pages written (C writes into
+ * outer frames through pointers, with no barrier).
+ *
  * Rejected: Go 1.8's hybrid barrier as the default (it needs no stack rescan, but
- * shading the overwritten pointer too doubles the barrier's work; it comes as an
- * option with stack barriers, the next step); a stop-the-world that waits for every
+ * shading the overwritten pointer too doubles the barrier's work, and every deleting
+ * store of the runtime's would need it; it is to come as an option, for comparison
+ * with stack barriers); a stop-the-world that waits for every
  * goroutine to reach a safe point (C has no safe points: the kernel stops CPUs where
  * they are and the collector reads the interrupted registers instead).
  */

@@ -48,6 +48,9 @@
  * goroutines that are not running), then, with the world stopped at the end of
  * marking, every CPU rescans its own running goroutine and the goroutines left on the
  * lists (gc_rescan_stw), which are exactly those that ran since their last scan.
+ * With stack barriers (gc_stackbar=1, stackbar.c) a rescan reads the stack only up to
+ * the lowest barrier not hit, and above it the pages written since the mark began
+ * (scan_range); the first scan of a cycle plants them.
  *
  * The lists: each CPU pushes onto its own with a CAS (its scheduler, interrupts off);
  * takers swap a whole list out with one exchange, so no node is ever popped alone and
