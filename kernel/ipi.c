@@ -91,7 +91,7 @@ void ipi_run_calls(void)
 	struct cpu *self = cpu_this();
 	KASSERT(!arch_irq_enabled());
 	if (panic_stop_requested())
-		panic_stop_self(NULL);
+		panic_stop_self(NULL);	/* a wait loop: halts here for the panic's report */
 	if (atomic_load_explicit(&self->calls, memory_order_relaxed))
 		run_calls(self);
 }
@@ -99,11 +99,7 @@ void ipi_run_calls(void)
 void ipi_poll(void)
 {
 	struct cpu *self = cpu_this();
-	KASSERT(!arch_irq_enabled());
-	if (panic_stop_requested())
-		panic_stop_self(NULL);	/* a wait loop: halts here for the panic's report */
-	if (atomic_load_explicit(&self->calls, memory_order_relaxed))
-		run_calls(self);
+	ipi_run_calls();
 	if (atomic_load_explicit(&self->stop_pending, memory_order_relaxed))
 		stw_participate();
 }

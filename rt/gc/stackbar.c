@@ -202,13 +202,6 @@ NO_SANITIZE static enum chain walk(uintptr_t sp, uintptr_t fp, uintptr_t limit, 
 	return CHAIN_BAD;
 }
 
-NO_SANITIZE static bool in_flight(const struct g *g, uintptr_t sp, uintptr_t fp, uintptr_t pc)
-{
-	if (arch_stkbar_in_tramp(pc))
-		return true;
-	return walk(sp, fp, (uintptr_t)buf_of(g), NULL) == CHAIN_INFLIGHT;
-}
-
 /* The lowest slot at or above sp that still holds the trampoline (0: none). */
 NO_SANITIZE static uintptr_t lowest_planted(const struct stkbar_buf *b, uintptr_t sp)
 {
@@ -220,8 +213,8 @@ NO_SANITIZE static uintptr_t lowest_planted(const struct stkbar_buf *b, uintptr_
 }
 
 /*
- * in_flight for removal and the rescan's bound, which look only at the barriers still
- * planted: whatever marks a return under way (the trampoline's pc, the handler's
+ * A return under way, for removal and the rescan's bound, which look only at the
+ * barriers still planted: whatever marks one (the trampoline's pc, the handler's
  * record, the record of a preemption in the trampoline) lies below the frame being
  * returned into, so below the lowest barrier still planted (stop). The walk goes no
  * further (the pause's rescan reads that part anyway); a chain that breaks before
@@ -263,15 +256,16 @@ NO_SANITIZE void gc_stkbar_install(struct g *g, uintptr_t sp, uintptr_t fp, uint
 	KASSERT(!arch_irq_enabled());
 	if (!STKBAR_SUPPORTED || !gc_stkbar_active || g->gc_noroots || !g->stack.top || sp < g->stack.base || sp >= g->stack.top)
 		return;
-	if (in_flight(g, sp, fp, pc)) {
+	/* one walk: it sees through barriers still planted (their real return addresses
+	 * are what nb records), so the old ones come out only once the new are chosen */
+	struct stkbar_buf *b = buf_of(g), nb;
+	enum chain ch = arch_stkbar_in_tramp(pc) ? CHAIN_INFLIGHT : walk(sp, fp, (uintptr_t)b, &nb);
+	if (ch == CHAIN_INFLIGHT) {
 		atomic_fetch_add_explicit(&gc_stat_stkbar_inflight, 1, memory_order_relaxed);
 		return;
 	}
-	struct stkbar_buf *b = buf_of(g);
 	if (g->gc_stkbar)
 		unplant(g, sp);
-	struct stkbar_buf nb;
-	enum chain ch = walk(sp, fp, (uintptr_t)b, &nb);
 	if (ch != CHAIN_OK || !nb.n) {
 		if (ch != CHAIN_OK)
 			atomic_fetch_add_explicit(&gc_stat_stkbar_broken, 1, memory_order_relaxed);

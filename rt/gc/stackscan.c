@@ -182,22 +182,6 @@ NO_SANITIZE static uint64_t scan_range(struct g *g, uintptr_t lo, uintptr_t fp, 
 
 _Atomic uint64_t gc_term_rescan_bytes, gc_term_rescan_total;
 
-/* Where g, this CPU's goroutine, stands: its own frame here (it scans itself, or
- * this CPU answered from a wait loop on g's stack), or the interrupt frame. */
-#define HERE_POINT(g, sp, fp, pc)								\
-	do {											\
-		uintptr_t here_ = (uintptr_t)__builtin_frame_address(0);			\
-		struct cpu *c_ = cpu_this();							\
-		if (on_stack((g), here_) || !c_->in_irq || !c_->irq_frame) {			\
-			(sp) = (fp) = here_;							\
-			(pc) = 0;								\
-		} else {									\
-			(sp) = arch_frame_sp(c_->irq_frame);					\
-			(fp) = arch_frame_fp(c_->irq_frame);					\
-			(pc) = arch_frame_pc(c_->irq_frame);					\
-		}										\
-	} while (0)
-
 static uint64_t scan_here(struct g *g, struct gcwork *w, bool rescan)
 {
 	KASSERT(!arch_irq_enabled());
@@ -340,14 +324,13 @@ static void scan_ipi(void *arg)
 	gc_scan_stack_here(g, &gc_cpus[cpu].w);
 	/* barriers only from the interrupted frame: answered on g's own stack (a wait
 	 * loop, or ThreadSanitizer's deferred delivery, whose frame is a stale copy), the
-	 * frames between are the handler's machinery */
-	uintptr_t sp, fp, pc;
-	HERE_POINT(g, sp, fp, pc);
-#if !defined(__SANITIZE_THREAD__)	/* (there even the interrupt frame may be a copy) */
-	if (pc)
-		gc_stkbar_install(g, sp, fp, pc);
-#else
-	(void)sp, (void)fp, (void)pc;
+	 * frames between are the handler's machinery; under TSan even the interrupt
+	 * frame may be such a copy */
+#if !defined(__SANITIZE_THREAD__)
+	struct cpu *c = cpu_this();
+	if (!on_stack(g, (uintptr_t)__builtin_frame_address(0)) && c->in_irq && c->irq_frame)
+		gc_stkbar_install(g, arch_frame_sp(c->irq_frame), arch_frame_fp(c->irq_frame),
+				  arch_frame_pc(c->irq_frame));
 #endif
 	atomic_store_explicit(&g->gc_scancycle, atomic_load(&gc_cycle), memory_order_release);
 	rescan_push(g, cpu);		/* it goes on running: dirty again */
