@@ -48,12 +48,13 @@
  * to alive. A goroutine blocked on a channel keeps it alive from its stack (its
  * sudog). chan_free is an optional early release.
  *
- * Every element copy takes the write barrier (elem_copy): the destination may be a
+ * Every element copy takes the write barrier (elem_write): the destination may be a
  * heap object (the ring, or a receive into a heap object's field) or another
  * goroutine's stack that the collector has already scanned (a parked receiver's),
  * and in both cases the pointers the element carries must be shaded while the
- * collector marks (Go's typedmemmove and its sendDirect barrier). Clearing a slot
- * needs none (Dijkstra's barrier is on insertion only).
+ * collector marks (Go's typedmemmove and its sendDirect barrier). Under the hybrid
+ * barrier (gc_barrier=hybrid) what an element write overwrites is shaded too, clearing
+ * included (a received slot, a receiver's element zeroed at close): elem_write.
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -162,22 +163,37 @@ static inline char *slot(struct chan *c, size_t i)
 	return c->buf + i * c->elem_size;
 }
 
-/* Copy an element, with the write barrier for the pointers it carries (see the top). */
-static inline void elem_copy(struct chan *c, void *dst, const void *src)
+/* Shade the pointers the element at p holds. Interrupts off. */
+static void elem_shade(const struct chan *c, const void *p)
+{
+	const struct gc_type *t = c->type;
+	if (!t) {
+		gc_shade_range(p, c->elem_size);
+	} else if (t->nptr) {
+		for (uint32_t w = 0; w < t->nwords; w++)
+			if ((t->ptrmask[w / 64] >> (w % 64)) & 1)
+				gc_shade(((void *const *)p)[w]);
+	}
+}
+
+/* Write an element (src NULL: zeros) at dst, with the write barrier (see the top).
+ * Interrupts are off for the test and the write together (the channel's lock holds
+ * them off already, mostly), so no pause of the collector comes between them. */
+static void elem_write(const struct chan *c, void *dst, const void *src)
 {
 	if (!dst)
 		return;
-	memcpy(dst, src, c->elem_size);
-	if (__builtin_expect(atomic_load_explicit(&gc_barrier_on, memory_order_relaxed) != 0, 0)) {
-		const struct gc_type *t = c->type;
-		if (!t) {
-			gc_shade_range(dst, c->elem_size);
-		} else if (t->nptr) {
-			for (uint32_t w = 0; w < t->nwords; w++)
-				if ((t->ptrmask[w / 64] >> (w % 64)) & 1)
-					gc_shade(((void *const *)dst)[w]);
-		}
-	}
+	irq_push();
+	bool marking = atomic_load_explicit(&gc_barrier_on, memory_order_relaxed) & GC_BARRIER_MARK;
+	if (marking && gc_barrier_shades_old())
+		elem_shade(c, dst);
+	if (src)
+		memcpy(dst, src, c->elem_size);
+	else
+		memset(dst, 0, c->elem_size);
+	if (marking && src)
+		elem_shade(c, dst);
+	irq_pop();
 }
 
 /* Fault in the pages under [p, p + n) now (reading: it must not change them), not
@@ -276,7 +292,7 @@ size_t chan_cap(struct chan *c)
 /* A receiver is waiting: hand elem to it. */
 static struct g *send_direct(struct chan *c, struct sudog *sd, const void *elem)
 {
-	elem_copy(c, sd->elem, elem);
+	elem_write(c, sd->elem, elem);
 	sd->success = true;
 	if (sd->sel)
 		sd->sel->winner_success = true;
@@ -285,7 +301,7 @@ static struct g *send_direct(struct chan *c, struct sudog *sd, const void *elem)
 
 static void send_buf(struct chan *c, const void *elem)
 {
-	elem_copy(c, slot(c, c->sendx), elem);
+	elem_write(c, slot(c, c->sendx), elem);
 	if (++c->sendx == c->cap)
 		c->sendx = 0;
 	c->count++;
@@ -296,11 +312,11 @@ static void send_buf(struct chan *c, const void *elem)
 static struct g *recv_direct(struct chan *c, struct sudog *sd, void *elem)
 {
 	if (c->cap == 0) {
-		elem_copy(c, elem, sd->elem);
+		elem_write(c, elem, sd->elem);
 	} else {
 		char *s = slot(c, c->recvx);
-		elem_copy(c, elem, s);
-		elem_copy(c, s, sd->elem);
+		elem_write(c, elem, s);
+		elem_write(c, s, sd->elem);
 		if (++c->recvx == c->cap)
 			c->recvx = 0;
 		c->sendx = c->recvx;
@@ -314,8 +330,8 @@ static struct g *recv_direct(struct chan *c, struct sudog *sd, void *elem)
 static void recv_buf(struct chan *c, void *elem)
 {
 	char *s = slot(c, c->recvx);
-	elem_copy(c, elem, s);
-	memset(s, 0, c->elem_size);
+	elem_write(c, elem, s);
+	elem_write(c, s, NULL);
 	if (++c->recvx == c->cap)
 		c->recvx = 0;
 	c->count--;
@@ -408,7 +424,7 @@ static bool chan_recv_impl(struct chan *c, void *elem, bool block, bool *ok)
 	if (c->closed) {
 		spin_unlock_irqrestore(&c->lock);
 		if (elem)
-			memset(elem, 0, c->elem_size);
+			elem_write(c, elem, NULL);
 		*ok = false;
 		return true;
 	}
@@ -421,7 +437,7 @@ static bool chan_recv_impl(struct chan *c, void *elem, bool block, bool *ok)
 	sched_park("chan receive", unlock_one, c);
 	irq_pop();
 	if (!me.success && elem)
-		memset(elem, 0, c->elem_size);
+		elem_write(c, elem, NULL);
 	*ok = me.success;
 	return true;
 }
@@ -626,7 +642,7 @@ int chan_select(struct select_case *cases, int n, bool has_default)
 			} else if (c->closed) {
 				selunlock(&locks);
 				if (sc->elem)
-					memset(sc->elem, 0, c->elem_size);
+					elem_write(c, sc->elem, NULL);
 				ok = false;
 			} else {
 				continue;
@@ -668,7 +684,7 @@ int chan_select(struct select_case *cases, int n, bool has_default)
 			panic("send on closed channel");
 	} else {
 		if (!sel.winner_success && sc->elem)
-			memset(sc->elem, 0, sc->c->elem_size);
+			elem_write(sc->c, sc->elem, NULL);
 		if (sc->ok)
 			*sc->ok = sel.winner_success;
 	}

@@ -294,7 +294,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	}
 	g->fn = fn;
 	g->arg = arg;
-	g->id = atomic_fetch_add(&sched.goid_next, 1) + 1;
+	__atomic_store_n(&g->id, atomic_fetch_add(&sched.goid_next, 1) + 1, __ATOMIC_RELAXED);	/* (read by scanners racing a reuse) */
 	g->wait_reason = NULL;
 	g->schedlink = NULL;
 	g->npreempt = 0;

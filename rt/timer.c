@@ -171,9 +171,9 @@ static struct timer *merge_pairs(struct timer *first)
 	while (first) {
 		struct timer *a = first, *b = first->sibling;
 		first = b ? b->sibling : NULL;
-		a->sibling = NULL;
+		gc_store(&a->sibling, NULL);
 		if (b)
-			b->sibling = NULL;
+			gc_store(&b->sibling, NULL);
 		struct timer *m = meld(a, b);
 		gc_store(&m->sibling, paired);
 		paired = m;
@@ -181,13 +181,22 @@ static struct timer *merge_pairs(struct timer *first)
 	struct timer *root = NULL;
 	while (paired) {
 		struct timer *next = paired->sibling;
-		paired->sibling = NULL;
+		gc_store(&paired->sibling, NULL);
 		root = meld(root, paired);
 		paired = next;
 	}
 	if (root)
-		root->prev = NULL;
+		gc_store(&root->prev, NULL);
 	return root;
+}
+
+/* (NULL stores into timers go through gc_store too: the hybrid barrier shades what
+ * they overwrite) */
+static void unlink_node(struct timer *t)
+{
+	gc_store(&t->child, NULL);
+	gc_store(&t->sibling, NULL);
+	gc_store(&t->prev, NULL);
 }
 
 static void heap_set_root(struct timer_cpu *tc, struct timer *root)
@@ -198,10 +207,10 @@ static void heap_set_root(struct timer_cpu *tc, struct timer *root)
 
 static void heap_insert(struct timer_cpu *tc, struct timer *t, unsigned cpu)
 {
-	t->child = t->sibling = t->prev = NULL;
+	unlink_node(t);
 	struct timer *root = meld(tc->heap, t);
-	root->prev = NULL;
-	root->sibling = NULL;
+	gc_store(&root->prev, NULL);
+	gc_store(&root->sibling, NULL);
 	heap_set_root(tc, root);
 	atomic_store(&t->cpu, (int)cpu);
 }
@@ -220,17 +229,17 @@ static void heap_remove(struct timer_cpu *tc, struct timer *t)
 		if (t->sibling)
 			gc_store(&t->sibling->prev, t->prev);
 		struct timer *root = meld(tc->heap, sub);
-		root->prev = NULL;
+		gc_store(&root->prev, NULL);
 		heap_set_root(tc, root);
 	}
-	t->child = t->sibling = t->prev = NULL;
+	unlink_node(t);
 }
 
 /* Decide a function timer's arm (FIRED or CANCELLED) and take it off the timer. */
 static void afunc_decide(struct afunc **run, int decision)
 {
 	struct afunc *a = *run;
-	*run = NULL;
+	gc_store(run, NULL);
 	if (atomic_exchange(&a->state, decision) == AF_PARKED)
 		sched_ready(a->g);	/* a is the runner's again from here */
 }
@@ -485,7 +494,7 @@ void go_timer_free(struct go_timer *gt)
 		return;
 	go_timer_stop(gt);	/* out of every heap: no CPU refers to it any more */
 	chan_free(gt->t.c);
-	gt->t.c = NULL;
+	gc_store(&gt->t.c, NULL);
 	gc_free(gt);
 }
 

@@ -155,6 +155,9 @@ static void set_fin(const char *who, void *p, const struct fin *f, bool replace,
 	/* marking now: what p keeps alive must survive with it (the root job may have run) */
 	if (set && atomic_load(&gc_phase) == GC_MARK)
 		mark_fin((uintptr_t)p, f, &gc_cpus[cpu_id()].w);
+	/* the hybrid barrier: a root is cut, so what it kept alive is shaded (barrier.c) */
+	if (gone && gc_barrier_shades_old())
+		mark_fin((uintptr_t)p, &gone->f, &gc_cpus[cpu_id()].w);
 	spin_unlock_irqrestore(&special_lock);
 	if (gone)
 		meta_free(gone, sizeof(*gone));
@@ -273,6 +276,12 @@ static void finalizer(void *arg)
 					finq_tail = NULL;
 				obj = r->obj;	/* from here on on this stack: a root (cd too) */
 				f = r->f;
+				/* off the queue, a root: the hybrid barrier shades what it cuts
+				 * (this stack may have been scanned already; barrier.c) */
+				if (gc_barrier_shades_old()) {
+					gc_shade(obj);
+					gc_shade(f.cd);
+				}
 			}
 			spin_unlock_irqrestore(&special_lock);
 			if (!r)

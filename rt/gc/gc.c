@@ -102,6 +102,7 @@
 static bool opt_gc = true;
 static uint32_t opt_percent = 100;
 static char opt_mode[16];		/* empty: not given (concurrent) */
+static char opt_barrier[16];		/* empty: not given (dijkstra) */
 bool gc_opt_trace, gc_opt_checkmark;
 
 CMDLINE_OPTION(gc, "gc", CMDLINE_BOOL, &opt_gc, sizeof(opt_gc), 0, 0,
@@ -115,6 +116,11 @@ CMDLINE_OPTION(gc_mode, "gc_mode", CMDLINE_STR, opt_mode, sizeof(opt_mode), 0, 0
 CMDLINE_OPTION(gc_stackbar, "gc_stackbar", CMDLINE_BOOL, &gc_opt_stackbar, sizeof(gc_opt_stackbar), 0, 0,
 	       "stack barriers in the concurrent mode: the end of marking rescans a stack only up to "
 	       "the frames that did not return since its scan, and above them the pages written");
+CMDLINE_OPTION(gc_barrier, "gc_barrier", CMDLINE_STR, opt_barrier, sizeof(opt_barrier), 0, 0,
+	       "the concurrent mode's write barrier: dijkstra (the default: stores shade what they "
+	       "store; stacks that ran are rescanned at the end of marking) or hybrid (they shade "
+	       "what they overwrite too, and a rescan reads only the frames rebuilt since the scan, "
+	       "bounded by stack barriers)");
 CMDLINE_OPTION(gctrace, "gctrace", CMDLINE_BOOL, &gc_opt_trace, sizeof(gc_opt_trace), 0, 0,
 	       "print one line per collection");
 CMDLINE_OPTION(gccheckmark, "gccheckmark", CMDLINE_BOOL, &gc_opt_checkmark, sizeof(gc_opt_checkmark), 0, 0,
@@ -201,6 +207,7 @@ void gc_stats(struct gc_stats *s)
 /* ---- test hooks (rt/gc_test.h) --------------------------------------------------------------------- */
 
 void (*gc_test_mark_done_hook)(void);
+void (*gc_test_mark_start_hook)(void);
 _Atomic uint64_t gc_test_cycles_started;
 
 /* ---- cycle requests ---------------------------------------------------------------------------------- */
@@ -275,6 +282,19 @@ int gc_test_quiesce(void)
 	}
 }
 
+bool gc_test_barrier(bool hybrid)
+{
+	if (hybrid && !gc_stkbar_supported())
+		panic("gc_test_barrier: the hybrid barrier needs stack barriers (not in this build)");
+	mutex_lock(&ctl.mu);
+	while (ctl.done != ctl.started)
+		cond_wait(&ctl.done_cv, &ctl.mu);
+	uint32_t old = hybrid ? atomic_fetch_or(&gc_barrier_on, GC_BARRIER_HYBRID)
+			      : atomic_fetch_and(&gc_barrier_on, ~GC_BARRIER_HYBRID);
+	mutex_unlock(&ctl.mu);
+	return old & GC_BARRIER_HYBRID;
+}
+
 /* ---- phases ----------------------------------------------------------------------------------------------- */
 
 static uint64_t gc_boot_ns;		/* when the collector started (gctrace's @) */
@@ -309,7 +329,7 @@ static void mark_setup(void *arg)
 	mark_alloc_start = alloc_bytes_total();
 	mcache_blacken_all();
 	atomic_store(&gc_phase, GC_MARK);
-	atomic_store(&gc_barrier_on, 1);
+	atomic_fetch_or(&gc_barrier_on, GC_BARRIER_MARK);
 }
 
 static uint64_t bg_slice_start;
@@ -529,7 +549,7 @@ static void mark_termination(void *arg)
 	t->heap_marked += alloc_bytes_total() - mark_alloc_start;
 	pacer_mark_end(t->heap_marked, t->scan_work);
 	atomic_store(&gc_phase, GC_OFF);
-	atomic_store(&gc_barrier_on, 0);
+	atomic_fetch_and(&gc_barrier_on, ~GC_BARRIER_MARK);
 }
 
 /* ---- the cycle ------------------------------------------------------------------------------------------- */
@@ -562,6 +582,8 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 		(unsigned long long)(globals >> 20), np, forced ? " (forced)" : "");
 	if (dirty >= 0)
 		kprintf(", %llu+%lld dirty pages", (unsigned long long)dirty_cycle_precleaned(), (long long)dirty);
+	if (gc_hybrid_active)
+		kprintf(", hybrid barrier");
 	uint64_t rb = atomic_load(&gc_term_rescan_bytes), rt = atomic_load(&gc_term_rescan_total);
 	if (rt)
 		kprintf(", %llu/%llu KB stacks rescanned%s", (unsigned long long)((rb + 1023) >> 10),
@@ -582,11 +604,13 @@ static void run_cycle(bool forced, int mode)
 	void (*hook)(enum gc_hook_event) = atomic_load(&gc_cycle_hook);
 	if (hook)
 		hook(GC_HOOK_START);
-	gc_stkbar_active = gc_opt_stackbar && mode == GC_MODE_CONCURRENT;
+	gc_hybrid_active = (atomic_load(&gc_barrier_on) & GC_BARRIER_HYBRID) && mode == GC_MODE_CONCURRENT;
+	/* the hybrid barrier bounds its rescans with stack barriers (barrier.c) */
+	gc_stkbar_active = (gc_opt_stackbar || gc_hybrid_active) && mode == GC_MODE_CONCURRENT;
 	if (!t.full) {
 		if (t.dirty)
 			dirty_mark_start();
-		else if (gc_stkbar_active)
+		else if (gc_stkbar_active && !gc_hybrid_active)
 			dirty_take_stacks();	/* the guard above the barriers (stackbar.c) */
 		if (hook)
 			hook(GC_HOOK_STOP);
@@ -596,6 +620,8 @@ static void run_cycle(bool forced, int mode)
 		if (hook)
 			hook(GC_HOOK_RESUME);
 		atomic_fetch_add(&gc_test_cycles_started, 1);
+		if (gc_test_mark_start_hook)
+			gc_test_mark_start_hook();
 
 		uint64_t t2 = clock_ns();
 		mark_concurrent(t.dirty);
@@ -633,6 +659,7 @@ static void run_cycle(bool forced, int mode)
 		.dirty_stacks = t.dirty ? dirty_cycle_stacks() : 0, .mode = mode,
 		.stack_rescan_bytes = atomic_load(&gc_term_rescan_bytes),
 		.stack_rescan_total = atomic_load(&gc_term_rescan_total), .stackbar = gc_stkbar_active,
+		.hybrid = gc_hybrid_active,
 	};
 	if (t.dirty)
 		atomic_fetch_add(&gc_stat_dirty_pages, dirty_cycle_precleaned() + dirty_cycle_pages());
@@ -726,6 +753,13 @@ void gc_init(void)
 		panic("gc_mode=%s: not a collector mode (concurrent, stw or dirty)", opt_mode);
 	if (atomic_load(&gc_mode) == GC_MODE_DIRTY)
 		atomic_store(&gc_heap_small_pages, true);
+	if (!strcmp(opt_barrier, "hybrid"))
+		atomic_fetch_or(&gc_barrier_on, GC_BARRIER_HYBRID);
+	else if (opt_barrier[0] && strcmp(opt_barrier, "dijkstra"))
+		panic("gc_barrier=%s: not a write barrier (dijkstra or hybrid)", opt_barrier);
+	if ((atomic_load(&gc_barrier_on) & GC_BARRIER_HYBRID) && !gc_stkbar_supported())
+		panic("gc_barrier=hybrid: the hybrid barrier needs stack barriers, which are not "
+		      "supported in the ThreadSanitizer build");
 	atomic_store(&gc_mode_boot, atomic_load(&gc_mode));
 	gc_alloc_init();	/* (maps the first chunk: the mode first) */
 	gc_stkbar_init();

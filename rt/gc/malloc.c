@@ -399,8 +399,9 @@ void gc_free(void *p)
 			return;
 	}
 	/* A small object (or a large one during a collection) is cleared, so it keeps
-	 * nothing alive whatever points at it next; the sweep reclaims it. */
-	memset(p, 0, s->elemsize);
+	 * nothing alive whatever points at it next; the sweep reclaims it. (Clearing
+	 * cuts pointers: the hybrid barrier shades them.) */
+	gc_zero(p, s->elemsize);
 }
 
 void gc_alloc_init(void)

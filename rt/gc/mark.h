@@ -135,9 +135,20 @@ extern _Atomic uint64_t gc_term_rescan_bytes, gc_term_rescan_total;
 /* ---- stack barriers (stackbar.c) ---------------------------------------------------------------- */
 
 extern bool gc_opt_stackbar;		/* gc_stackbar= */
+/* This cycle uses the hybrid barrier (gc_barrier=hybrid in the concurrent mode; set by
+ * the coordinator before the pause that begins marking): stores shade what they
+ * overwrite too, and no stack is rescanned (barrier.c). */
+extern bool gc_hybrid_active;
+/* memset(p, 0, n) of heap memory holding pointers, with the hybrid barrier's shading
+ * of what it overwrites (gc_free's clearing). */
+void gc_zero(void *p, size_t n);
+/* The pointers in [p, p+n) stop being roots (gc_remove_roots): the hybrid barrier
+ * shades them while the collector marks. */
+void gc_shade_cut(const void *p, size_t n);
 extern bool gc_stkbar_active;		/* this cycle plants them */
 extern _Atomic uint64_t gc_stat_stkbar_planted, gc_stat_stkbar_hits, gc_stat_stkbar_inflight, gc_stat_stkbar_broken;
 void gc_stkbar_init(void);
+bool gc_stkbar_supported(void);		/* false in the ThreadSanitizer build */
 /* A new goroutine on g (its stack's bookkeeping emptied). */
 void gc_stkbar_spawn(struct g *g);
 /* At g's first scan of the cycle, g stopped (sp, fp, pc where it stands; pc 0: g is

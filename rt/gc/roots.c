@@ -120,6 +120,7 @@ void gc_remove_roots(void *addr, size_t len)
 			*pp = r->next;
 			spin_unlock_irqrestore(&roots_lock);
 			meta_free(r, sizeof(*r));
+			gc_shade_cut(addr, len);
 			return;
 		}
 	}

@@ -163,17 +163,42 @@ static __attribute__((noinline)) void make_hidden(void)
 	hidden = (uintptr_t)b ^ 0x5555555555555555ull;
 }
 
+/* Stack barriers on, with the insertion barrier: what these tests check is its bound
+ * (the pages written above it included; the hybrid barrier has its own tests,
+ * hybrid_test.c), whatever the gc_barrier option says. */
+struct sbmode {
+	int percent;
+	bool stackbar, hybrid;
+};
+
+static struct sbmode sb_on(void)
+{
+	struct sbmode m;
+	m.percent = gc_test_quiesce();
+	m.hybrid = gc_test_barrier(false);
+	m.stackbar = gc_test_stackbar(true);
+	return m;
+}
+
+static void sb_off(struct sbmode m)
+{
+	gc_test_quiesce();
+	gc_test_stackbar(m.stackbar);
+	gc_test_barrier(m.hybrid);
+	gc_set_percent(m.percent);
+}
+
 /* The ThreadSanitizer build plants none (stackbar.c says why): each test checks that a
  * cycle over a deep parked goroutine planted nothing, says so, and stops there. */
 static bool sb_unsupported(void)
 {
 	if (gc_test_stackbar_supported())
 		return false;
-	bool old = gc_test_stackbar(true);
+	struct sbmode old = sb_on();
 	uint64_t p0 = gc_test_stkbar_planted_total();
 	gc_collect();
 	EXPECT_EQ(gc_test_stkbar_planted_total(), p0);
-	gc_test_stackbar(old);
+	sb_off(old);
 	kprintf("gc_stackbar: not supported in the ThreadSanitizer build: none planted\n");
 	return true;
 }
@@ -201,7 +226,7 @@ TEST_G(gc_stackbar, hit_on_return_and_bound_the_rescan)
 {
 	if (sb_unsupported())
 		return;
-	bool old = gc_test_stackbar(true);
+	struct sbmode old = sb_on();
 	make_hidden();
 	dive_start(&d1, 11, 300);
 	d1.park_at = 280;
@@ -235,7 +260,7 @@ TEST_G(gc_stackbar, hit_on_return_and_bound_the_rescan)
 	sema_release(&d1.go);			/* unwind the rest */
 	wg_wait(&d1.done);
 	dive_check(&d1);
-	gc_test_stackbar(old);
+	sb_off(old);
 }
 
 /* ---- tracebacks see through planted barriers --------------------------------------------------------- */
@@ -289,7 +314,7 @@ TEST_G(gc_stackbar, traceback_sees_through)
 	if (sb_unsupported())
 		return;
 	static uint64_t raw0[WALK_MAX], fixed0[WALK_MAX], raw1[WALK_MAX], fixed1[WALK_MAX];
-	bool old = gc_test_stackbar(true);
+	struct sbmode old = sb_on();
 	dive_start(&d2, 0, 0);
 	struct g *g = sched_spawn(d2_entry, &d2, 0);
 	sema_acquire(&d2.parked);
@@ -313,7 +338,7 @@ TEST_G(gc_stackbar, traceback_sees_through)
 	sema_release(&d2.go);
 	wg_wait(&d2.done);
 	EXPECT_EQ(atomic_load(&d2.bad), 0);
-	gc_test_stackbar(old);
+	sb_off(old);
 }
 
 /* ---- longjmp across barriers ---------------------------------------------------------------------------- */
@@ -339,7 +364,7 @@ TEST_G(gc_stackbar, longjmp_across_barriers)
 {
 	if (sb_unsupported())
 		return;
-	bool old = gc_test_stackbar(true);
+	struct sbmode old = sb_on();
 	dive_start(&d3, 33, 300);
 	d3.jump_at = 250;
 	d3.park_at = 280;
@@ -355,7 +380,7 @@ TEST_G(gc_stackbar, longjmp_across_barriers)
 	sema_release(&d3.go);
 	wg_wait(&d3.done);
 	dive_check(&d3);
-	gc_test_stackbar(old);
+	sb_off(old);
 }
 
 /* ---- returns under preemption, on every CPU ------------------------------------------------------------- */
@@ -415,7 +440,7 @@ TEST_G(gc_stackbar, returns_under_preemption)
 {
 	if (sb_unsupported())
 		return;
-	bool old = gc_test_stackbar(true);
+	struct sbmode old = sb_on();
 	uint64_t hits0 = gc_test_stkbar_hits(), inflight0 = gc_test_stkbar_inflight();
 	phits0 = hits0;
 	atomic_store(&pstarted, 0);
@@ -450,5 +475,5 @@ TEST_G(gc_stackbar, returns_under_preemption)
 	EXPECT_TRUE(atomic_load(&pcycles) >= 1);
 	if (cpu_count() > 1)
 		EXPECT_TRUE(hits >= 1);
-	gc_test_stackbar(old);
+	sb_off(old);
 }

@@ -210,27 +210,49 @@ void gc_stats(struct gc_stats *s);
 
 /* ---- the write barrier (fast path inline; rt/gc/barrier.c) ------------------------------- */
 
-/* Non-zero while a collection marks: set and cleared with the world stopped. */
+/* GC_BARRIER_MARK while a collection marks (set and cleared with the world stopped);
+ * GC_BARRIER_HYBRID while the hybrid barrier is selected (gc_barrier=hybrid), marking
+ * or not: gc_copy then always takes its slow path (below). */
+#define GC_BARRIER_MARK 1u
+#define GC_BARRIER_HYBRID 2u
 extern _Atomic uint32_t gc_barrier_on;
-/* The slow path: shade p (an object's mark bit set and the object queued for
- * scanning) if it points into the heap and the collector is still marking. */
+/* The slow paths (rt/gc/barrier.c). gc_shade: shade p (its object's mark bit set and
+ * the object queued for scanning) if it points into the heap and the collector is still
+ * marking. gc_shade_range: every pointer in [p, p+n). gc_store_marking: the whole
+ * store, for one that saw the barrier on before it stored. gc_store_late: the shading
+ * for one that saw it on only after (a collection began in between; old is what the
+ * slot held). gc_copy_slow: gc_copy, piece by piece with interrupts off. */
 void gc_shade(const void *p);
-/* gc_copy's slow path: shade every pointer in [p, p+n). */
 void gc_shade_range(const void *p, size_t n);
+void gc_store_marking(void **slot, const void *p);
+void gc_store_late(const void *old, const void *p);
+void gc_copy_slow(void *dst, const void *src, size_t n);
+/* Interrupts off: must a write shade what it overwrites now (the collector marks
+ * with the hybrid barrier)? For runtime code that writes without gc_store (channel
+ * elements). */
+bool gc_barrier_shades_old(void);
 
 /*
- * Store, then look at the flag: a store made before a collection's first pause is in
- * the heap when marking starts (every CPU crosses the pause), and one made after it
- * sees the flag. A flag read just before the last pause leads gc_shade to a collector
- * that finished: it checks again with interrupts off, and does nothing. Between the
- * store and the shade the pointer is still in a register of this goroutine, whose
- * registers the end of marking scans.
+ * Outside a collection: a load of the old value, two of the flag, the store. The old
+ * value is read first because the hybrid barrier (barrier.c) shades what a store
+ * overwrites. A store that sees the flag before it stores takes the slow path, which
+ * reads, stores and shades with interrupts off, so that no pause of the collector
+ * comes in between (the end of marking must not find a value overwritten and not
+ * shaded). A store that sees the flag only after it stored crossed the pause that
+ * began marking: what it overwrote was read before and is shaded now (the program
+ * owns the slot: nobody else wrote it in between), and both values are in this
+ * goroutine's registers until then, where a stack scan finds them.
  */
 static inline void gc_store_ptr(void **slot, const void *p)
 {
+	void *old = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	if (__builtin_expect(atomic_load_explicit(&gc_barrier_on, memory_order_relaxed) & GC_BARRIER_MARK, 0)) {
+		gc_store_marking(slot, p);
+		return;
+	}
 	__atomic_store_n(slot, (void *)p, __ATOMIC_RELAXED);
-	if (__builtin_expect(atomic_load_explicit(&gc_barrier_on, memory_order_relaxed) != 0, 0))
-		gc_shade(p);
+	if (__builtin_expect(atomic_load_explicit(&gc_barrier_on, memory_order_relaxed) & GC_BARRIER_MARK, 0))
+		gc_store_late(old, p);
 }
 
 #define gc_store(slotp, val)                                                          \
@@ -240,8 +262,16 @@ static inline void gc_store_ptr(void **slot, const void *p)
 		gc_store_ptr((void **)(slotp), (const void *)(val));                \
 	} while (0)
 
+/* The insertion barrier needs only the move and then the new pointers shaded (as
+ * gc_store: a copy that crossed the pause that began marking sees the flag after).
+ * The hybrid one must shade what the move overwrites, which cannot be read cheaply
+ * before it: with it selected, every copy moves with interrupts off (gc_copy_slow). */
 static inline void gc_copy(void *dst, const void *src, size_t n)
 {
+	if (__builtin_expect(atomic_load_explicit(&gc_barrier_on, memory_order_relaxed) != 0, 0)) {
+		gc_copy_slow(dst, src, n);
+		return;
+	}
 	memmove(dst, src, n);
 	if (__builtin_expect(atomic_load_explicit(&gc_barrier_on, memory_order_relaxed) != 0, 0))
 		gc_shade_range(dst, n);

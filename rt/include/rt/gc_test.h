@@ -9,6 +9,13 @@
  *                            barrier (which checkmark must catch) or to look at mark
  *                            bits. Runs in the collector's goroutine; may not allocate.
  *                            In the stop-the-world mode: just before the pause.
+ *   gc_test_mark_start_hook  if set, called by the collector's goroutine just after
+ *                            the pause that begins concurrent marking, before it
+ *                            marks anything itself (idle CPUs and assists may mark
+ *                            meanwhile; on one CPU nothing else does while the hook
+ *                            keeps the CPU busy). May block; may not allocate.
+ *   gc_test_scan_stack(g)    while marking: scan g's stack now, as a stack job would
+ *                            (g parked, runnable, running elsewhere, or the caller)
  *   gc_test_cycles_started   cycles whose marking has begun
  *   gc_test_marked(p)        is the heap object p points into marked in the current
  *                            cycle? (false outside the heap)
@@ -21,6 +28,7 @@
  *                            kept): its two pauses, its concurrent mark, the bytes it
  *                            marked and scanned; false if n is not kept (or not over)
  *   gc_test_stackbar(on), gc_test_stkbar_*   stack barriers (below)
+ *   gc_test_barrier(hybrid)  the concurrent mode's write barrier (below)
  *   gc_test_quiesce()        turn automatic collections off and wait until no cycle
  *                            runs and the background sweeper is idle (it shrinks
  *                            stacks and returns memory to the page allocator: tests
@@ -35,6 +43,9 @@
 #include <stdint.h>
 
 extern void (*gc_test_mark_done_hook)(void);
+extern void (*gc_test_mark_start_hook)(void);
+struct g;
+void gc_test_scan_stack(struct g *g);
 extern _Atomic uint64_t gc_test_cycles_started;
 bool gc_test_marked(const void *p);
 const char *gc_test_span_type(const void *p);
@@ -60,6 +71,7 @@ struct gc_cycle_info {
 	uint64_t stack_rescan_bytes;	/* stack bytes the second pause's rescans read */
 	uint64_t stack_rescan_total;	/* ... of stacks this large (sp to top) */
 	bool stackbar;			/* stack barriers were planted (gc_stackbar=1) */
+	bool hybrid;			/* the hybrid barrier (gc_barrier=hybrid) */
 };
 bool gc_test_cycle_info(uint32_t cycle, struct gc_cycle_info *out);
 
@@ -69,6 +81,11 @@ bool gc_test_cycle_info(uint32_t cycle, struct gc_cycle_info *out);
  * a return through one was under way. */
 struct g;
 bool gc_test_stackbar(bool on);
+/* The concurrent mode's barrier for the cycles that start from now: the hybrid one
+ * (true) or the insertion barrier (the gc_barrier option; returns the old setting).
+ * Call it with automatic collections off (gc_test_quiesce): a copy under way when it
+ * changes must not meet the start of a cycle. */
+bool gc_test_barrier(bool hybrid);
 bool gc_test_stackbar_supported(void);	/* false in the ThreadSanitizer build */
 unsigned gc_test_stkbar_planted(const struct g *g);
 uint64_t gc_test_stkbar_hits(void);

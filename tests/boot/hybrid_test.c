@@ -1,0 +1,561 @@
+/*
+ * tests/boot/hybrid_test.c: the concurrent mode's two write barriers (rt/gc/barrier.c),
+ * suite gc_hybrid. Each test runs under both, switched with gc_test_barrier between
+ * cycles whatever the gc_barrier option says (the hybrid barrier turns stack barriers
+ * on); checkmark is on in every matrix line that runs them. The ThreadSanitizer build
+ * has no stack barriers, hence no hybrid barrier: there the tests run the insertion
+ * barrier's half and say so.
+ *
+ *   cut_pointer_held_by_a_scanned_stack
+ *                      just after marking begins, a parked goroutine's stack is
+ *                      scanned; it then loads a node from a heap object the markers
+ *                      have not reached (the last of a long chain), cuts the heap's
+ *                      pointer with gc_store and parks with the node only in its frame.
+ *                      The hybrid barrier shades the node at the cut; the insertion
+ *                      barrier does not, and rescans the stack. The node survives.
+ *   spawned_during_mark_survives
+ *                      a goroutine spawned while marking, its argument the only
+ *                      pointer to a node that is still white: kept
+ *   out_parameter_store_needs_no_page_rescan
+ *                      a goroutine 300 frames deep takes a white node out of the heap
+ *                      while marking, stores it into its outermost frame through a
+ *                      pointer (no barrier: a stack), then unwinds 20 frames through
+ *                      the stack barriers and parks: the node survives, and the end of
+ *                      marking reads less than the whole stack under the hybrid barrier
+ *                      on every platform (no written page above the barriers needs
+ *                      reading), all of it on the hosted platform under the insertion
+ *                      barrier (stack pages are not tracked there)
+ *   mutators_on_every_cpu
+ *                      goroutines on every CPU shuffle nodes through heap slots and
+ *                      their own frames while cycles run: every node found once,
+ *                      intact
+ *
+ * And the deliberate missing deletion barrier (tests=gc_missing_deletion, explicit,
+ * not in the ThreadSanitizer build): the out-parameter test's cut made with a plain
+ * NULL store, which the insertion barrier allows and the hybrid one does not:
+ * checkmark must panic and name the goroutine's stack as the place the node was
+ * found.
+ */
+#include <stdint.h>
+#include <kernel/console.h>
+#include <kernel/cpu.h>
+#include <kernel/panic.h>
+#include <kernel/test.h>
+#include <rt/gc.h>
+#include <rt/chan.h>
+#include <rt/gc_test.h>
+#include <rt/go.h>
+#include <rt/sched.h>
+#include <rt/sync.h>
+
+struct hnode {
+	struct hnode *next;
+	uint64_t tag;
+};
+
+GC_TYPE(hnode_type, struct hnode, next);
+
+#define CHAIN 20000		/* nodes before the holder: the markers reach it late */
+
+static struct {
+	struct hnode *chain;		/* a global root: CHAIN nodes, then the holder */
+	struct hnode *holder;		/* (not a root: the chain's last node, for the test) */
+	struct chan *go_ch, *done_ch;
+	struct g *victim;
+	/* what the victim saw at the cut */
+	bool white_before, marked_after;
+	uint64_t tag;
+} hy;
+
+static uint64_t tagof(uint64_t n)
+{
+	uint64_t x = n * 0x9e3779b97f4a7c15ull + 77;
+	x ^= x >> 31;
+	return x * 0xbf58476d1ce4e5b9ull;
+}
+
+/* A fresh chain of CHAIN nodes from hy.chain, whose last node (hy.holder) holds the
+ * node with tag `tag` in its next field. */
+static void build_chain(uint64_t tag)
+{
+	struct hnode *x = gc_new(&hnode_type);
+	x->tag = tag;
+	struct hnode *holder = gc_new(&hnode_type);
+	gc_store(&holder->next, x);
+	struct hnode *head = holder;
+	for (unsigned i = 0; i < CHAIN; i++) {
+		struct hnode *n = gc_new(&hnode_type);
+		gc_store(&n->next, head);
+		head = n;
+	}
+	gc_store(&hy.chain, head);
+	hy.holder = holder;
+}
+
+/* Fill the heap with other nodes, so that a node freed by mistake is overwritten. */
+static void churn(void)
+{
+	for (unsigned i = 0; i < 20000; i++) {
+		struct hnode *n = gc_new(&hnode_type);
+		n->tag = ~0ull;
+	}
+}
+
+/* ---- the cut ---------------------------------------------------------------------------- */
+
+static void victim(void *arg)
+{
+	(void)arg;
+	int t = 0;
+	__atomic_store_n(&hy.victim, sched_curg(), __ATOMIC_RELEASE);
+	chan_recv(hy.go_ch, &t);			/* parked: the hook scans this stack */
+	struct hnode *x = hy.holder->next;		/* from an object not scanned yet */
+	hy.white_before = !gc_test_marked(x);
+	gc_store(&hy.holder->next, NULL);
+	hy.marked_after = gc_test_marked(x);
+	chan_send(hy.done_ch, &t);
+	chan_recv(hy.go_ch, &t);			/* parked, x only in this frame */
+	hy.tag = x->tag;
+	gc_keep_alive(x);
+	chan_send(hy.done_ch, &t);
+}
+
+/* The victim, parked in its first receive. */
+static void start_victim(void)
+{
+	__atomic_store_n(&hy.victim, NULL, __ATOMIC_RELAXED);
+	go(victim, NULL);
+	struct g *g;
+	while (!(g = __atomic_load_n(&hy.victim, __ATOMIC_ACQUIRE)) || atomic_load(&g->status) != G_WAITING)
+		go_yield();
+}
+
+/* Just after marking began, in the collector's goroutine. */
+static void cut_hook(void)
+{
+	gc_test_mark_start_hook = NULL;
+	gc_test_scan_stack(hy.victim);
+	int t = 0;
+	chan_send(hy.go_ch, &t);
+	chan_recv(hy.done_ch, &t);
+}
+
+/* One round: returns whether the node was still white when it was cut (the case the
+ * barrier is for). */
+static bool cut_round(bool hybrid, unsigned round)
+{
+	uint64_t tag = tagof(round + (hybrid ? 1000 : 0));
+	build_chain(tag);
+	hy.go_ch = chan_make(sizeof(int), 1);
+	hy.done_ch = chan_make(sizeof(int), 0);
+	start_victim();
+	struct gc_stats st0, st1;
+	gc_stats(&st0);
+	gc_test_mark_start_hook = cut_hook;
+	gc_collect();
+	gc_stats(&st1);
+	struct gc_cycle_info ci;
+	EXPECT_TRUE(gc_test_cycle_info(gc_test_cycle(), &ci));
+	EXPECT_EQ(ci.hybrid, hybrid);
+	if (hy.white_before) {
+		/* the hybrid barrier shades what it cuts; the insertion barrier does not
+		 * (another CPU's marker may have got there meanwhile, though), and rescans
+		 * the stack that ran instead (the hybrid one reads only the frames rebuilt
+		 * since the scan: the node's is not among them) */
+		if (hybrid)
+			EXPECT_TRUE(hy.marked_after);
+		else
+			EXPECT_TRUE(st1.stack_rescans > st0.stack_rescans);
+	}
+	gc_collect();
+	churn();
+	gc_collect();
+	int t = 0;
+	chan_send(hy.go_ch, &t);
+	chan_recv(hy.done_ch, &t);
+	EXPECT_EQ(hy.tag, tag);
+	return hy.white_before;
+}
+
+/* The barrier under test for the cycles that follow (stack barriers off for the
+ * insertion barrier: its plain form; the hybrid barrier turns them on itself). Returns
+ * what to give back to restore(). */
+struct saved {
+	int percent;
+	bool stackbar, hybrid;
+};
+
+static struct saved select_barrier(bool hybrid)
+{
+	struct saved s;
+	s.percent = gc_test_quiesce();
+	s.stackbar = gc_test_stackbar(false);
+	s.hybrid = gc_test_barrier(hybrid);
+	return s;
+}
+
+static void restore(struct saved s)
+{
+	gc_test_quiesce();
+	gc_test_barrier(s.hybrid);
+	gc_test_stackbar(s.stackbar);
+	gc_set_percent(s.percent);
+}
+
+/* How many barriers to test: both, or the insertion barrier alone in the build that
+ * has no stack barriers (said once per test). */
+static int barriers(const char *test)
+{
+	if (gc_test_stackbar_supported())
+		return 2;
+	kprintf("gc_hybrid: %s: the hybrid barrier needs stack barriers, not in the "
+		"ThreadSanitizer build: the insertion barrier only\n", test);
+	return 1;
+}
+
+#define CUT_ROUNDS 6
+
+TEST_G(gc_hybrid, cut_pointer_held_by_a_scanned_stack)
+{
+	for (int hybrid = 0, n = barriers("cut"); hybrid < n; hybrid++) {
+		struct saved s = select_barrier(hybrid);
+		unsigned armed = 0;
+		for (unsigned r = 0; r < CUT_ROUNDS; r++)
+			armed += cut_round(hybrid, r);
+		restore(s);
+		kprintf("gc_hybrid: %s barrier: the node was white at the cut in %u of %u rounds\n",
+			hybrid ? "hybrid" : "insertion", armed, CUT_ROUNDS);
+		/* the chain keeps the markers away from the holder for far longer than the
+		 * cut takes: a run where they always got there first tested nothing */
+		EXPECT_TRUE(armed >= 1);
+	}
+	gc_store(&hy.chain, NULL);
+}
+
+/* ---- spawned during marking --------------------------------------------------------------- */
+
+static struct {
+	struct chan *go_ch, *done_ch;
+	bool white_before;
+	uint64_t tag;
+} sp;
+
+static void spawnee(void *arg)
+{
+	struct hnode *x = arg;
+	int t = 0;
+	chan_recv(sp.go_ch, &t);
+	sp.tag = x->tag;
+	gc_keep_alive(x);
+	chan_send(sp.done_ch, &t);
+}
+
+static void spawn_hook(void)
+{
+	gc_test_mark_start_hook = NULL;
+	struct hnode *x = hy.holder->next;	/* behind the chain: not marked yet */
+	sp.white_before = !gc_test_marked(x);
+	go(spawnee, x);
+	gc_store(&hy.holder->next, NULL);	/* the argument is its only pointer now */
+}
+
+TEST_G(gc_hybrid, spawned_during_mark_survives)
+{
+	for (int hybrid = 0, n = barriers("spawn"); hybrid < n; hybrid++) {
+		struct saved s = select_barrier(hybrid);
+		unsigned armed = 0;
+		for (unsigned r = 0; r < CUT_ROUNDS; r++) {
+			uint64_t tag = tagof(r + 5000);
+			build_chain(tag);
+			sp.go_ch = chan_make(sizeof(int), 1);
+			sp.done_ch = chan_make(sizeof(int), 0);
+			gc_test_mark_start_hook = spawn_hook;
+			gc_collect();
+			armed += sp.white_before;
+			churn();
+			gc_collect();
+			int t = 0;
+			chan_send(sp.go_ch, &t);
+			chan_recv(sp.done_ch, &t);
+			EXPECT_EQ(sp.tag, tag);
+		}
+		restore(s);
+		kprintf("gc_hybrid: %s barrier: the argument was white at the spawn in %u of %u rounds\n",
+			hybrid ? "hybrid" : "insertion", armed, CUT_ROUNDS);
+		EXPECT_TRUE(armed >= 1);
+	}
+	gc_store(&hy.chain, NULL);
+}
+
+/* ---- an out-parameter store above the stack barriers ------------------------------------------- */
+
+#define OP_DEPTH 300
+#define OP_UNWIND 20
+
+static struct {
+	struct hnode **box;		/* the outermost frame's local */
+	struct sema parked, go;
+	struct wait_group done;
+	_Atomic unsigned bad;
+	bool white_before, plain_cut;
+	uint64_t tag;
+} op;
+
+/* Take the white node out of the heap and store it into the outermost frame. */
+__attribute__((noinline)) static void op_take(void)
+{
+	struct hnode *x = hy.holder->next;	/* white: behind the chain */
+	op.white_before = !gc_test_marked(x);
+	if (op.plain_cut)
+		hy.holder->next = NULL;		/* (gc_missing_deletion) */
+	else
+		gc_store(&hy.holder->next, NULL);
+	*op.box = x;				/* into the outermost frame: no barrier */
+}
+
+/* Overwrite the frames op_take left below: the node must be in the outermost frame
+ * only, above the stack barriers (which the pause does not read under the hybrid
+ * barrier). */
+__attribute__((noinline)) static void op_scrub(void)
+{
+	uint64_t buf[512];
+	for (unsigned i = 0; i < 512; i++)
+		((volatile uint64_t *)buf)[i] = 0;
+	__asm__ volatile("" : : "r"(buf) : "memory");
+}
+
+__attribute__((noinline)) static unsigned op_descend(unsigned n)
+{
+	volatile uint64_t pad[8];
+	pad[0] = n;
+	if (n == OP_DEPTH) {
+		sema_release(&op.parked);	/* parked at the bottom: scanned, barriers planted */
+		sema_acquire(&op.go);
+		op_take();
+		op_scrub();			/* no copy of the node left down here */
+		sema_release(&op.parked);	/* until the marking is done, then unwind */
+		sema_acquire(&op.go);
+	} else {
+		op_descend(n + 1);
+	}
+	if (pad[0] != n)
+		atomic_fetch_add(&op.bad, 1);
+	if (n == OP_DEPTH - OP_UNWIND) {	/* back through the barriers: park again */
+		sema_release(&op.parked);
+		sema_acquire(&op.go);
+	}
+	return n;
+}
+
+static void op_goroutine(void *arg)
+{
+	(void)arg;
+	struct hnode *box = NULL;
+	op.box = &box;
+	op_descend(0);
+	if (!box || box->tag != op.tag)
+		atomic_fetch_add(&op.bad, 1);
+	op.box = NULL;
+	gc_keep_alive(box);
+	wg_done(&op.done);
+}
+
+static struct g *op_g;
+
+static void op_start_hook(void)
+{
+	gc_test_mark_start_hook = NULL;
+	gc_test_scan_stack(op_g);	/* plants the barriers (both barriers here) */
+	sema_release(&op.go);		/* take the node, store it above, park */
+	sema_acquire(&op.parked);
+}
+
+/* so that the pause rescans what the unwinding rebuilt (the concurrent rescans are
+ * over): its statistics are the pause's */
+static void op_done_hook(void)
+{
+	gc_test_mark_done_hook = NULL;
+	sema_release(&op.go);		/* unwind 20 frames through the barriers, park */
+	sema_acquire(&op.parked);
+}
+
+static void op_start(void *arg)
+{
+	op_g = sched_curg();
+	op_goroutine(arg);
+}
+
+/* One round under the barrier just selected; plain: cut without the barrier. */
+static void op_round(bool hybrid, bool plain)
+{
+	gc_test_stackbar(true);		/* the insertion barrier too: the bound to compare */
+	op.tag = tagof(hybrid + 7000);
+	op.plain_cut = plain;
+	build_chain(op.tag);
+	op.parked = (struct sema)SEMA_INIT(0);
+	op.go = (struct sema)SEMA_INIT(0);
+	op.done = (struct wait_group)WAIT_GROUP_INIT;
+	atomic_store(&op.bad, 0);
+	wg_add(&op.done, 1);
+	go(op_start, NULL);
+	sema_acquire(&op.parked);	/* at the bottom */
+	if (plain)
+		kprintf("gc_missing_deletion: the node will be in the outermost frame of goroutine %llu\n",
+			(unsigned long long)op_g->id);
+	gc_test_mark_start_hook = op_start_hook;
+	gc_test_mark_done_hook = op_done_hook;
+	gc_collect();			/* (gc_missing_deletion: checkmark panics here) */
+	struct gc_cycle_info ci;
+	EXPECT_TRUE(gc_test_cycle_info(gc_test_cycle(), &ci));
+	EXPECT_TRUE(ci.stackbar);
+	EXPECT_EQ(ci.hybrid, hybrid);
+	EXPECT_TRUE(ci.stack_rescan_total > 0);
+	kprintf("gc_hybrid: %s barrier: the node was %s when taken; the pause rescanned %llu "
+		"of %llu stack bytes\n", hybrid ? "hybrid" : "insertion",
+		op.white_before ? "white" : "marked already",
+		(unsigned long long)ci.stack_rescan_bytes, (unsigned long long)ci.stack_rescan_total);
+	if (hybrid)
+		EXPECT_TRUE(ci.stack_rescan_bytes < ci.stack_rescan_total);
+#if defined(GORT_HOSTED)
+	else	/* no stack page tracked: every page above the barriers is read */
+		EXPECT_EQ(ci.stack_rescan_bytes, ci.stack_rescan_total);
+#endif
+	churn();
+	gc_collect();			/* (checkmark on: a lost node panics) */
+	EXPECT_TRUE(*op.box != NULL);
+	EXPECT_EQ((*op.box)->tag, op.tag);
+	sema_release(&op.go);		/* unwind the rest */
+	wg_wait(&op.done);
+	EXPECT_EQ(atomic_load(&op.bad), 0);
+	gc_store(&hy.chain, NULL);
+}
+
+TEST_G(gc_hybrid, out_parameter_store_needs_no_page_rescan)
+{
+	for (int hybrid = 0, n = barriers("out-parameter"); hybrid < n; hybrid++) {
+		struct saved s = select_barrier(hybrid);
+		op_round(hybrid, false);
+		restore(s);
+	}
+}
+
+/* ---- mutators ------------------------------------------------------------------------- */
+
+#define NSLOTS 64
+#define NPER 48
+
+static struct {
+	struct hnode **slots[32];	/* global roots: each mutator's array of slots */
+	unsigned n;
+	_Atomic bool stop;
+	struct wait_group done;
+} nr = { .done = WAIT_GROUP_INIT };
+
+static void nr_mutator(void *arg)
+{
+	unsigned me = (unsigned)(uintptr_t)arg;
+	struct hnode **s = nr.slots[me];
+	uint64_t r = tagof(me + 31);
+	while (!atomic_load(&nr.stop)) {
+		r = tagof(r);
+		unsigned a = r % NSLOTS, b = (r >> 20) % NSLOTS;
+		struct hnode *x = s[a], *y = s[b];
+		gc_store(&s[a], NULL);		/* out of the heap ... */
+		gc_store(&s[b], NULL);
+		if (r & (1ull << 40))
+			go_yield();		/* ... only in this frame across a switch ... */
+		for (volatile unsigned k = 0; k < 50; k++)
+			;
+		gc_store(&s[a], y);		/* ... and back, swapped */
+		gc_store(&s[b], x);
+		if (r & (1ull << 41))
+			(void)gc_alloc(24 + (r >> 50) % 200);	/* garbage: assists */
+	}
+	wg_done(&nr.done);
+}
+
+static void nr_run(bool hybrid)
+{
+	unsigned n = 2 * cpu_count();
+	if (n > 32)
+		n = 32;
+	nr.n = n;
+	atomic_store(&nr.stop, false);
+	for (unsigned i = 0; i < n; i++) {
+		struct hnode **s = gc_new_array(&gc_type_ptr, NSLOTS);
+		for (unsigned k = 0; k < NPER; k++) {
+			struct hnode *x = gc_new(&hnode_type);
+			x->tag = tagof(i * NSLOTS + k);
+			gc_store(&s[k], x);
+		}
+		gc_store(&nr.slots[i], s);
+	}
+	struct gc_stats st0;
+	gc_stats(&st0);
+	wg_add(&nr.done, n);
+	for (unsigned i = 0; i < n; i++)
+		go(nr_mutator, (void *)(uintptr_t)i);
+	unsigned cycles = 0, rescanning = 0;
+	uint64_t rescans = 0;
+	for (; cycles < 30; cycles++) {
+		gc_collect();
+		struct gc_cycle_info ci;
+		EXPECT_TRUE(gc_test_cycle_info(gc_test_cycle(), &ci));
+		EXPECT_EQ(ci.hybrid, hybrid);
+		rescans += ci.rescanned_stacks;
+		rescanning += ci.rescanned_stacks > 0;
+		go_sleep(300000);
+	}
+	atomic_store(&nr.stop, true);
+	wg_wait(&nr.done);
+	struct gc_stats st1;
+	gc_stats(&st1);
+	/* every node once, intact */
+	uint64_t found = 0, bad = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t seen = 0;
+		for (unsigned k = 0; k < NSLOTS; k++) {
+			struct hnode *x = nr.slots[i][k];
+			if (!x)
+				continue;
+			found++;
+			bool ok = false;
+			for (unsigned j = 0; j < NPER; j++)
+				if (x->tag == tagof(i * NSLOTS + j) && !(seen & (1ull << j))) {
+					seen |= 1ull << j;
+					ok = true;
+					break;
+				}
+			bad += !ok;
+		}
+	}
+	kprintf("gc_hybrid: %s barrier: %u mutators, %u cycles, %u of them rescanned %llu stacks "
+		"in the pause, %llu rescans in all\n", hybrid ? "hybrid" : "insertion", n, cycles, rescanning,
+		(unsigned long long)rescans, (unsigned long long)(st1.stack_rescans - st0.stack_rescans));
+	EXPECT_EQ(found, (uint64_t)n * NPER);
+	EXPECT_EQ(bad, 0);
+	EXPECT_TRUE(cycles > 0);
+	for (unsigned i = 0; i < n; i++)
+		gc_store(&nr.slots[i], NULL);
+}
+
+TEST_G(gc_hybrid, mutators_on_every_cpu)
+{
+	for (int hybrid = 0, n = barriers("mutators"); hybrid < n; hybrid++) {
+		struct saved s = select_barrier(hybrid);
+		nr_run(hybrid);
+		restore(s);
+	}
+}
+
+/* ---- the missing deletion barrier ----------------------------------------------------------- */
+
+TEST_G_EXPLICIT(gc_missing_deletion, plain_cut_is_caught)
+{
+	if (!gc_test_stackbar_supported())
+		panic("gc_missing_deletion: the hybrid barrier is not in the ThreadSanitizer build");
+	struct saved s = select_barrier(true);
+	op_round(true, true);		/* checkmark panics in it when the node was white */
+	restore(s);
+	EXPECT_TRUE(!"checkmark did not catch the missing deletion barrier");
+}
