@@ -11,7 +11,7 @@
 	.globl	arch_stkbar_tramp, arch_stkbar_tramp_end
 	.type	arch_stkbar_tramp, %function
 arch_stkbar_tramp:
-	sub	sp, sp, #208
+	sub	sp, sp, #224
 	stp	x0, x1, [sp, #0]
 	stp	x2, x3, [sp, #16]
 	stp	x4, x5, [sp, #32]
@@ -21,11 +21,20 @@ arch_stkbar_tramp:
 	stp	q2, q3, [sp, #112]
 	stp	q4, q5, [sp, #144]
 	stp	q6, q7, [sp, #176]
-	add	x0, sp, #208
+	/* A frame record of our own above the save area, its return address in here:
+	 * from the handler's first instruction on (before its prologue has made its own
+	 * record), a walk from x29 meets it and knows a return through a barrier is under
+	 * way (rt/gc/stackbar.c: an install or a removal must not change the bookkeeping
+	 * the handler is about to read). x29 is put back below. */
+	adr	x10, 1f
+	stp	x29, x10, [sp, #208]
+	add	x29, sp, #208
+	add	x0, sp, #224
 	adrp	x9, arch_stkbar_fn
 	ldr	x9, [x9, :lo12:arch_stkbar_fn]
 	blr	x9
-	mov	x30, x0
+1:	mov	x30, x0
+	ldr	x29, [sp, #208]
 	ldp	x0, x1, [sp, #0]
 	ldp	x2, x3, [sp, #16]
 	ldp	x4, x5, [sp, #32]
@@ -35,7 +44,7 @@ arch_stkbar_tramp:
 	ldp	q2, q3, [sp, #112]
 	ldp	q4, q5, [sp, #144]
 	ldp	q6, q7, [sp, #176]
-	add	sp, sp, #208
+	add	sp, sp, #224
 	ret
 arch_stkbar_tramp_end:
 	.size	arch_stkbar_tramp, . - arch_stkbar_tramp

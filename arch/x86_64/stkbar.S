@@ -5,7 +5,8 @@
  * Entered by a function's `ret`: %rsp is 16-byte aligned (it was at the call) and
  * 8 above the return address slot. The return values (rax, rdx, xmm0, xmm1) are kept
  * across the handler; it returns the real return address, which `jmp` takes with
- * %r11 (caller-saved, free at a return). No red zone is used: the hosted platform's
+ * %r11 (caller-saved, free at a return); %rbp is kept (the record below is popped).
+ * No red zone is used: the hosted platform's
  * is dead here (the function that owned it has returned, and its caller's ended at
  * its call).
  */
@@ -19,7 +20,19 @@ arch_stkbar_tramp:
 	movups %xmm0, 16(%rsp)
 	movups %xmm1, 32(%rsp)
 	leaq 48(%rsp), %rdi
+	/* A frame record of our own, its return address in here, before the call: from
+	 * the handler's first instruction on (before its prologue has made its own
+	 * record), a walk from the frame pointer meets it and knows a return through a
+	 * barrier is under way (rt/gc/stackbar.c: an install or a removal then must not
+	 * change the bookkeeping the handler is about to read; seen: one in the handler's
+	 * prologue, from an IPI, left it looking for a barrier no longer listed). */
+	leaq 1f(%rip), %r11
+	pushq %r11
+	pushq %rbp
+	movq %rsp, %rbp
 	call *arch_stkbar_fn(%rip)
+1:	popq %rbp
+	addq $8, %rsp
 	movq %rax, %r11
 	movq 0(%rsp), %rax
 	movq 8(%rsp), %rdx
