@@ -72,10 +72,15 @@
  * frames that ran since the scan, and above them the pages written (C writes into
  * outer frames through pointers, with no barrier).
  *
- * Rejected: Go 1.8's hybrid barrier as the default (it needs no stack rescan, but
- * shading the overwritten pointer too doubles the barrier's work, and every deleting
- * store of the runtime's would need it; it is to come as an option, for comparison
- * with stack barriers); a stop-the-world that waits for every
+ * The hybrid barrier (gc_barrier=hybrid, barrier.c): stores shade what they overwrite
+ * too, stack barriers are on, and a rescan reads only the frames rebuilt since the
+ * scan, never the pages written above them. Not the default: every store that
+ * overwrites a pointer needs the barrier then, NULL stores included (C code writes
+ * those plainly), no pointer may be made from nothing while marking, its shading
+ * doubles on stores that overwrite live pointers, and in C it still rescans (barrier.c
+ * says why); what it buys is a shorter second pause on deep stacks (README).
+ *
+ * Rejected: a stop-the-world that waits for every
  * goroutine to reach a safe point (C has no safe points: the kernel stops CPUs where
  * they are and the collector reads the interrupted registers instead).
  */

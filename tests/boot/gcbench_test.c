@@ -16,7 +16,10 @@
  *   gcb_deepstack  goroutines 1000 frames deep swinging 100 frames: the second
  *                pause's rescanned share of the stacks (deepstack_rescan_pct_*) and
  *                its length (deepstack_term_pause_*_us), without stack barriers and
- *                with them (gc_stackbar), medians over 30 cycles
+ *                with them (gc_stackbar) and under the hybrid barrier
+ *                (gc_barrier=hybrid), medians over 30 cycles
+ *   gcb_barriers the two write barriers on GCBench and on a slot churn that
+ *                overwrites live pointers: times, pauses, marked bytes, ratios
  *
  * A pause is one cycle's two stop-the-world phases together (Go's PauseNs); max and
  * the 99th percentile by nearest rank over the cycles that ran during the figure.
@@ -133,10 +136,20 @@ static double ms_since(uint64_t t0)
 	return (double)(go_now() - t0) / 1e6;
 }
 
+static void gcbench_run(bool quiet);
+static double gcbench_last_ms;		/* gcbench_run(true)'s results */
+static uint32_t gcbench_c0, gcbench_c1;
+
 TEST_G_EXPLICIT(gcb_gcbench, gcbench)
+{
+	gcbench_run(false);
+}
+
+static void gcbench_run(bool quiet)
 {
 	uint32_t c0 = gc_test_cycle();
 	uint64_t t0 = go_now();
+#define kprintf(...) do { if (!quiet) kprintf(__VA_ARGS__); } while (0)
 	kprintf(" Stretching memory with a binary tree of depth %d\n", STRETCH_DEPTH);
 	make_tree(STRETCH_DEPTH);
 	kprintf(" Creating a long-lived binary tree of depth %d\n", LONG_LIVED_DEPTH);
@@ -164,11 +177,18 @@ TEST_G_EXPLICIT(gcb_gcbench, gcbench)
 	double ms = ms_since(t0);
 	uint32_t c1 = gc_test_cycle();
 	kprintf("Completed in %.0f msec\n", ms);
+#undef kprintf
+	gc_keep_alive(long_lived);
+	gc_keep_alive(array);
+	if (quiet) {
+		gcbench_last_ms = ms;
+		gcbench_c0 = c0;
+		gcbench_c1 = c1;
+		return;
+	}
 	bench("gcbench_ms", ms, "ms");
 	report_pauses("gcbench", c0, c1);
 	bench("gcbench_gcs", c1 - c0, "count");
-	gc_keep_alive(long_lived);
-	gc_keep_alive(array);
 }
 
 /* ---- binary-trees ---------------------------------------------------------------------- */
@@ -497,7 +517,9 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
  * Goroutines (two per CPU) 1000 frames deep that return 100 frames and call again,
  * over and over, while the collector runs back to back: per cycle, the stack bytes
  * the second pause rescans against the stacks' size, and that pause, without stack
- * barriers and with them (gc_stackbar), in the same boot. Medians over DEEP_CYCLES.
+ * barriers, with them (gc_stackbar), and under the hybrid barrier (gc_barrier=hybrid:
+ * with them, and no written page above them read), in the same boot. Medians over
+ * DEEP_CYCLES.
  */
 #define DEEP_PER_CPU 2
 #define DEEP_FRAMES 1000
@@ -565,16 +587,23 @@ TEST_G_EXPLICIT(gcb_deepstack, rescan_with_and_without_barriers)
 		go(deep_body, NULL);
 	while (atomic_load(&deep_ready) < n)
 		go_sleep(1000000);
-	uint64_t pct[2], pause[2];
-	for (int on = 0; on < 2; on++) {
-		bool old = gc_test_stackbar(on);
+	/* 0: the insertion barrier alone; 1: with stack barriers; 2: the hybrid barrier
+	 * (which turns them on; not in the ThreadSanitizer build) */
+	uint64_t pct[3] = { 0 }, pause[3] = { 0 };
+	int settings = gc_test_stackbar_supported() ? 3 : 2;
+	int percent = gc_test_quiesce();
+	for (int k = 0; k < settings; k++) {
+		bool old_bar = gc_test_stackbar(k == 1);
+		bool old_hyb = gc_test_barrier(k == 2);
 		gc_collect();	/* (the first cycle with the setting plants the barriers) */
 		uint32_t first = gc_test_cycle();
-		for (unsigned k = 0; k < DEEP_CYCLES; k++)
+		for (unsigned c = 0; c < DEEP_CYCLES; c++)
 			gc_collect();
-		deep_median(first, gc_test_cycle(), &pct[on], &pause[on]);
-		gc_test_stackbar(old);
+		deep_median(first, gc_test_cycle(), &pct[k], &pause[k]);
+		gc_test_barrier(old_hyb);
+		gc_test_stackbar(old_bar);
 	}
+	gc_set_percent(percent);
 	atomic_store(&deep_stop, true);
 	wg_wait(&deep_wg);
 	bench("deepstack_rescan_pct_nobar", (double)pct[0] / 10, "%");
@@ -582,4 +611,121 @@ TEST_G_EXPLICIT(gcb_deepstack, rescan_with_and_without_barriers)
 	bench("deepstack_term_pause_nobar_us", (double)pause[0] / 1e3, "us");
 	bench("deepstack_term_pause_stackbar_us", (double)pause[1] / 1e3, "us");
 	bench("deepstack_term_pause_stackbar_vs_nobar_pct", pause[0] ? 100.0 * (double)pause[1] / (double)pause[0] : 0, "%");
+	if (settings == 3) {
+		bench("deepstack_rescan_pct_hybrid", (double)pct[2] / 10, "%");
+		bench("deepstack_term_pause_hybrid_us", (double)pause[2] / 1e3, "us");
+		bench("deepstack_term_pause_hybrid_vs_nobar_pct", pause[0] ? 100.0 * (double)pause[2] / (double)pause[0] : 0, "%");
+	}
+}
+
+/* ---- the two write barriers on the same programs ---------------------------------------------- */
+
+/*
+ * gcb_barriers: GCBench (its stores go into new objects: the hybrid barrier's extra
+ * shading finds NULL there) and a slot churn (goroutines on every CPU overwrite random
+ * slots of a live array with new nodes: every store while marking shades the node it
+ * replaces too), each under the insertion barrier (with stack barriers, as the hybrid
+ * one has them) and under the hybrid barrier, one after the other in the same boot:
+ * total times, pauses and the cycles' marked bytes, and the ratios.
+ */
+#define CHURN_SLOTS (64u << 10)
+#define CHURN_STORES 3000000u
+
+static struct gnode **churn_slots;
+static struct wait_group churn_wg = WAIT_GROUP_INIT;
+
+static void churn_body(void *arg)
+{
+	uint64_t r = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
+	unsigned n = CHURN_STORES / cpu_count();
+	for (unsigned i = 0; i < n; i++) {
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		struct gnode *x = new_node();
+		x->i = (int32_t)i;
+		gc_store(&churn_slots[r % CHURN_SLOTS], x);
+	}
+	wg_done(&churn_wg);
+}
+
+static double churn_run(void)
+{
+	churn_slots = gc_new_array(&gc_type_ptr, CHURN_SLOTS);
+	for (unsigned i = 0; i < CHURN_SLOTS; i++)
+		gc_store(&churn_slots[i], new_node());
+	uint64_t t0 = go_now();
+	unsigned n = cpu_count();
+	wg_add(&churn_wg, (int)n);
+	for (unsigned i = 0; i < n; i++)
+		go(churn_body, (void *)(uintptr_t)(i + 1));
+	wg_wait(&churn_wg);
+	double ms = ms_since(t0);
+	churn_slots = NULL;
+	return ms;
+}
+
+static uint64_t p99_pause_ns(uint32_t first, uint32_t last, uint64_t *marked)
+{
+	static uint64_t p[GC_TEST_CYCLES];
+	unsigned n = 0;
+	*marked = 0;
+	for (uint32_t c = first + 1; c <= last && n < GC_TEST_CYCLES; c++) {
+		struct gc_cycle_info ci;
+		if (gc_test_cycle_info(c, &ci)) {
+			p[n++] = ci.pause_setup_ns + ci.pause_term_ns;
+			*marked += ci.marked_bytes;
+		}
+	}
+	if (!n)
+		return 0;
+	qsort(p, n, sizeof(p[0]), u64_cmp);
+	return p[(99 * n + 99) / 100 - 1];
+}
+
+TEST_G_EXPLICIT(gcb_barriers, insertion_and_hybrid)
+{
+	if (!gc_test_stackbar_supported()) {
+		kprintf("gcb_barriers: the hybrid barrier needs stack barriers, not in the "
+			"ThreadSanitizer build\n");
+		return;
+	}
+	static const char *const name[2] = { "insertion", "hybrid" };
+	double gcb[2], chu[2];
+	uint64_t gcb_p99[2], chu_p99[2], gcb_marked[2], chu_marked[2];
+	for (int hybrid = 0; hybrid < 2; hybrid++) {
+		int percent = gc_test_quiesce();
+		bool old_bar = gc_test_stackbar(true);
+		bool old_hyb = gc_test_barrier(hybrid);
+		gc_set_percent(percent);
+		gc_collect();
+		gcbench_run(true);
+		gcb[hybrid] = gcbench_last_ms;
+		gcb_p99[hybrid] = p99_pause_ns(gcbench_c0, gcbench_c1, &gcb_marked[hybrid]);
+		gc_collect();
+		uint32_t c0 = gc_test_cycle();
+		chu[hybrid] = churn_run();
+		chu_p99[hybrid] = p99_pause_ns(c0, gc_test_cycle(), &chu_marked[hybrid]);
+		percent = gc_test_quiesce();
+		gc_test_barrier(old_hyb);
+		gc_test_stackbar(old_bar);
+		gc_set_percent(percent);
+		kprintf("gcb_barriers: %s: GCBench %.0f ms (p99 pause %llu us, %llu MB marked), churn %.0f ms "
+			"(p99 pause %llu us, %llu MB marked)\n", name[hybrid], gcb[hybrid],
+			(unsigned long long)(gcb_p99[hybrid] / 1000), (unsigned long long)(gcb_marked[hybrid] >> 20),
+			chu[hybrid], (unsigned long long)(chu_p99[hybrid] / 1000),
+			(unsigned long long)(chu_marked[hybrid] >> 20));
+	}
+	bench("barrier_gcbench_insertion_ms", gcb[0], "ms");
+	bench("barrier_gcbench_hybrid_ms", gcb[1], "ms");
+	bench("barrier_gcbench_hybrid_vs_insertion_pct", 100.0 * gcb[1] / gcb[0], "%");
+	bench("barrier_gcbench_insertion_pause_p99_us", (double)gcb_p99[0] / 1e3, "us");
+	bench("barrier_gcbench_hybrid_pause_p99_us", (double)gcb_p99[1] / 1e3, "us");
+	bench("barrier_churn_insertion_ms", chu[0], "ms");
+	bench("barrier_churn_hybrid_ms", chu[1], "ms");
+	bench("barrier_churn_hybrid_vs_insertion_pct", 100.0 * chu[1] / chu[0], "%");
+	bench("barrier_churn_insertion_pause_p99_us", (double)chu_p99[0] / 1e3, "us");
+	bench("barrier_churn_hybrid_pause_p99_us", (double)chu_p99[1] / 1e3, "us");
+	bench("barrier_churn_marked_hybrid_vs_insertion_pct",
+	      chu_marked[0] ? 100.0 * (double)chu_marked[1] / (double)chu_marked[0] : 0, "%");
 }

@@ -555,7 +555,8 @@ TEST_G_EXPLICIT(gc_missing_deletion, plain_cut_is_caught)
 	if (!gc_test_stackbar_supported())
 		panic("gc_missing_deletion: the hybrid barrier is not in the ThreadSanitizer build");
 	struct saved s = select_barrier(true);
-	op_round(true, true);		/* checkmark panics in it when the node was white */
+	for (unsigned r = 0; r < CUT_ROUNDS; r++)
+		op_round(true, true);	/* checkmark panics in it when the node was white */
 	restore(s);
 	EXPECT_TRUE(!"checkmark did not catch the missing deletion barrier");
 }

@@ -56,10 +56,22 @@
  * a registered root) must go through gc_store or gc_copy: while a collection marks,
  * it shades the pointer stored (Dijkstra's insertion barrier), which is how an
  * object the collector has already scanned can be given a new pointer safely.
- * Outside a collection it costs one load and a predictable branch. Stores into a
- * goroutine's own stack and registers need no barrier (stacks are scanned again at
- * the end of marking if they ran). A missing barrier can lose an object: run the
- * program with gccheckmark=1, which finds it and names the slot.
+ * Outside a collection it costs two loads of a flag, one of the old value and two
+ * predictable branches. Stores into a goroutine's own stack and registers need no
+ * barrier (stacks are scanned again at the end of marking if they ran). A missing
+ * barrier can lose an object: run the program with gccheckmark=1, which finds it and
+ * names the slot.
+ *
+ * With the kernel option gc_barrier=hybrid (Go 1.8's barrier) a store also shades the
+ * pointer it overwrites, and the end of marking reads only the frames of a stack that
+ * were rebuilt since its scan (stack barriers bound them; rt/gc/barrier.c says why a
+ * conservative collector cannot skip even those). Then every store that overwrites a
+ * pointer in a heap object or root must go through gc_store, a NULL store included
+ * (`gc_store(&p->next, NULL)`, where the default barrier lets a plain `p->next = NULL`
+ * pass), and a pointer must not be made from nothing while a collection marks (an
+ * address revealed from a disappearing link or computed from an integer: the default
+ * barrier's rescan of the stack catches those). gc_copy always moves in pieces with
+ * interrupts off then. Not in the ThreadSanitizer build (no stack barriers there).
  *
  * ---- Roots --------------------------------------------------------------------------
  *
@@ -118,7 +130,8 @@
  *   gc_base(p), gc_size(p)   the start and usable size of the heap object p points
  *                            into; NULL / 0 when p is not in one
  *
- * Kernel options: gc_percent=N, gc=off, gc_mode=concurrent|stw, gctrace=1 (one line per cycle, Go's format),
+ * Kernel options: gc_percent=N, gc=off, gc_mode=concurrent|stw|dirty,
+ * gc_barrier=dijkstra|hybrid, gc_stackbar=1, gctrace=1 (one line per cycle, Go's format),
  * gccheckmark=1 (after every cycle, re-mark the whole heap with the world stopped and
  * panic on any reachable object the concurrent mark missed, naming it and the slot
  * that points to it: a missing write barrier).
