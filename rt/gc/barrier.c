@@ -61,7 +61,7 @@
 #include "mark.h"
 
 _Atomic uint32_t gc_barrier_on;
-bool gc_hybrid_active;
+_Atomic bool gc_hybrid_active;
 
 void gc_shade(const void *p)
 {

@@ -138,7 +138,7 @@ extern bool gc_opt_stackbar;		/* gc_stackbar= */
 /* This cycle uses the hybrid barrier (gc_barrier=hybrid in the concurrent mode; set by
  * the coordinator before the pause that begins marking): stores shade what they
  * overwrite too, and no stack is rescanned (barrier.c). */
-extern bool gc_hybrid_active;
+extern _Atomic bool gc_hybrid_active;
 /* memset(p, 0, n) of heap memory holding pointers, with the hybrid barrier's shading
  * of what it overwrites (gc_free's clearing). */
 void gc_zero(void *p, size_t n);
