@@ -3,8 +3,8 @@
  * suite gc_hybrid. Each test runs under both, switched with gc_test_barrier between
  * cycles whatever the gc_barrier option says (the hybrid barrier turns stack barriers
  * on); checkmark is on in every matrix line that runs them. The ThreadSanitizer build
- * has no stack barriers, hence no hybrid barrier: there the tests run the insertion
- * barrier's half and say so.
+ * has no stack barriers, hence no hybrid barrier: there the tests say so and stop
+ * (barriers() says why).
  *
  *   cut_pointer_held_by_a_scanned_stack
  *                      just after marking begins, a parked goroutine's stack is
@@ -202,15 +202,18 @@ static void restore(struct saved s)
 	gc_set_percent(s.percent);
 }
 
-/* How many barriers to test: both, or the insertion barrier alone in the build that
- * has no stack barriers (said once per test). */
+/* How many barriers to test: both, or none in the build that has no stack barriers
+ * (said once per test): the insertion barrier alone is what the other suites test
+ * there, and these tests' allocation loops make no intercepted call, so under load
+ * ThreadSanitizer held the other CPUs' interrupts back from them for seconds (a stack
+ * scan's IPI unanswered for 10 s, a stop that never completed). */
 static int barriers(const char *test)
 {
 	if (gc_test_stackbar_supported())
 		return 2;
 	kprintf("gc_hybrid: %s: the hybrid barrier needs stack barriers, not in the "
-		"ThreadSanitizer build: the insertion barrier only\n", test);
-	return 1;
+		"ThreadSanitizer build: nothing to compare\n", test);
+	return 0;
 }
 
 #define CUT_ROUNDS 6
