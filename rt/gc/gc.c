@@ -213,6 +213,7 @@ void gc_stats(struct gc_stats *s)
 
 void (*gc_test_mark_done_hook)(void);
 void (*gc_test_mark_start_hook)(void);
+_Atomic bool gc_test_hold_marking;
 _Atomic uint64_t gc_test_cycles_started;
 
 /* ---- cycle requests ---------------------------------------------------------------------------------- */
@@ -298,6 +299,23 @@ bool gc_test_barrier(bool hybrid)
 			      : atomic_fetch_and(&gc_barrier_on, ~GC_BARRIER_HYBRID);
 	mutex_unlock(&ctl.mu);
 	return old & GC_BARRIER_HYBRID;
+}
+
+struct gc_test_settings gc_test_settings_set(bool stackbar, bool hybrid)
+{
+	struct gc_test_settings s;
+	s.percent = gc_test_quiesce();
+	s.stackbar = gc_test_stackbar(stackbar);
+	s.hybrid = gc_test_barrier(hybrid);
+	return s;
+}
+
+void gc_test_settings_restore(struct gc_test_settings s)
+{
+	gc_test_quiesce();
+	gc_test_barrier(s.hybrid);
+	gc_test_stackbar(s.stackbar);
+	gc_set_percent(s.percent);
 }
 
 /* ---- phases ----------------------------------------------------------------------------------------------- */

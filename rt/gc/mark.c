@@ -38,6 +38,7 @@
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
 #include <rt/sched.h>
+#include <rt/gc_test.h>
 #include "mark.h"
 
 #define OBLET_BYTES (128u << 10)
@@ -367,6 +368,8 @@ uint64_t gc_drain(enum mark_kind kind, uint64_t budget, bool (*stop)(void))
 	for (;;) {
 		if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_MARK)
 			break;
+		if (__builtin_expect(atomic_load_explicit(&gc_test_hold_marking, memory_order_relaxed), 0))
+			break;		/* (a test's moment: rt/gc_test.h) */
 		if ((++n & 3) == 0 && stop && stop())
 			break;
 		if (gc_root_job()) {

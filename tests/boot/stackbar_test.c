@@ -166,26 +166,9 @@ static __attribute__((noinline)) void make_hidden(void)
 /* Stack barriers on, with the insertion barrier: what these tests check is its bound
  * (the pages written above it included; the hybrid barrier has its own tests,
  * hybrid_test.c), whatever the gc_barrier option says. */
-struct sbmode {
-	int percent;
-	bool stackbar, hybrid;
-};
-
-static struct sbmode sb_on(void)
+static struct gc_test_settings sb_on(void)
 {
-	struct sbmode m;
-	m.percent = gc_test_quiesce();
-	m.hybrid = gc_test_barrier(false);
-	m.stackbar = gc_test_stackbar(true);
-	return m;
-}
-
-static void sb_off(struct sbmode m)
-{
-	gc_test_quiesce();
-	gc_test_stackbar(m.stackbar);
-	gc_test_barrier(m.hybrid);
-	gc_set_percent(m.percent);
+	return gc_test_settings_set(true, false);
 }
 
 /* The ThreadSanitizer build plants none (stackbar.c says why): each test checks that a
@@ -194,11 +177,11 @@ static bool sb_unsupported(void)
 {
 	if (gc_test_stackbar_supported())
 		return false;
-	struct sbmode old = sb_on();
+	struct gc_test_settings old = sb_on();
 	uint64_t p0 = gc_test_stkbar_planted_total();
 	gc_collect();
 	EXPECT_EQ(gc_test_stkbar_planted_total(), p0);
-	sb_off(old);
+	gc_test_settings_restore(old);
 	kprintf("gc_stackbar: not supported in the ThreadSanitizer build: none planted\n");
 	return true;
 }
@@ -226,7 +209,7 @@ TEST_G(gc_stackbar, hit_on_return_and_bound_the_rescan)
 {
 	if (sb_unsupported())
 		return;
-	struct sbmode old = sb_on();
+	struct gc_test_settings old = sb_on();
 	make_hidden();
 	dive_start(&d1, 11, 300);
 	d1.park_at = 280;
@@ -260,7 +243,7 @@ TEST_G(gc_stackbar, hit_on_return_and_bound_the_rescan)
 	sema_release(&d1.go);			/* unwind the rest */
 	wg_wait(&d1.done);
 	dive_check(&d1);
-	sb_off(old);
+	gc_test_settings_restore(old);
 }
 
 /* ---- tracebacks see through planted barriers --------------------------------------------------------- */
@@ -314,7 +297,7 @@ TEST_G(gc_stackbar, traceback_sees_through)
 	if (sb_unsupported())
 		return;
 	static uint64_t raw0[WALK_MAX], fixed0[WALK_MAX], raw1[WALK_MAX], fixed1[WALK_MAX];
-	struct sbmode old = sb_on();
+	struct gc_test_settings old = sb_on();
 	dive_start(&d2, 0, 0);
 	struct g *g = sched_spawn(d2_entry, &d2, 0);
 	sema_acquire(&d2.parked);
@@ -338,7 +321,7 @@ TEST_G(gc_stackbar, traceback_sees_through)
 	sema_release(&d2.go);
 	wg_wait(&d2.done);
 	EXPECT_EQ(atomic_load(&d2.bad), 0);
-	sb_off(old);
+	gc_test_settings_restore(old);
 }
 
 /* ---- longjmp across barriers ---------------------------------------------------------------------------- */
@@ -364,7 +347,7 @@ TEST_G(gc_stackbar, longjmp_across_barriers)
 {
 	if (sb_unsupported())
 		return;
-	struct sbmode old = sb_on();
+	struct gc_test_settings old = sb_on();
 	dive_start(&d3, 33, 300);
 	d3.jump_at = 250;
 	d3.park_at = 280;
@@ -380,7 +363,7 @@ TEST_G(gc_stackbar, longjmp_across_barriers)
 	sema_release(&d3.go);
 	wg_wait(&d3.done);
 	dive_check(&d3);
-	sb_off(old);
+	gc_test_settings_restore(old);
 }
 
 /* ---- returns under preemption, on every CPU ------------------------------------------------------------- */
@@ -417,11 +400,13 @@ static uint64_t phits0;
 static void pdiver(void *arg)
 {
 	uintptr_t id = (uintptr_t)arg;
-	/* PDIVES, and more (up to ten times) until a return through a barrier was seen
+	/* PDIVES, and more (for up to 20 s) until a return through a barrier was seen
 	 * with more than one CPU (on one, the collector's goroutine mostly finishes its
-	 * cycle before a diver runs again, and then the barriers are gone) */
+	 * cycle before a diver runs again, and then the barriers are gone; on a loaded
+	 * machine few cycles overlap the first dives) */
+	uint64_t t0 = go_now();
 	for (unsigned i = 0; i < PDIVES || (cpu_count() > 1 && gc_test_stkbar_hits() == phits0 &&
-					      i < 10 * PDIVES); i++) {
+					      go_now() - t0 < 20000000000ull); i++) {
 		atomic_fetch_add(&pstarted, 1);
 		struct dive d;
 		dive_start(&d, id * 1000 + i, 100 + (unsigned)((id * 37 + i * 101) % 300));
@@ -440,7 +425,7 @@ TEST_G(gc_stackbar, returns_under_preemption)
 {
 	if (sb_unsupported())
 		return;
-	struct sbmode old = sb_on();
+	struct gc_test_settings old = sb_on();
 	uint64_t hits0 = gc_test_stkbar_hits(), inflight0 = gc_test_stkbar_inflight();
 	phits0 = hits0;
 	atomic_store(&pstarted, 0);
@@ -475,5 +460,5 @@ TEST_G(gc_stackbar, returns_under_preemption)
 	EXPECT_TRUE(atomic_load(&pcycles) >= 1);
 	if (cpu_count() > 1)
 		EXPECT_TRUE(hits >= 1);
-	sb_off(old);
+	gc_test_settings_restore(old);
 }

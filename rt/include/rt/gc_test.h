@@ -14,6 +14,10 @@
  *                            marks anything itself (idle CPUs and assists may mark
  *                            meanwhile; on one CPU nothing else does while the hook
  *                            keeps the CPU busy). May block; may not allocate.
+ *   gc_test_hold_marking     while true, no marker drains (the collector's goroutine,
+ *                            idle CPUs, assists: a stack scan still greys what it
+ *                            finds): set before a cycle and cleared by the mark-start
+ *                            hook, it keeps every object white while the hook acts
  *   gc_test_scan_stack(g)    while marking: scan g's stack now, as a stack job would
  *                            (g parked, runnable, running elsewhere, or the caller)
  *   gc_test_cycles_started   cycles whose marking has begun
@@ -44,6 +48,7 @@
 
 extern void (*gc_test_mark_done_hook)(void);
 extern void (*gc_test_mark_start_hook)(void);
+extern _Atomic bool gc_test_hold_marking;
 struct g;
 void gc_test_scan_stack(struct g *g);
 extern _Atomic uint64_t gc_test_cycles_started;
@@ -86,6 +91,14 @@ bool gc_test_stackbar(bool on);
  * Call it with automatic collections off (gc_test_quiesce): a copy under way when it
  * changes must not meet the start of a cycle. */
 bool gc_test_barrier(bool hybrid);
+/* Both at once, for the cycles that follow, with automatic collections off
+ * (gc_test_quiesce) until gc_test_settings_restore puts back what it returns. */
+struct gc_test_settings {
+	int percent;
+	bool stackbar, hybrid;
+};
+struct gc_test_settings gc_test_settings_set(bool stackbar, bool hybrid);
+void gc_test_settings_restore(struct gc_test_settings s);
 bool gc_test_stackbar_supported(void);	/* false in the ThreadSanitizer build */
 unsigned gc_test_stkbar_planted(const struct g *g);
 uint64_t gc_test_stkbar_hits(void);
