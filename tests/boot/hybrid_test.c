@@ -9,7 +9,7 @@
  *   cut_pointer_held_by_a_scanned_stack
  *                      just after marking begins, a parked goroutine's stack is
  *                      scanned; it then loads a node from a heap object the markers
- *                      have not reached (the last of a long chain), cuts the heap's
+ *                      have not reached (they are held: gc_test_hold_marking), cuts the heap's
  *                      pointer with gc_store and parks with the node only in its frame.
  *                      The hybrid barrier shades the node at the cut; the insertion
  *                      barrier does not, and rescans the stack. The node survives.
@@ -55,11 +55,12 @@ struct hnode {
 
 GC_TYPE(hnode_type, struct hnode, next);
 
-#define CHAIN 100		/* nodes before the holder */
+#define CHAIN 100		/* nodes before the holder: some marking work behind it */
 
 static struct {
-	struct hnode *chain;		/* a global root: CHAIN nodes, then the holder */
-	struct hnode *holder;		/* (not a root: the chain's last node, for the test) */
+	struct hnode *chain;		/* CHAIN nodes, then the holder */
+	struct hnode *holder;		/* the chain's last node (a root too, from here: white
+					 * all the same until the hook ends gc_test_hold_marking) */
 	struct chan *go_ch, *done_ch;
 	struct g *victim;
 	/* what the victim saw at the cut */
@@ -109,7 +110,8 @@ static void victim(void *arg)
 	int t = 0;
 	__atomic_store_n(&hy.victim, sched_curg(), __ATOMIC_RELEASE);
 	chan_recv(hy.go_ch, &t);			/* parked: the hook scans this stack */
-	struct hnode *x = hy.holder->next;		/* from an object not scanned yet */
+	struct hnode *x = hy.holder->next;		/* from an object not scanned yet
+							 * (gc_test_hold_marking) */
 	hy.white_before = !gc_test_marked(x);
 	gc_store(&hy.holder->next, NULL);
 	hy.marked_after = gc_test_marked(x);
@@ -241,7 +243,7 @@ static void spawnee(void *arg)
 static void spawn_hook(void)
 {
 	gc_test_mark_start_hook = NULL;
-	struct hnode *x = hy.holder->next;	/* behind the chain: not marked yet */
+	struct hnode *x = hy.holder->next;	/* not marked yet (gc_test_hold_marking) */
 	sp.white_before = !gc_test_marked(x);
 	go(spawnee, x);
 	gc_store(&hy.holder->next, NULL);	/* the argument is its only pointer now */
@@ -294,7 +296,7 @@ static struct {
 /* Take the white node out of the heap and store it into the outermost frame. */
 __attribute__((noinline)) static void op_take(void)
 {
-	struct hnode *x = hy.holder->next;	/* white: behind the chain */
+	struct hnode *x = hy.holder->next;	/* white: gc_test_hold_marking */
 	op.white_before = !gc_test_marked(x);
 	if (op.plain_cut)
 		hy.holder->next = NULL;		/* (gc_missing_deletion) */
