@@ -84,8 +84,12 @@ trap_common:
 	subq $FRAME_FX, %rsp
 	fxsave (%rsp)
 	movq %rsp, %rdi
-	/* fake frame record: {rbp, rip} of the interrupted code */
+	/* fake frame record: {rbp, rip + 1} of the interrupted code (a walker names a
+	 * record's ret - 1, the call; for rip + 1 that is the interrupted instruction
+	 * itself, also when it is a function's first, as preempt.S and aarch64's vectors
+	 * do: with rip the dump named the function before it) */
 	pushq FRAME_FX+17*8(%rdi)	/* rip */
+	incq (%rsp)			/* (the flags are saved in the frame already) */
 	pushq FRAME_FX+8*8(%rdi)	/* rbp */
 	movq %rsp, %rbp
 	call x86_trap
