@@ -102,6 +102,14 @@ static void churn(void)
 	}
 }
 
+/* Wake the goroutine waiting on go_ch and wait until it answers on done_ch. */
+static void handshake(struct chan *go_ch, struct chan *done_ch)
+{
+	int t = 0;
+	chan_send(go_ch, &t);
+	chan_recv(done_ch, &t);
+}
+
 /* ---- the cut ---------------------------------------------------------------------------- */
 
 static void victim(void *arg)
@@ -137,9 +145,7 @@ static void cut_hook(void)
 {
 	gc_test_mark_start_hook = NULL;
 	gc_test_scan_stack(hy.victim);
-	int t = 0;
-	chan_send(hy.go_ch, &t);
-	chan_recv(hy.done_ch, &t);
+	handshake(hy.go_ch, hy.done_ch);
 	atomic_store(&gc_test_hold_marking, false);
 }
 
@@ -174,9 +180,7 @@ static bool cut_round(bool hybrid, unsigned round)
 	gc_collect();
 	churn();
 	gc_collect();
-	int t = 0;
-	chan_send(hy.go_ch, &t);
-	chan_recv(hy.done_ch, &t);
+	handshake(hy.go_ch, hy.done_ch);
 	EXPECT_EQ(hy.tag, tag);
 	return hy.white_before;
 }
@@ -266,9 +270,7 @@ TEST_G(gc_hybrid, spawned_during_mark_survives)
 			armed += sp.white_before;
 			churn();
 			gc_collect();
-			int t = 0;
-			chan_send(sp.go_ch, &t);
-			chan_recv(sp.done_ch, &t);
+			handshake(sp.go_ch, sp.done_ch);
 			EXPECT_EQ(sp.tag, tag);
 		}
 		gc_test_settings_restore(s);
