@@ -1,7 +1,11 @@
 # The gort image: one Makefile, two knobs.
 #
 #   make run [ARCH=x86_64|aarch64] [BOOT=uefi|direct] [SMP=n] [CMDLINE="tests=all"]
-#                         build the image and boot it in QEMU, console on this terminal
+#            [APP=dir [ARGS="..."] [APP_CFLAGS=...]]
+#                         build the image and boot it in QEMU, console on this terminal:
+#                         your program (APP: a folder of C files with main), or the demo
+#   make run-host [APP=dir] [SAN=asan|tsan] [SMP=n] [ARGS=...]
+#                         the same program on the hosted platform (arch/host/host.mk)
 #   make test             every test: host unit tests, fuzzers (bounded), boot tests of
 #                         both arches on both boot paths; one "N passed, M failed" line
 #   make bench            BENCH lines: boot times of every arch and boot path, the
@@ -9,7 +13,9 @@
 #                         goroutines against Go and pthreads (tools/gobench.py), the
 #                         collector against Go, Boehm and malloc (tools/gcbench.py)
 #   make fuzz             the parser fuzzers for longer (FUZZ_SECONDS each)
-#   make image            just build build/$(ARCH)/{kernel.elf,esp.img[,Image]}
+#   make image [APP=dir]  just build build/$(ARCH)/{kernel.elf,esp.img[,Image]}, or with
+#                         APP build/$(ARCH)/app/<name>/ (name: the folder's)
+#   make apps             every example of tests/apps/ for both arches and the host
 #
 # Both run and test first install what is missing (tools/deps.sh: Debian packages;
 # tools/newlib.sh: newlib from Debian's newlib-source, cached in build/newlib;
@@ -54,19 +60,40 @@ LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-dynamic-l
 	   --build-id=none
 LIBS    := $(NEWLIB)/lib/libc.a $(NEWLIB)/lib/libm.a $(shell $(CC) -print-libgcc-file-name)
 
-# The kernel image: boot entries, arch, kernel, in-image tests.
-KSRC := $(wildcard boot/*.c boot/$(ARCH)/*.c boot/$(ARCH)/*.S) \
+# Every image: boot entries, arch, kernel, the runtime.
+CORE_SRC := $(wildcard boot/*.c boot/$(ARCH)/*.c boot/$(ARCH)/*.S) \
 	$(wildcard arch/$(ARCH)/*.c arch/$(ARCH)/*.S) \
 	$(wildcard kernel/*.c) \
-	$(wildcard rt/*.c rt/gc/*.c) \
-	$(wildcard tests/boot/*.c) \
-	$(wildcard tests/boehm/*.c)
-KOBJ := $(patsubst %,$(O)/obj/%.o,$(KSRC))
+	$(wildcard rt/*.c rt/gc/*.c)
+CORE_OBJ := $(patsubst %,$(O)/obj/%.o,$(CORE_SRC))
 
-.PHONY: all image run test bench fuzz deps newlib host-tests boot-tests tool-tests clean FORCE
+# The default image (make run, make test) adds the in-image tests and the demo program.
+DEMO := tests/apps/sieve
+KSRC := $(CORE_SRC) $(wildcard tests/boot/*.c) $(wildcard tests/boehm/*.c) $(wildcard $(DEMO)/*.c)
+KOBJ := $(patsubst %,$(O)/obj/%.o,$(KSRC)) $(O)/program.o
+
+# A program's image: CORE_OBJ and the folder's objects, compiled with -I of the folder
+# and APP_CFLAGS, in $(O)/app/<name>/. Its sources are the folder's *.c and *.S.
+APP        ?=
+APP_CFLAGS ?=
+ARGS       ?=
+ifneq ($(strip $(APP)),)
+APP_DIR  := $(abspath $(APP))
+APP_NAME := $(notdir $(APP_DIR))
+APP_SRC  := $(wildcard $(APP_DIR)/*.c $(APP_DIR)/*.S)
+ifeq ($(APP_SRC),)
+$(error APP=$(APP): no .c or .S files in $(APP_DIR))
+endif
+ifneq ($(words $(APP_DIR)),1)
+$(error APP=$(APP): the folder's path must not contain spaces)
+endif
+endif
+
+.PHONY: all image run test bench fuzz deps newlib host-tests boot-tests tool-tests apps clean FORCE
 all: image
 
-image: $(O)/kernel.elf $(O)/esp.img $(if $(filter aarch64,$(ARCH)),$(O)/Image)
+IMAGE_DIR := $(if $(strip $(APP)),$(O)/app/$(APP_NAME),$(O))
+image: $(IMAGE_DIR)/kernel.elf $(IMAGE_DIR)/esp.img $(if $(filter aarch64,$(ARCH)),$(IMAGE_DIR)/Image)
 
 # ---- set-up -----------------------------------------------------------------
 deps:
@@ -94,6 +121,16 @@ $(O)/obj/%.S.o: %.S Makefile
 	@echo "  AS      $<"
 	@$(CC) $(ASFLAGS) -c $< -o $@
 
+# The program's name (argv[0], kernel/start.h), one small object per image; rewritten
+# only when the name changes.
+$(O)/program.c: FORCE
+	@mkdir -p $(dir $@)
+	@echo 'const char image_program_name[] = "$(notdir $(DEMO))";' | cmp -s - $@ || \
+		echo 'const char image_program_name[] = "$(notdir $(DEMO))";' > $@
+
+$(O)/program.o: $(O)/program.c
+	@$(CC) $(CFLAGS) -c $< -o $@
+
 $(O)/kernel.ld: linker.ld
 	@mkdir -p $(O)
 	$(CC) -E -P -x c -DARCH_$(ARCH) $< -o $@
@@ -115,35 +152,112 @@ $(O)/kernel0.elf: $(KOBJ) $(O)/ksyms0.S $(O)/kernel.ld $(O)/objs.list
 	$(CC) $(ASFLAGS) -c $(O)/ksyms0.S -o $(O)/ksyms0.o
 	$(LD) $(LDFLAGS) -T $(O)/kernel.ld -o $@ $(KOBJ) $(O)/ksyms0.o --start-group $(LIBS) --end-group
 
-$(O)/kernel.elf: $(O)/kernel0.elf
-	$(NM) -n --defined-only $< > $(O)/kernel0.nm
-	tools/ksyms.py $(O)/kernel0.nm $(O)/ksyms.S
-	$(CC) $(ASFLAGS) -c $(O)/ksyms.S -o $(O)/ksyms.o
-	$(LD) $(LDFLAGS) -T $(O)/kernel.ld -o $@ $(KOBJ) $(O)/ksyms.o --start-group $(LIBS) --end-group
-	$(NM) -n --defined-only $@ | grep -i ' [tw] ' > $(O)/kernel.nm.text
-	grep -i ' [tw] ' $(O)/kernel0.nm | cmp -s - $(O)/kernel.nm.text || \
+# The second link, with the symbol table of the first: $(1) the output directory,
+# $(2) the objects.
+define KSYMS_LINK
+	$(NM) -n --defined-only $< > $(1)/kernel0.nm
+	tools/ksyms.py $(1)/kernel0.nm $(1)/ksyms.S
+	$(CC) $(ASFLAGS) -c $(1)/ksyms.S -o $(1)/ksyms.o
+	$(LD) $(LDFLAGS) -T $(O)/kernel.ld -o $@ $(2) $(1)/ksyms.o --start-group $(LIBS) --end-group
+	$(NM) -n --defined-only $@ | grep -i ' [tw] ' > $(1)/kernel.nm.text
+	grep -i ' [tw] ' $(1)/kernel0.nm | cmp -s - $(1)/kernel.nm.text || \
 		{ echo "ksyms: text moved between the two links"; rm -f $@; exit 1; }
+endef
+
+$(O)/kernel.elf: $(O)/kernel0.elf
+	$(call KSYMS_LINK,$(O),$(KOBJ))
 
 $(O)/Image: $(O)/kernel.elf
 	$(OBJCOPY) -O binary $< $@
 
+# ---- a program's image ------------------------------------------------------------
+ifneq ($(strip $(APP)),)
+APPO     := $(O)/app/$(APP_NAME)
+APP_OBJ  := $(patsubst $(APP_DIR)/%,$(APPO)/obj/%.o,$(APP_SRC))
+APP_KOBJ := $(CORE_OBJ) $(APP_OBJ) $(APPO)/program.o
+
+# The flags are part of the objects: a change of APP_CFLAGS rebuilds them.
+$(APPO)/cflags: FORCE
+	@mkdir -p $(APPO)
+	@echo '$(APP_CFLAGS)' | cmp -s - $@ || echo '$(APP_CFLAGS)' > $@
+
+$(APPO)/obj/%.c.o: $(APP_DIR)/%.c $(NEWLIB)/.stamp $(APPO)/cflags Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< ($(APP_NAME))"
+	@$(CC) $(CFLAGS) -I$(APP_DIR) $(APP_CFLAGS) -c $< -o $@
+
+$(APPO)/obj/%.S.o: $(APP_DIR)/%.S $(APPO)/cflags Makefile
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< ($(APP_NAME))"
+	@$(CC) $(ASFLAGS) -I$(APP_DIR) $(APP_CFLAGS) -c $< -o $@
+
+$(APPO)/program.c: FORCE
+	@mkdir -p $(APPO)
+	@echo 'const char image_program_name[] = "$(APP_NAME)";' | cmp -s - $@ || \
+		echo 'const char image_program_name[] = "$(APP_NAME)";' > $@
+
+$(APPO)/program.o: $(APPO)/program.c
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(APPO)/objs.list: FORCE
+	@mkdir -p $(APPO)
+	@echo $(APP_KOBJ) | cmp -s - $@ || echo $(APP_KOBJ) > $@
+
+$(APPO)/kernel0.elf: $(APP_KOBJ) $(O)/ksyms0.S $(O)/kernel.ld $(APPO)/objs.list
+	$(CC) $(ASFLAGS) -c $(O)/ksyms0.S -o $(APPO)/ksyms0.o
+	$(LD) $(LDFLAGS) -T $(O)/kernel.ld -o $@ $(APP_KOBJ) $(APPO)/ksyms0.o --start-group $(LIBS) --end-group
+
+$(APPO)/kernel.elf: $(APPO)/kernel0.elf
+	$(call KSYMS_LINK,$(APPO),$(APP_KOBJ))
+
+$(APPO)/Image: $(APPO)/kernel.elf
+	$(OBJCOPY) -O binary $< $@
+
+-include $(APP_OBJ:.o=.d)
+endif
+
 # ---- UEFI loader and the EFI system partition -----------------------------------
 include boot/efi/efi.mk
 
-$(O)/esp.img: $(O)/BOOT$(shell echo $(EFI_ARCH) | tr a-z A-Z).EFI $(O)/kernel.elf
+# The EFI system partition of the image in $(1): the loader, the kernel, cmdline.txt.
+define ESP_IMG
 	rm -f $@.tmp
 	mkfs.fat -C -F 16 -n GORT $@.tmp 16384 >/dev/null
 	mmd -i $@.tmp ::/EFI ::/EFI/BOOT
-	mcopy -i $@.tmp $< ::/EFI/BOOT/
-	mcopy -i $@.tmp $(O)/kernel.elf ::/kernel.elf
-	printf '%s\n' "$(CMDLINE)" > $(O)/cmdline.txt
-	mcopy -i $@.tmp $(O)/cmdline.txt ::/cmdline.txt
+	mcopy -i $@.tmp $(EFI_OUT) ::/EFI/BOOT/
+	mcopy -i $@.tmp $(1)/kernel.elf ::/kernel.elf
+	printf '%s\n' "$(CMDLINE)" > $(1)/cmdline.txt
+	mcopy -i $@.tmp $(1)/cmdline.txt ::/cmdline.txt
 	mv $@.tmp $@
+endef
+
+$(O)/esp.img: $(EFI_OUT) $(O)/kernel.elf
+	$(call ESP_IMG,$(O))
+
+ifneq ($(strip $(APP)),)
+$(APPO)/esp.img: $(EFI_OUT) $(APPO)/kernel.elf
+	$(call ESP_IMG,$(APPO))
+endif
 
 # ---- running --------------------------------------------------------------------
+# Without APP, the demo shows the boot report first (the kernel's option verbose).
+# ARGS go after "--": the program's, never parsed by the kernel.
+RUN_CMDLINE = $(strip $(if $(strip $(APP)),,verbose) $(CMDLINE) $(if $(strip $(ARGS)),-- $(ARGS)))
+
 run: deps
 	$(MAKE) --no-print-directory ARCH=$(ARCH) image
-	tools/run.py $(ARCH) --build $(BUILD) --path $(BOOT) --smp $(SMP) --cmdline "$(CMDLINE)"
+	tools/run.py $(ARCH) --build $(BUILD) --path $(BOOT) --smp $(SMP) --cmdline '$(RUN_CMDLINE)' \
+		$(if $(strip $(APP)),--app $(APP_NAME))
+
+# Every example program of tests/apps/ (make test boots them): both arches, the host.
+APPS := $(patsubst %/,%,$(sort $(dir $(wildcard tests/apps/*/*.c))))
+
+apps:
+	@for a in $(APPS); do \
+		$(MAKE) --no-print-directory ARCH=x86_64 APP=$$a image || exit 1; \
+		$(MAKE) --no-print-directory ARCH=aarch64 APP=$$a image || exit 1; \
+		$(MAKE) --no-print-directory APP=$$a host-app || exit 1; \
+	done
 
 # ---- tests ----------------------------------------------------------------------
 RESULTS := $(BUILD)/results
@@ -156,6 +270,7 @@ test: deps
 	-$(MAKE) --no-print-directory host-tests
 	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(MAKE) --no-print-directory host-sys
+	$(MAKE) --no-print-directory apps
 	-tools/boehmprogs.py --build $(BUILD) --results $(RESULTS)/boehm.txt
 	-tools/boottest.py --build $(BUILD) --results $(RESULTS)/boot.txt
 	@tools/summary.py $(RESULTS)/tools.txt $(RESULTS)/host.txt $(RESULTS)/fuzz.txt $(RESULTS)/boehm.txt \

@@ -44,6 +44,12 @@ static bool cmdline_is_name_char(char c)
 	       c == '_' || c == '.' || c == '-';
 }
 
+/* True if the word at p is "--", which ends the kernel's options. */
+static bool cmdline_is_separator(const char *p)
+{
+	return p[0] == '-' && p[1] == '-' && (p[2] == '\0' || cmdline_is_space(p[2]));
+}
+
 /* Shown length of a span in messages. */
 static int cmdline_shown(struct cmdline_span sp)
 {
@@ -288,8 +294,8 @@ static int cmdline_run(const char *line, const struct cmdline_opt *opts, size_t 
 	for (;;) {
 		while (cmdline_is_space(line[i]))
 			i++;
-		if (!line[i])
-			return 0;
+		if (!line[i] || cmdline_is_separator(line + i))
+			return 0;	/* the rest, if any, is the program's (cmdline_program_args) */
 
 		struct cmdline_span name = { line + i, 0 }, v = { "", 0 };
 		while (line[i] && !cmdline_is_space(line[i]) && line[i] != '=') {
@@ -367,22 +373,21 @@ static int cmdline_run(const char *line, const struct cmdline_opt *opts, size_t 
 	}
 }
 
-/* Bound and check the line and the table, then check all words, then apply them. */
-int cmdline_parse(const char *line, const struct cmdline_opt *opts, size_t nopts,
-		  char *err, size_t errlen)
+/* The line's length, or CMDLINE_MAX_LEN + 1 if it is longer (never reads past that). */
+static size_t cmdline_bounded_len(const char *line)
 {
-	char scratch[1];
-
-	if (!err || errlen == 0) {
-		err = scratch;
-		errlen = sizeof scratch;
-	}
-	err[0] = '\0';
-	if (!line)
-		line = "";
 	size_t len = 0;
+
 	while (len <= CMDLINE_MAX_LEN && line[len])
 		len++;
+	return len;
+}
+
+/* Check that the line is bounded and printable; 0 or -1 with err. */
+static int cmdline_check_line(const char *line, size_t *lenp, char *err, size_t errlen)
+{
+	size_t len = cmdline_bounded_len(line);
+
 	if (len > CMDLINE_MAX_LEN) {
 		snprintf(err, errlen, "cmdline: longer than %u bytes", (unsigned)CMDLINE_MAX_LEN);
 		return -1;
@@ -396,8 +401,123 @@ int cmdline_parse(const char *line, const struct cmdline_opt *opts, size_t nopts
 			return -1;
 		}
 	}
+	*lenp = len;
+	return 0;
+}
+
+/* Bound and check the line and the table, then check all words, then apply them. */
+int cmdline_parse(const char *line, const struct cmdline_opt *opts, size_t nopts,
+		  char *err, size_t errlen)
+{
+	char scratch[1];
+
+	if (!err || errlen == 0) {
+		err = scratch;
+		errlen = sizeof scratch;
+	}
+	err[0] = '\0';
+	if (!line)
+		line = "";
+	size_t len;
+	if (cmdline_check_line(line, &len, err, errlen) < 0)
+		return -1;
 	if (cmdline_check_table(opts, nopts, err, errlen) < 0 ||
 	    cmdline_run(line, opts, nopts, false, err, errlen) < 0)
 		return -1;
 	return cmdline_run(line, opts, nopts, true, err, errlen);
+}
+
+/*
+ * The word "--" as cmdline_run finds it: words are skipped the way it reads them
+ * (a '"' runs to the next '"', spaces included), so a "--" inside a quoted value is
+ * not the separator. An unterminated quote ends the line.
+ */
+const char *cmdline_program_args(const char *line)
+{
+	size_t i = 0, len;
+
+	if (!line)
+		return NULL;
+	len = cmdline_bounded_len(line);
+	if (len > CMDLINE_MAX_LEN)
+		return NULL;
+	for (;;) {
+		while (i < len && cmdline_is_space(line[i]))
+			i++;
+		if (i == len)
+			return NULL;
+		if (cmdline_is_separator(line + i)) {
+			i += 2;
+			while (i < len && cmdline_is_space(line[i]))
+				i++;
+			return line + i;
+		}
+		while (i < len && !cmdline_is_space(line[i])) {
+			if (line[i++] == '"') {
+				while (i < len && line[i] != '"')
+					i++;
+				if (i < len)
+					i++;
+			}
+		}
+	}
+}
+
+/* Split the program's arguments: whitespace separates, '"' quotes, no escapes. */
+int cmdline_split(const char *args, char *buf, size_t buflen, char **argv, size_t maxargs,
+		  char *err, size_t errlen)
+{
+	char scratch[1];
+	size_t len, i = 0, o = 0, argc = 0;
+
+	if (!err || errlen == 0) {
+		err = scratch;
+		errlen = sizeof scratch;
+	}
+	err[0] = '\0';
+	if (!args)
+		args = "";
+	if (cmdline_check_line(args, &len, err, errlen) < 0)
+		return -1;
+	if (buflen < len + 1) {
+		snprintf(err, errlen, "cmdline: program arguments: %lu bytes do not fit a buffer of %lu",
+			 (unsigned long)len, (unsigned long)buflen);
+		return -1;
+	}
+	for (;;) {
+		while (i < len && cmdline_is_space(args[i]))
+			i++;
+		if (i == len)
+			break;
+		if (argc == maxargs) {
+			snprintf(err, errlen, "cmdline: more than %lu program arguments",
+				 (unsigned long)maxargs);
+			return -1;
+		}
+		size_t start = i;
+		argv[argc++] = buf + o;
+		while (i < len && !cmdline_is_space(args[i])) {
+			if (args[i] != '"') {
+				buf[o++] = args[i++];
+				continue;
+			}
+			size_t open = i++;
+			while (i < len && args[i] != '"')
+				buf[o++] = args[i++];
+			if (i == len) {
+				char show[CMDLINE_SHOW + 1];
+				struct cmdline_span w = { args + start, len - start };
+				snprintf(err, errlen,
+					 "cmdline: program argument %lu ('%s'): unterminated quote at offset %lu",
+					 (unsigned long)argc, cmdline_show_value(w, show),
+					 (unsigned long)open);
+				return -1;
+			}
+			i++;	/* the closing quote */
+		}
+		buf[o++] = '\0';	/* o <= i + argc - 1 < len + 1: the buffer holds it */
+	}
+	if (argc < maxargs)
+		argv[argc] = NULL;
+	return (int)argc;
 }

@@ -11,8 +11,9 @@
  *   6. the cycle counter's frequency and the clock; the interrupt controller, the
  *      dispatch table, IPIs, stop-the-world and the per-CPU timer; interrupts on;
  *   7. every other CPU the firmware described (kernel/smp.c);
- *   8. the banner; the command line; the selected test suites, or the demo; power
- *      off with the status.
+ *   8. the banner; the command line; the selected test suites, or the image's
+ *      program (main with the arguments after "--", through the layer above: rt/);
+ *      power off with the status.
  *
  * A bad firmware table or command line stops the boot here with one line naming
  * the table/option and field, and power-off with the panic status.
@@ -45,6 +46,7 @@ uint32_t boot_mmap_count;
 
 static char opt_tests[256];
 static uint32_t opt_slice_ms = 10;
+static bool opt_verbose;
 static int tests_passed, tests_failed;
 static char cmdline_copy[BOOTINFO_CMDLINE_MAX];
 
@@ -53,7 +55,17 @@ static const struct cmdline_opt kernel_opts[] = {
 	  "comma-separated test suites to run, or all; then power off" },
 	{ "slice_ms", CMDLINE_UINT, &opt_slice_ms, sizeof(opt_slice_ms), 0, 10000,
 	  "time slice of a goroutine while others wait, in ms (0: never preempt); default 10" },
+	{ "verbose", CMDLINE_BOOL, &opt_verbose, sizeof(opt_verbose), 0, 0,
+	  "before the program: the boot time, the memory map, each CPU answering a cross-call" },
 };
+
+/* Each image's build defines the program's name (kernel/start.h); an image without one. */
+__attribute__((weak)) const char image_program_name[] = "gort";
+
+/* The program's argv, split from the command line after "--". */
+static char program_argbuf[CMDLINE_MAX_LEN + 1];
+static char *program_argv[CMDLINE_MAX_WORDS + 2];
+static struct program_args program_args;
 
 /* The DTB memory nodes as a boot memory map (aarch64 direct boot). */
 static void mmap_from_platform(void)
@@ -161,12 +173,13 @@ static uint64_t boot_us(const struct bootinfo *bi)
 	return f ? (arch_cycles() - bi->entry_cycles) * 1000000 / f : 0;
 }
 
-static void demo_whoami(void *arg)
+static void report_whoami(void *arg)
 {
 	*(uint64_t *)arg = arch_cpu_hwid();
 }
 
-static void demo(const struct bootinfo *bi)
+/* verbose: what the machine looks like before the program starts. */
+static void boot_report(const struct bootinfo *bi)
 {
 	kprintf("\nboot took %llu.%03llu ms from kernel entry\n",
 		(unsigned long long)(boot_us(bi) / 1000), (unsigned long long)(boot_us(bi) % 1000));
@@ -182,14 +195,31 @@ static void demo(const struct bootinfo *bi)
 		if (!atomic_load(&cpus[i].online))
 			continue;
 		uint64_t hw = 0, t0 = clock_ns();
-		ipi_call(i, demo_whoami, &hw, true);
+		ipi_call(i, report_whoami, &hw, true);
 		kprintf("cpu %u: hardware id 0x%llx, answered a cross-call in %llu us\n", i,
 			(unsigned long long)hw, (unsigned long long)((clock_ns() - t0) / 1000));
 	}
 	printf("newlib: printf(\"%%.3f\") of 2/3 gives %.3f, strtol(\"-0x7f\") gives %ld\n",
 	       2.0 / 3.0, strtol("-0x7f", NULL, 0));
 	fflush(stdout);
-	kprintf("run the test suites with the command line tests=all\n");
+}
+
+/* The program's arguments from the line (kernel/cmdline.h), argv[0] its name. */
+static void program_args_init(const char *line)
+{
+	char err[PLATFORM_ERR_MAX];
+	const char *args = cmdline_program_args(line);
+
+	program_argv[0] = (char *)image_program_name;
+	int n = cmdline_split(args, program_argbuf, sizeof(program_argbuf), program_argv + 1,
+			      CMDLINE_MAX_WORDS, err, sizeof(err));
+	if (n < 0)
+		panic("%s", err);
+	program_argv[n + 1] = NULL;
+	program_args = (struct program_args){ n + 1, program_argv };
+	if (opt_tests[0] && args)
+		panic("cmdline: arguments after '--' are the program's, but tests= runs the test "
+		      "suites instead of the program");
 }
 
 /* The first goroutine, in test mode: the goroutine-phase suites, then the summary. */
@@ -246,6 +276,7 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 	if (cmdline_parse(cmdline_copy, opts, nopts, err, sizeof(err)))
 		panic("%s", err);
 	preempt_slice_ns = (uint64_t)opt_slice_ms * 1000000u;
+	program_args_init(cmdline_copy);
 	if (opt_tests[0]) {
 		uint64_t us = boot_us(bi);
 		kprintf("BENCH boot_ms %llu.%03llu ms\n", (unsigned long long)(us / 1000),
@@ -262,9 +293,11 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 		test_summary(tests_passed, tests_failed);
 		arch_poweroff(tests_failed ? EXIT_FAIL : EXIT_PASS);
 	}
-	demo(bi);
-	/* the layer above's own first goroutine (rt/: its demo), if the image has one */
+	if (opt_verbose)
+		boot_report(bi);
+	/* the program, main(argc, argv), through the layer above (rt/), if the image has one */
 	if ((uintptr_t)__kernel_start_begin < (uintptr_t)__kernel_start_end)
-		__kernel_start_begin->start(NULL, NULL, arch_poweroff);
+		__kernel_start_begin->start(NULL, &program_args, arch_poweroff);
+	kprintf("this image has no scheduler to run a program: powering off\n");
 	arch_poweroff(EXIT_PASS);
 }

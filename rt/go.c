@@ -1,6 +1,7 @@
 /*
  * rt/go.c: the public goroutine calls (rt/go.h) over the scheduler (rt/sched.c).
  */
+#include <kernel/cpu.h>
 #include <kernel/panic.h>
 #include <rt/go.h>
 #include <rt/sched.h>
@@ -32,4 +33,17 @@ void go_yield(void)
 uint64_t go_id(void)
 {
 	return curg_or_panic("go_id")->id;
+}
+
+unsigned go_cpu(void)
+{
+	irq_push();		/* no move between reading the CPU and its id */
+	unsigned id = cpu_id();
+	irq_pop();
+	return id;
+}
+
+unsigned go_ncpu(void)
+{
+	return cpu_count();
 }

@@ -579,10 +579,10 @@ static void sched_ap_loop(void)
 	sched_loop();
 }
 
-/* main_fn NULL: the kernel has nothing to run (no tests): the demo (rt/demo.c). */
+/* main_fn NULL: no tests to run; arg is the program's argv (rt/program.c). */
 static void sched_start_kernel(int (*main_fn)(void *), void *arg, void (*exit_fn)(int))
 {
-	sched_start(main_fn ? main_fn : rt_demo_main, arg, exit_fn);
+	sched_start(main_fn ? main_fn : rt_program_main, arg, exit_fn);
 }
 
 _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(int))

@@ -90,6 +90,7 @@ class Case:
         self.regexes = regexes    # compiled, must match in order
         self.where = where        # "matrix.txt:12", for messages
         self.qemu_args = []       # extra QEMU arguments ("qemu:ARGS" fields)
+        self.app = None           # a program's image ("app:NAME" field), else the default
 
     @property
     def id(self):
@@ -148,10 +149,15 @@ def parse_matrix(text, filename="matrix.txt"):
             raise MatrixError("%s: %s" % (where, e))
         if smp < 1 or timeout <= 0 or not 0 <= expect <= 255:
             raise MatrixError("%s: smp must be >= 1, timeout > 0, expect 0..255" % where)
-        regexes, qemu_args = [], []
+        regexes, qemu_args, app = [], [], None
         for r in f[7:]:
             if r.startswith("qemu:"):
                 qemu_args += shlex.split(r[len("qemu:"):])
+                continue
+            if r.startswith("app:"):
+                app = r[len("app:"):]
+                if not CASE_NAME_RE.match(app):
+                    raise MatrixError("%s: bad program name %r in app:" % (where, app))
                 continue
             try:
                 regexes.append(re.compile(r, re.MULTILINE))
@@ -159,6 +165,7 @@ def parse_matrix(text, filename="matrix.txt"):
                 raise MatrixError("%s: bad regex %r: %s" % (where, r, e))
         case = Case(name, arch, path, smp, timeout, cmdline, expect, regexes, where)
         case.qemu_args = qemu_args
+        case.app = app
         if case.id in seen:
             raise MatrixError("%s: case %s already defined at %s" % (where, case.id, seen[case.id]))
         seen[case.id] = where
@@ -287,8 +294,10 @@ def judge(case, run):
         if status is None:
             reasons.append(why)
         elif status != case.expect:
+            program = case.app is not None
             reasons.append("exit status %s, expected %s"
-                           % (qemu.describe_status(status), qemu.describe_status(case.expect)))
+                           % (qemu.describe_status(status, program),
+                              qemu.describe_status(case.expect, program)))
         if case.expect == 0:
             if out.panic is not None:
                 reasons.append("PANIC: %s" % out.panic)
@@ -397,7 +406,7 @@ def run_case(case, build, log_dir, run=None):
 
 
 def boot_case(case, build, log_dir, run):
-    image = qemu.image_path(build, case.arch, case.path)
+    image = qemu.image_path(build, case.arch, case.path, case.app)
     log_name = case.log_name
     if run is not None:
         log_name = log_name[:-len(".log")] + ".run%d.log" % run

@@ -75,15 +75,23 @@ class QemuError(Exception):
     """A command line could not be built (missing image, mtools failure)."""
 
 
-def image_path(build, arch, path):
-    """The build output that `path` boots for `arch`, under the BUILD dir."""
+def image_path(build, arch, path, app=None):
+    """The build output that `path` boots for `arch`, under the BUILD dir: the
+    default image (the tests and the demo), or with `app` the image of the program
+    of that name (`make image APP=dir`: BUILD/<arch>/app/<app>/, and hosted
+    BUILD/host-sys/app/<app>/<app>[-asan|-tsan])."""
     check_arch_path(arch, path)
     if arch == HOST_ARCH:
+        if app:
+            return os.path.join(build, "host-sys", "app", app,
+                                HOST_PATHS[path].replace("gort", app, 1))
         return os.path.join(build, "host-sys", HOST_PATHS[path])
     if path == "uefi":
         name = "esp.img"
     else:
         name = "kernel.elf" if arch == "x86_64" else "Image"
+    if app:
+        return os.path.join(build, arch, "app", app, name)
     return os.path.join(build, arch, name)
 
 
@@ -257,7 +265,12 @@ def map_exit(arch, rc):
     return rc, None
 
 
-def describe_status(v):
-    """'2 (panic)' for messages."""
-    meaning = STATUS_MEANING.get(v)
+PROGRAM_STATUS_MEANING = {0: "success", 2: "panic, or the program's own 2",
+                          3: "sanitizer report (host)"}
+
+
+def describe_status(v, program=False):
+    """'2 (panic)' for messages; program: the status of a program's run, where
+    anything but 0 is what the program returned, but for a panic's 2."""
+    meaning = (PROGRAM_STATUS_MEANING if program else STATUS_MEANING).get(v)
     return "%d (%s)" % (v, meaning) if meaning else str(v)

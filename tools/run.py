@@ -3,7 +3,7 @@
 
 Usage:
     run.py ARCH [--path uefi|direct] [--cmdline CMDLINE] [--smp N] [--mem SIZE]
-           [--build BUILD] [-- EXTRA-QEMU-ARGS...]
+           [--build BUILD] [--app NAME] [-- EXTRA-QEMU-ARGS...]
 
 ARCH is x86_64 or aarch64. The serial line is on the terminal, multiplexed
 with the QEMU monitor: Ctrl-A X quits, Ctrl-A C switches to the monitor and
@@ -13,8 +13,11 @@ temporary copy of BUILD/<arch>/esp.img with the command line written in, so
 the build output is never modified. Arguments after `--` go to QEMU as they
 are, e.g. `-- -s -S` to wait for gdb on port 1234, or `-- -d int`.
 
+--app NAME boots the image of a program (`make image APP=dir` built it into
+BUILD/<arch>/app/NAME/) instead of the default one (the tests and the demo).
+
 Exit status: the kernel's power-off status (0 all tests passed, 1 some test
-failed, 2 panic), mapped from QEMU's exit code by tools/qemu.py. When QEMU
+failed, 2 panic; a program's: what main returned or exit() was given), mapped from QEMU's exit code by tools/qemu.py. When QEMU
 carries no status (Ctrl-A X, or a triple fault on x86_64) a note goes to
 stderr and the status is 0 (128+N if QEMU died of signal N). QEMU's own
 start-up errors exit 1, which on x86_64 is indistinguishable from status 0:
@@ -48,9 +51,10 @@ def main(argv=None):
     ap.add_argument("--mem", default="512M", help="memory size (default 512M)")
     ap.add_argument("--build", default=os.environ.get("BUILD", "build"),
                     help="build directory (default: $BUILD or build)")
+    ap.add_argument("--app", default=None, help="boot this program's image (make image APP=dir)")
     args = ap.parse_args(argv)
 
-    image = qemu.image_path(args.build, args.arch, args.path)
+    image = qemu.image_path(args.build, args.arch, args.path, args.app)
     try:
         cmd, cleanup = qemu.build_cmd(args.arch, args.path, image, args.cmdline,
                                       smp=args.smp, mem=args.mem, interactive=True)
@@ -75,7 +79,8 @@ def main(argv=None):
     if status is None:
         print("run: %s" % why, file=sys.stderr)
         return rc if rc > 0 else 0 if rc == 0 else 128 - rc
-    print("run: exit status %s" % qemu.describe_status(status), file=sys.stderr)
+    program = "tests=" not in (args.cmdline or "")
+    print("run: exit status %s" % qemu.describe_status(status, program), file=sys.stderr)
     return status
 
 

@@ -414,6 +414,42 @@ def test_matrix_qemu_args():
 
 
 @test
+def test_matrix_app_images():
+    cases = boottest.parse_matrix(
+        "p x86_64 uefi 1 10 '-- 7' 7 app:args 'argc=2'\n"
+        "p host asan 1 10 '' 0 app:args 'x'\n"
+        "q x86_64 direct 1 10 '' 0 'x'\n")
+    eq([c.app for c in cases], ["args", "args", None], "app names")
+    eq([r.pattern for r in cases[0].regexes], ["argc=2"], "regexes without app:")
+    eq(qemu.image_path("B", "x86_64", "uefi", "args"), "B/x86_64/app/args/esp.img", "uefi")
+    eq(qemu.image_path("B", "aarch64", "direct", "args"), "B/aarch64/app/args/Image", "Image")
+    eq(qemu.image_path("B", "host", "asan", "args"), "B/host-sys/app/args/args-asan", "host")
+    eq(qemu.image_path("B", "host", "native", None), "B/host-sys/gort", "default host")
+    for bad in ("app:", "app:a/b"):
+        try:
+            boottest.parse_matrix("p x86_64 uefi 1 10 '' 0 %s\n" % bad, "m")
+        except boottest.MatrixError as e:
+            assert "bad program name" in str(e), str(e)
+        else:
+            raise AssertionError("%r parsed" % bad)
+    # a program's run: its status and regexes decide, no summary line is needed
+    v = boottest.judge(cases[0], boottest.Run(0x0f, "args: argc=2\n"))
+    assert v.passed, v.reason
+    v = boottest.judge(cases[0], boottest.Run(0x0b, "args: argc=2\n"))
+    assert not v.passed and "exit status 5, expected 7" in v.reason, v.reason
+
+
+@test
+def test_readme_program_is_an_example():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    with open(os.path.join(ROOT, "tests", "apps", "hello", "main.c")) as f:
+        hello = f.read()
+    start = readme.index("/* hello/main.c")
+    eq(readme[start:readme.index("```", start)], hello, "README's program vs tests/apps/hello")
+
+
+@test
 def test_host_command():
     with tempfile.TemporaryDirectory() as d:
         binary = os.path.join(d, "gort-tsan")

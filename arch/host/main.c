@@ -8,7 +8,10 @@
  *
  *   -smp N     CPUs (threads), 1..ARCH_MAX_CPUS; default: the host's online CPUs
  *   -m SIZE    physical memory, in MiB or with a K, M or G suffix; default 256M
- *   the rest   the kernel command line, words joined by blanks ("tests=all")
+ *   the rest   the kernel command line, words joined by blanks ("tests=all"); after
+ *              a "--" word among them, the program's arguments: each is quoted if
+ *              it holds a blank (kernel/cmdline.h), and one that holds a '"' is
+ *              refused, since the command line has no escapes
  *
  * The exit status is the kernel's power-off status: 0 all tests passed, 1 some test
  * failed, 2 panic; 3 is a sanitizer report (arch/host/sanitizer.c), 64 a bad usage.
@@ -30,6 +33,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,18 +125,30 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	for (; i < argc; i++) {
+	for (bool program = false; i < argc; i++) {
 		size_t n = strlen(argv[i]);
-		if (cmdlen + n + 2 > BOOTINFO_CMDLINE_MAX)
+		bool quote = program && (n == 0 || strpbrk(argv[i], " \t\n\r\v\f"));
+		if (program && strchr(argv[i], '"'))
+			usage("a program argument holds a '\"': the command line cannot carry it");
+		if (cmdlen + n + 4 > BOOTINFO_CMDLINE_MAX)
 			usage("the kernel command line is too long");
-		if (cmdlen && n)
+		if (cmdlen)
 			bi->cmdline[cmdlen++] = ' ';
+		if (quote)
+			bi->cmdline[cmdlen++] = '"';
 		memcpy(bi->cmdline + cmdlen, argv[i], n);
 		cmdlen += n;
+		if (quote)
+			bi->cmdline[cmdlen++] = '"';
+		program = program || strcmp(argv[i], "--") == 0;
 	}
 	mem &= ~(PAGE_SIZE - 1);
 	if (mem < HOST_MEM_MIN || mem > HOST_MEM_MAX)
 		usage("-m: the size must be from " STR(HOST_MEM_MIN_MIB) "M to " STR(HOST_MEM_MAX_GIB) "G");
+
+	/* A program's exit() (rt/program.c) ends the process through glibc's exit, not
+	 * arch_poweroff: what the kernel console holds is written then. */
+	atexit(host_uart_flush);
 
 	/* 1. */
 	sigset_t irq;

@@ -6,7 +6,9 @@
  * table like the kernel's (every type, several UINT widths, small STR buffers).
  * Besides no faults, it checks the contract: an error is one printable line and
  * leaves every destination at its default (all or nothing); a success leaves
- * strings NUL-terminated and numbers inside their ranges.
+ * strings NUL-terminated and numbers inside their ranges. The program's part of the
+ * line (after "--") is split too: the words must lie inside the buffer, hold no
+ * whitespace unless quoted, and add up to no more bytes than the input.
  * Seeds: tests/fuzz/corpus/cmdline.
  */
 #include <stdbool.h>
@@ -38,6 +40,32 @@ static void fuzz_check_err(const char *err, size_t size)
 	for (const char *p = err; p < nul; p++)
 		if (*p < 0x20 || *p > 0x7e)
 			abort();
+}
+
+/* The program's arguments of the line, split: every word inside buf, bounded. */
+static void fuzz_split(const char *line, size_t size)
+{
+	static char buf[CMDLINE_MAX_LEN + 1];
+	char *argv[17], err[160];
+	const char *args = cmdline_program_args(line);
+
+	if (args && (args < line || args > line + size))
+		abort();
+	int n = cmdline_split(args ? args : line, buf, sizeof buf, argv, 16, err, sizeof err);
+	fuzz_check_err(err, sizeof err);
+	if (n < 0) {
+		if (n != -1 || !err[0])
+			abort();
+		return;
+	}
+	size_t total = 0;
+	for (int i = 0; i < n; i++) {
+		if (argv[i] < buf || argv[i] >= buf + sizeof buf)
+			abort();
+		total += strlen(argv[i]) + 1;
+	}
+	if (err[0] || n > 16 || (n < 16 && argv[n] != NULL) || total > size + 1)
+		abort();
 }
 
 /* One input: a NUL-terminated command line against a table like the kernel's. */
@@ -79,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (r != -1 || !err[0] || memcmp(&d, &def, sizeof d) != 0) {
 		abort();
 	}
+	fuzz_split(line, size);
 	free(line);
 	return 0;
 }

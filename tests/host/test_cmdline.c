@@ -349,3 +349,85 @@ HTEST(no_error_buffer)
 	HEXPECT_EQ(cmdline_parse("foo", opts, NOPTS, one, 1), -1);
 	HEXPECT_EQ(one[0], '\0');
 }
+
+/* "--" ends the kernel's options; what follows is never parsed as one. */
+HTEST(separator_ends_the_options)
+{
+	HEXPECT_EQ(parse("smp=3 -- bogus=1 \"unterminated"), 0);
+	HEXPECT_EQ(smp, 3);
+	HEXPECT_EQ(parse("--"), 0);
+	HEXPECT(untouched());
+	HEXPECT_EQ(parse("quiet --x"), -1);	/* a word that only starts with "--" */
+	HEXPECT_STR_HAS(err, "unknown option '--x'");
+	HEXPECT_EQ(parse("tests=\"a -- b\" bogus"), -1);	/* quoted: not the separator */
+	HEXPECT_STR_HAS(err, "unknown option 'bogus'");
+	HEXPECT_EQ(parse("smp=2\t--\tlevel=4"), 0);
+	HEXPECT_EQ(level, 3);
+}
+
+HTEST(program_args_follow_the_separator)
+{
+	HEXPECT(cmdline_program_args("smp=2") == NULL);
+	HEXPECT(cmdline_program_args(NULL) == NULL);
+	HEXPECT(cmdline_program_args("") == NULL);
+	HEXPECT(cmdline_program_args("--x y") == NULL);
+	HEXPECT_STREQ(cmdline_program_args("smp=2 --"), "");
+	HEXPECT_STREQ(cmdline_program_args("smp=2 --   -n 10 in"), "-n 10 in");
+	HEXPECT_STREQ(cmdline_program_args("tests=\"x -- y\" -- a -- b"), "a -- b");
+	HEXPECT(cmdline_program_args("tests=\"x -- y") == NULL);
+	HEXPECT_STREQ(cmdline_program_args("--\n\"q\""), "\"q\"");
+}
+
+static char *av[8];
+static char abuf[64];
+
+static int split(const char *args)
+{
+	memset(err, 0x55, sizeof err);
+	memset(av, 0x55, sizeof av);
+	int n = cmdline_split(args, abuf, sizeof abuf, av, 8, err, sizeof err);
+	HEXPECT(memchr(err, '\0', sizeof err) != NULL);
+	if (n < 0)
+		HEXPECT(err[0] != '\0');
+	else
+		HEXPECT_STREQ(err, "");
+	return n;
+}
+
+HTEST(split_words_and_quotes)
+{
+	HEXPECT_EQ(split(""), 0);
+	HEXPECT(av[0] == NULL);
+	HEXPECT_EQ(split(NULL), 0);
+	HEXPECT_EQ(split("  \t "), 0);
+	HEXPECT_EQ(split("-n 10  input.txt "), 3);
+	HEXPECT_STREQ(av[0], "-n");
+	HEXPECT_STREQ(av[1], "10");
+	HEXPECT_STREQ(av[2], "input.txt");
+	HEXPECT(av[3] == NULL);
+	HEXPECT_EQ(split("\"two words\" \"\" a\"b c\"d x=\"1 2\""), 4);
+	HEXPECT_STREQ(av[0], "two words");
+	HEXPECT_STREQ(av[1], "");
+	HEXPECT_STREQ(av[2], "ab cd");
+	HEXPECT_STREQ(av[3], "x=1 2");
+	HEXPECT_EQ(split("-- --"), 2);	/* the program's own "--" stays its own */
+	HEXPECT_STREQ(av[1], "--");
+	HEXPECT_EQ(split("1 2 3 4 5 6 7 8"), 8);	/* exactly full: no NULL slot left */
+	HEXPECT_STREQ(av[7], "8");
+}
+
+HTEST(split_errors_name_the_problem)
+{
+	HEXPECT_EQ(split("a \"b c"), -1);
+	HEXPECT_STREQ(err, "cmdline: program argument 2 ('\"b c'): unterminated quote at offset 2");
+	HEXPECT_EQ(split("1 2 3 4 5 6 7 8 9"), -1);
+	HEXPECT_STREQ(err, "cmdline: more than 8 program arguments");
+	HEXPECT_EQ(split("a\x01"), -1);
+	HEXPECT_STREQ(err, "cmdline: byte 0x01 at offset 1 is not printable ASCII");
+	HEXPECT_EQ(split("this line is longer than the sixty-four bytes of the test's buffer"), -1);
+	HEXPECT_STR_HAS(err, "do not fit a buffer of 64");
+	char one[1] = { 'x' };
+	HEXPECT_EQ(cmdline_split("\"", abuf, sizeof abuf, av, 8, one, 1), -1);
+	HEXPECT_EQ(one[0], '\0');
+	HEXPECT_EQ(cmdline_split("a b", abuf, sizeof abuf, av, 8, NULL, 0), 2);
+}

@@ -18,6 +18,8 @@
  *         width of dst (dstsize 1, 2, 4 or 8 bytes, native unsigned integer)
  *   STR   copied with its NUL into dst[dstsize]; a value that does not fit is an
  *         error, never truncated
+ *   --               ends the kernel's options: the rest of the line is the
+ *                    program's arguments (cmdline_program_args), never parsed here
  * The whole line is printable ASCII or whitespace, at most CMDLINE_MAX_LEN bytes
  * and CMDLINE_MAX_WORDS words. An option given twice is an error (the line is
  * usually typed by a person who meant one of them; guessing which hides a mistake).
@@ -69,6 +71,26 @@ extern const struct cmdline_opt __cmdline_opts_start[], __cmdline_opts_end[];
  * "cmdline: option 'smp': 0 is out of range [1, 64]"; on error no dst was written.
  */
 int cmdline_parse(const char *line, const struct cmdline_opt *opts, size_t nopts,
+		  char *err, size_t errlen);
+
+/*
+ * The program's part of a line: what follows the word "--" (leading whitespace
+ * skipped; quoted values are skipped whole, so a "--" inside one does not count), or
+ * NULL when the line has no "--" or is not bounded. Call it on a line cmdline_parse
+ * accepted.
+ */
+const char *cmdline_program_args(const char *line);
+
+/*
+ * Split the program's arguments into argv[0..argc) (at most maxargs, argv[argc] set
+ * to NULL when there is room), the strings written into buf (buflen at least the
+ * length of args + 1). Words are separated by whitespace; a '"' quotes up to the
+ * next '"', whitespace included, and the quotes are dropped ("" is an empty
+ * argument, a"b c"d is one: ab cd); there are no escapes. Returns argc, or -1 with a
+ * one-line message in err (unterminated quote, too many arguments, a byte that is
+ * not printable, too long).
+ */
+int cmdline_split(const char *args, char *buf, size_t buflen, char **argv, size_t maxargs,
 		  char *err, size_t errlen);
 
 #endif

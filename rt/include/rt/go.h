@@ -10,6 +10,10 @@
  *   go_id()                  the running goroutine's id (1 = the first)
  *   go_sleep(ns)             park for at least ns nanoseconds (0: yield)
  *   go_now()                 the monotonic clock, in nanoseconds since boot
+ *   go_cpu()                 the CPU the caller runs on (0 .. go_ncpu() - 1); it may
+ *                            have moved by the time the value is used, as with Linux's
+ *                            sched_getcpu: for statistics, not for per-CPU data
+ *   go_ncpu()                the number of CPUs online, each running goroutines
  *   go_timer_after(ns), go_ticker(period), go_timer_stop/reset/free, go_after(ns),
  *   go_after_func(ns, fn, arg)   timers that deliver on channels or run a function
  *                            (rt/timer.h)
@@ -34,6 +38,8 @@ void go_yield(void);
 uint64_t go_id(void);
 void go_sleep(uint64_t ns);
 uint64_t go_now(void);
+unsigned go_cpu(void);
+unsigned go_ncpu(void);
 
 struct g;
 

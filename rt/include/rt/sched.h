@@ -170,8 +170,9 @@ void timer_slice_set(uint64_t deadline);
 struct arch_frame;
 void sched_tick(struct arch_frame *f);
 
-/* The first goroutine when the kernel has none to run: the demo (rt/demo.c). */
-int rt_demo_main(void *arg);
+/* The first goroutine when the kernel runs no tests: the program (rt/program.c);
+ * arg is its struct program_args (kernel/start.h). */
+int rt_program_main(void *arg);
 
 /* Print every goroutine (rt/traceback.c); the kernel's panic dump hook. */
 void sched_dump(void);
