@@ -12,10 +12,17 @@
 #                         SMP primitives' costs at 2, 4, 8 cores (medians of 3 runs),
 #                         goroutines against Go and pthreads (tools/gobench.py), the
 #                         collector against Go, Boehm and malloc (tools/gcbench.py)
+#   make debug [APP=dir]  boot under QEMU stopped for gdb, gdb-multiarch attached with the
+#                         kernel's symbols and `info goroutines`, `goroutine N bt`
 #   make fuzz             the parser fuzzers for longer (FUZZ_SECONDS each)
 #   make image [APP=dir]  just build build/$(ARCH)/{kernel.elf,esp.img[,Image]}, or with
 #                         APP build/$(ARCH)/app/<name>/ (name: the folder's)
 #   make apps             every example of tests/apps/ for both arches and the host
+#   make disk [APP=dir] [ARGS=...] [CMDLINE=...]
+#                         build/$(ARCH)/disk.img (or app/<name>/disk.img): a GPT disk with
+#                         one EFI system partition (FAT32) holding the loader, the kernel
+#                         (and on aarch64 its Image) and cmdline.txt, for dd to a USB
+#                         stick or an SD card
 #
 # Both run and test first install what is missing (tools/deps.sh: Debian packages;
 # tools/newlib.sh: newlib from Debian's newlib-source, cached in build/newlib;
@@ -89,7 +96,7 @@ $(error APP=$(APP): the folder's path must not contain spaces)
 endif
 endif
 
-.PHONY: all image run test bench fuzz deps newlib host-tests boot-tests tool-tests apps clean FORCE
+.PHONY: all image run test bench fuzz deps newlib host-tests boot-tests tool-tests apps disk debug clean FORCE
 all: image
 
 IMAGE_DIR := $(if $(strip $(APP)),$(O)/app/$(APP_NAME),$(O))
@@ -239,6 +246,31 @@ $(APPO)/esp.img: $(EFI_OUT) $(APPO)/kernel.elf
 	$(call ESP_IMG,$(APPO))
 endif
 
+# ---- a disk to flash ------------------------------------------------------------------
+# The partition: FAT32 of DISK_MIB MiB (what firmware expects of an EFI system partition;
+# the ESP image above is FAT16, enough for QEMU); its command line is CMDLINE with the
+# program's ARGS after "--". tools/mkdisk.py wraps it in a GPT disk.
+DISK_MIB     ?= 64
+DISK_CMDLINE  = $(strip $(CMDLINE) $(if $(strip $(ARGS)),-- $(ARGS)))
+
+$(IMAGE_DIR)/disk.img: $(EFI_OUT) $(IMAGE_DIR)/kernel.elf $(if $(filter aarch64,$(ARCH)),$(IMAGE_DIR)/Image) \
+		tools/mkdisk.py FORCE
+	rm -f $@.part
+	mkfs.fat -C -F 32 -n GORT $@.part $$(( $(DISK_MIB) * 1024 )) >/dev/null
+	mmd -i $@.part ::/EFI ::/EFI/BOOT
+	mcopy -i $@.part $(EFI_OUT) ::/EFI/BOOT/
+	mcopy -i $@.part $(IMAGE_DIR)/kernel.elf ::/kernel.elf
+	$(if $(filter aarch64,$(ARCH)),mcopy -i $@.part $(IMAGE_DIR)/Image ::/Image)
+	printf '%s\n' '$(DISK_CMDLINE)' > $(IMAGE_DIR)/disk-cmdline.txt
+	mcopy -i $@.part $(IMAGE_DIR)/disk-cmdline.txt ::/cmdline.txt
+	tools/mkdisk.py $@.part $@
+	rm -f $@.part
+
+disk: deps
+	$(MAKE) --no-print-directory ARCH=$(ARCH) image
+	$(MAKE) --no-print-directory ARCH=$(ARCH) $(IMAGE_DIR)/disk.img
+	@echo "disk: $(IMAGE_DIR)/disk.img (write it with: dd if=$(IMAGE_DIR)/disk.img of=/dev/sdX bs=1M conv=fsync)"
+
 # ---- running --------------------------------------------------------------------
 # Without APP, the demo shows the boot report first (the kernel's option verbose).
 # ARGS go after "--": the program's, never parsed by the kernel.
@@ -249,15 +281,25 @@ run: deps
 	tools/run.py $(ARCH) --build $(BUILD) --path $(BOOT) --smp $(SMP) --cmdline '$(RUN_CMDLINE)' \
 		$(if $(strip $(APP)),--app $(APP_NAME))
 
+# QEMU waiting for gdb, and gdb-multiarch attached with the symbols and the goroutine
+# commands (tools/debug.py, tools/gdb_gort.py); direct boot unless BOOT says otherwise.
+debug: deps
+	$(MAKE) --no-print-directory ARCH=$(ARCH) image
+	tools/debug.py $(ARCH) --build $(BUILD) --path $(if $(filter command line,$(origin BOOT)),$(BOOT),direct) \
+		--smp $(SMP) --cmdline '$(RUN_CMDLINE)' $(if $(strip $(APP)),--app $(APP_NAME))
+
 # Every example program of tests/apps/ (make test boots them): both arches, the host.
 APPS := $(patsubst %/,%,$(sort $(dir $(wildcard tests/apps/*/*.c))))
 
+# The disk of one of them for each arch, for the boot tests of make disk's output.
 apps:
 	@for a in $(APPS); do \
 		$(MAKE) --no-print-directory ARCH=x86_64 APP=$$a image || exit 1; \
 		$(MAKE) --no-print-directory ARCH=aarch64 APP=$$a image || exit 1; \
 		$(MAKE) --no-print-directory APP=$$a host-app || exit 1; \
 	done
+	@$(MAKE) --no-print-directory ARCH=x86_64 APP=tests/apps/args $(BUILD)/x86_64/app/args/disk.img
+	@$(MAKE) --no-print-directory ARCH=aarch64 APP=tests/apps/args $(BUILD)/aarch64/app/args/disk.img
 
 # ---- tests ----------------------------------------------------------------------
 RESULTS := $(BUILD)/results
@@ -273,8 +315,9 @@ test: deps
 	$(MAKE) --no-print-directory apps
 	-tools/boehmprogs.py --build $(BUILD) --results $(RESULTS)/boehm.txt
 	-tools/boottest.py --build $(BUILD) --results $(RESULTS)/boot.txt
+	-tools/gdbtest.py --build $(BUILD) --results $(RESULTS)/gdb.txt
 	@tools/summary.py $(RESULTS)/tools.txt $(RESULTS)/host.txt $(RESULTS)/fuzz.txt $(RESULTS)/boehm.txt \
-		$(RESULTS)/boot.txt
+		$(RESULTS)/boot.txt $(RESULTS)/gdb.txt
 
 # The goroutine benchmarks against Go and pthreads (tools/gobench.py): runs of each side.
 GOBENCH_RUNS ?= 5

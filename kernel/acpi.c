@@ -305,6 +305,37 @@ static uint32_t acpi_madt_min_len(uint8_t type)
 	}
 }
 
+#define MADT_COM1_IRQ	4	/* the console's UART, COM1 at 0x3f8 */
+
+/*
+ * An ISA IRQ's line: identity-mapped to the same GSI, edge-triggered, active high
+ * (the ISA bus's own), unless an interrupt source override of bus 0 says otherwise.
+ * The override's MPS INTI flags: polarity in bits 1:0, trigger in bits 3:2, each
+ * 00 "as the bus", 01 high / edge, 11 low / level; 10 is reserved.
+ */
+static int acpi_isa_line(struct acpi_ctx *c, uint8_t irq, struct arch_irq_line *l)
+{
+	const struct platform *p = c->out;
+
+	*l = (struct arch_irq_line){ irq, false, false };
+	for (uint32_t i = 0; i < p->niso; i++) {
+		const struct platform_iso *iso = &p->iso[i];
+		if (iso->bus != 0 || iso->source != irq)
+			continue;
+		unsigned pol = iso->flags & 3, trig = (iso->flags >> 2) & 3;
+		if (pol == 2 || trig == 2) {
+			snprintf(c->err, c->errlen,
+				 "ACPI MADT: the override of ISA IRQ %u has reserved flags 0x%x",
+				 (unsigned)irq, (unsigned)iso->flags);
+			return -1;
+		}
+		l->num = iso->gsi;
+		l->active_low = pol == 3;
+		l->level = trig == 3;
+	}
+	return 0;
+}
+
 /* Walk the MADT ("APIC") entries into CPUs, IOAPICs and interrupt source overrides. */
 static int acpi_parse_madt(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 {
@@ -387,6 +418,9 @@ static int acpi_parse_madt(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 		snprintf(c->err, c->errlen, "ACPI MADT: local APIC address is 0");
 		return -1;
 	}
+	if (p->nioapics && acpi_isa_line(c, MADT_COM1_IRQ, &p->uart_irq) < 0)
+		return -1;
+	p->have_uart_irq = p->nioapics > 0;
 	if (p->ncpus == 0) {
 		snprintf(c->err, c->errlen, "ACPI MADT: no usable processor entry");
 		return -1;

@@ -977,6 +977,44 @@ static int fdt_handle_timer(struct fdt_state *st, const struct fdt_cursor *cur)
 	return 0;
 }
 
+/*
+ * The PL011's receive interrupt: its first interrupts triple, which must be an SPI
+ * (GIC binding: type 0, number, flags; flags 1 rising edge, 2 falling edge, 4 level
+ * high, 8 level low). No interrupts property: no input (have_uart_irq stays false).
+ * The interrupt parent is taken to be the GIC (the only controller parsed).
+ */
+static int fdt_uart_irq(struct fdt_state *st, const struct fdt_cursor *cur)
+{
+	const uint8_t *v = st->prop[FP_INTERRUPTS].val;
+	uint32_t len = st->prop[FP_INTERRUPTS].len;
+
+	st->out->have_uart_irq = false;
+	if (!v)
+		return 0;
+	if (len == 0 || len % 12 != 0) {
+		snprintf(cur->err, cur->errlen,
+			 "FDT %s: interrupts length %u is not a multiple of 3 cells", fdt_path(cur),
+			 (unsigned)len);
+		return -1;
+	}
+	uint32_t type = fdt_be32(v), num = fdt_be32(v + 4), flags = fdt_be32(v + 8) & 0xf;
+	if (type != 0 || num > 987) {
+		snprintf(cur->err, cur->errlen,
+			 "FDT %s: interrupts (type %u, number %u) is not an SPI", fdt_path(cur),
+			 (unsigned)type, (unsigned)num);
+		return -1;
+	}
+	if (flags != 1 && flags != 2 && flags != 4 && flags != 8) {
+		snprintf(cur->err, cur->errlen,
+			 "FDT %s: interrupts flags 0x%x are not one trigger (1, 2, 4 or 8)",
+			 fdt_path(cur), (unsigned)flags);
+		return -1;
+	}
+	st->out->uart_irq = (struct arch_irq_line){ num, flags >= 4, flags == 2 || flags == 8 };
+	st->out->have_uart_irq = true;
+	return 0;
+}
+
 /* PSCI: the conduit (method) and the CPU_ON function id. */
 static int fdt_handle_psci(struct fdt_state *st, const struct fdt_cursor *cur,
 			   bool v0_2)
@@ -1053,7 +1091,8 @@ static int fdt_handle_compatible(struct fdt_state *st, const struct fdt_cursor *
 				 fdt_path_is(cur, st->stdout_path, st->stdout_pathlen);
 		if (out->have_uart && !is_stdout)
 			return 0;
-		if (fdt_reg_ranges(st, cur, &out->uart, 1, "PL011") < 0)
+		if (fdt_reg_ranges(st, cur, &out->uart, 1, "PL011") < 0 ||
+		    fdt_uart_irq(st, cur) < 0)
 			return -1;
 		out->have_uart = true;
 		st->uart_is_stdout = is_stdout;

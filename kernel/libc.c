@@ -10,7 +10,8 @@
  *   write(1 or 2)  -> the console; other descriptors -> EBADF
  *   sbrk           -> vm_sbrk (the libc heap at KHEAP_BASE, mapped on demand)
  *   exit           -> power off with the status
- *   read           -> 0 (no input yet: the console reader goroutine comes later)
+ *   read(0)        -> the console's reader (rt/tty.c registers it: a line at a time,
+ *                     blocking the goroutine); 0 (end of file) before it is registered
  *   the rest       -> fail with the errno a system without files gives
  *
  * Threads: errno and the rest of newlib's per-thread state belong to the running
@@ -20,6 +21,7 @@
  * so a program can keep several printf calls together on stdout.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/lock.h>
@@ -47,15 +49,22 @@ int write(int fd, const void *buf, size_t n)
 }
 int _write(int fd, const void *buf, size_t n) ALIAS(write);
 
+static ssize_t (*_Atomic stdin_reader)(void *buf, size_t n);
+
+void console_set_stdin_reader(ssize_t (*fn)(void *buf, size_t n))
+{
+	atomic_store(&stdin_reader, fn);
+}
+
 int read(int fd, void *buf, size_t n);
 int read(int fd, void *buf, size_t n)
 {
-	(void)buf, (void)n;
 	if (fd != 0) {
 		errno = EBADF;
 		return -1;
 	}
-	return 0;
+	ssize_t (*fn)(void *, size_t) = atomic_load(&stdin_reader);
+	return fn ? (int)fn(buf, n > 0x7fffffff ? 0x7fffffff : n) : 0;
 }
 int _read(int fd, void *buf, size_t n) ALIAS(read);
 

@@ -259,6 +259,7 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 	arch_cycles_init(boot_platform.have_pm_timer ? boot_platform.pm_timer_port : 0);
 	clock_init();
 	interrupts_init();
+	console_input_init();
 	smp_init();
 
 	snprintf(cmdline_copy, sizeof(cmdline_copy), "%s", bi->cmdline[0] ? bi->cmdline : boot_platform.bootargs);

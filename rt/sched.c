@@ -374,10 +374,13 @@ static bool work_anywhere(void)
 	return false;
 }
 
+_Atomic unsigned sched_wakers;
+
 /*
  * Go's "all goroutines are asleep": every P idle, no sleeper pending, nothing
- * runnable, yet goroutines live. Nothing but timers readies goroutines from outside
- * yet (no device interrupts do), so nothing could ever run again. The order of the
+ * runnable, yet goroutines live. Nothing but timers and the devices counted in
+ * sched_wakers (the console's input, rt/tty.c) readies goroutines from outside, so
+ * without them nothing could ever run again. The order of the
  * reads matters: timers_pending first (it drops only after a fired sleeper was
  * queued), then the queues, so a sleeper being readied is seen in one or the other.
  * Every idle bit is set only while its P has found nothing to run.
@@ -391,7 +394,8 @@ static void check_deadlock(void)
 			online |= 1ull << i;
 	if ((atomic_fetch_or(&sched.idle_mask, 0) & online) != online)
 		return;
-	if (atomic_load(&timers_pending) || work_anywhere() || !atomic_load(&sched.live))
+	if (atomic_load(&timers_pending) || atomic_load(&sched_wakers) || work_anywhere() ||
+	    !atomic_load(&sched.live))
 		return;
 	if (atomic_exchange(&reported, true))
 		return;
@@ -601,6 +605,7 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 	gc_init();			/* the heap: channels and timers live there */
 	sched_spawn(main_goroutine, NULL, 0);
 	gc_start();			/* the collector's goroutines, after main (goroutine 1) */
+	tty_init();			/* standard input reads the console (rt/tty.c) */
 	smp_set_idle_hook(sched_ap_loop);
 	sched_loop();
 }

@@ -56,6 +56,7 @@ matrix error.
 """
 
 import argparse
+import codecs
 import concurrent.futures
 import os
 import re
@@ -91,6 +92,7 @@ class Case:
         self.where = where        # "matrix.txt:12", for messages
         self.qemu_args = []       # extra QEMU arguments ("qemu:ARGS" fields)
         self.app = None           # a program's image ("app:NAME" field), else the default
+        self.script = []          # console input: ("wait", regex) / ("send", bytes) / ("close",)
 
     @property
     def id(self):
@@ -149,10 +151,32 @@ def parse_matrix(text, filename="matrix.txt"):
             raise MatrixError("%s: %s" % (where, e))
         if smp < 1 or timeout <= 0 or not 0 <= expect <= 255:
             raise MatrixError("%s: smp must be >= 1, timeout > 0, expect 0..255" % where)
-        regexes, qemu_args, app = [], [], None
+        regexes, qemu_args, app, script = [], [], None, []
         for r in f[7:]:
             if r.startswith("qemu:"):
                 qemu_args += shlex.split(r[len("qemu:"):])
+                continue
+            if r.startswith("wait:"):
+                try:
+                    script.append(("wait", re.compile(r[len("wait:"):], re.MULTILINE)))
+                except re.error as e:
+                    raise MatrixError("%s: bad regex in %r: %s" % (where, r, e))
+                continue
+            if r.startswith("send:"):
+                try:
+                    data = codecs.decode(r[len("send:"):], "unicode_escape").encode("latin-1")
+                except (UnicodeError, ValueError) as e:
+                    raise MatrixError("%s: bad escape in %r: %s" % (where, r, e))
+                script.append(("send", data))
+                continue
+            if r.startswith("sleep:"):
+                try:
+                    script.append(("sleep", float(r[len("sleep:"):])))
+                except ValueError as e:
+                    raise MatrixError("%s: %r: %s" % (where, r, e))
+                continue
+            if r == "close:":
+                script.append(("close",))
                 continue
             if r.startswith("app:"):
                 app = r[len("app:"):]
@@ -166,6 +190,7 @@ def parse_matrix(text, filename="matrix.txt"):
         case = Case(name, arch, path, smp, timeout, cmdline, expect, regexes, where)
         case.qemu_args = qemu_args
         case.app = app
+        case.script = script
         if case.id in seen:
             raise MatrixError("%s: case %s already defined at %s" % (where, case.id, seen[case.id]))
         seen[case.id] = where
@@ -337,13 +362,69 @@ def kill_group(pid):
         pass
 
 
-def run_qemu(argv, timeout, log):
+class Script:
+    """A case's console input, played against the output as it comes: each "wait"
+    holds the rest back until its regex matches the output (searched from where the
+    previous wait matched, carriage returns and escape sequences stripped); "send"
+    writes its bytes to the guest's console (QEMU's serial on its standard input; the
+    hosted binary's standard input); "sleep" holds the rest back for that many
+    seconds; "close" closes that input."""
+
+    def __init__(self, steps, stdin):
+        self.steps = list(steps)
+        self.stdin = stdin
+        self.text = ""
+        self.pos = 0
+        self.until = None   # the end of a sleep under way
+
+    def due(self):
+        """Seconds until a sleep under way ends (None: nothing timed)."""
+        return None if self.until is None else max(self.until - time.monotonic(), 0)
+
+    def feed(self, data):
+        """Take new output (bytes, or None to just advance); play what is due."""
+        if data:
+            self.text += ANSI_RE.sub("", data.decode("utf-8", errors="replace")).replace("\r", "")
+        while self.steps:
+            step = self.steps[0]
+            if step[0] == "wait":
+                m = step[1].search(self.text, self.pos)
+                if not m:
+                    return
+                self.pos = m.end()
+            elif step[0] == "sleep":
+                if self.until is None:
+                    self.until = time.monotonic() + step[1]
+                if time.monotonic() < self.until:
+                    return
+                self.until = None
+            elif step[0] == "send":
+                try:
+                    self.stdin.write(step[1])
+                    self.stdin.flush()
+                except (BrokenPipeError, OSError):
+                    self.steps = []
+                    return
+            else:
+                self.close()
+            self.steps.pop(0)
+
+    def close(self):
+        try:
+            self.stdin.close()
+        except OSError:
+            pass
+
+
+def run_qemu(argv, timeout, log, script=None):
     """Run argv in its own process group, copy its output to `log` as it
-    comes, and kill the group after `timeout` seconds. Returns a Run."""
+    comes, and kill the group after `timeout` seconds; play `script` (console
+    input steps, Case.script) against the output. Returns a Run."""
     t0 = time.monotonic()
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if script else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     except OSError as e:
         return Run(None, "", error="cannot run %s: %s" % (argv[0], e))
     with _live_lock:
@@ -351,6 +432,9 @@ def run_qemu(argv, timeout, log):
         if _abort.is_set():
             kill_group(proc.pid)
     chunks, timed_out = [], False
+    player = Script(script, proc.stdin) if script else None
+    if player:
+        player.feed(None)
     fd = proc.stdout.fileno()
     deadline = t0 + timeout
     try:
@@ -361,7 +445,10 @@ def run_qemu(argv, timeout, log):
                 if left <= 0:
                     timed_out = True
                     break
-                if not sel.select(left):
+                due = player.due() if player else None
+                if not sel.select(left if due is None else min(left, due)):
+                    if player:
+                        player.feed(None)
                     continue
                 data = os.read(fd, 65536)
                 if not data:
@@ -369,6 +456,8 @@ def run_qemu(argv, timeout, log):
                 chunks.append(data)
                 log.write(data)
                 log.flush()
+                if player:
+                    player.feed(data)
             if not timed_out:
                 try:
                     proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
@@ -388,6 +477,8 @@ def run_qemu(argv, timeout, log):
         rc = proc.wait()
     finally:
         proc.stdout.close()
+        if player:
+            player.close()
         with _live_lock:
             _live.discard(proc.pid)
     wall_ms = (time.monotonic() - t0) * 1000
@@ -422,7 +513,7 @@ def boot_case(case, build, log_dir, run):
         try:
             log.write(("### %s (%s)\n### %s\n" % (case.id, case.where, shlex.join(argv))).encode())
             log.flush()
-            run = run_qemu(argv, case.timeout, log)
+            run = run_qemu(argv, case.timeout, log, case.script)
         finally:
             cleanup()
         log.write(("\n### qemu exit code %s%s, %.0f ms\n"

@@ -20,6 +20,7 @@
 #   newlib-source                     newlib's source, built into build/ by tools/newlib.sh
 #   clang lld                         libFuzzer for the parser fuzzers
 #   python3                           the boot-test runner
+#   gdb-multiarch                     make debug, and the test of its goroutine commands
 #   libgc-dev                         the Boehm collector: tests/boehm's programs are built
 #                                     against it too and must print the same (make test),
 #                                     and it is the peer of tests/bench/boehm (make bench)
@@ -28,7 +29,7 @@
 # package); tools/gnuefi-aarch64.sh unpacks them into build/.
 set -eu
 pkgs="qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 gnu-efi gcc-aarch64-linux-gnu
-binutils-aarch64-linux-gnu mtools dosfstools newlib-source clang lld python3 make gcc libgc-dev"
+binutils-aarch64-linux-gnu mtools dosfstools newlib-source clang lld python3 make gcc libgc-dev gdb-multiarch"
 case "${1:-}" in
   "") ;;
   bench) pkgs="$pkgs golang-go" ;;

@@ -49,6 +49,9 @@ import tempfile
 
 ARCHES = ("x86_64", "aarch64")
 PATHS = ("uefi", "direct")
+# A third way through the firmware: BUILD/<arch>/disk.img (make disk), a GPT disk whose
+# EFI system partition holds the same files, attached as a raw disk like the ESP.
+DISK_PATH = "disk"
 
 # The hosted platform: builds by path (arch/host/host.mk).
 HOST_ARCH = "host"
@@ -88,6 +91,8 @@ def image_path(build, arch, path, app=None):
         return os.path.join(build, "host-sys", HOST_PATHS[path])
     if path == "uefi":
         name = "esp.img"
+    elif path == DISK_PATH:
+        name = "disk.img"
     else:
         name = "kernel.elf" if arch == "x86_64" else "Image"
     if app:
@@ -102,8 +107,9 @@ def check_arch_path(arch, path):
         return
     if arch not in ARCHES:
         raise QemuError("unknown arch %r (want one of %s)" % (arch, ", ".join(ARCHES + (HOST_ARCH,))))
-    if path not in PATHS:
-        raise QemuError("unknown boot path %r (want one of %s)" % (path, ", ".join(PATHS)))
+    if path not in PATHS + (DISK_PATH,):
+        raise QemuError("unknown boot path %r (want one of %s)"
+                        % (path, ", ".join(PATHS + (DISK_PATH,))))
 
 
 def build_cmd(arch, path, image, cmdline, smp=1, mem="512M", interactive=False):
@@ -126,12 +132,12 @@ def build_cmd(arch, path, image, cmdline, smp=1, mem="512M", interactive=False):
     argv = [QEMU_BIN[arch]]
     if arch == "x86_64":
         argv += ["-machine", "q35"]
-    elif path == "uefi":
+    elif path != "direct":
         argv += ["-machine", "virt,gic-version=3,acpi=off", "-cpu", "cortex-a72"]
     else:
         argv += ["-machine", "virt,gic-version=3", "-cpu", "cortex-a72"]
     argv += ["-m", str(mem), "-smp", str(smp)]
-    if path == "uefi":
+    if path != "direct":
         argv += ["-bios", FIRMWARE[arch]]
         if arch == "aarch64":
             argv += ["-boot", "menu=on,splash-time=0"]

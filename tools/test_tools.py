@@ -440,6 +440,88 @@ def test_matrix_app_images():
 
 
 @test
+def test_matrix_console_script():
+    cases = boottest.parse_matrix(
+        "r x86_64 direct 1 10 '' 0 app:readline 'wait:^ready$' 'send:a\\x7fb\\n' 'sleep:0.2'"
+        " 'send:\\x04' 'close:' 'x'\n")
+    c = cases[0]
+    eq([st[0] for st in c.script], ["wait", "send", "sleep", "send", "close"], "steps")
+    eq(c.script[1][1], b"a\x7fb\n", "escapes decoded")
+    eq([r.pattern for r in c.regexes], ["x"], "script fields are not regexes")
+
+    class Sink:
+        def __init__(self):
+            self.data, self.closed = b"", False
+
+        def write(self, b):
+            self.data += b
+
+        def flush(self):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    sink = Sink()
+    player = boottest.Script(c.script, sink)
+    player.feed(None)
+    eq(sink.data, b"", "nothing before the wait matches")
+    player.feed(b"not yet\r\nrea")
+    eq(sink.data, b"", "a partial line does not match")
+    player.feed(b"dy\r\n")
+    eq(sink.data, b"a\x7fb\n", "sent after the match, then sleeping")
+    assert player.due() is not None and player.due() > 0, player.due()
+    time.sleep(0.25)
+    player.feed(None)
+    eq((sink.data, sink.closed), (b"a\x7fb\n\x04", True), "after the sleep")
+    for bad in ("'wait:('", "'sleep:x'", "'send:\\x4'"):
+        try:
+            boottest.parse_matrix("r x86_64 direct 1 10 '' 0 %s\n" % bad, "m")
+        except boottest.MatrixError:
+            pass
+        else:
+            raise AssertionError("%s parsed" % bad)
+
+
+@test
+def test_mkdisk_gpt():
+    import mkdisk
+    import zlib
+    part = bytes(range(256)) * 2 * 64                 # 64 sectors
+    disk = mkdisk.make_disk(part)
+    sec = 512
+    eq(len(disk) % sec, 0, "whole sectors")
+    last = len(disk) // sec - 1
+    eq((disk[0x1C2], disk[510:512]), (0xEE, b"\x55\xaa"), "protective MBR")
+    for lba, alt, entries_lba in ((1, last, 2), (last, 1, last - 32)):
+        h = disk[lba * sec:lba * sec + 92]
+        eq(h[:8], b"EFI PART", "signature at LBA %d" % lba)
+        crc = struct.unpack_from("<I", h, 16)[0]
+        eq(crc, zlib.crc32(h[:16] + bytes(4) + h[20:]) & 0xffffffff, "header CRC at %d" % lba)
+        my, other, _, _ = struct.unpack_from("<QQQQ", h, 24)
+        eq((my, other), (lba, alt), "my/alternate LBA")
+        elba, n, size, ecrc = struct.unpack_from("<QIII", h, 72)
+        eq(elba, entries_lba, "entries LBA")
+        table = disk[elba * sec:elba * sec + n * size]
+        eq(ecrc, zlib.crc32(table) & 0xffffffff, "entries CRC at %d" % lba)
+    with tempfile.TemporaryDirectory() as d:
+        img = os.path.join(d, "disk.img")
+        with open(img, "wb") as f:
+            f.write(disk)
+        off = qemu.fat_offset(img)
+    eq(off, 2048 * sec, "the ESP found where the firmware looks")
+    eq(disk[off:off + len(part)], part, "the partition, byte for byte")
+    eq(mkdisk.make_disk(part), disk, "the same input makes the same disk")
+    for bad in (b"", b"x" * 513):
+        try:
+            mkdisk.make_disk(bad)
+        except ValueError as e:
+            assert "whole number" in str(e), str(e)
+        else:
+            raise AssertionError("%d bytes accepted" % len(bad))
+
+
+@test
 def test_readme_program_is_an_example():
     with open(os.path.join(ROOT, "README.md")) as f:
         readme = f.read()

@@ -53,10 +53,12 @@
 #define GICD_CTLR		0x0000
 #define GICD_TYPER		0x0004
 #define GICD_IGROUPR		0x0080
+#define GICD_ISENABLER		0x0100
 #define GICD_ICENABLER		0x0180
 #define GICD_ICPENDR		0x0280
 #define GICD_ICACTIVER		0x0380
 #define GICD_IPRIORITYR		0x0400
+#define GICD_ICFGR		0x0c00
 #define GICD_IGRPMODR		0x0d00
 #define GICD_IROUTER		0x6000
 #define GICD_PIDR2		0xffe8
@@ -174,6 +176,33 @@ uintptr_t gicv3_find_redist(uint64_t hwid)
 			break;
 		stride = (typer & GICR_TYPER_VLPIS) ? GICR_FRAME_V4 : GICR_FRAME_V3;
 	}
+	return 0;
+}
+
+/* An SPI: its trigger (GICD_ICFGR, written while it is disabled, as it is since
+ * gic_dist_init), routed to this CPU, then enabled. The GIC takes only active-high
+ * levels and rising edges on SPIs. */
+int arch_irq_line_enable(const struct arch_irq_line *l, char *err, size_t errlen)
+{
+	uint32_t intid = 32 + l->num;
+
+	if (!gic.ready || intid >= gic.nlines) {
+		snprintf(err, errlen, "GICv3: SPI %u (INTID %u) is not one of the %u the distributor has",
+			 (unsigned)l->num, (unsigned)intid, gic.ready ? (unsigned)gic.nlines - 32 : 0u);
+		return -1;
+	}
+	if (l->active_low) {
+		snprintf(err, errlen, "GICv3: SPI %u is active-low or falling-edge, which the GIC "
+			 "cannot take", (unsigned)l->num);
+		return -1;
+	}
+	uintptr_t d = gic.dist, cfg = d + GICD_ICFGR + 4 * (intid / 16);
+	unsigned shift = 2 * (intid % 16) + 1;
+	unsigned long irq = arch_irq_save();
+	wr32(cfg, (rd32(cfg) & ~(1u << shift)) | (l->level ? 0 : 1u << shift));
+	wr64(d + GICD_IROUTER + 8 * intid, arch_cpu_hwid());
+	wr32(d + GICD_ISENABLER + 4 * (intid / 32), 1u << (intid % 32));
+	arch_irq_restore(irq);
 	return 0;
 }
 

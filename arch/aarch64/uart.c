@@ -1,5 +1,7 @@
 /*
- * arch/aarch64/uart.c: the ARM PL011 UART, polled.
+ * arch/aarch64/uart.c: the ARM PL011 UART: output polled, input by interrupt when
+ * asked (arch_uart_rx_irq: the receive and receive-timeout interrupts, which stay
+ * asserted while the receive FIFO holds bytes and clear as it is read empty).
  *
  * The kernel finds the PL011 in the device tree, maps it as device memory and passes
  * the virtual address to arch_uart_init. Registers used (32-bit, offsets from base):
@@ -7,7 +9,7 @@
  *   UARTFR    0x18  flags: BUSY bit 3, RXFE bit 4 (receive FIFO empty), TXFF bit 5
  *   UARTLCR_H 0x2c  line control: 8 data bits (WLEN 0b11), no parity, 1 stop, FIFOs
  *   UARTCR    0x30  control: UARTEN, TXE, RXE
- *   UARTIMSC  0x38  interrupt mask (all off: polled)
+ *   UARTIMSC  0x38  interrupt mask: RXIM bit 4, RTIM bit 6 when input interrupts
  *   UARTICR   0x44  interrupt clear
  * The baud rate divisors (UARTIBRD/FBRD) are left as the firmware set them: the
  * reference clock is a device-tree clock we do not parse yet, and QEMU ignores them.
@@ -33,6 +35,8 @@
 #define CR_UARTEN	(1u << 0)
 #define CR_TXE		(1u << 8)
 #define CR_RXE		(1u << 9)
+#define INT_RX		(1u << 4)
+#define INT_RT		(1u << 6)
 
 #define UART_SPIN_MAX	100000
 
@@ -62,6 +66,15 @@ int arch_uart_init(uintptr_t base)
 	reg_write(UARTICR, 0x7ff);
 	reg_write(UARTCR, CR_UARTEN | CR_TXE | CR_RXE);
 	return 0;
+}
+
+void arch_uart_rx_irq(bool on)
+{
+	if (!uart_regs)
+		return;
+	/* No clear first: bytes that came before are pending already, and QEMU's PL011
+	 * raises RX again only when its FIFO goes from empty to not empty. */
+	reg_write(UARTIMSC, on ? INT_RX | INT_RT : 0);
 }
 
 void arch_uart_putc(char c)

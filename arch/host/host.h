@@ -97,6 +97,7 @@
 struct host_cpu {
 	/* Written by any CPU. */
 	_Atomic unsigned ipi_pending;	/* 1 << enum ipi_kind, set by senders */
+	_Atomic unsigned dev_pending;	/* IRQ_DEVICE(0) raised (the input thread, uart.c) */
 
 	/* Written once by the CPU's own thread before `live`, read-only afterwards. */
 	pid_t tid;
@@ -119,6 +120,9 @@ extern unsigned host_ncpus;		/* CPUs the "firmware" describes (-smp) */
 extern pid_t host_pid;			/* this process, for tgkill */
 extern int host_memfd;			/* physical memory */
 extern uint64_t host_mem_size;		/* its size in bytes */
+
+/* Raise IRQ_DEVICE(0) on the CPU it is routed to (nothing before it is): any thread. */
+void host_irq_raise_device(void);
 
 /* This thread's CPU (NULL on the process's main thread, which is not a CPU). */
 extern __thread struct host_cpu *host_this_cpu;

@@ -68,6 +68,13 @@
  * first: the outer pass then "restores" the all-blocked mask, and the CPU never
  * takes a signal again (seen: timers lost after a stop).
  *
+ * The one device line, IRQ_DEVICE(0) (the console's input, uart.c), rides on SIG_IPI
+ * too, with its own pending word (dev_pending) so that it never makes an IPI sender
+ * think a signal is already on its way: the input thread sets it and signals the CPU
+ * the line is routed to when it was clear; a pass of the handler takes it after the
+ * IPIs. A wait for IPIs only leaves it pending, and when its signal was what woke the
+ * wait, records it (host_irq_pending) so that it is replayed once interrupts are on.
+ *
  * Rejected: sigprocmask as the interrupt flag (a system call on every spinlock
  * acquire and release); real-time signals (they queue, and an IPI storm would fill
  * the queue: tgkill fails with EAGAIN at RLIMIT_SIGPENDING); delivering what was
@@ -140,6 +147,8 @@ static void dispatch_ipis(struct host_cpu *c, struct arch_frame *f)
 static void dispatch(struct host_cpu *c, struct arch_frame *f)
 {
 	dispatch_ipis(c, f);
+	if (atomic_exchange_explicit(&c->dev_pending, 0, memory_order_acquire))
+		deliver(IRQ_DEVICE(0), f);
 	if (c->timer_fired) {
 		c->timer_fired = false;
 		if (host_timer_due(c))
@@ -250,6 +259,38 @@ void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
 	errno = saved_errno;
 }
 
+/* The CPU IRQ_DEVICE(0) is routed to; -1 while it is masked. */
+static _Atomic int dev_cpu = -1;
+
+int arch_irq_line_enable(const struct arch_irq_line *l, char *err, size_t errlen)
+{
+	if (l->num != 0) {
+		snprintf(err, errlen, "hosted: no device line %u (the console's input is 0)",
+			 (unsigned)l->num);
+		return -1;
+	}
+	atomic_store(&dev_cpu, (int)host_hwid);
+	return 0;
+}
+
+void host_irq_raise_device(void)
+{
+	int cpu = atomic_load(&dev_cpu);
+	if (cpu < 0)
+		return;
+	struct host_cpu *t = &host_cpus[cpu];
+	if (atomic_exchange_explicit(&t->dev_pending, 1, memory_order_release))
+		return;		/* raised already: its signal is on its way or taken */
+	if (atomic_load(&t->live)) {
+		int saved_errno = errno;
+		if (t == host_this_cpu)
+			host_irq_replay();
+		else
+			tgkill(host_pid, t->tid, SIG_IPI);
+		errno = saved_errno;
+	}
+}
+
 /* No broadcast in the host: one IPI per live CPU thread but this one. */
 void arch_ipi_broadcast(enum ipi_kind kind)
 {
@@ -277,6 +318,10 @@ void arch_wait_for_ipi(void)
 		sigwaitinfo(&ipi, NULL);	/* EINTR (a fault's handler ran): spurious */
 	if (!in_handler)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (atomic_load(&c->dev_pending)) {	/* its signal may be the one just taken */
+		int one = 1;
+		HOST_TLS_WRITE(host_irq_pending, one);
+	}
 	if (atomic_load(&c->ipi_pending)) {
 		ucontext_t uc;
 		struct arch_frame f;

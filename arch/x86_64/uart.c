@@ -1,7 +1,11 @@
 /*
- * arch/x86_64/uart.c: the 16550 UART at I/O port 0x3f8 (COM1), polled.
- * 115200 8N1, FIFOs on. Output waits for the transmit holding register; the wait is
- * bounded so a missing UART (some boards) cannot hang the kernel.
+ * arch/x86_64/uart.c: the 16550 UART at I/O port 0x3f8 (COM1).
+ * 115200 8N1, FIFOs on. Output is polled: it waits for the transmit holding register,
+ * bounded so a missing UART (some boards) cannot hang the kernel. Input interrupts
+ * when asked (arch_uart_rx_irq): IER's received-data bit, with the modem control
+ * register's OUT2, which on a PC gates the UART's line to the interrupt controller.
+ * The "received data" interrupt (and the FIFO's character timeout) stays asserted
+ * until the receive buffer is read empty.
  */
 #include <arch/ops.h>
 #include <arch/uart.h>
@@ -19,6 +23,12 @@ int arch_uart_init(uintptr_t base)
 	outb(COM1 + 2, 0xc7);		/* FIFO on, cleared, 14-byte threshold */
 	outb(COM1 + 4, 0x03);		/* DTR, RTS */
 	return 0;
+}
+
+void arch_uart_rx_irq(bool on)
+{
+	outb(COM1 + 4, on ? 0x0b : 0x03);	/* DTR, RTS, and OUT2 when on */
+	outb(COM1 + 1, on ? 0x01 : 0x00);	/* IER: received data available */
 }
 
 void arch_uart_putc(char c)

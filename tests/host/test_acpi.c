@@ -342,6 +342,10 @@ HTEST(q35_layout)
 	HEXPECT_EQ(pf.iso[4].source, 11);
 	HEXPECT_EQ(pf.iso[4].gsi, 11);
 	HEXPECT_EQ(pf.iso[4].flags, 0xd);
+	HEXPECT(pf.have_uart_irq);		/* COM1: no override, ISA's own */
+	HEXPECT_EQ(pf.uart_irq.num, 4);
+	HEXPECT(!pf.uart_irq.level);
+	HEXPECT(!pf.uart_irq.active_low);
 	HEXPECT(pf.have_hpet);
 	HEXPECT_EQ(pf.hpet_phys, 0xfed00000);
 	HEXPECT(pf.have_pm_timer);
@@ -1064,4 +1068,36 @@ HTEST(no_error_buffer)
 	char one[1] = { 'x' };
 	HEXPECT_EQ(acpi_parse(&pa, 0, &pf, one, 1), -1);
 	HEXPECT_EQ(one[0], '\0');
+}
+
+/* COM1's line (ISA IRQ 4): ISA's own unless overridden; reserved flags are refused. */
+static int com1_with_override(bool override, uint32_t gsi, uint16_t flags, bool ioapic)
+{
+	std();
+	madt_begin(OFF_MADT, 0xfee00000, 1);
+	madt_lapic(0, 0, 1);
+	if (ioapic)
+		madt_ioapic(0, 0xfec00000u, 0);
+	madt_iso(0, 2, 0);
+	if (override)
+		madt_iso(4, gsi, flags);
+	madt_finish();
+	return parse();
+}
+
+HTEST(com1_line_from_overrides)
+{
+	HREQUIRE_EQ(com1_with_override(false, 0, 0, true), 0);
+	HEXPECT(pf.have_uart_irq);
+	HEXPECT_EQ(pf.uart_irq.num, 4);
+	HEXPECT(!pf.uart_irq.level && !pf.uart_irq.active_low);
+	HREQUIRE_EQ(com1_with_override(true, 20, 0xf, true), 0);	/* level, active low */
+	HEXPECT_EQ(pf.uart_irq.num, 20);
+	HEXPECT(pf.uart_irq.level && pf.uart_irq.active_low);
+	HREQUIRE_EQ(com1_with_override(true, 4, 0x5, true), 0);	/* edge, high, said */
+	HEXPECT(!pf.uart_irq.level && !pf.uart_irq.active_low);
+	HEXPECT_EQ(com1_with_override(true, 4, 0x2, true), -1);
+	HEXPECT_STREQ(err, "ACPI MADT: the override of ISA IRQ 4 has reserved flags 0x2");
+	HREQUIRE_EQ(com1_with_override(false, 0, 0, false), 0);	/* no IOAPIC: no line */
+	HEXPECT(!pf.have_uart_irq);
 }

@@ -230,6 +230,10 @@ HTEST(qemu_virt_gicv3)
 	HEXPECT(pf.have_uart);
 	HEXPECT_EQ(pf.uart.base, 0x09000000);
 	HEXPECT_EQ(pf.uart.size, 0x1000);
+	HEXPECT(pf.have_uart_irq);		/* interrupts = <0 1 4>: SPI 1, level high */
+	HEXPECT_EQ(pf.uart_irq.num, 1);
+	HEXPECT(pf.uart_irq.level);
+	HEXPECT(!pf.uart_irq.active_low);
 	HEXPECT_EQ(pf.psci, PSCI_HVC);
 	HEXPECT_EQ(pf.psci_cpu_on, 0xc4000003);
 	HEXPECT_EQ(pf.nmem, 1);
@@ -1321,4 +1325,44 @@ HTEST(no_error_buffer)
 	HEXPECT_EQ(fdt_parse(b, 10, &pf, one, 1), -1);
 	HEXPECT_EQ(one[0], '\0');
 	free(b);
+}
+
+/* The PL011's receive interrupt: one SPI with one trigger, or none at all. */
+static int uart_with_interrupts(int ncells, uint32_t type, uint32_t num, uint32_t flags)
+{
+	b_reset();
+	b_root_with_cpus(1);
+	b_begin("serial@2000");
+	b_prop("compatible", "arm,pl011\0arm,primecell", 24);
+	b_prop_cells("reg", 4, 0, 0x2000, 0, 0x1000);
+	if (ncells == 3)
+		b_prop_cells("interrupts", 3, type, num, flags);
+	else if (ncells == 2)
+		b_prop_cells("interrupts", 2, type, num);
+	b_end();
+	b_end();
+	return b_parse();
+}
+
+HTEST(uart_interrupt_spi)
+{
+	HREQUIRE_EQ(uart_with_interrupts(0, 0, 0, 0), 0);
+	HEXPECT(pf.have_uart);
+	HEXPECT(!pf.have_uart_irq);
+	HREQUIRE_EQ(uart_with_interrupts(3, 0, 7, 8), 0);
+	HEXPECT(pf.have_uart_irq);
+	HEXPECT_EQ(pf.uart_irq.num, 7);
+	HEXPECT(pf.uart_irq.level);
+	HEXPECT(pf.uart_irq.active_low);
+	HREQUIRE_EQ(uart_with_interrupts(3, 0, 3, 1), 0);
+	HEXPECT(!pf.uart_irq.level);
+	HEXPECT(!pf.uart_irq.active_low);
+	HEXPECT_EQ(uart_with_interrupts(3, 1, 3, 4), -1);
+	HEXPECT_STREQ(err, "FDT /serial@2000: interrupts (type 1, number 3) is not an SPI");
+	HEXPECT_EQ(uart_with_interrupts(3, 0, 988, 4), -1);
+	HEXPECT_STR_HAS(err, "is not an SPI");
+	HEXPECT_EQ(uart_with_interrupts(3, 0, 3, 3), -1);
+	HEXPECT_STREQ(err, "FDT /serial@2000: interrupts flags 0x3 are not one trigger (1, 2, 4 or 8)");
+	HEXPECT_EQ(uart_with_interrupts(2, 0, 3, 0), -1);
+	HEXPECT_STR_HAS(err, "interrupts length 8 is not a multiple of 3 cells");
 }

@@ -6,8 +6,9 @@
  *   IRQ_IPI(kind)     an inter-processor interrupt of one of the four kinds
  *                     (x86-64: LAPIC fixed vectors 0xf0+kind; aarch64: SGI kind)
  *   IRQ_TIMER         this CPU's one-shot timer (LAPIC timer / EL1 virtual timer)
- *   IRQ_DEVICE(n)     device interrupt n (x86-64: IOAPIC GSI n; aarch64: SPI n),
- *                     masked until a driver claims it (none yet)
+ *   IRQ_DEVICE(n)     device interrupt n (x86-64: IOAPIC GSI n; aarch64: SPI n, INTID
+ *                     32 + n; hosted: the console's input, n = 0), masked until a
+ *                     driver routes it (arch_irq_line_enable)
  *
  * The arch acknowledges and ends each interrupt (EOI) around the handler it was
  * given, which runs with interrupts off on this CPU's interrupt stack.
@@ -26,6 +27,7 @@
 #ifndef ARCH_IRQ_H
 #define ARCH_IRQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +68,24 @@ int arch_intc_init(const struct arch_intc_config *c, char *err, size_t errlen);
 void arch_intc_init_cpu(void);
 /* The kernel's dispatcher for every interrupt. */
 void arch_irq_set_handler(irq_handler_fn fn);
+
+/*
+ * A device's interrupt line, as the firmware describes it (the MADT's interrupt source
+ * overrides, a device-tree node's interrupts property).
+ */
+struct arch_irq_line {
+	uint32_t num;			/* IRQ_DEVICE(num): GSI / SPI number / 0 hosted */
+	bool level;			/* level-triggered (else edge) */
+	bool active_low;		/* active low / falling edge (else high / rising) */
+};
+
+/*
+ * Route a device line to this CPU and unmask it: its interrupts arrive as
+ * IRQ_DEVICE(l->num), to the handler irq_register installed (claim it first). 0, or
+ * -1 with err ("IOAPIC: no IOAPIC serves GSI 40"). Boot CPU, once per line, before
+ * the device is told to interrupt.
+ */
+int arch_irq_line_enable(const struct arch_irq_line *l, char *err, size_t errlen);
 
 /* Send an IPI to the CPU with hardware id hwid (may be this CPU). Any context. */
 void arch_ipi_send(uint64_t hwid, enum ipi_kind kind);

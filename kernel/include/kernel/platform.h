@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <arch/irq.h>
 #include <stdint.h>
 
 #define PLATFORM_MAX_CPUS    64
@@ -57,6 +58,12 @@ struct platform {
 	struct platform_range mem[PLATFORM_MAX_MEM];
 	uint32_t nrsv;			/* /memreserve/ and /reserved-memory */
 	struct platform_range rsv[PLATFORM_MAX_RSV];
+
+	/* The console UART's receive interrupt: x86-64, COM1's ISA IRQ 4 through the MADT's
+	 * overrides (when there is an IOAPIC); aarch64, the console PL011's interrupts
+	 * property (one SPI). Absent: the console takes no input. */
+	bool have_uart_irq;
+	struct arch_irq_line uart_irq;
 
 	/* x86-64 (ACPI) */
 	char oem_id[7];			/* RSDP OEM id, NUL-terminated */

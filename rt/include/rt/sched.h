@@ -164,6 +164,11 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 /* Sleep timers (rt/timer.c): take the CPUs' timer interrupts. */
 void timer_init(void);
 extern _Atomic uint64_t timers_pending;
+/* Wake-up sources other than timers, for the deadlock check: devices whose interrupts
+ * may still ready a goroutine (rt/tty.c, while the console may receive). */
+extern _Atomic unsigned sched_wakers;
+/* The console's readers (rt/tty.c): newlib's read(0), or glibc's stdin hosted. */
+void tty_init(void);
 /* This CPU's running goroutine's slice ends at deadline (clock_ns; 0: no slice).
  * Interrupts off. When it passes, the timer interrupt calls sched_tick(frame). */
 void timer_slice_set(uint64_t deadline);

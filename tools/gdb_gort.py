@@ -1,0 +1,192 @@
+"""gdb commands for goroutines: `source tools/gdb_gort.py` in a gdb attached to an
+image (make debug does it), or to the hosted binary.
+
+    info goroutines       one line per goroutine: id, state, wait reason, the CPU
+                          running it, the function it was started with
+    goroutine N bt        goroutine N's backtrace: a parked or runnable one from the
+                          context it saved when it stopped (pc, then the chain of
+                          frame records from its frame pointer), as the kernel's
+                          goroutine dump walks it; a running one from the registers
+                          of the CPU running it (the gdb thread of that vCPU)
+
+The walk checks every frame record (inside the goroutine's stack, growing upwards;
+for a running one, whose CPU may be in an interrupt handler on another stack, only
+that no record repeats) and stops at 64 frames. Reads go through gdb, so they see what the CPU sees: stop the
+image in kernel or goroutine code (any stop under QEMU's gdb stub is).
+"""
+
+import gdb
+
+STATUS = {0: "idle", 1: "runnable", 2: "running", 3: "waiting", 4: "dead"}
+G_SCAN = 0x100
+MAX_FRAMES = 64
+
+
+def _u64(addr):
+    mem = gdb.selected_inferior().read_memory(addr, 8)
+    return int.from_bytes(bytes(mem), "little")
+
+
+def _arch():
+    name = gdb.selected_inferior().architecture().name()
+    return "aarch64" if "aarch64" in name else "x86_64"
+
+
+def _symbol(pc):
+    try:
+        s = gdb.execute("info symbol 0x%x" % pc, to_string=True).strip()
+    except gdb.error:
+        return "?"
+    if s.startswith("No symbol"):
+        return "?"
+    # "func + 12 in section .text" -> "func+0xc"
+    name = s.split(" in section")[0]
+    if " + " in name:
+        fn, off = name.split(" + ")
+        return "%s+0x%x" % (fn, int(off))
+    return name + "+0x0"
+
+
+def _goroutines():
+    g = gdb.parse_and_eval("sched.allgs")
+    seen = 0
+    while int(g) != 0 and seen < 1000000:
+        yield g
+        g = g["alllink"]
+        seen += 1
+
+
+def _find(n):
+    for g in _goroutines():
+        if int(g["id"]) == n:
+            return g
+    return None
+
+
+def _status(g):
+    st = int(g["status"])
+    name = STATUS.get(st & ~G_SCAN, "status %d" % st)
+    return name + (" (being scanned)" if st & G_SCAN else ""), st & ~G_SCAN
+
+
+def _cpu_of(g):
+    p = g["p"]
+    return int(p["id"]) if int(p) != 0 else None
+
+
+def _walk(pc, fp, lo, hi, upwards=True):
+    """Frames from pc and the frame-record chain at fp, inside [lo, hi), each record
+    above the last (upwards; a running CPU's chain may go from its interrupt stack
+    to the goroutine's, anywhere: then only a record that repeats stops it)."""
+    frames = [pc]
+    for _ in range(MAX_FRAMES - 1):
+        if fp == 0 or fp % 8 or not (lo <= fp < hi - 16):
+            break
+        try:
+            nfp, ret = _u64(fp), _u64(fp + 8)
+        except gdb.MemoryError:
+            break
+        if ret == 0:
+            break
+        frames.append(ret)
+        if nfp == fp or (upwards and nfp < fp):
+            break
+        fp = nfp
+    return frames
+
+
+def _print_frames(frames):
+    """Like the kernel's dumps: a return address is named by the call before it (the
+    symbol of the byte before), with its own offset."""
+    for i, pc in enumerate(frames):
+        sym = _symbol(pc - 1 if i else pc)
+        if i and "+0x" in sym:
+            fn, off = sym.rsplit("+0x", 1)
+            sym = "%s+0x%x" % (fn, int(off, 16) + 1)
+        print("  #%d 0x%016x %s" % (i, pc, sym))
+
+
+def _vcpu_thread(cpu):
+    """The gdb thread of the vCPU the kernel calls CPU `cpu` (its hardware id is
+    QEMU's vCPU index here: APIC id on q35, MPIDR Aff0 on virt)."""
+    hwid = int(gdb.parse_and_eval("cpus[%d].hwid" % cpu))
+    index = hwid & 0xff
+    for t in gdb.selected_inferior().threads():
+        if t.num == index + 1:
+            return t
+    return None
+
+
+def _hosted_running_error(n):
+    return gdb.GdbError("goroutine %s is running: on the hosted platform its backtrace "
+                        "is its CPU thread's (thread apply all bt)" % n)
+
+
+class InfoGoroutines(gdb.Command):
+    """List the goroutines: id, state, wait reason, CPU, start function."""
+
+    def __init__(self):
+        super().__init__("info goroutines", gdb.COMMAND_STATUS)
+
+    def invoke(self, arg, from_tty):
+        n = 0
+        for g in _goroutines():
+            state, st = _status(g)
+            what = state
+            if st == 3 and int(g["wait_reason"]) != 0:
+                what += " (%s)" % g["wait_reason"].string()
+            cpu = _cpu_of(g) if st == 2 else None
+            where = " on cpu %d" % cpu if cpu is not None else ""
+            fn = _symbol(int(g["fn"])).split("+")[0] if int(g["fn"]) else "?"
+            print("  goroutine %d: %s%s, started at %s" % (int(g["id"]), what, where, fn))
+            n += 1
+        print("%d goroutines" % n)
+
+
+class Goroutine(gdb.Command):
+    """goroutine N bt: goroutine N's backtrace."""
+
+    def __init__(self):
+        super().__init__("goroutine", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        words = arg.split()
+        if len(words) != 2 or words[1] != "bt" or not words[0].isdigit():
+            raise gdb.GdbError("usage: goroutine N bt")
+        g = _find(int(words[0]))
+        if g is None:
+            raise gdb.GdbError("no goroutine %s (info goroutines lists them)" % words[0])
+        state, st = _status(g)
+        lo, hi = int(g["stack"]["base"]), int(g["stack"]["top"])
+        print("goroutine %d [%s]:" % (int(g["id"]), state))
+        if st == 2 and _cpu_of(g) is not None:
+            if gdb.lookup_global_symbol("host_cpus") is not None:
+                raise _hosted_running_error(words[0])
+            t = _vcpu_thread(_cpu_of(g))
+            if t is None:
+                raise gdb.GdbError("goroutine %s runs on cpu %d, which has no gdb thread"
+                                   % (words[0], _cpu_of(g)))
+            old = gdb.selected_thread()
+            t.switch()
+            try:
+                frame = gdb.newest_frame()
+                pc = int(frame.pc())
+                fp = int(gdb.parse_and_eval("$x29" if _arch() == "aarch64" else "$rbp"))
+            finally:
+                old.switch()
+            # the CPU may be in an interrupt handler on its own stack: walk anywhere
+            _print_frames(_walk(pc, fp, 0, 1 << 64, upwards=False))
+            return
+        elif st == 4:
+            raise gdb.GdbError("goroutine %s is dead" % words[0])
+        else:
+            ctx = g["ctx"]
+            if _arch() == "aarch64":
+                pc, fp = int(ctx["lr"]), int(ctx["fp"])
+            else:
+                pc, fp = int(ctx["rip"]), int(ctx["rbp"])
+        _print_frames(_walk(pc, fp, lo, hi))
+
+
+InfoGoroutines()
+Goroutine()
