@@ -16,7 +16,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 HOST_OUT    := $(BUILD)/host
 
 HOST_UNDER_acpi    := kernel/acpi.c
-HOST_UNDER_fdt     := kernel/fdt.c
+HOST_UNDER_fdt     := kernel/fdt.c kernel/fdt_walk.c
 HOST_UNDER_cmdline := kernel/cmdline.c
 HOST_UNDER_pmm     := kernel/pmm.c
 
@@ -47,7 +47,7 @@ FUZZ_CC     := clang
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	       -Ikernel/include -Iboot/include -Iarch/include
 FUZZ_UNDER_acpi    := kernel/acpi.c
-FUZZ_UNDER_fdt     := kernel/fdt.c
+FUZZ_UNDER_fdt     := kernel/fdt.c kernel/fdt_walk.c
 FUZZ_UNDER_cmdline := kernel/cmdline.c
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
