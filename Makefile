@@ -12,9 +12,13 @@
 #                         SMP primitives' costs at 2, 4, 8 cores (medians of 3 runs),
 #                         goroutines against Go and pthreads (tools/gobench.py), the
 #                         collector against Go, Boehm and malloc (tools/gcbench.py)
+#   make soak [ARCH=...] [SOAK_MIN=10] [SOAK_SMP=4], make soak-host
+#                         everything at once on every core for SOAK_MIN minutes, with
+#                         exact accounting (tests/apps/soak)
 #   make debug [APP=dir]  boot under QEMU stopped for gdb, gdb-multiarch attached with the
 #                         kernel's symbols and `info goroutines`, `goroutine N bt`
-#   make fuzz             the parser fuzzers for longer (FUZZ_SECONDS each)
+#   make fuzz             every parser fuzzer to FUZZ_RUNS executions (10 million), what
+#                         gained coverage merged into its corpus in tests/fuzz/corpus
 #   make image [APP=dir]  just build build/$(ARCH)/{kernel.elf,esp.img[,Image]}, or with
 #                         APP build/$(ARCH)/app/<name>/ (name: the folder's)
 #   make apps             every example of tests/apps/ for both arches and the host
@@ -96,7 +100,7 @@ $(error APP=$(APP): the folder's path must not contain spaces)
 endif
 endif
 
-.PHONY: all image run test bench fuzz deps newlib host-tests boot-tests tool-tests apps disk debug clean FORCE
+.PHONY: all image run test bench fuzz fuzz-short soak soak-host deps newlib host-tests boot-tests tool-tests apps disk debug clean FORCE
 all: image
 
 IMAGE_DIR := $(if $(strip $(APP)),$(O)/app/$(APP_NAME),$(O))
@@ -288,6 +292,22 @@ debug: deps
 	tools/debug.py $(ARCH) --build $(BUILD) --path $(if $(filter command line,$(origin BOOT)),$(BOOT),direct) \
 		--smp $(SMP) --cmdline '$(RUN_CMDLINE)' $(if $(strip $(APP)),--app $(APP_NAME))
 
+# The soak (tests/apps/soak): every core, SOAK_MIN minutes, a short time slice and
+# checkmark on; its last line has the totals, its status is 0 only when nothing was
+# lost. make test runs a 40-second version per arch and hosted (tests/boot/matrix.txt).
+SOAK_MIN ?= 10
+SOAK_SMP ?= 4
+SOAK_CMDLINE = slice_ms=1 gccheckmark=1 -- $$(( $(SOAK_MIN) * 60 ))
+
+soak: deps
+	$(MAKE) --no-print-directory ARCH=$(ARCH) APP=tests/apps/soak image
+	tools/run.py $(ARCH) --build $(BUILD) --path direct --smp $(SOAK_SMP) --app soak \
+		--cmdline "$(SOAK_CMDLINE)" </dev/null
+
+soak-host:
+	$(MAKE) --no-print-directory APP=tests/apps/soak host-app
+	$(BUILD)/host-sys/app/soak/soak -smp $(SOAK_SMP) -- $(SOAK_CMDLINE) </dev/null
+
 # Every example program of tests/apps/ (make test boots them): both arches, the host.
 APPS := $(patsubst %/,%,$(sort $(dir $(wildcard tests/apps/*/*.c))))
 
@@ -310,7 +330,7 @@ test: deps
 	$(MAKE) --no-print-directory ARCH=aarch64 image
 	-$(MAKE) --no-print-directory tool-tests
 	-$(MAKE) --no-print-directory host-tests
-	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+	-$(MAKE) --no-print-directory fuzz-short FUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(MAKE) --no-print-directory host-sys
 	$(MAKE) --no-print-directory apps
 	-tools/boehmprogs.py --build $(BUILD) --results $(RESULTS)/boehm.txt

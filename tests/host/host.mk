@@ -55,11 +55,14 @@ $(HOST_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_UNDER_$$*) kernel/include/kernel
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_UNDER_$*) -o $@
 
-fuzz: $(patsubst %,$(HOST_OUT)/fuzz_%,$(FUZZERS))
+# Each fuzzer from its corpus (tests/fuzz/corpus/<name>, kept in the tree, and what the
+# runs found in build/host/corpus/<name>), stopped by $(1): -max_total_time=S (make test's
+# bounded runs) or -runs=N (make fuzz). PASS/FAIL lines in $(RESULTS)/fuzz.txt.
+define FUZZ_RUN
 	@mkdir -p $(RESULTS); : > $(RESULTS)/fuzz.txt; rc=0; \
 	for f in $(FUZZERS); do \
 		mkdir -p $(HOST_OUT)/corpus/$$f; \
-		if $(HOST_OUT)/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+		if $(HOST_OUT)/fuzz_$$f $(1) -rss_limit_mb=2048 -timeout=10 \
 			-artifact_prefix=$(HOST_OUT)/crash-$$f- \
 			$(HOST_OUT)/corpus/$$f tests/fuzz/corpus/$$f > $(HOST_OUT)/fuzz_$$f.log 2>&1; then \
 			echo "[ OK ] fuzz/$$f: $$(grep -Eo '#[0-9]+[[:space:]]+DONE.*' $(HOST_OUT)/fuzz_$$f.log | tail -1)"; \
@@ -69,3 +72,21 @@ fuzz: $(patsubst %,$(HOST_OUT)/fuzz_%,$(FUZZERS))
 			echo "FAIL fuzz/$$f" >> $(RESULTS)/fuzz.txt; rc=1; \
 		fi; \
 	done; exit $$rc
+endef
+
+FUZZ_RUNS ?= 10000000
+
+# make test's bounded runs: FUZZ_SECONDS each.
+fuzz-short: $(patsubst %,$(HOST_OUT)/fuzz_%,$(FUZZERS))
+	$(call FUZZ_RUN,-max_total_time=$(FUZZ_SECONDS))
+
+# make fuzz: FUZZ_RUNS executions each, then what added coverage is merged into the
+# corpus in the tree (libFuzzer's -merge=1: only inputs with new features), to commit.
+fuzz: $(patsubst %,$(HOST_OUT)/fuzz_%,$(FUZZERS))
+	$(call FUZZ_RUN,-runs=$(FUZZ_RUNS))
+	@for f in $(FUZZERS); do \
+		before=$$(ls tests/fuzz/corpus/$$f | wc -l); \
+		$(HOST_OUT)/fuzz_$$f -merge=1 -rss_limit_mb=2048 tests/fuzz/corpus/$$f $(HOST_OUT)/corpus/$$f \
+			> $(HOST_OUT)/fuzz_$$f.merge.log 2>&1 || { echo "fuzz/$$f: merge failed"; exit 1; }; \
+		echo "fuzz/$$f: corpus $$before -> $$(ls tests/fuzz/corpus/$$f | wc -l) inputs (tests/fuzz/corpus/$$f)"; \
+	done
