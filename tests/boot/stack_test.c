@@ -38,6 +38,7 @@
 #include <rt/gc_test.h>
 #include <rt/go.h>
 #include <rt/sched.h>
+#include "everywhere.h"
 
 #define WAIT_NS (30ull * 1000 * 1000 * 1000)
 #define KiB (1ul << 10)
@@ -494,16 +495,10 @@ static void conc_worker(void *arg)
 	atomic_fetch_add(&conc_done, 1);
 }
 
-/* Run fn on every online secondary in normal context, and on the boot CPU, then wait. */
+/* Run fn on every online CPU at once, then wait (tests/boot/everywhere.h). */
 static void run_everywhere(void (*fn)(void *), void *arg)
 {
-	for (unsigned i = 1; i < ARCH_MAX_CPUS; i++)
-		if (atomic_load(&cpus[i].online))
-			EXPECT_EQ(smp_run_on(i, fn, arg), 0);
-	fn(arg);
-	for (unsigned i = 1; i < ARCH_MAX_CPUS; i++)
-		if (atomic_load(&cpus[i].online))
-			EXPECT_EQ(smp_run_wait(i, WAIT_NS), 0);
+	test_run_everywhere(fn, arg, WAIT_NS);
 }
 
 TEST(stack, concurrent_alloc_grow_free_exact)

@@ -33,20 +33,15 @@
 #include <kernel/stw.h>
 #include <kernel/test.h>
 #include <rt/go.h>
+#include "everywhere.h"
 
 #define WAIT_NS    (10ull * 1000 * 1000 * 1000)
 #define BARRIER_NS (5ull * 1000 * 1000 * 1000)
 
-/* Run fn on every online secondary in normal context, and on the boot CPU, then wait. */
+/* Run fn on every online CPU at once, then wait (tests/boot/everywhere.h). */
 static void run_everywhere(void (*fn)(void *), void *arg)
 {
-	for (unsigned i = 1; i < ARCH_MAX_CPUS; i++)
-		if (atomic_load(&cpus[i].online))
-			EXPECT_EQ(smp_run_on(i, fn, arg), 0);
-	fn(arg);
-	for (unsigned i = 1; i < ARCH_MAX_CPUS; i++)
-		if (atomic_load(&cpus[i].online))
-			EXPECT_EQ(smp_run_wait(i, WAIT_NS), 0);
+	test_run_everywhere(fn, arg, WAIT_NS);
 }
 
 /*

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <kernel/acpi.h>
+#include "fuzz_common.h"
 
 struct fuzz_mem {
 	const uint8_t *data;
@@ -82,18 +83,6 @@ static void fuzz_fix_checksums(uint8_t *b, size_t size)
 	fuzz_fix_root(b, size, fuzz_le(b + 24, 8), 8);
 	fuzz_fix_sum(b, size, 0, 20, 8);
 	fuzz_fix_sum(b, size, 0, fuzz_le(b + 20, 4), 32);
-}
-
-/* Abort (a libFuzzer crash) unless err is one printable line. */
-static void fuzz_check_err(const char *err, size_t size)
-{
-	const char *nul = memchr(err, '\0', size);
-
-	if (!nul)
-		abort();
-	for (const char *p = err; p < nul; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			abort();
 }
 
 /* One input: memory at 0, RSDP at 0; checksums repaired when the last byte is odd. */

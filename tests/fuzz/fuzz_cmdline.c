@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <kernel/cmdline.h>
+#include "fuzz_common.h"
 
 /* The destinations, in one struct so that "untouched" is one memcmp. */
 struct fuzz_dst {
@@ -29,18 +30,6 @@ struct fuzz_dst {
 	char tests[32];
 	char console[8];
 };
-
-/* Abort (a libFuzzer crash) unless err is one printable line. */
-static void fuzz_check_err(const char *err, size_t size)
-{
-	const char *nul = memchr(err, '\0', size);
-
-	if (!nul)
-		abort();
-	for (const char *p = err; p < nul; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			abort();
-}
 
 /* The program's arguments of the line, split: every word inside buf, bounded. */
 static void fuzz_split(const char *line, size_t size)

@@ -14,18 +14,7 @@
 #include <string.h>
 
 #include <kernel/fdt.h>
-
-/* Abort (a libFuzzer crash) unless err is one printable line. */
-static void fuzz_check_err(const char *err, size_t size)
-{
-	const char *nul = memchr(err, '\0', size);
-
-	if (!nul)
-		abort();
-	for (const char *p = err; p < nul; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			abort();
-}
+#include "fuzz_common.h"
 
 /* One input: the whole blob. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -51,7 +51,7 @@ FUZZ_UNDER_fdt     := kernel/fdt.c kernel/fdt_walk.c
 FUZZ_UNDER_cmdline := kernel/cmdline.c
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(HOST_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_UNDER_$$*) kernel/include/kernel/*.h
+$(HOST_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $$(FUZZ_UNDER_$$*) kernel/include/kernel/*.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_UNDER_$*) -o $@
 
