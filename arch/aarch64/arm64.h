@@ -31,6 +31,47 @@
 #define START_HIGH	88	/* secondary_high at its kernel address */
 #define START_SIZE	96
 
+#ifdef __ASSEMBLER__
+/*
+ * The two steps every CPU takes from reset to the kernel's tables, for start.S (the
+ * boot CPU, early tables) and secondary.S (the others, the final ones); \tmp is
+ * clobbered.
+ *
+ * el1_defined_state: SCTLR_EL1 defined with the MMU and caches off, this CPU's
+ * I-cache and TLB invalidated, FP/SIMD usable at EL1 and EL0 (CPACR_EL1.FPEN).
+ */
+	.macro	el1_defined_state tmp
+	ldr	\tmp, =SCTLR_EL1_OFF
+	msr	sctlr_el1, \tmp
+	isb
+	ic	iallu
+	tlbi	vmalle1
+	dsb	nsh
+	isb
+	mov	\tmp, #(3 << 20)
+	msr	cpacr_el1, \tmp
+	isb
+	.endm
+
+/*
+ * mmu_on: the translation registers from the given registers, this CPU's TLB
+ * dropped, then SCTLR_EL1 (the MMU on): the next instruction is fetched through the
+ * new tables.
+ */
+	.macro	mmu_on mair, tcr, ttbr0, ttbr1, sctlr
+	msr	mair_el1, \mair
+	msr	tcr_el1, \tcr
+	msr	ttbr0_el1, \ttbr0
+	msr	ttbr1_el1, \ttbr1
+	isb
+	tlbi	vmalle1
+	dsb	nsh
+	isb
+	msr	sctlr_el1, \sctlr
+	isb
+	.endm
+#endif /* __ASSEMBLER__ */
+
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
 #include <stddef.h>

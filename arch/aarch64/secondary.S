@@ -47,15 +47,7 @@ arm64_secondary_entry:
 	cmp	x0, #1
 	b.ne	early_hang		/* EL3: firmware broke the PSCI contract */
 
-	ldr	x0, =SCTLR_EL1_OFF
-	msr	sctlr_el1, x0
-	isb
-	ic	iallu
-	tlbi	vmalle1
-	dsb	nsh
-	isb
-	mov	x0, #(3 << 20)		/* CPACR_EL1.FPEN: FP/SIMD at EL1 and EL0 */
-	msr	cpacr_el1, x0
+	el1_defined_state x0
 	msr	cntv_ctl_el0, xzr
 	isb
 
@@ -66,16 +58,7 @@ arm64_secondary_entry:
 	ldp	x1, x2, [x19, #START_VBAR]	/* vbar, struct arm64_cpu */
 	ldp	x3, x4, [x19, #START_EXC_TOP]	/* exception stack top, secondary_high */
 
-	msr	mair_el1, x25
-	msr	tcr_el1, x24
-	msr	ttbr0_el1, x26
-	msr	ttbr1_el1, x23
-	isb
-	tlbi	vmalle1
-	dsb	nsh
-	isb
-	msr	sctlr_el1, x27
-	isb
+	mmu_on	x25, x24, x26, x23, x27
 	br	x4
 	.ltorg
 arm64_secondary_entry_end:

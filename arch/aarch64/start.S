@@ -132,16 +132,7 @@ arm64_el2_to_el1:
 
 	/* ---- EL1 ---- */
 el1_entry:
-	ldr	x0, =SCTLR_EL1_OFF	/* MMU, D-cache, I-cache off; everything else defined */
-	msr	sctlr_el1, x0
-	isb
-	ic	iallu
-	tlbi	vmalle1
-	dsb	nsh
-	isb
-	mov	x0, #(3 << 20)		/* CPACR_EL1.FPEN: FP/SIMD at EL1 and EL0 */
-	msr	cpacr_el1, x0
-	isb
+	el1_defined_state x0		/* MMU and caches off, everything else defined (arm64.h) */
 
 	tst	x21, #0x1fffff		/* the kernel blocks below need a 2 MiB boundary */
 	b.ne	early_hang
@@ -218,28 +209,19 @@ el1_entry:
 	b.lo	5b
 	dsb	sy
 
-	/* Translation registers, then the MMU */
-	ldr	x0, =MAIR_VALUE
-	msr	mair_el1, x0
-	ldr	x0, =TCR_VALUE
+	/* Translation registers, then the MMU (mmu_on, arm64.h) */
+	ldr	x3, =MAIR_VALUE
+	ldr	x4, =TCR_VALUE
 	mrs	x1, id_aa64mmfr0_el1
 	and	x1, x1, #0xf		/* PARange; 48 bits at most (52 needs LPA2) */
 	mov	x2, #5
 	cmp	x1, x2
 	csel	x1, x1, x2, ls
-	bfi	x0, x1, #32, #3		/* TCR.IPS */
-	msr	tcr_el1, x0
-	adrp	x0, early_l0_lo
-	msr	ttbr0_el1, x0
-	adrp	x0, early_l0_hi
-	msr	ttbr1_el1, x0
-	isb
-	tlbi	vmalle1
-	dsb	nsh
-	isb
-	ldr	x0, =SCTLR_EL1_ON
-	msr	sctlr_el1, x0
-	isb
+	bfi	x4, x1, #32, #3		/* TCR.IPS */
+	adrp	x5, early_l0_lo
+	adrp	x6, early_l0_hi
+	ldr	x7, =SCTLR_EL1_ON
+	mmu_on	x3, x4, x5, x6, x7
 	ldr	x0, =start_high
 	br	x0
 
