@@ -27,13 +27,24 @@
  */
 #include <arch/context_impl.h>
 
+/*
+ * The hosted platform assembles this very file (arch/host/context.S), with the
+ * register switch under another name and a first-run hook for the sanitizer builds.
+ */
+#ifndef CONTEXT_SWAP
+#define CONTEXT_SWAP arch_context_switch
+#endif
+#ifndef CONTEXT_FIRST_RUN
+#define CONTEXT_FIRST_RUN
+#endif
+
 	.text
 
-/* void arch_context_switch(struct arch_context *from, struct arch_context *to) */
-	.globl	arch_context_switch
-	.type	arch_context_switch, @function
+/* void CONTEXT_SWAP(struct arch_context *from, struct arch_context *to) */
+	.globl	CONTEXT_SWAP
+	.type	CONTEXT_SWAP, @function
 	.p2align 4
-arch_context_switch:
+CONTEXT_SWAP:
 	.cfi_startproc
 	movq	(%rsp), %rax			/* from resumes at our return address */
 	leaq	8(%rsp), %rcx			/* with rsp as after the ret */
@@ -69,7 +80,7 @@ arch_context_switch:
 	fldcw	CTX_FCW(%rsi)
 	jmp	.Lload_gprs
 	.cfi_endproc
-	.size	arch_context_switch, . - arch_context_switch
+	.size	CONTEXT_SWAP, . - CONTEXT_SWAP
 
 /*
  * A new context's first instructions: rsp = stack_top (16-byte aligned), rbp = 0,
@@ -85,6 +96,7 @@ arch_context_switch:
 arch_context_start:
 	.cfi_startproc
 	.cfi_undefined rip
+	CONTEXT_FIRST_RUN
 	pushq	$0				/* return address 0 */
 	pushq	$0				/* caller's rbp 0 */
 	movq	%rsp, %rbp
