@@ -39,7 +39,7 @@ SMP     ?= 2
 BUILD   ?= build
 O       := $(BUILD)/$(ARCH)
 NEWLIB  := $(BUILD)/newlib/$(ARCH)
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 10
 
 ifeq ($(ARCH),x86_64)
 CROSS   :=
@@ -294,7 +294,7 @@ debug: deps
 
 # The soak (tests/apps/soak): every core, SOAK_MIN minutes, a short time slice and
 # checkmark on; its last line has the totals, its status is 0 only when nothing was
-# lost. make test runs a 30-second version per arch and hosted (tests/boot/matrix.txt).
+# lost. make test runs a 20-second version per arch and hosted (tests/boot/matrix.txt).
 SOAK_MIN ?= 10
 SOAK_SMP ?= 4
 SOAK_CMDLINE = slice_ms=1 gccheckmark=1 -- $$(( $(SOAK_MIN) * 60 ))
