@@ -240,8 +240,19 @@ void host_irq_replay(void)
 	errno = saved_errno;
 }
 
-/* One tgkill (pthread_kill of another thread would add two sigprocmask calls and a
- * lock). Any context: async-signal-safe. */
+/* SIG_IPI to CPU t: the replay for this thread, one tgkill for another (pthread_kill of
+ * another thread would add two sigprocmask calls and a lock). errno kept. Any context:
+ * async-signal-safe. */
+static void signal_cpu(struct host_cpu *t)
+{
+	int saved_errno = errno;
+	if (t == host_this_cpu)
+		host_irq_replay();
+	else
+		tgkill(host_pid, t->tid, SIG_IPI);
+	errno = saved_errno;
+}
+
 void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
 {
 	if (hwid >= host_ncpus || (unsigned)kind >= IPI_KINDS)
@@ -251,12 +262,7 @@ void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
 		return;		/* a signal for the earlier bits is on its way */
 	if (!atomic_load(&t->live))
 		return;		/* arch_intc_init_cpu will find the bit */
-	int saved_errno = errno;
-	if (t == host_this_cpu)
-		host_irq_replay();
-	else
-		tgkill(host_pid, t->tid, SIG_IPI);
-	errno = saved_errno;
+	signal_cpu(t);
 }
 
 /* The CPU IRQ_DEVICE(0) is routed to; -1 while it is masked. */
@@ -281,14 +287,8 @@ void host_irq_raise_device(void)
 	struct host_cpu *t = &host_cpus[cpu];
 	if (atomic_exchange_explicit(&t->dev_pending, 1, memory_order_release))
 		return;		/* raised already: its signal is on its way or taken */
-	if (atomic_load(&t->live)) {
-		int saved_errno = errno;
-		if (t == host_this_cpu)
-			host_irq_replay();
-		else
-			tgkill(host_pid, t->tid, SIG_IPI);
-		errno = saved_errno;
-	}
+	if (atomic_load(&t->live))
+		signal_cpu(t);
 }
 
 /* No broadcast in the host: one IPI per live CPU thread but this one. */
