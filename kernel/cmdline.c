@@ -373,6 +373,18 @@ static int cmdline_run(const char *line, const struct cmdline_opt *opts, size_t 
 	}
 }
 
+/* The message buffer to write: the caller's, or scratch (one byte) when it gave none;
+ * emptied. */
+static char *cmdline_err_start(char *err, size_t *errlen, char *scratch)
+{
+	if (!err || *errlen == 0) {
+		err = scratch;
+		*errlen = 1;
+	}
+	err[0] = '\0';
+	return err;
+}
+
 /* The line's length, or CMDLINE_MAX_LEN + 1 if it is longer (never reads past that). */
 static size_t cmdline_bounded_len(const char *line)
 {
@@ -411,11 +423,7 @@ int cmdline_parse(const char *line, const struct cmdline_opt *opts, size_t nopts
 {
 	char scratch[1];
 
-	if (!err || errlen == 0) {
-		err = scratch;
-		errlen = sizeof scratch;
-	}
-	err[0] = '\0';
+	err = cmdline_err_start(err, &errlen, scratch);
 	if (!line)
 		line = "";
 	size_t len;
@@ -470,11 +478,7 @@ int cmdline_split(const char *args, char *buf, size_t buflen, char **argv, size_
 	char scratch[1];
 	size_t len, i = 0, o = 0, argc = 0;
 
-	if (!err || errlen == 0) {
-		err = scratch;
-		errlen = sizeof scratch;
-	}
-	err[0] = '\0';
+	err = cmdline_err_start(err, &errlen, scratch);
 	if (!args)
 		args = "";
 	if (cmdline_check_line(args, &len, err, errlen) < 0)
