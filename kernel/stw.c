@@ -251,6 +251,11 @@ unsigned stw_cpus(void)
 	return stw_ncpus;
 }
 
+unsigned stw_halted(void)
+{
+	return atomic_load(&stw_sleepers);
+}
+
 static void stw_irq(unsigned irq, void *arg, struct arch_frame *f)
 {
 	(void)irq, (void)arg, (void)f;

@@ -365,8 +365,8 @@ TEST(stw, timers_expiring_in_a_stop_come_after_it)
 
 /*
  * A goroutine spins on another CPU; this one stops the world and panics inside fn.
- * The spinner's CPU is halted in its stop handler (2 ms after the stop: past its
- * spinning), interrupts masked but for IPIs: the
+ * The spinner's CPU is halted in its stop handler (fn waits until every participant
+ * has halted, past its spinning), interrupts masked but for IPIs: the
  * panic's IPI_CALL must still stop it there, so the dump walks it ("goroutine N
  * [running on cpu K]:", from the halt in arch_wait_for_ipi down to the spinner, the
  * matrix checks) instead of reporting a CPU that did not stop.
@@ -395,10 +395,16 @@ __attribute__((noinline)) void stw_test_spinner(void *arg)
 static void panic_in_stop(void *arg)
 {
 	(void)arg;
-	/* participants spin a few microseconds before they halt (kernel/stw.c): let them */
+	/* participants spin a few microseconds before they halt (kernel/stw.c): wait for
+	 * every one to halt, however long its vCPU is kept off a host core; a clock bound
+	 * would let a slow one still be spinning when the panic's IPI comes */
 	uint64_t t0 = clock_ns();
-	while (clock_ns() - t0 < 2000000)
+	while (stw_halted() < stw_cpus() - 1) {
+		if (clock_ns() - t0 > 20000000000ull)
+			panic("stw_panic: %u of %u participants halted after 20 s", stw_halted(),
+			      stw_cpus() - 1);
 		arch_cpu_relax();
+	}
 	panic("deliberate panic inside a stop, goroutine halted on cpu %d",
 	      atomic_load(&stw_spinner_cpu));
 }

@@ -44,6 +44,9 @@
  *     and outside a stop, or between stops, STW_NONE. Any context.
  *   stw_cpus()         how many CPUs are in the stop, the owner included (all of them
  *                      run fn in stop_the_world_all). Only inside a stop.
+ *   stw_halted()       how many participants are halted (or about to: counted, then
+ *                      halted with the IPI that ends the halt taken inside it), for
+ *                      tests that need a participant past its spinning.
  */
 #ifndef KERNEL_STW_H
 #define KERNEL_STW_H
@@ -81,6 +84,7 @@ void stop_the_world_all(void (*fn)(void *), void *arg);
 void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void *arg);
 enum stw_stop_point stw_stop_point(void);
 unsigned stw_cpus(void);
+unsigned stw_halted(void);
 void stw_init(void);
 
 /* Completed stops, for tests and statistics. */
