@@ -50,7 +50,7 @@ with "N passed, M failed" over all results.
 result passes only if it passed in every boot, and each BENCH line carries
 the median of the N values; logs are then named <...>.run<k>.log.
 
---results FILE appends "PASS name" / "FAIL name" lines for tools/summary.py.
+--results FILE appends "PASS name" / "FAIL name: reason [log: PATH]" lines for tools/summary.py.
 Exit status: 0 iff every result passed, 1 otherwise, 2 for a usage or
 matrix error.
 """
@@ -294,6 +294,7 @@ class Verdict:
         self.tail = []      # log lines to show under a timeout
         self.passed = False
         self.reason = ""
+        self.log_path = None  # the boot's log (the first failing boot's, merged)
 
 
 def judge(case, run):
@@ -490,18 +491,24 @@ def run_case(case, build, log_dir, run=None):
     """Boot one case and judge it; a runner error fails the case. `run`
     numbers the boots of a case under --bench-runs (it names the log)."""
     try:
-        return boot_case(case, build, log_dir, run)
+        v = boot_case(case, build, log_dir, run)
+        v.log_path = case_log_path(case, log_dir, run)
+        return v
     except Exception as e:  # a bug or an I/O error must not hide the other cases
         return judge(case, Run(None, "", error="runner error: %s: %s"
                                % (type(e).__name__, e)))
 
 
-def boot_case(case, build, log_dir, run):
-    image = qemu.image_path(build, case.arch, case.path, case.app)
+def case_log_path(case, log_dir, run):
     log_name = case.log_name
     if run is not None:
         log_name = log_name[:-len(".log")] + ".run%d.log" % run
-    log_path = os.path.join(log_dir, log_name)
+    return os.path.join(log_dir, log_name)
+
+
+def boot_case(case, build, log_dir, run):
+    image = qemu.image_path(build, case.arch, case.path, case.app)
+    log_path = case_log_path(case, log_dir, run)
     with open(log_path, "wb") as log:
         try:
             argv, cleanup = qemu.build_cmd(case.arch, case.path, image, case.cmdline,
@@ -541,6 +548,8 @@ def merge_verdicts(verdicts):
             benches.setdefault((name, unit), []).append(value)
         if v.tail and not m.tail:
             m.tail = v.tail
+        if not v.passed and not m.log_path:
+            m.log_path = v.log_path
     case_id = m.case.id
     m.results = [(name, ok, reason) for name, (ok, reason) in results.items() if name != case_id]
     m.results.append((case_id,) + results[case_id])
@@ -556,6 +565,19 @@ def merge_verdicts(verdicts):
 
 # ---------------------------------------------------------------------------
 # Reporting
+
+def result_line(name, ok, reason, log_path):
+    """The --results line: "PASS name", or "FAIL name: reason [log: PATH]" on
+    one line (the reason cut at 300 characters), which tools/summary.py repeats
+    at the end of make test with the log's last lines."""
+    if ok:
+        return "PASS %s" % name
+    reason = " ".join(reason.split())
+    if len(reason) > 300:
+        reason = reason[:297] + "..."
+    line = "FAIL %s" % name + (": %s" % reason if reason else "")
+    return line + (" [log: %s]" % log_path if log_path else "")
+
 
 def format_verdict(v):
     """The lines printed for one case."""
@@ -612,13 +634,13 @@ def main(argv=None):
         nonlocal npass, nfail
         with print_lock:
             print("\n".join(format_verdict(v)), flush=True)
-            for name, ok, _ in v.results:
+            for name, ok, reason in v.results:
                 if ok:
                     npass += 1
                 else:
                     nfail += 1
                 if results_file:
-                    results_file.write("%s %s\n" % ("PASS" if ok else "FAIL", name))
+                    results_file.write(result_line(name, ok, reason, v.log_path) + "\n")
             if results_file:
                 results_file.flush()
 

@@ -10,14 +10,31 @@ skipped). The boot-test runner (tools/boottest.py --results), the host-test
 stage and tools/test_tools.py --results all write this format.
 
 Prints every failure again as "[FAIL] name ..." (so it is the last thing seen
-after a long log), then "N passed, M failed" alone on a line. A file that is
+after a long log), then, for the first few failures whose line ends with
+"[log: PATH]" (tools/boottest.py writes it), the last lines of that log (a CI
+run's output is often all there is of a failure that does not happen again),
+then "N passed, M failed" alone on a line. A file that is
 missing or a line that is neither PASS nor FAIL counts as a failure: a stage
 that did not run or wrote garbage must not look green.
 
 Exit status: 0 iff M == 0 and N > 0, else 1.
 """
 
+import re
 import sys
+
+LOG_RE = re.compile(r"\[log: (.+)\]$")
+LOGS_SHOWN = 3
+LOG_TAIL = 40
+
+
+def log_tail(path, n):
+    """The last n lines of a log, or None if it cannot be read."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()[-n:]
+    except OSError:
+        return None
 
 
 def tally(paths):
@@ -53,6 +70,15 @@ def main(argv=None):
     passed, failures = tally(paths)
     for f in failures:
         print("[FAIL] %s" % f)
+    shown = 0
+    for f in failures:
+        m = LOG_RE.search(f)
+        tail = log_tail(m.group(1), LOG_TAIL) if m and shown < LOGS_SHOWN else None
+        if tail is not None:
+            shown += 1
+            print("--- the last %d lines of %s" % (len(tail), m.group(1)))
+            for line in tail:
+                print("  | %s" % line)
     print("%d passed, %d failed" % (passed, len(failures)))
     return 0 if not failures and passed > 0 else 1
 

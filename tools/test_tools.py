@@ -789,7 +789,10 @@ def test_e2e_logs_results_status():
         lines = f.read().splitlines()
     eq(len(lines), len(E2E.verdicts), "one results line per result")
     assert "PASS boot/x86_64/uefi/tests/a.one" in lines
-    assert "FAIL boot/x86_64/direct/hang" in lines
+    hang = [l for l in lines if l.startswith("FAIL boot/x86_64/direct/hang:")]
+    eq(len(hang), 1, "the hang's FAIL line")
+    assert "timeout after" in hang[0] and hang[0].endswith(
+        "[log: %s]" % os.path.join(E2E.logs, "x86_64.direct.hang.log")), hang
     last = E2E.stdout.splitlines()[-1]
     npass = sum(1 for ok_, _ in E2E.verdicts.values() if ok_)
     eq(last, "%d passed, %d failed" % (npass, len(E2E.verdicts) - npass))
@@ -889,6 +892,20 @@ def test_summary():
         rc, out = run(a, os.path.join(d, "missing"))
         eq((rc, out[-1]), (1, "2 passed, 1 failed"), "missing file")
         assert "cannot read results" in out[0], out
+        log = write("x.log", "".join("line %d\n" % i for i in range(100)))
+        c = write("c", "FAIL boot/x/y: exit status 1, expected 0 [log: %s]\n" % log)
+        rc, out = run(a, c)
+        eq(rc, 1)
+        eq(out[0], "[FAIL] boot/x/y: exit status 1, expected 0 [log: %s]" % log)
+        eq(out[1], "--- the last 40 lines of %s" % log)
+        eq(out[2:42], ["  | line %d" % i for i in range(60, 100)], "the log's tail")
+        eq(out[-1], "2 passed, 1 failed", "the count stays last")
+        rc, out = run(a, write("d", "FAIL boot/x/z: gone [log: %s]\n" % os.path.join(d, "nolog")))
+        eq(out, ["[FAIL] boot/x/z: gone [log: %s]" % os.path.join(d, "nolog"), "2 passed, 1 failed"],
+           "a log that is gone prints nothing more")
+        eq(boottest.result_line("n", False, "a\nb  c", "/l"), "FAIL n: a b c [log: /l]")
+        eq(boottest.result_line("n", True, "", "/l"), "PASS n")
+        eq(len(boottest.result_line("n", False, "x" * 1000, None)), len("FAIL n: ") + 300)
     finally:
         shutil.rmtree(d)
 
