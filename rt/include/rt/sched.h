@@ -29,7 +29,9 @@
 #include <stdint.h>
 #include <arch/context.h>
 #include <arch/smp.h>
+#include <kernel/cpu.h>
 #include <kernel/libc_state.h>
+#include <kernel/panic.h>
 #include <kernel/spinlock.h>
 #include <kernel/stack.h>
 
@@ -133,6 +135,14 @@ extern struct p allp[ARCH_MAX_CPUS];
 
 /* The running G, or NULL on a scheduler loop / outside the scheduler. */
 struct g *sched_curg(void);
+
+/* The same with interrupts already off (a lock held): no CPU change can come between
+ * finding this CPU and reading its G, so no interrupt toggle either. */
+static inline struct g *sched_curg_irqoff(void)
+{
+	KASSERT(!arch_irq_enabled());
+	return allp[cpu_id()].curg;
+}
 
 /* Make g runnable (it was G_IDLE or G_WAITING). Any context, any CPU. */
 void sched_ready(struct g *g);
