@@ -11,6 +11,7 @@
  * ahead of the ring.
  */
 #include <stddef.h>
+#include <kernel/clock.h>
 #include <rt/sched.h>
 
 bool runq_put(struct p *p, struct g *g)
@@ -49,10 +50,38 @@ uint32_t runq_len(struct p *p)
 }
 
 /*
- * Steal half of from's queue into to's (to is the calling CPU's own P); return one of
- * the stolen Gs to run now, or NULL. An empty ring yields from's runnext instead.
+ * A thief takes a running P's runnext only if that P has not switched to any G for
+ * RUNNEXT_GRACE_NS: a goroutine readied by the one running there (the other end of
+ * a channel) is about to run there, next to the data it was handed, as soon as the
+ * readier blocks, which it usually does within a few microseconds. Taking it at once
+ * moved every channel partner to the idle CPU, and each message then crossed between
+ * caches (Go's runqgrab sleeps 3 us for the same reason). The thief waits on its
+ * clock, not on the victim's runnext: polling that line slowed the very P it waited
+ * for.
  */
-struct g *runq_steal(struct p *from, struct p *to)
+#define RUNNEXT_GRACE_NS 3000
+
+static struct g *steal_runnext(struct p *from)
+{
+	if (!atomic_load_explicit(&from->runnext, memory_order_relaxed))
+		return NULL;
+	if (__atomic_load_n(&from->curg, __ATOMIC_RELAXED)) {
+		uint32_t sw = atomic_load_explicit(&from->nswitch, memory_order_relaxed);
+		uint64_t t0 = clock_ns();
+		while (clock_ns() - t0 < RUNNEXT_GRACE_NS)
+			;
+		if (atomic_load_explicit(&from->nswitch, memory_order_relaxed) != sw)
+			return NULL;	/* it has been switching: its runnext is moving */
+	}
+	return atomic_exchange_explicit(&from->runnext, NULL, memory_order_acq_rel);
+}
+
+/*
+ * Steal half of from's queue into to's (to is the calling CPU's own P); return one of
+ * the stolen Gs to run now, or NULL. An empty ring yields from's runnext instead when
+ * `runnext` is set (see RUNNEXT_GRACE_NS).
+ */
+struct g *runq_steal(struct p *from, struct p *to, bool runnext)
 {
 	struct g *batch[RUNQ_SIZE / 2];
 	uint32_t n;
@@ -62,9 +91,8 @@ struct g *runq_steal(struct p *from, struct p *to)
 		uint32_t t = atomic_load_explicit(&from->runqtail, memory_order_acquire);
 		n = t - h;
 		n -= n / 2;
-		if (n == 0) {
-			return atomic_exchange_explicit(&from->runnext, NULL, memory_order_acq_rel);
-		}
+		if (n == 0)
+			return runnext ? steal_runnext(from) : NULL;
 		if (n > RUNQ_SIZE / 2)
 			continue;	/* read head and tail at different times: again */
 		for (uint32_t i = 0; i < n; i++)

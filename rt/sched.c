@@ -12,10 +12,13 @@
  *      cannot starve it);
  *   2. runnext, then the local queue (rt/runq.c);
  *   3. the global queue, taking a batch;
- *   4. stealing half of another P's queue, in random order, four rounds;
- *   5. nothing: set our bit in sched.idle_mask, look once more, and halt
+ *   4. stealing half of another P's queue, in random order, four rounds; a running
+ *      P's runnext only in the last, after a grace period (rt/runq.c);
+ *   5. nothing: set our bit in sched.idle_mask, spin a while (SCHED_SPIN_NS)
+ *      watching the queues and the bit, look once more, and halt
  *      (arch_wait_for_interrupt). Whoever makes work runnable and sees idle bits
- *      sends one of them IPI_RESCHEDULE (wakep). The idle side sets its bit and the
+ *      claims one (clears it) and, if that P is halting, sends it IPI_RESCHEDULE
+ *      (wakep); a spinning P sees its bit cleared instead. The idle side sets its bit and the
  *      waking side reads the bits, both with read-modify-writes of idle_mask: those
  *      are totally ordered, and the later one synchronizes with the earlier, so
  *      either the waker sees the bit or the idle CPU's second look sees the work.
@@ -139,7 +142,10 @@ static void wakep(void)
 		unsigned i = (unsigned)__builtin_ctzll(idle);
 		uint64_t bit = 1ull << i;
 		if (atomic_fetch_and(&sched.idle_mask, ~bit) & bit) {
-			arch_ipi_send(cpus[i].hwid, IPI_RESCHEDULE);
+			/* claimed: a P still spinning sees its bit gone and looks for work;
+			 * one that halts (or is about to) needs the IPI (find_runnable) */
+			if (atomic_load(&allp[i].halting))
+				arch_ipi_send(cpus[i].hwid, IPI_RESCHEDULE);
 			return;
 		}
 		idle = atomic_load(&sched.idle_mask);
@@ -221,6 +227,15 @@ static struct g *g_alloc(void)
 }
 
 /* A dead G with a stack of the wanted size, from this P's cache or the global one. */
+/* Dead Gs move between a P's list and the global ones GFREE_BATCH at a time, under
+ * one hold of sched.lock (Go's gfget/gfput): one G per hold made the lock the
+ * bottleneck when one CPU spawns what another's goroutines free. Batches keep their
+ * order (spliced as chains, not pushed one by one), so reuse stays last-in first-out
+ * as a whole: a burst of spawns walks Gs and stacks in (reverse) order of their
+ * deaths, mostly neighbours in memory; reversed batches scrambled that order over
+ * rounds, and a 10k spawn took twice as long from TLB and cache misses. */
+#define GFREE_BATCH (GFREE_MAX / 2)
+
 static struct g *gfree_get(size_t stack_size)
 {
 	irq_push();
@@ -233,28 +248,58 @@ static struct g *gfree_get(size_t stack_size)
 			irq_pop();
 			return g;
 		}
+	/* none here: a batch of this size from the global list, one to use, the rest
+	 * spliced in front of this P's list (still this P's: interrupts stayed off) */
+	unsigned c = gfree_class(stack_size);
+	spin_lock(&sched.lock);
+	struct g *g = gfree_global[c];
+	if (g) {
+		struct g *first = g->schedlink, *last = NULL;
+		unsigned n = 0;
+		for (struct g *x = first; x && n < GFREE_BATCH - 1; x = x->schedlink, n++)
+			last = x;
+		if (last) {
+			gfree_global[c] = last->schedlink;
+			last->schedlink = p->gfree;
+			p->gfree = first;
+			p->ngfree += n;
+		} else {
+			gfree_global[c] = NULL;
+		}
+	}
+	spin_unlock(&sched.lock);
 	irq_pop();
-	spin_lock_irqsave(&sched.lock);
-	struct g *g = gfree_global[gfree_class(stack_size)];
-	if (g)
-		gfree_global[gfree_class(stack_size)] = g->schedlink;
-	spin_unlock_irqrestore(&sched.lock);
 	return g;
 }
 
+/* Interrupts off (the scheduler loop). Over GFREE_MAX: the newest GFREE_BATCH + 1
+ * go to the global lists, each class's in its order. */
 static void gfree_put(struct p *p, struct g *g)
 {
-	if (p->ngfree < GFREE_MAX) {
-		g->schedlink = p->gfree;
-		p->gfree = g;
-		p->ngfree++;
+	g->schedlink = p->gfree;
+	p->gfree = g;
+	if (++p->ngfree <= GFREE_MAX)
 		return;
+	struct g *head[GFREE_CLASSES] = { 0 }, *tail[GFREE_CLASSES] = { 0 };
+	while (p->ngfree > GFREE_MAX - GFREE_BATCH) {
+		struct g *x = p->gfree;
+		p->gfree = x->schedlink;
+		p->ngfree--;
+		unsigned c = gfree_class(x->stack.top - x->stack.base);
+		x->schedlink = NULL;
+		if (tail[c])
+			tail[c]->schedlink = x;
+		else
+			head[c] = x;
+		tail[c] = x;
 	}
-	unsigned c = gfree_class(g->stack.top - g->stack.base);
-	spin_lock_irqsave(&sched.lock);
-	g->schedlink = gfree_global[c];
-	gfree_global[c] = g;
-	spin_unlock_irqrestore(&sched.lock);
+	spin_lock(&sched.lock);
+	for (unsigned c = 0; c < GFREE_CLASSES; c++)
+		if (head[c]) {
+			tail[c]->schedlink = gfree_global[c];
+			gfree_global[c] = head[c];
+		}
+	spin_unlock(&sched.lock);
 }
 
 /* ---- running Gs -------------------------------------------------------------------- */
@@ -368,9 +413,28 @@ static bool work_anywhere(void)
 {
 	if (atomic_load(&sched.runq_size))
 		return true;
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+	unsigned n = atomic_load(&sched.span);
+	for (unsigned i = 0; i < n; i++)
 		if (atomic_load(&cpus[i].online) && runq_len(&allp[i]))
 			return true;
+	return false;
+}
+
+/* Work an idle P can take at once: the global queue or a P's ring. Not a runnext: a
+ * runnext is taken by its own P, or by a thief that a wakep sent (find_runnable),
+ * and a spinner watching runnexts would keep stealing channel partners apart. */
+static bool work_to_steal(void)
+{
+	if (atomic_load(&sched.runq_size))
+		return true;
+	unsigned n = atomic_load(&sched.span);
+	for (unsigned i = 0; i < n; i++) {
+		struct p *o = &allp[i];
+		if (atomic_load(&cpus[i].online) &&
+		    atomic_load_explicit(&o->runqtail, memory_order_acquire) !=
+			    atomic_load_explicit(&o->runqhead, memory_order_acquire))
+			return true;
+	}
 	return false;
 }
 
@@ -418,8 +482,19 @@ static bool gc_idle_marked(struct p *p)
 	return gc_sched_idle(work_anywhere);
 }
 
+/*
+ * An idle P spins this long (its idle bit set, not halting) before it halts, since
+ * it last ran a goroutine or woke: work readied meanwhile reaches it without an IPI
+ * (on the hosted platform a signal, a system call on the waker's side, which was most
+ * of a cross-CPU channel operation). Interrupts stay off while it spins, so its own
+ * timer and devices wait at most this long; cross-calls and stops are answered
+ * (ipi_poll). Go's spinning Ms, bounded by time.
+ */
+#define SCHED_SPIN_NS 20000
+
 static struct g *find_runnable(struct p *p)
 {
+	uint64_t spin_since = 0;
 	for (;;) {
 		struct g *g;
 		if (++p->schedtick % 61 == 0 && atomic_load(&sched.runq_size)) {
@@ -441,27 +516,48 @@ static struct g *find_runnable(struct p *p)
 			return g;
 		if (atomic_load(&sched.runq_size) && (g = global_get_batch(p)))
 			return g;
-		unsigned n = ARCH_MAX_CPUS;
+		unsigned n = atomic_load(&sched.span);
 		for (int round = 0; round < 4; round++) {
 			unsigned start = (unsigned)(p_rand(p) % n);
 			for (unsigned k = 0; k < n; k++) {
 				unsigned i = (start + k) % n;
 				if (i == p->id || !atomic_load(&cpus[i].online) || !runq_len(&allp[i]))
 					continue;
-				if ((g = runq_steal(&allp[i], p)))
+				/* runnext only in the last round (rt/runq.c) */
+				if ((g = runq_steal(&allp[i], p, round == 3)))
 					return g;
 			}
 		}
 		/* nothing to run: help the collector mark, if it is marking, then look again */
 		if (gc_idle_marked(p))
 			continue;
-		/* nothing: announce idleness, look again, halt */
-		atomic_fetch_or(&sched.idle_mask, 1ull << p->id);
-		if (!work_anywhere()) {
-			check_deadlock();
-			arch_wait_for_interrupt();
+		/* nothing: announce idleness, spin a while, halt */
+		uint64_t bit = 1ull << p->id;
+		atomic_fetch_or(&sched.idle_mask, bit);
+		if (!spin_since)
+			spin_since = clock_ns();
+		bool found = false;
+		while (clock_ns() - spin_since < SCHED_SPIN_NS) {
+			if (!(atomic_load(&sched.idle_mask) & bit) || work_to_steal()) {
+				found = true;	/* claimed by a waker, or work seen: look */
+				break;
+			}
+			ipi_poll();
+			arch_cpu_relax();
 		}
-		atomic_fetch_and(&sched.idle_mask, ~(1ull << p->id));
+		if (!found) {
+			/* seq_cst store, then seq_cst load of our bit; the waker clears the bit,
+			 * then loads halting: one of the two sees the other's write, so either
+			 * we see the claim and do not halt, or the waker sends the IPI */
+			atomic_store(&p->halting, true);
+			if ((atomic_load(&sched.idle_mask) & bit) && !work_to_steal()) {
+				check_deadlock();
+				arch_wait_for_interrupt();
+			}
+			atomic_store(&p->halting, false);
+			spin_since = 0;		/* woken: a new spell of spinning next time */
+		}
+		atomic_fetch_and(&sched.idle_mask, ~bit);
 		ipi_poll();
 	}
 }
@@ -473,6 +569,8 @@ static _Noreturn void sched_loop(void)
 	const unsigned long loop_saved = c->irq_saved;
 	struct p *p = p_this();
 	atomic_fetch_add(&sched.nps, 1);
+	for (unsigned sp = atomic_load(&sched.span); sp < p->id + 1;)
+		atomic_compare_exchange_weak(&sched.span, &sp, p->id + 1);
 	for (;;) {
 		struct g *g = find_runnable(p);
 		/* RUNNABLE -> RUNNING; a collector scanning g's saved context holds G_SCAN for
@@ -487,6 +585,8 @@ static _Noreturn void sched_loop(void)
 		}
 		__atomic_store_n(&p->curg, g, __ATOMIC_RELEASE);
 		__atomic_store_n(&g->p, p, __ATOMIC_RELEASE);
+		atomic_store_explicit(&p->nswitch, atomic_load_explicit(&p->nswitch, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
 		gc_sched_switchin(g);
 		if (preempt_slice_ns && !p->slice_armed) {
 			p->slice_armed = true;

@@ -114,6 +114,15 @@ struct p {
 	_Atomic uint32_t runqtail;
 	struct g *_Atomic runq[RUNQ_SIZE];
 	struct g *_Atomic runnext;	/* the next G to run, ahead of the queue */
+
+	/* Switches to a G (sched_loop), relaxed: thieves read it to tell a runnext
+	 * that waits from one that keeps being consumed (rt/runq.c). */
+	_Atomic uint32_t nswitch;
+
+	/* Idle: set from just before this P's last look at its idle bit until it wakes
+	 * from its halt; a waker that claims the bit sends the IPI only then (a P still
+	 * spinning finds the work itself). rt/sched.c, find_runnable. */
+	_Atomic bool halting;
 };
 
 /* Global scheduler state. */
@@ -127,6 +136,7 @@ struct sched {
 	_Atomic uint64_t goid_next;
 	_Atomic uint64_t idle_mask;	/* Ps halted for want of work */
 	_Atomic unsigned nps;		/* Ps running the scheduler */
+	_Atomic unsigned span;		/* 1 + the highest id of those Ps: loops over Ps stop there */
 	_Atomic uint64_t live;		/* Gs not dead */
 };
 
@@ -211,7 +221,7 @@ void gc_start(void);
 /* Local run queue operations (rt/runq.c). */
 bool runq_put(struct p *p, struct g *g);
 struct g *runq_get(struct p *p);
-struct g *runq_steal(struct p *from, struct p *to);
+struct g *runq_steal(struct p *from, struct p *to, bool runnext);
 uint32_t runq_len(struct p *p);
 
 #endif
