@@ -200,25 +200,17 @@ void sched_ready(struct g *g)
 
 /* ---- G allocation ----------------------------------------------------------------- */
 
-static struct g *g_alloc(void)
+/* A new G with a stack of `size` bytes, the G in the stack's top page
+ * (G_STACK_RESERVED); NULL when out of memory or of stack arena. */
+static struct g *g_alloc(size_t size)
 {
-	static struct g *slab;		/* sched.lock */
-	static unsigned slab_left;
-	struct g *g;
-
-	spin_lock_irqsave(&sched.lock);
-	if (!slab_left) {
-		uint64_t pa = page_alloc();
-		if (!pa) {
-			spin_unlock_irqrestore(&sched.lock);
-			return NULL;
-		}
-		slab = phys_to_virt(pa);
-		slab_left = PAGE_SIZE / sizeof(struct g);
-	}
-	g = slab++;
-	slab_left--;
+	struct kstack st;
+	if (stack_alloc(&st, size) != 0)
+		return NULL;
+	struct g *g = (struct g *)(st.top - G_HDR_BYTES);
 	memset(g, 0, sizeof(*g));
+	g->stack = st;
+	spin_lock_irqsave(&sched.lock);
 	g->alllink = sched.allgs;
 	sched.allgs = g;
 	sched.ngs++;
@@ -332,8 +324,8 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	size_t size = stack_class(stack_size);
 	struct g *g = gfree_get(size);
 	if (!g) {
-		g = g_alloc();
-		if (!g || stack_alloc(&g->stack, size) != 0)
+		g = g_alloc(size);
+		if (!g)
 			panic("go: out of memory for a goroutine (%llu live)",
 			      (unsigned long long)atomic_load(&sched.live));
 	}

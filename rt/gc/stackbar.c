@@ -29,8 +29,8 @@
  * trampoline", which also covers longjmp (the frames it skips are gone, their barriers
  * below sp) and a goroutine that exits with barriers planted (its stack is done with).
  *
- * The bookkeeping lives in the top G_STACK_RESERVED bytes of the stack's reservation
- * (rt/sched.h), which the first frame never uses: found from any address of the stack
+ * The bookkeeping lives in the G_STKBAR_BYTES below the G at the top of the stack's
+ * reservation (rt/sched.h), which the first frame never uses: found from any address of the stack
  * (kernel/stack.h stack_reservation_of), never allocated, logarithmic in the depth.
  * The array is written only while the goroutine is stopped (claimed, or in an IPI on
  * its CPU, or about to be switched in, or scanning itself); the handler only reads it.
@@ -86,7 +86,7 @@ struct stkbar_buf {
 	uintptr_t slot[STKBAR_MAX];	/* where the trampoline was planted */
 	uintptr_t ret[STKBAR_MAX];	/* what it replaced */
 };
-_Static_assert(sizeof(struct stkbar_buf) <= G_STACK_RESERVED, "stack barrier bookkeeping too large");
+_Static_assert(sizeof(struct stkbar_buf) <= G_STKBAR_BYTES, "stack barrier bookkeeping too large");
 
 extern char __text_start[], __text_end[];
 

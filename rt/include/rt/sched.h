@@ -80,9 +80,23 @@ struct g {
 
 #define RUNQ_SIZE 256
 
-/* The top bytes of every goroutine's stack reservation, which its first frame starts
- * below: the collector's stack-barrier bookkeeping (rt/gc/stackbar.c). */
-#define G_STACK_RESERVED 256
+/*
+ * The top bytes of every goroutine's stack reservation, which its first frame starts
+ * below: the G itself at the very top (G_HDR_BYTES), then the collector's
+ * stack-barrier bookkeeping (G_STKBAR_BYTES, rt/gc/stackbar.c).
+ *
+ *   stack.base                             stack.top - G_STACK_RESERVED      stack.top
+ *   | guard | ... frames grow down <- sp  |  stack barriers  |    struct g    |
+ *
+ * A G lives as long as its stack (never freed: dead ones are reused with it), and
+ * the top page is mapped for the reservation's whole life (kernel/stack.h; shrinking
+ * keeps the pages at and above sp). Keeping the G there saves its own allocation
+ * and, on every switch, spawn or exit, a second page's TLB entry and cache lines: a
+ * goroutine touches one page until its stack grows.
+ */
+#define G_HDR_BYTES	 ((sizeof(struct g) + 63) & ~(size_t)63)
+#define G_STKBAR_BYTES	 256
+#define G_STACK_RESERVED (G_STKBAR_BYTES + G_HDR_BYTES)
 
 /* The action a G asks of its CPU's scheduler loop when it switches to it. */
 enum p_action {
