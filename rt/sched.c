@@ -135,9 +135,13 @@ static struct g *global_get_batch(struct p *p)
 /* Wake one idle P, if any, to look for the work just published. */
 static void wakep(void)
 {
+	/* one P in the scheduler (-smp 1, or before the others start): nobody to wake */
+	if (atomic_load_explicit(&sched.nps, memory_order_relaxed) <= 1)
+		return;
 	/* an RMW, not a load: it is ordered with the idle side's fetch_or on the same
-	 * word, and whichever comes second sees the other's writes (see the top) */
-	uint64_t idle = atomic_fetch_or(&sched.idle_mask, 0);
+	 * word, and whichever comes second sees the other's writes (see the top); an add
+	 * of 0, one locked instruction (a fetch_or whose result is used is a CAS loop) */
+	uint64_t idle = atomic_fetch_add(&sched.idle_mask, 0);
 	while (idle) {
 		unsigned i = (unsigned)__builtin_ctzll(idle);
 		uint64_t bit = 1ull << i;
