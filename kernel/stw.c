@@ -117,7 +117,14 @@ static void wait_gen(_Atomic uint64_t *v, uint64_t g)
 /* The owner moved `go` or `release` to g: wake whoever halted waiting for it. */
 static void wake_sleepers(_Atomic uint64_t *v, uint64_t g, unsigned n)
 {
-	atomic_store(v, g);
+	/* An exchange, not a store: the store of v and the load of the count must not be
+	 * reordered (the sleeper counts itself, then loads v). A seq_cst store and load
+	 * are enough in the C model and on hardware (x86-64's store is an xchg, arm64's
+	 * stlr/ldar pair is ordered), but QEMU's TCG runs arm64's stlr and ldar as plain
+	 * x86 moves, which TSO lets pass each other: an aarch64 guest then saw the count
+	 * at 0 while the sleeper saw the old v, and both halted for good (mark
+	 * termination, gc_stackbar2). An RMW is a locked instruction there. */
+	(void)atomic_exchange(v, g);
 	if (n && atomic_load(&stw_sleepers))
 		arch_ipi_broadcast(IPI_STOP);
 }
