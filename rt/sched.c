@@ -542,10 +542,12 @@ static struct g *find_runnable(struct p *p)
 			arch_cpu_relax();
 		}
 		if (!found) {
-			/* seq_cst store, then seq_cst load of our bit; the waker clears the bit,
+			/* an RMW, then a load of our bit; the waker clears the bit (an RMW),
 			 * then loads halting: one of the two sees the other's write, so either
-			 * we see the claim and do not halt, or the waker sends the IPI */
-			atomic_store(&p->halting, true);
+			 * we see the claim and do not halt, or the waker sends the IPI. An
+			 * exchange rather than a seq_cst store: under QEMU's TCG an arm64 stlr
+			 * and a later ldar may pass each other (kernel/stw.c wake_sleepers) */
+			(void)atomic_exchange(&p->halting, true);
 			if ((atomic_load(&sched.idle_mask) & bit) && !work_to_steal()) {
 				check_deadlock();
 				arch_wait_for_interrupt();
