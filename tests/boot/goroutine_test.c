@@ -247,8 +247,9 @@ TEST_G_EXPLICIT(deadlock, all_goroutines_asleep)
  *    all of them finish. The real 100,000 at once runs on the bare-metal images. The
  *    hosted build runs the same 100,000 in rounds, explicitly (a smaller scale test
  *    there, not a skip): each mapped page is its own Linux mapping, and a process has
- *    at most vm.max_map_count (65,530 by default) of them, about 16,000 goroutines'
- *    worth, so rounds of 10,000 alive at once; under ThreadSanitizer every context is
+ *    at most vm.max_map_count (65,530 by default) of them; a parked goroutine holds
+ *    one (its top page, the G inside it), and neighbours cannot merge (their pages are
+ *    a reservation apart), so rounds of 50,000 alive at once; under ThreadSanitizer every context is
  *    also a TSan fiber, of which TSan allows about 8,128 at once, and each live
  *    fiber costs TSan about 1 MB of its own memory (4,000 alive: 4 GB resident), and
  *    creating them is slow (100,000 took over 200 s): the TSan build does 20,000 of
@@ -261,7 +262,7 @@ TEST_G_EXPLICIT(deadlock, all_goroutines_asleep)
 #elif defined(GORT_HOSTED)
 #define SCALE_N 100000u
 #define SCALE_BATCH 5000u
-#define SCALE_ALIVE 10000u
+#define SCALE_ALIVE 50000u
 #else
 #define SCALE_N 100000u
 #define SCALE_BATCH 5000u
