@@ -454,6 +454,12 @@ static void check_deadlock(void)
 			online |= 1ull << i;
 	if ((atomic_fetch_or(&sched.idle_mask, 0) & online) != online)
 		return;
+	/* and none is running a goroutine: an idle bit is a claim, not a proof (a P that
+	 * spins keeps it while it looks; tsan smp8 once saw every bit set with goroutine
+	 * 1 running) */
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if ((online >> i & 1) && __atomic_load_n(&allp[i].curg, __ATOMIC_ACQUIRE))
+			return;
 	if (atomic_load(&timers_pending) || atomic_load(&sched_wakers) || work_anywhere() ||
 	    !atomic_load(&sched.live))
 		return;
