@@ -180,31 +180,20 @@ static void elem_shade(const struct chan *c, const void *p)
  * inlines (a call to memcpy for 8 bytes was a tenth of a buffered channel's time). */
 static inline void elem_copy(const struct chan *c, void *dst, const void *src)
 {
+#define ELEM_MOVE(n)                                  \
+	do {                                          \
+		if (src)                              \
+			__builtin_memcpy(dst, src, n); \
+		else                                  \
+			__builtin_memset(dst, 0, n);   \
+	} while (0)
 	switch (c->elem_size) {
-	case 8:
-		if (src)
-			__builtin_memcpy(dst, src, 8);
-		else
-			__builtin_memset(dst, 0, 8);
-		return;
-	case 4:
-		if (src)
-			__builtin_memcpy(dst, src, 4);
-		else
-			__builtin_memset(dst, 0, 4);
-		return;
-	case 16:
-		if (src)
-			__builtin_memcpy(dst, src, 16);
-		else
-			__builtin_memset(dst, 0, 16);
-		return;
-	default:
-		if (src)
-			memcpy(dst, src, c->elem_size);
-		else
-			memset(dst, 0, c->elem_size);
+	case 4: ELEM_MOVE(4); break;
+	case 8: ELEM_MOVE(8); break;
+	case 16: ELEM_MOVE(16); break;
+	default: ELEM_MOVE(c->elem_size); break;
 	}
+#undef ELEM_MOVE
 }
 
 /* Write an element (src NULL: zeros) at dst, with the write barrier (see the top),
