@@ -312,14 +312,19 @@ soak-host:
 APPS := $(patsubst %/,%,$(sort $(dir $(wildcard tests/apps/*/*.c))))
 
 # The disk of one of them for each arch, for the boot tests of make disk's output.
+# Every one is built with APPS_CFLAGS as its APP_CFLAGS (args prints what it gave).
+APPS_CFLAGS := -DAPPS_BUILD_FLAG=1
+
 apps:
 	@for a in $(APPS); do \
-		$(MAKE) --no-print-directory ARCH=x86_64 APP=$$a image || exit 1; \
-		$(MAKE) --no-print-directory ARCH=aarch64 APP=$$a image || exit 1; \
-		$(MAKE) --no-print-directory APP=$$a host-app || exit 1; \
+		$(MAKE) --no-print-directory ARCH=x86_64 APP=$$a APP_CFLAGS="$(APPS_CFLAGS)" image || exit 1; \
+		$(MAKE) --no-print-directory ARCH=aarch64 APP=$$a APP_CFLAGS="$(APPS_CFLAGS)" image || exit 1; \
+		$(MAKE) --no-print-directory APP=$$a APP_CFLAGS="$(APPS_CFLAGS)" host-app || exit 1; \
 	done
-	@$(MAKE) --no-print-directory ARCH=x86_64 APP=tests/apps/args $(BUILD)/x86_64/app/args/disk.img
-	@$(MAKE) --no-print-directory ARCH=aarch64 APP=tests/apps/args $(BUILD)/aarch64/app/args/disk.img
+	@$(MAKE) --no-print-directory ARCH=x86_64 APP=tests/apps/args APP_CFLAGS="$(APPS_CFLAGS)" \
+		$(BUILD)/x86_64/app/args/disk.img
+	@$(MAKE) --no-print-directory ARCH=aarch64 APP=tests/apps/args APP_CFLAGS="$(APPS_CFLAGS)" \
+		$(BUILD)/aarch64/app/args/disk.img
 
 # ---- tests ----------------------------------------------------------------------
 RESULTS := $(BUILD)/results

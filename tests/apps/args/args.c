@@ -8,7 +8,8 @@
  *                        dump, status 2
  *
  * Every way out but the panic runs the atexit handler and flushes stdout, as C's
- * exit does. The boot tests (tests/boot/matrix.txt) pass it quoted arguments after
+ * exit does. Its header args.h is its own (the folder is on the include path).
+ * The boot tests (tests/boot/matrix.txt) pass it quoted arguments after
  * "--" on the kernel command line and check each status.
  */
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <rt/chan.h>
 #include <rt/go.h>
+#include "args.h"
 
 static void goodbye(void)
 {
@@ -38,9 +40,9 @@ static int number(const char *s)
 {
 	char *end;
 	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end || v < 0 || v > 127) {
-		fprintf(stderr, "args: '%s' is not a status from 0 to 127\n", s);
-		exit(64);
+	if (*s == '\0' || *end || v < 0 || v > ARGS_STATUS_MAX) {
+		fprintf(stderr, "args: '%s' is not a status from 0 to %d\n", s, ARGS_STATUS_MAX);
+		exit(ARGS_USAGE);
 	}
 	return (int)v;
 }
@@ -50,6 +52,9 @@ int main(int argc, char **argv)
 	static int status;
 
 	atexit(goodbye);
+#ifdef ARGS_FLAG_LINE
+	printf(ARGS_FLAG_LINE);
+#endif
 	printf("args: argc=%d\n", argc);
 	for (int i = 0; i < argc; i++)
 		printf("args: argv[%d]='%s'\n", i, argv[i]);
