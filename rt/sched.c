@@ -443,8 +443,24 @@ _Atomic unsigned sched_wakers;
  * without them nothing could ever run again. The order of the
  * reads matters: timers_pending first (it drops only after a fired sleeper was
  * queued), then the queues, so a sleeper being readied is seen in one or the other.
- * Every idle bit is set only while its P has found nothing to run.
+ *
+ * The reads are not one snapshot: a P whose bit we saw may, while we read the
+ * queues, take the last runnable goroutine (it clears its bit first, then takes,
+ * then counts a switch), so the queues look empty and that goroutine runs: tsan
+ * smp8 once reported a deadlock with goroutine 1 running. So the mask and every
+ * P's switch count are read again after the queues: all bits still set and no
+ * switch since means no P took anything in between (a P that took and went idle
+ * again counted the switch before it set its bit again).
  */
+static uint64_t switches(uint64_t online)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (online >> i & 1)
+			n += atomic_load_explicit(&allp[i].nswitch, memory_order_acquire);
+	return n;
+}
+
 static void check_deadlock(void)
 {
 	static _Atomic bool reported;
@@ -454,14 +470,11 @@ static void check_deadlock(void)
 			online |= 1ull << i;
 	if ((atomic_fetch_or(&sched.idle_mask, 0) & online) != online)
 		return;
-	/* and none is running a goroutine: an idle bit is a claim, not a proof (a P that
-	 * spins keeps it while it looks; tsan smp8 once saw every bit set with goroutine
-	 * 1 running) */
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-		if ((online >> i & 1) && __atomic_load_n(&allp[i].curg, __ATOMIC_ACQUIRE))
-			return;
+	uint64_t sw = switches(online);
 	if (atomic_load(&timers_pending) || atomic_load(&sched_wakers) || work_anywhere() ||
 	    !atomic_load(&sched.live))
+		return;
+	if ((atomic_fetch_or(&sched.idle_mask, 0) & online) != online || switches(online) != sw)
 		return;
 	if (atomic_exchange(&reported, true))
 		return;
