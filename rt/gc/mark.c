@@ -263,6 +263,9 @@ void gc_scan_object_contents(uintptr_t obj, struct gcwork *w)
 
 enum { ROOT_REGISTERED, ROOT_FINALIZERS, ROOT_FIXED };
 
+/* The scan work a job counts when it cannot say (finalizers, a stack job). */
+#define ROOT_JOB_WORK 4096
+
 static _Atomic uint32_t root_next;	/* the next job to take */
 static uint32_t root_njobs;		/* fixed jobs + data chunks (set at mark setup) */
 static _Atomic uint32_t root_inflight;
@@ -275,24 +278,23 @@ void gc_roots_prepare(void)
 	gc_stacks_prepare();
 }
 
-static void root_job(uint32_t j, struct gcwork *w)
+/* One fixed root job; the bytes it scanned (a finalizer job counts a page). */
+static uint64_t root_job(uint32_t j, struct gcwork *w)
 {
 	switch (j) {
 	case ROOT_REGISTERED:
-		gc_roots_scan_registered(w);
-		break;
+		return gc_roots_scan_registered(w);
 	case ROOT_FINALIZERS:
 		final_mark_roots(w);
-		break;
+		return ROOT_JOB_WORK;
 	default:
-		gc_roots_scan_data(j - ROOT_FIXED, w);
-		break;
+		return gc_roots_scan_data(j - ROOT_FIXED, w);
 	}
 }
 
 /* Called with interrupts on: each job turns them off for its pieces (the work
  * buffers are per-CPU, and a goroutine may move between pieces). */
-static bool gc_fixed_root_job(void)
+static bool gc_fixed_root_job(uint64_t *work)
 {
 	if (atomic_load_explicit(&root_next, memory_order_relaxed) >= root_njobs)
 		return false;
@@ -300,23 +302,25 @@ static bool gc_fixed_root_job(void)
 	uint32_t j = atomic_fetch_add(&root_next, 1);
 	bool did = j < root_njobs;
 	if (did)
-		root_job(j, NULL);
+		*work = root_job(j, NULL);
 	atomic_fetch_sub(&root_inflight, 1);
 	return did;
 }
 
-bool gc_root_job(void)
+bool gc_root_job(uint64_t *work)
 {
 	/* the drain asks before every object: plain loads while nothing is left */
 	if (atomic_load_explicit(&root_next, memory_order_relaxed) >= root_njobs &&
 	    !gc_stack_jobs_left())
 		return false;
-	return gc_fixed_root_job() || gc_stack_job();
+	*work = ROOT_JOB_WORK;		/* a stack job: a few small stacks */
+	return gc_fixed_root_job(work) || gc_stack_job();
 }
 
 bool gc_root_job_stopped(struct gcwork *w)
 {
-	return gc_fixed_root_job() || gc_stack_job_stopped(w);
+	uint64_t work;
+	return gc_fixed_root_job(&work) || gc_stack_job_stopped(w);
 }
 
 bool gc_roots_done(void)
@@ -372,8 +376,13 @@ uint64_t gc_drain(enum mark_kind kind, uint64_t budget, bool (*stop)(void))
 			break;		/* (a test's moment: rt/gc_test.h) */
 		if ((++n & 3) == 0 && stop && stop())
 			break;
-		if (gc_root_job()) {
-			done += 4096;	/* a root job's own scan work is counted where it ran */
+		uint64_t work;
+		if (gc_root_job(&work)) {
+			/* what it scanned, so that an assist's budget means the same for
+			 * roots as for objects (a data job scans 64 KiB) */
+			done += work;
+			if (kind != MARK_ASSIST)
+				pacer_bg_credit(work);
 			continue;
 		}
 		irq_push();
@@ -382,8 +391,13 @@ uint64_t gc_drain(enum mark_kind kind, uint64_t budget, bool (*stop)(void))
 		unsigned got = gc_drain_batch(w);
 		if (got && kind != MARK_ASSIST)
 			gcwork_balance(w);
-		done += w->scan_work - before;
+		uint64_t d = w->scan_work - before;
+		done += d;
 		irq_pop();
+		/* the credit as it is earned, not at the end: a background drain lasts the
+		 * whole mark phase, and an assist that finds no credit marks itself */
+		if (kind != MARK_ASSIST && d)
+			pacer_bg_credit(d);
 		if (!got)
 			break;
 		if (budget && done >= budget)
@@ -399,8 +413,6 @@ uint64_t gc_drain(enum mark_kind kind, uint64_t budget, bool (*stop)(void))
 	else
 		gc->idle_ns += dt;
 	irq_pop();
-	if (kind != MARK_ASSIST)
-		pacer_bg_credit(done);
 	return done;
 }
 

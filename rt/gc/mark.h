@@ -66,9 +66,9 @@ void gc_scan_object_contents(uintptr_t obj, struct gcwork *w);
 /* The root jobs of a cycle: data/bss, registered roots, specials, finalizer queue,
  * then every goroutine's stack. Prepared with the world stopped (mark setup). */
 void gc_roots_prepare(void);
-/* Do one root job if any is left; false when none is. Interrupts on, a goroutine or
- * the scheduler loop (idle marking). */
-bool gc_root_job(void);
+/* Do one root job if any is left, its scan work in *work (bytes); false when none
+ * is. Interrupts on, a goroutine or the scheduler loop (idle marking). */
+bool gc_root_job(uint64_t *work);
 /* The same with the world stopped, in the stop-the-world mode, after every CPU scanned
  * its running goroutine (stacks of the others straight from their saved contexts). */
 bool gc_root_job_stopped(struct gcwork *w);
@@ -87,9 +87,9 @@ uint64_t gc_drain(enum mark_kind kind, uint64_t budget, bool (*stop)(void));
 
 /* Registered roots (roots.c): scan them / the image's data conservatively (world
  * stopped or concurrently; the lists change under the ctl lock). */
-void gc_roots_scan_data(unsigned chunk, struct gcwork *w);
+uint64_t gc_roots_scan_data(unsigned chunk, struct gcwork *w);
 unsigned gc_roots_data_chunks(void);
-void gc_roots_scan_registered(struct gcwork *w);
+uint64_t gc_roots_scan_registered(struct gcwork *w);
 /* Describe a root address for checkmark's report ("global ...", "registered root
  * ..."); false if it is in none. */
 bool gc_roots_describe(uintptr_t slot, char *buf, size_t len);

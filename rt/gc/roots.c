@@ -37,9 +37,10 @@ unsigned gc_roots_data_chunks(void)
 	return (unsigned)((n + DATA_CHUNK - 1) / DATA_CHUNK);
 }
 
-/* Scan [lo, hi) minus the NOSCAN ranges. */
-static void scan_minus_noscan(uintptr_t lo, uintptr_t hi, struct gcwork *w)
+/* Scan [lo, hi) minus the NOSCAN ranges; the bytes scanned. */
+static uint64_t scan_minus_noscan(uintptr_t lo, uintptr_t hi, struct gcwork *w)
 {
+	uint64_t bytes = 0;
 	while (lo < hi) {
 		uintptr_t cut = hi;
 		const struct noscan_range *skip = NULL;
@@ -59,11 +60,13 @@ static void scan_minus_noscan(uintptr_t lo, uintptr_t hi, struct gcwork *w)
 			continue;
 		}
 		gc_scan_conservative(lo, cut, w);
+		bytes += cut - lo;
 		lo = cut;
 	}
+	return bytes;
 }
 
-void gc_roots_scan_data(unsigned chunk, struct gcwork *w)
+uint64_t gc_roots_scan_data(unsigned chunk, struct gcwork *w)
 {
 	(void)w;
 	uintptr_t lo = (uintptr_t)__gc_roots_start + (uintptr_t)chunk * DATA_CHUNK;
@@ -71,18 +74,23 @@ void gc_roots_scan_data(unsigned chunk, struct gcwork *w)
 	if (hi > (uintptr_t)__gc_roots_end)
 		hi = (uintptr_t)__gc_roots_end;
 	irq_push();
-	scan_minus_noscan(lo, hi, &gc_cpus[cpu_id()].w);
+	uint64_t bytes = scan_minus_noscan(lo, hi, &gc_cpus[cpu_id()].w);
 	irq_pop();
+	return bytes;
 }
 
-void gc_roots_scan_registered(struct gcwork *w)
+uint64_t gc_roots_scan_registered(struct gcwork *w)
 {
 	(void)w;
+	uint64_t bytes = 0;
 	spin_lock_irqsave(&roots_lock);
 	struct gcwork *mine = &gc_cpus[cpu_id()].w;
-	for (struct root_range *r = roots; r; r = r->next)
+	for (struct root_range *r = roots; r; r = r->next) {
 		gc_scan_conservative(r->lo, r->hi, mine);
+		bytes += r->hi - r->lo;
+	}
 	spin_unlock_irqrestore(&roots_lock);
+	return bytes;
 }
 
 void gc_add_roots(void *addr, size_t len)
