@@ -355,12 +355,26 @@ static void mark_setup(void *arg)
 	atomic_fetch_or(&gc_barrier_on, GC_BARRIER_MARK);
 }
 
-static uint64_t bg_slice_start;
+/*
+ * The background marker's share of the CPUs (Go's gcBackgroundUtilization): it yields
+ * to runnable goroutines once it has marked for at least 1 ms at a stretch and for
+ * BG_SHARE of the CPU time since marking began. With one CPU this is what keeps the
+ * mark phase short: a marker that yielded after every millisecond got one in eleven
+ * (the program runs a whole slice in between), the phase stretched over many slices,
+ * and what the program allocated meanwhile (black, so kept) swelled the next goal.
+ * With a CPU to itself it never yields (nothing else is runnable there).
+ */
+#define BG_SHARE_PCT	25
 
-/* The background marker yields to runnable goroutines every 1 ms of marking. */
+static uint64_t bg_mark_start, bg_slice_start, bg_used;
+
 static bool bg_should_stop(void)
 {
-	if (clock_ns() - bg_slice_start < 1000000)
+	uint64_t now = clock_ns();
+	if (now - bg_slice_start < 1000000)
+		return false;
+	uint64_t used = bg_used + (now - bg_slice_start);
+	if (used * 100 < (now - bg_mark_start) * cpu_count() * BG_SHARE_PCT)
 		return false;
 	return sched_others_runnable();
 }
@@ -373,9 +387,12 @@ static bool bg_should_stop(void)
 static void mark_concurrent(bool dirty)
 {
 	unsigned precleans = dirty ? 0 : PRECLEAN_ROUNDS;
+	bg_mark_start = clock_ns();
+	bg_used = 0;
 	for (;;) {
 		bg_slice_start = clock_ns();
 		gc_drain(MARK_BG, 0, bg_should_stop);
+		bg_used += clock_ns() - bg_slice_start;
 		if (bg_should_stop()) {
 			go_yield();
 			continue;

@@ -6,9 +6,8 @@
  * (1 + percent/100) (never below GOAL_MIN), where heap_marked is what the last cycle
  * found live. It starts at the trigger, heap_marked + ratio * (goal - heap_marked),
  * early enough that marking, which runs while the program allocates, ends near the
- * goal. `ratio` is corrected after each cycle: a cycle that overshot the goal starts
- * the next one earlier, one that ended more than an eighth of the runway short starts
- * it later (within [0.5, 0.95]). In the stop-the-world mode the trigger is the goal:
+ * goal. `ratio` is corrected after each cycle by how far the heap grew and how much
+ * the program had to assist (pacer_mark_end, within [0.2, 0.95]). In the stop-the-world mode the trigger is the goal:
  * the heap does not grow while a cycle marks. heap_marked counts what was allocated
  * during marking too (black, so kept: gc.c), as Go's does.
  *
@@ -93,18 +92,20 @@ static void assist(struct g *g)
 {
 	uint64_t ratio = atomic_load_explicit(&assist_ratio_x1000, memory_order_relaxed);
 	uint64_t debt = (uint64_t)(-g->gc_assist_bytes);
-	uint64_t work = debt * ratio / 1000;
-	if (work < ASSIST_MIN)
-		work = ASSIST_MIN;
+	uint64_t want = debt * ratio / 1000;
+	if (want < ASSIST_MIN)
+		want = ASSIST_MIN;
 	/* background credit first */
+	uint64_t credit = 0;
 	int64_t avail = atomic_load_explicit(&bg_credit, memory_order_relaxed);
 	while (avail > 0) {
-		int64_t take = avail < (int64_t)work ? avail : (int64_t)work;
+		int64_t take = avail < (int64_t)want ? avail : (int64_t)want;
 		if (atomic_compare_exchange_weak(&bg_credit, &avail, avail - take)) {
-			work -= (uint64_t)take;
+			credit = (uint64_t)take;
 			break;
 		}
 	}
+	uint64_t work = want - credit;
 	uint64_t done = work ? gc_drain(MARK_ASSIST, work, NULL) : 0;
 	gc_scrub_stack();	/* the addresses the drain handled: not left below the caller */
 	if (work && done < work) {
@@ -117,8 +118,11 @@ static void assist(struct g *g)
 		go_yield();
 		return;
 	}
-	/* what was paid, in allocation bytes; a surplus stays as credit */
-	uint64_t paid = ratio ? (work + (done > work ? done - work : 0)) * 1000 / ratio : debt;
+	/* what was paid, in allocation bytes, the credit taken included (counting only
+	 * the drained part made an assist covered by credit pay for its one allocation,
+	 * and the next allocation assisted again, ASSIST_MIN of credit each time); a
+	 * surplus over the debt stays as credit */
+	uint64_t paid = ratio ? (credit + done) * 1000 / ratio : debt;
 	g->gc_assist_bytes += (int64_t)(paid > debt ? paid : debt);
 }
 
@@ -167,21 +171,48 @@ void pacer_mark_start(void)
 	atomic_store(&bg_credit, 0);
 }
 
+/*
+ * The trigger's feedback. A cycle should end at the goal with no assists: the markers
+ * that cost the program nothing (the background worker, idle CPUs) did all the work,
+ * and the heap grew as far as it may. Two signals, in runway units (the goal is 1, the
+ * trigger trigger_ratio): `reached`, how far the heap grew by the cycle's end, and
+ * `share`, the part of the marking time that assists took. The error e = (1 - reached)
+ * - ASSIST_WEIGHT * share moves the trigger by TRIGGER_GAIN of it: a cycle that ended short
+ * of the goal without assists starts the next one later, one that needed assists
+ * starts it earlier, so that the free markers have the runway to finish alone (with
+ * two CPUs or more: the background worker has one of its own then). (Go
+ * 1.5's pacer weighs assists by a utilization goal; correcting on overshoot only, as
+ * before, never learned from assists, since they keep the heap under the goal by
+ * slowing the program: GCBench's allocating goroutine assisted through half of every
+ * mark phase with a CPU idle beside it.)
+ */
+#define TRIGGER_GAIN	0.5
+#define ASSIST_WEIGHT	2.0
+#define TRIGGER_MIN	0.2
+#define TRIGGER_MAX	0.95
+
 void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work)
 {
 	/* world stopped, caches flushed */
 	uint64_t live_at_end = pacer_heap_live();
+	uint64_t marked_before = atomic_load(&pacer_heap_marked);
 	uint64_t goal = atomic_load(&pacer_heap_goal);
 	int pct = atomic_load(&pacer_percent);
-	if (pct >= 0 && goal != UINT64_MAX) {
-		if (live_at_end > goal)
-			trigger_ratio -= 0.05;
-		else if (live_at_end < goal - (goal - atomic_load(&pacer_heap_marked)) / 8)
-			trigger_ratio += 0.05;	/* ended more than an eighth of the runway early */
-		if (trigger_ratio < 0.5)
-			trigger_ratio = 0.5;
-		if (trigger_ratio > 0.95)
-			trigger_ratio = 0.95;
+	if (pct > 0 && goal != UINT64_MAX && goal > marked_before && !atomic_load(&pacer_stw)) {
+		uint64_t assist = 0, free = 0;
+		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+			assist += gc_cpus[i].assist_ns;
+			free += gc_cpus[i].bg_ns + gc_cpus[i].idle_ns;
+		}
+		/* with one CPU the background worker shares it with the program, and assists
+		 * are how marking gets its share of it: the trigger then aims at the goal */
+		double share = assist + free && cpu_count() > 1 ? (double)assist / (double)(assist + free) : 0;
+		double reached = ((double)live_at_end - (double)marked_before) / (double)(goal - marked_before);
+		trigger_ratio += TRIGGER_GAIN * ((1.0 - reached) - ASSIST_WEIGHT * share);
+		if (trigger_ratio < TRIGGER_MIN)
+			trigger_ratio = TRIGGER_MIN;
+		if (trigger_ratio > TRIGGER_MAX)
+			trigger_ratio = TRIGGER_MAX;
 	}
 	atomic_store(&pacer_heap_marked, heap_marked);
 	atomic_store(&pacer_live, (int64_t)heap_marked);
