@@ -47,7 +47,8 @@
  * stop wins, under the heap lock. (Go's timers use a status word with CAS states for
  * the same; one lock per heap plus one mutex per timer is simpler and enough here.)
  *
- * timers_pending counts armed timers on all CPUs, for the deadlock check (sched.c):
+ * timers_pending counts armed timers on all CPUs (but the sleeps of the runtime's own
+ * goroutines, g->gc_system), for the deadlock check (sched.c):
  * raised before a timer enters a heap, lowered only after its fire has readied its
  * sleeper or sent its value (a receiver blocked on the channel is readied inside the
  * send), or when a stop takes it out. A ticker stays pending from start to stop.
@@ -91,6 +92,7 @@ struct timer {
 
 	/* What a fire does; set while the timer is in no heap. */
 	struct g *g;				/* a sleeper: ready it; else: */
+	bool uncounted;				/* a runtime goroutine's sleep: not in timers_pending */
 	struct afunc *run;			/* a function timer: start this arm's runner */
 	struct chan *c;				/* else send the clock on c, without blocking */
 	uint64_t period;			/* and if non-zero re-arm for the fire + period */
@@ -272,8 +274,10 @@ static void timer_fire(struct arch_frame *f)
 		heap_remove(tc, t);
 		if (t->g) {
 			atomic_store(&t->cpu, -1);
+			bool counted = !t->uncounted;
 			sched_ready(t->g);	/* t dies with the sleeper's frame from here */
-			atomic_fetch_sub(&timers_pending, 1);
+			if (counted)
+				atomic_fetch_sub(&timers_pending, 1);
 			continue;
 		}
 		uint64_t value = now;
@@ -314,7 +318,8 @@ static void timer_add(struct timer *t, uint64_t when)
 {
 	KASSERT(!arch_irq_enabled());
 	t->when = when;
-	atomic_fetch_add(&timers_pending, 1);
+	if (!t->uncounted)
+		atomic_fetch_add(&timers_pending, 1);
 	unsigned cpu = cpu_id();
 	struct timer_cpu *tc = &timer_cpus[cpu];
 	spin_lock_irqsave(&tc->lock);
@@ -338,7 +343,8 @@ static bool timer_del(struct timer *t)
 	if (pending) {
 		heap_remove(tc, t);
 		atomic_store(&t->cpu, -1);
-		atomic_fetch_sub(&timers_pending, 1);
+		if (!t->uncounted)
+			atomic_fetch_sub(&timers_pending, 1);
 	}
 	spin_unlock_irqrestore(&tc->lock);
 	return pending;
@@ -358,7 +364,10 @@ void go_sleep(uint64_t ns)
 		sched_gosched();
 		return;
 	}
-	struct timer t = { .g = self, .cpu = -1 };
+	/* the runtime's own sleepers (the collector's scavenger) ready nothing the
+	 * program waits for: the deadlock check does not count them, and a program's
+	 * count of pending timers is its own */
+	struct timer t = { .g = self, .cpu = -1, .uncounted = self->gc_system };
 	irq_push();
 	timer_add(&t, clock_ns() + ns);
 	sched_park("sleep", NULL, NULL);	/* interrupts stay off until we are waiting */
