@@ -200,13 +200,14 @@ void gc_stats(struct gc_stats *s)
 		.frees = atomic_load(&gc_swept_frees),
 		.finalizers_run = atomic_load(&final_run_count),
 		.stack_scans_ipi = atomic_load(&gc_stat_stack_scans_ipi),
-		.stack_scans = atomic_load(&gc_stat_stack_scans),
 		.stack_rescans = atomic_load(&gc_stat_stack_rescans),
 		.dirty_pages = atomic_load(&gc_stat_dirty_pages),
 		.percent = atomic_load(&pacer_percent),
 	};
 	for (unsigned i = 0; i < GC_PAUSE_BUCKETS; i++)
 		s->pause_hist[i] = atomic_load(&stats.pause_hist[i]);
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		s->stack_scans += __atomic_load_n(&gc_cpus[i].stack_scans, __ATOMIC_RELAXED);
 }
 
 /* ---- test hooks (rt/gc_test.h) --------------------------------------------------------------------- */

@@ -44,6 +44,7 @@ struct gc_cpu {
 	uint64_t assist_ns, bg_ns, idle_ns;	/* CPU time marking this cycle, by kind */
 	const struct g *scanning;	/* the goroutine whose registers this CPU scans (checkmark's
 					 * report names it) */
+	uint64_t stack_scans;		/* stacks this CPU scanned, ever (gc_stats: the sum) */
 } __attribute__((aligned(64)));
 
 extern struct gc_cpu gc_cpus[ARCH_MAX_CPUS];
@@ -215,7 +216,7 @@ void pacer_bg_credit(uint64_t work);
 /* ---- statistics (stats in gc.c) ------------------------------------------------------------------------ */
 
 void stats_flush_cache(struct mcache *mc);
-extern _Atomic uint64_t gc_stat_stack_scans, gc_stat_stack_scans_ipi, gc_stat_stack_rescans;
+extern _Atomic uint64_t gc_stat_stack_scans_ipi, gc_stat_stack_rescans;
 extern _Atomic uint64_t gc_mark_bytes;	/* bytes marked this cycle (flushed gcwork counters) */
 extern _Atomic uint64_t gc_scan_work;	/* bytes scanned this cycle */
 
