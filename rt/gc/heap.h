@@ -46,6 +46,7 @@
 #include <stdint.h>
 #include <arch/memlayout.h>
 #include <arch/smp.h>
+#include <kernel/panic.h>
 #include <kernel/spinlock.h>
 #include <rt/gc.h>
 
@@ -80,7 +81,14 @@ extern uint32_t gc_class_nelems[NUM_SIZECLASSES];	/* objects per span */
 
 void sizeclass_init(void);
 /* The smallest class holding `size` bytes (1 .. GC_MAX_SMALL). */
-unsigned sizeclass_of(size_t size);
+extern uint8_t gc_class8[1024 / 8 + 1], gc_class128[(GC_MAX_SMALL - 1024) / 128 + 1];	/* (sizeclass.c) */
+static inline unsigned sizeclass_of(size_t size)
+{
+	KASSERT(size >= 1 && size <= GC_MAX_SMALL);
+	if (size <= 1024)
+		return gc_class8[(size + 7) / 8];
+	return gc_class128[(size - 1024 + 127) / 128];
+}
 
 /* ---- spans ----------------------------------------------------------------------------------- */
 

@@ -26,8 +26,8 @@ uint32_t gc_class_size[NUM_SIZECLASSES];
 uint32_t gc_class_npages[NUM_SIZECLASSES];
 uint32_t gc_class_nelems[NUM_SIZECLASSES];
 
-static uint8_t class8[1024 / 8 + 1];		/* (size + 7) / 8 -> class, size <= 1024 */
-static uint8_t class128[(GC_MAX_SMALL - 1024) / 128 + 1];	/* (size - 1024 + 127) / 128 */
+uint8_t gc_class8[1024 / 8 + 1];		/* (size + 7) / 8 -> class, size <= 1024 */
+uint8_t gc_class128[(GC_MAX_SMALL - 1024) / 128 + 1];	/* (size - 1024 + 127) / 128 */
 
 static uint32_t span_bytes_for(uint32_t size)
 {
@@ -69,25 +69,18 @@ void sizeclass_init(void)
 			add_class(s);
 
 	unsigned c = 1;
-	for (uint32_t i = 0; i < sizeof(class8); i++) {
+	for (uint32_t i = 0; i < sizeof(gc_class8); i++) {
 		uint32_t size = i * 8;
 		while (gc_class_size[c] < size)
 			c++;
-		class8[i] = (uint8_t)c;
+		gc_class8[i] = (uint8_t)c;
 	}
-	for (uint32_t i = 0; i < sizeof(class128); i++) {
+	for (uint32_t i = 0; i < sizeof(gc_class128); i++) {
 		uint32_t size = 1024 + i * 128;
 		while (gc_class_size[c] < size)
 			c++;
-		class128[i] = (uint8_t)c;
+		gc_class128[i] = (uint8_t)c;
 	}
-	class8[0] = 1;
+	gc_class8[0] = 1;
 }
 
-unsigned sizeclass_of(size_t size)
-{
-	KASSERT(size >= 1 && size <= GC_MAX_SMALL);
-	if (size <= 1024)
-		return class8[(size + 7) / 8];
-	return class128[(size - 1024 + 127) / 128];
-}
