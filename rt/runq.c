@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <kernel/clock.h>
 #include <kernel/ipi.h>
+#include <arch/irq.h>
 #include <rt/sched.h>
 
 bool runq_put(struct p *p, struct g *g)
@@ -64,8 +65,8 @@ uint32_t runq_len(struct p *p)
  * before an idle CPU takes it (one per P: a later ready pushes it to the ring, which
  * thieves take at once). The thief waits on its own clock and looks at the victim
  * once at the end: polling the victim's runnext or switch count slowed the very P it
- * waited for. It answers cross-calls and stops as it waits (interrupts are off in
- * the scheduler loop).
+ * waited for. It answers cross-calls and stops as it waits, and opens a window for
+ * its own interrupts at every turn (they are off in the scheduler loop).
  */
 #define RUNNEXT_GRACE_NS 50000
 
@@ -76,8 +77,14 @@ static struct g *steal_runnext(struct p *from)
 	if (__atomic_load_n(&from->curg, __ATOMIC_RELAXED)) {
 		uint32_t sw = atomic_load_explicit(&from->nswitch, memory_order_relaxed);
 		uint64_t t0 = clock_ns();
-		while (clock_ns() - t0 < RUNNEXT_GRACE_NS)
+		while (clock_ns() - t0 < RUNNEXT_GRACE_NS) {
 			ipi_poll();
+			/* a window for this CPU's own interrupts (its timer, devices), as idle
+			 * marking opens between its pieces: the wait is long next to them */
+			arch_irq_enable();
+			arch_cpu_relax();
+			(void)arch_irq_save();
+		}
 		if (atomic_load_explicit(&from->nswitch, memory_order_relaxed) != sw)
 			return NULL;	/* it switched meanwhile: its runnext is moving */
 	}
