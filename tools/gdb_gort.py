@@ -11,7 +11,9 @@ image (make debug does it), or to the hosted binary.
 
 The walk checks every frame record (inside the goroutine's stack, growing upwards;
 for a running one, whose CPU may be in an interrupt handler on another stack, only
-that no record repeats) and stops at 64 frames. Reads go through gdb, so they see what the CPU sees: stop the
+that no record repeats) and stops at 64 frames. An aarch64 CPU stopped inside its
+exception vector table, before the handler built its record, shows the interrupted pc
+(ELR_EL1) as its second frame. Reads go through gdb, so they see what the CPU sees: stop the
 image in kernel or goroutine code (any stop under QEMU's gdb stub is).
 """
 
@@ -25,6 +27,17 @@ MAX_FRAMES = 64
 def _u64(addr):
     mem = gdb.selected_inferior().read_memory(addr, 8)
     return int.from_bytes(bytes(mem), "little")
+
+
+def _in_vectors(pc):
+    """pc is in aarch64's exception vector table (arch/aarch64, arm64_vectors)."""
+    if _arch() != "aarch64":
+        return False
+    try:
+        s = gdb.execute("info symbol 0x%x" % pc, to_string=True).strip()
+    except gdb.error:
+        return False
+    return s.startswith("arm64_vectors ") or s.startswith("arm64_vectors\t")
 
 
 def _arch():
@@ -172,10 +185,17 @@ class Goroutine(gdb.Command):
                 frame = gdb.newest_frame()
                 pc = int(frame.pc())
                 fp = int(gdb.parse_and_eval("$x29" if _arch() == "aarch64" else "$rbp"))
+                # stopped inside the exception vector table: the handler has built no
+                # frame record yet, and the interrupted pc is only in ELR_EL1 (a
+                # call-free goroutine's own function is in no record at all)
+                elr = int(gdb.parse_and_eval("$ELR_EL1")) if _in_vectors(pc) else None
             finally:
                 old.switch()
             # the CPU may be in an interrupt handler on its own stack: walk anywhere
-            _print_frames(_walk(pc, fp, 0, 1 << 64, upwards=False))
+            frames = _walk(pc, fp, 0, 1 << 64, upwards=False)
+            if elr is not None:
+                frames = [pc, elr + 1] + frames[1:]	# (named by the byte before)
+            _print_frames(frames)
             return
         elif st == 4:
             raise gdb.GdbError("goroutine %s is dead" % words[0])
