@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <kernel/clock.h>
 #include <kernel/ipi.h>
-#include <arch/irq.h>
+#include <arch/ops.h>
 #include <rt/sched.h>
 
 bool runq_put(struct p *p, struct g *g)
@@ -81,9 +81,7 @@ static struct g *steal_runnext(struct p *from)
 			ipi_poll();
 			/* a window for this CPU's own interrupts (its timer, devices), as idle
 			 * marking opens between its pieces: the wait is long next to them */
-			arch_irq_enable();
-			arch_cpu_relax();
-			(void)arch_irq_save();
+			arch_irq_window();
 		}
 		if (atomic_load_explicit(&from->nswitch, memory_order_relaxed) != sw)
 			return NULL;	/* it switched meanwhile: its runnext is moving */

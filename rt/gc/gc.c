@@ -749,9 +749,7 @@ bool gc_sched_idle(bool (*stop)(void))
 	while (atomic_load_explicit(&gc_phase, memory_order_relaxed) == GC_MARK && !stop()) {
 		/* a window for interrupts between pieces: the idle CPU still takes IPIs and
 		 * its timer while it marks */
-		arch_irq_enable();
-		arch_cpu_relax();
-		(void)arch_irq_save();
+		arch_irq_window();
 		if (gc_drain(MARK_IDLE, 256 << 10, stop) == 0)
 			break;
 		did = true;

@@ -11,6 +11,7 @@
  *   arch_irq_enable()      turn them on (boot CPU after its controller is up; idle)
  *   arch_halt()            wait for an interrupt (hlt / wfi); returns after one
  *   arch_cpu_relax()       spin-wait hint (pause / yield)
+ *   arch_irq_window()      in a wait with interrupts off: let pending ones in, then off
  *   arch_cycles()          a monotonic per-CPU cycle counter (TSC / CNTVCT_EL0)
  */
 #ifndef ARCH_OPS_H
@@ -19,6 +20,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <arch/ops_impl.h>
+
+/* A moment with interrupts on inside a long wait that runs with them off (the
+ * scheduler loop's idle marking and runnext grace): pending ones are taken here. */
+static inline void arch_irq_window(void)
+{
+	arch_irq_enable();
+	arch_cpu_relax();
+	(void)arch_irq_save();
+}
 
 /* Frequency of arch_cycles() in Hz, measured or read once by arch_cycles_init(). */
 uint64_t arch_cycles_freq(void);
