@@ -215,6 +215,7 @@ void gc_stats(struct gc_stats *s)
 void (*gc_test_mark_done_hook)(void);
 void (*gc_test_mark_start_hook)(void);
 _Atomic bool gc_test_hold_marking;
+_Atomic bool gc_test_hold_sweep;
 _Atomic uint64_t gc_test_cycles_started;
 
 /* ---- cycle requests ---------------------------------------------------------------------------------- */
@@ -271,7 +272,8 @@ void gc_collect(void)
 	while (ctl.done < target)
 		cond_wait(&ctl.done_cv, &ctl.mu);
 	mutex_unlock(&ctl.mu);
-	gc_sweep_finish();
+	if (!atomic_load(&gc_test_hold_sweep))
+		gc_sweep_finish();
 }
 
 extern _Atomic bool gc_sweeper_idle;

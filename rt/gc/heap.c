@@ -17,7 +17,12 @@
  * (a free span maps its first and last page), and goes on a free list: one list per
  * exact page count below HEAP_FREE_EXACT, one list for everything larger. Allocation
  * takes the smallest exact fit, else the best fit among the large ones, else grows;
- * the rest of a bigger span goes back as a free span. A free span remembers whether
+ * the rest of a bigger span goes back as a free span. While a sweep is under way, a
+ * span's allocation first sweeps spans of any class until as many pages came back
+ * (gc_sweep_reclaim, sweep.c; Go's mheap.reclaim): memory that garbage holds is reused
+ * before a free span of an unmapped chunk is mapped again or the heap grows, and the
+ * sweep keeps ahead of the allocation. At most HEAP_RECLAIM_BUDGET spans per call, to
+ * bound the time an allocation spends with interrupts off. A free span remembers whether
  * its memory may be dirty (needzero: the objects it held) and when it was freed.
  *
  * Scavenging. A chunk whose pages have all been free for HEAP_SCAVENGE_DELAY goes back
@@ -43,6 +48,7 @@
 #include "heap.h"
 
 #define HEAP_SCAVENGE_DELAY (500ull * 1000 * 1000)	/* 0.5 s free before release */
+#define HEAP_RECLAIM_BUDGET 512		/* spans swept, at most, per span allocated */
 
 struct gcheap gcheap = { .lock = SPINLOCK_INIT("gc_heap", LOCK_RANK_GC_HEAP), .sweepgen = 2 };
 struct span *_Atomic *const gc_spanmap = (struct span *_Atomic *)GC_ARENA;
@@ -298,6 +304,8 @@ static bool ensure_mapped(uintptr_t base, uint32_t npages)
 struct span *heap_alloc_span(uint32_t npages)
 {
 	KASSERT(npages > 0);
+	/* garbage first: while a sweep is under way, sweep until as many pages came back */
+	gc_sweep_reclaim(npages, HEAP_RECLAIM_BUDGET);
 	spin_lock_irqsave(&gcheap.lock);
 	struct span *s = free_find(npages);
 	if (!s) {

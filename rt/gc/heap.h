@@ -244,8 +244,13 @@ extern struct span *_Atomic *const gc_spanmap;
 
 void heap_init(void);
 /* A span of npages, SPAN_INUSE, its pages mapped (zero when !needzero, which a fresh span is not), span-map
- * entries set; NULL when neither the heap nor the page allocator has them. */
+ * entries set; NULL when neither the heap nor the page allocator has them. While a
+ * sweep is under way it first sweeps spans of any class until as many pages came back
+ * (gc_sweep_reclaim), so the caller holds no lock of the collector. */
 struct span *heap_alloc_span(uint32_t npages);
+/* sweep.c: sweep spans until npages pages went back to the page heap, at most budget
+ * spans, or nothing is left to sweep; the pages given back. */
+uint32_t gc_sweep_reclaim(uint32_t npages, unsigned budget);
 /* Give an in-use span's pages back to the heap (coalescing with free neighbours). */
 void heap_free_span(struct span *s);
 /* Give back to the page allocator the chunks that have been wholly free for at

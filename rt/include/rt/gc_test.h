@@ -18,6 +18,11 @@
  *                            idle CPUs, assists: a stack scan still greys what it
  *                            finds): set before a cycle and cleared by the mark-start
  *                            hook, it keeps every object white while the hook acts
+ *   gc_test_hold_sweep       while true, the background sweeper sweeps nothing and
+ *                            gc_collect returns without finishing the sweep: after a
+ *                            cycle, spans stay unswept until an allocation sweeps
+ *                            them (its own class's lazily, any class's when the page
+ *                            heap reclaims) or the next cycle begins
  *   gc_test_scan_stack(g)    while marking: scan g's stack now, as a stack job would
  *                            (g parked, runnable, running elsewhere, or the caller)
  *   gc_test_cycles_started   cycles whose marking has begun
@@ -49,6 +54,7 @@
 extern void (*gc_test_mark_done_hook)(void);
 extern void (*gc_test_mark_start_hook)(void);
 extern _Atomic bool gc_test_hold_marking;
+extern _Atomic bool gc_test_hold_sweep;
 struct g;
 void gc_test_scan_stack(struct g *g);
 extern _Atomic uint64_t gc_test_cycles_started;
