@@ -612,7 +612,7 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 	uint64_t since = clock_ns() - gc_boot_ns;
 	unsigned pct = since ? (unsigned)(total * 100 / (since * np)) : 0;
 	uint64_t at_ms = (start - gc_boot_ns) / 1000000;
-	uint64_t globals = (uint64_t)(__gc_roots_end - __gc_roots_start);
+	uint64_t globals = gc_roots_data_bytes();
 	kprintf("gc %u @%llu.%03llus %u%%: %llu.%03llu+%llu.%03llu+%llu.%03llu ms clock, "
 		"%llu.%03llu+%llu.%03llu/%llu.%03llu/%llu.%03llu+%llu.%03llu ms cpu, "
 		"%llu->%llu->%llu MB, %llu MB goal, %llu MB globals, %u P%s",

@@ -90,6 +90,8 @@ uint64_t gc_drain(enum mark_kind kind, uint64_t budget, bool (*stop)(void));
  * stopped or concurrently; the lists change under the ctl lock). */
 uint64_t gc_roots_scan_data(unsigned chunk, struct gcwork *w);
 unsigned gc_roots_data_chunks(void);
+/* The bytes of the image's data that are scanned (without the NOSCAN ranges). */
+uint64_t gc_roots_data_bytes(void);
 uint64_t gc_roots_scan_registered(struct gcwork *w);
 /* Describe a root address for checkmark's report ("global ...", "registered root
  * ..."); false if it is in none. */

@@ -37,7 +37,7 @@ unsigned gc_roots_data_chunks(void)
 	return (unsigned)((n + DATA_CHUNK - 1) / DATA_CHUNK);
 }
 
-/* Scan [lo, hi) minus the NOSCAN ranges; the bytes scanned. */
+/* Scan [lo, hi) minus the NOSCAN ranges (w NULL: only count); the bytes scanned. */
 static uint64_t scan_minus_noscan(uintptr_t lo, uintptr_t hi, struct gcwork *w)
 {
 	uint64_t bytes = 0;
@@ -59,7 +59,8 @@ static uint64_t scan_minus_noscan(uintptr_t lo, uintptr_t hi, struct gcwork *w)
 			lo = (uintptr_t)skip->end;
 			continue;
 		}
-		gc_scan_conservative(lo, cut, w);
+		if (w)
+			gc_scan_conservative(lo, cut, w);
 		bytes += cut - lo;
 		lo = cut;
 	}
@@ -77,6 +78,17 @@ uint64_t gc_roots_scan_data(unsigned chunk, struct gcwork *w)
 	uint64_t bytes = scan_minus_noscan(lo, hi, &gc_cpus[cpu_id()].w);
 	irq_pop();
 	return bytes;
+}
+
+uint64_t gc_roots_data_bytes(void)
+{
+	static _Atomic uint64_t bytes;	/* (the image does not change) */
+	uint64_t b = atomic_load_explicit(&bytes, memory_order_relaxed);
+	if (!b) {
+		b = scan_minus_noscan((uintptr_t)__gc_roots_start, (uintptr_t)__gc_roots_end, NULL);
+		atomic_store_explicit(&bytes, b, memory_order_relaxed);
+	}
+	return b;
 }
 
 uint64_t gc_roots_scan_registered(struct gcwork *w)
