@@ -43,7 +43,7 @@
 #define ARRAY_SIZE       500000
 #define MIN_DEPTH        4
 #define MAX_DEPTH        16
-#define MAX_PAUSES       65536
+#define MAX_PAUSES       4096
 
 struct node {
 	struct node *left, *right;
