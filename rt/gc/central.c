@@ -9,7 +9,8 @@
  * central_cache_span, for a cache that ran out (cache.c, interrupts off):
  *   1. a swept partial span;
  *   2. an unswept partial span, swept here first (lazy sweeping: the allocator pays
- *      for the sweep of the spans it reuses);
+ *      for the sweep of the spans it reuses); one the sweep leaves empty is taken
+ *      as it is, not given back to the page heap only to be carved out again;
  *   3. unswept full spans, swept here, until one has a free object (the others go
  *      on the swept full list); at most SWEEP_BUDGET of 2 and 3 per call, so one
  *      allocation never sweeps a whole class;
@@ -100,10 +101,7 @@ struct span *central_cache_span(struct central *c)
 		spanlist_remove(&c->partial[unswept_set(sg)], s);
 		spin_unlock(&c->lock);
 		if (claim(s, sg)) {
-			if (span_sweep(s, sg)) {	/* emptied: back to the heap */
-				spin_lock(&c->lock);
-				continue;
-			}
+			span_sweep(s, sg, true);	/* (emptied: ours all the same) */
 			spin_lock(&c->lock);
 			atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
 			if (span_nfree(s))
@@ -120,10 +118,7 @@ struct span *central_cache_span(struct central *c)
 		if (!claim(s, sg))
 			panic("gc: span 0x%lx on an unswept list with sweepgen %u (now %u)",
 			      (unsigned long)s->base, atomic_load(&s->sweepgen), sg);
-		if (span_sweep(s, sg)) {
-			spin_lock(&c->lock);
-			continue;
-		}
+		span_sweep(s, sg, true);
 		spin_lock(&c->lock);
 		atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
 		if (span_nfree(s))

@@ -373,8 +373,9 @@ static inline uint32_t span_next_free(struct span *s)
 }
 
 /* Sweep s (claimed by the caller: sweepgen sg - 1). Returns true if the span was freed
- * back to the heap (then s must not be touched). The caller puts it on a list
- * otherwise. sweep.c. */
-bool span_sweep(struct span *s, uint32_t sg);
+ * back to the heap (then s must not be touched): one left with no object, unless
+ * keep_empty (an allocator that will take it at once, central.c). The caller puts it
+ * on a list otherwise. sweep.c. */
+bool span_sweep(struct span *s, uint32_t sg, bool keep_empty);
 
 #endif

@@ -16,8 +16,9 @@
  *      that are not marked are freed: the new alloc bits are the mark bits (masked by
  *      the allocated ones, so a stray mark on a free slot cannot turn it into an
  *      allocated one), and the mark and check bits are cleared for the next cycle;
- *   3. a span left with no object goes back to the page heap; otherwise its allocation
- *      state restarts at freeindex 0, and memory of freed objects is dirty (needzero).
+ *   3. a span left with no object goes back to the page heap (unless the allocator
+ *      sweeping it takes it at once: central.c); otherwise its allocation state
+ *      restarts at freeindex 0, and memory of freed objects is dirty (needzero).
  * The caller publishes sweepgen = sg where it puts the span (central.c).
  *
  * Reclaiming (Go's mheap.reclaim): each span the page heap hands out while a sweep is
@@ -49,7 +50,7 @@ void gc_sweep_reset(void)
 	atomic_store(&sweep_cursor, 0);
 }
 
-bool span_sweep(struct span *s, uint32_t sg)
+bool span_sweep(struct span *s, uint32_t sg, bool keep_empty)
 {
 	KASSERT(atomic_load(&s->sweepgen) == sg - 1);
 	if (s->specials)
@@ -70,7 +71,7 @@ bool span_sweep(struct span *s, uint32_t sg)
 		atomic_fetch_add_explicit(&gc_swept_frees, freed, memory_order_relaxed);
 		atomic_fetch_add_explicit(&gc_swept_bytes, (uint64_t)freed * s->elemsize, memory_order_relaxed);
 	}
-	if (live == 0) {
+	if (live == 0 && !keep_empty) {
 		if (spanclass_size(s->spanclass) == 0)
 			atomic_fetch_sub_explicit(&gcheap.large_live, (uint64_t)s->npages * PAGE_SIZE,
 						  memory_order_relaxed);
@@ -110,7 +111,7 @@ static bool sweep_next(uint32_t *freed_pages)
 			continue;
 		}
 		uint32_t npages = s->npages;	/* (a freed span may be merged at once) */
-		if (!span_sweep(s, sg))
+		if (!span_sweep(s, sg, false))
 			central_put_swept(&gc_central[c], s);
 		else
 			*freed_pages += npages;
