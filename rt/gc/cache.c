@@ -26,7 +26,8 @@
  * Accounting for the pacer (pacer.c): the free part of a span is counted as live
  * heap when the cache takes it, and what is still free is subtracted when it gives it
  * back (Go's heapLive). So heap_live grows a span at a time, not per object, and the
- * fast path updates no shared counter.
+ * fast path updates no shared counter. The statistics of objects and bytes allocated
+ * are kept the same way, per CPU: the fast path counts nothing at all.
  */
 #include <arch/noscan.h>
 #include <kernel/cpu.h>
@@ -84,6 +85,8 @@ bool mcache_refill(struct mcache *mc, unsigned sc)
 	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF)
 		span_blacken_free(s);
 	pacer_heap_live_add((int64_t)span_nfree(s) * s->elemsize);
+	mc->nalloc += span_nfree(s);
+	mc->nalloc_bytes += (uint64_t)span_nfree(s) * s->elemsize;
 	mc->alloc[sc] = s;
 	return true;
 }
@@ -99,7 +102,18 @@ void mcache_flush(struct mcache *mc)
 			      (unsigned)(mc - gc_mcaches), sc, (unsigned long)s->base, s->spanclass, s->incache, atomic_load(&s->state));
 		mc->alloc[sc] = NULL;
 		pacer_heap_live_add(-(int64_t)span_nfree(s) * s->elemsize);
+		mc->nalloc -= span_nfree(s);
+		mc->nalloc_bytes -= (uint64_t)span_nfree(s) * s->elemsize;
 		central_uncache_span(&gc_central[sc], s);
 	}
 	stats_flush_cache(mc);
+}
+
+uint64_t mcache_alloc_bytes(const struct mcache *mc)
+{
+	uint64_t n = mc->nalloc_bytes;
+	for (unsigned sc = SPAN_KINDS; sc < NUM_SPANCLASSES; sc++)
+		if (mc->alloc[sc])
+			n -= (uint64_t)span_nfree(mc->alloc[sc]) * mc->alloc[sc]->elemsize;
+	return n;
 }

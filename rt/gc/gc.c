@@ -146,7 +146,6 @@ void stats_flush_cache(struct mcache *mc)
 	atomic_fetch_add_explicit(&stats.allocs, mc->nalloc, memory_order_relaxed);
 	atomic_fetch_add_explicit(&stats.alloc_bytes, mc->nalloc_bytes, memory_order_relaxed);
 	mc->nalloc = mc->nalloc_bytes = 0;
-	mc->scan_alloc = 0;
 }
 
 /* Bytes allocated since boot, the caches' unflushed counts included (world stopped;
@@ -156,7 +155,7 @@ static uint64_t alloc_bytes_total(void)
 	uint64_t n = atomic_load(&stats.alloc_bytes);
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
 		if (atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
-			n += gc_mcaches[i].nalloc_bytes;
+			n += mcache_alloc_bytes(&gc_mcaches[i]);
 	return n;
 }
 

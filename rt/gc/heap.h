@@ -310,12 +310,16 @@ struct span *central_take_unswept(struct central *c, uint32_t sg);
 
 struct mcache {
 	struct span *alloc[NUM_SPANCLASSES];	/* the span each class allocates from (or NULL) */
-	/* Counts since the last flush into the global stats. */
+	/* Objects allocated since the last flush into the global stats, counted a span at
+	 * a time: a span's free slots when the cache takes it, less those still free when
+	 * it gives it back (cache.c; mcache_alloc_bytes for the exact figure). */
 	uint64_t nalloc, nalloc_bytes;
-	int64_t scan_alloc;		/* bytes of scannable objects allocated (pacer) */
 };
 
 extern struct mcache gc_mcaches[ARCH_MAX_CPUS];
+/* The bytes mc allocated since its last flush (its CPU with interrupts off, or the
+ * world stopped). */
+uint64_t mcache_alloc_bytes(const struct mcache *mc);
 
 /* The type of a small TYPED span whose objects have several types (see struct span). */
 extern const struct gc_type gc_type_mixed;

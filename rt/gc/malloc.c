@@ -187,10 +187,6 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n)
 		zero_object(x, s->elemsize);
 	if (s->kind == SPAN_TYPED)
 		set_type(s, x, t, n);
-	mc->nalloc++;
-	mc->nalloc_bytes += s->elemsize;
-	if (s->kind != SPAN_NOSCAN)
-		mc->scan_alloc += s->elemsize;
 	irq_pop();
 	return x;
 }
@@ -236,8 +232,6 @@ static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_t
 	struct mcache *mc = &gc_mcaches[cpu_id()];
 	mc->nalloc++;
 	mc->nalloc_bytes += rounded;
-	if (kind != SPAN_NOSCAN)
-		mc->scan_alloc += rounded;
 	irq_pop();
 	return x;
 }
