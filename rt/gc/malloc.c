@@ -163,16 +163,20 @@ static inline void zero_object(uintptr_t x, size_t n)
 	}
 }
 
-/* A small object of spanclass sc, zeroed: its address, or 0 when the heap cannot grow. */
-static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n)
+/* A small object of spanclass sc, zeroed: its address, or 0 when the heap cannot grow.
+ * *grew set if the CPU's cache took a span for it. */
+static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, bool *grew)
 {
 	irq_push();
 	struct mcache *mc = &gc_mcaches[cpu_id()];
 	struct span *s = mc->alloc[sc];
 	uint32_t idx;
 	if (__builtin_expect(!s || (idx = span_next_free(s)) == UINT32_MAX, 0)) {
+		if (!atomic_load_explicit(&gc_ready, memory_order_relaxed))
+			panic("gc: allocation before the collector is initialised (no goroutine yet?)");
 		if (!allp[cpu_id()].curg)
-			panic("gc: allocation outside a goroutine (or before the collector started)");
+			panic("gc: allocation outside a goroutine");
+		*grew = true;
 		if (!mcache_refill(mc, sc)) {
 			irq_pop();
 			return 0;
@@ -192,8 +196,11 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n)
 }
 
 /* A large object, zeroed: its address, or 0 when the heap cannot grow. */
-static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_type *t)
+static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_type *t, bool *grew)
 {
+	if (!atomic_load_explicit(&gc_ready, memory_order_relaxed))
+		panic("gc: allocation before the collector is initialised (no goroutine yet?)");
+	*grew = true;
 	size_t rounded = (size + 15) & ~(size_t)15;
 	uint64_t npages = (rounded + PAGE_SIZE - 1) / PAGE_SIZE;
 	if (npages > UINT32_MAX || rounded > UINT32_MAX)
@@ -236,28 +243,38 @@ static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_t
 	return x;
 }
 
-/* Pay for an allocation (pacer.c): start a cycle at the trigger, assist while marking. */
+/* Pay for an allocation while a cycle marks: assist (pacer.c). */
 static __attribute__((noinline)) void alloc_pay(size_t size)
 {
-	if (!atomic_load_explicit(&gc_ready, memory_order_relaxed))
-		panic("gc: allocation before the collector is initialised (no goroutine yet?)");
 	struct g *g = sched_curg();
 	if (!g)
 		panic("gc: allocation of %zu bytes outside a goroutine", size);
 	pacer_alloc(g, size);
 }
 
+/* The heap grew: a cache took a span, or a large object was made. heap_live moves
+ * only then (cache.c), so the trigger is checked only then (pacer.c), as Go checks it
+ * when a cache is refilled: the fast path reads no shared counter. */
+static __attribute__((noinline)) void alloc_grew(void)
+{
+	struct g *g = sched_curg();
+	if (!g)
+		panic("gc: allocation outside a goroutine");
+	pacer_heap_grew(g);
+}
+
 static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, size_t n)
 {
 	KASSERT(arch_irq_enabled());
-	/* outside a cycle and below the trigger (nearly always) nothing is owed */
-	if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF ||
-			     pacer_heap_live() >= atomic_load_explicit(&pacer_heap_trigger, memory_order_relaxed) ||
-			     !atomic_load_explicit(&gc_ready, memory_order_relaxed), 0))
+	/* outside a cycle (nearly always) nothing is owed */
+	if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF, 0))
 		alloc_pay(size);
 	for (int attempt = 0;; attempt++) {
-		uintptr_t x = size <= GC_MAX_SMALL ? alloc_small(spanclass_make(sizeclass_of(size), kind), t, n)
-						   : alloc_large(size, kind, t);
+		bool grew = false;
+		uintptr_t x = size <= GC_MAX_SMALL ? alloc_small(spanclass_make(sizeclass_of(size), kind), t, n, &grew)
+						   : alloc_large(size, kind, t, &grew);
+		if (__builtin_expect(grew, 0))
+			alloc_grew();
 		if (x)
 			return (void *)x;
 		if (attempt == 0)

@@ -201,9 +201,12 @@ static inline uint64_t pacer_heap_live(void)
 	int64_t v = atomic_load_explicit(&pacer_live, memory_order_relaxed);
 	return v > 0 ? (uint64_t)v : 0;
 }
-/* Allocation of n bytes by the current goroutine: start a cycle if the heap reached
- * the trigger; during marking, assist in proportion. Interrupts on, a goroutine. */
+/* Allocation of n bytes by the current goroutine during marking: assist in
+ * proportion. Interrupts on, a goroutine. */
 void pacer_alloc(struct g *g, size_t n);
+/* The heap grew for the current goroutine's allocation (a span cached, a large
+ * object): start a cycle if it reached the trigger. Interrupts on, a goroutine. */
+void pacer_heap_grew(struct g *g);
 /* Cycle boundaries (world stopped). */
 void pacer_mark_start(void);
 void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work);

@@ -73,7 +73,8 @@ int gc_set_percent(int percent)
 		panic("gc_set_percent: %d (a percentage, or -1 for off)", percent);
 	int old = atomic_exchange(&pacer_percent, percent);
 	set_goal(atomic_load(&pacer_heap_marked));
-	/* a heap already past the new trigger starts a cycle at the next allocation */
+	/* a heap already past the new trigger starts a cycle at the next span a cache
+	 * takes (pacer_heap_grew) */
 	return old;
 }
 
@@ -140,14 +141,17 @@ void pacer_alloc(struct g *g, size_t n)
 		g->gc_assist_bytes -= (int64_t)n;
 		if (g->gc_assist_bytes < 0)
 			assist(g);
-		return;
 	}
-	if (phase == GC_OFF && !g->gc_system &&
+}
+
+void pacer_heap_grew(struct g *g)
+{
+	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) == GC_OFF && !g->gc_system &&
 	    (uint64_t)atomic_load_explicit(&pacer_live, memory_order_relaxed) >=
 	    atomic_load_explicit(&pacer_heap_trigger, memory_order_relaxed)) {
 		/* Past the trigger and the cycle not marking yet: let the coordinator start it
 		 * now, not at the end of our slice (Go's allocating goroutine starts the
-		 * cycle itself). At every allocation until it has, not only the one that
+		 * cycle itself). At every span taken until it has, not only the one that
 		 * asked: the coordinator may have yielded in its sweep termination to a
 		 * sweeper preempted mid-span, and an allocator that ran on through its slice
 		 * took the heap to twice its goal. */
