@@ -11,11 +11,16 @@ image (make debug does it), or to the hosted binary.
 
 The walk checks every frame record (inside the goroutine's stack, growing upwards;
 for a running one, whose CPU may be in an interrupt handler on another stack, only
-that no record repeats) and stops at 64 frames. An aarch64 CPU stopped inside its
-exception vector table, before the handler built its record, shows the interrupted pc
-(ELR_EL1) as its second frame. Reads go through gdb, so they see what the CPU sees: stop the
-image in kernel or goroutine code (any stop under QEMU's gdb stub is).
+that no record repeats) and stops at 64 frames. A CPU stopped at the entry of an
+interrupt or exception, where no frame record names the interrupted code, shows the
+interrupted pc as its second frame: on aarch64 inside the exception vector table, from
+ELR_EL1; on x86-64 inside an entry stub or trap_common while %rbp does not hold its
+record, from the stack, above what the instructions before the pc pushed. Reads go
+through gdb, so they see what the CPU sees: stop the image in kernel or goroutine code
+(any stop under QEMU's gdb stub is).
 """
+
+import re
 
 import gdb
 
@@ -38,6 +43,80 @@ def _in_vectors(pc):
     except gdb.error:
         return False
     return s.startswith("arm64_vectors ") or s.startswith("arm64_vectors\t")
+
+
+# x86-64 entry stubs (arch/x86_64/trap.S): the interrupt stubs are 16 bytes apart
+# from x86_irq_stubs, each "push $0; push $vector; jmp trap_common" at offsets 0, 2, 7.
+X86_IRQ_STUBS = 224
+X86_IRQ_STUB_DEPTH = {0: 0, 2: 8, 7: 16}
+
+
+def _sym_addr(name):
+    sym = gdb.lookup_global_symbol(name) or gdb.lookup_static_symbol(name)
+    if sym is not None:
+        return int(sym.value().address)
+    try:
+        return int(gdb.parse_and_eval("(unsigned long)&%s" % name))
+    except gdb.error:
+        return None
+
+
+def _x86_pushed(start, pc):
+    """Bytes an x86-64 entry path pushed from start up to pc (straight-line code),
+    and whether %rbp then holds its frame record (set by "mov %rsp,%rbp", given back
+    by "pop %rbp")."""
+    depth, record = 0, False
+    if pc <= start:
+        return depth, record
+    arch = gdb.newest_frame().architecture()
+    for insn in arch.disassemble(start, pc - 1):
+        asm = insn["asm"].split("#")[0].strip()
+        m = re.match(r"(add|sub)q?\s+\$(0x[0-9a-f]+|\d+),%rsp$", asm)
+        if m:
+            n = int(m.group(2), 0)
+            depth += n if m.group(1) == "sub" else -n
+        elif re.match(r"push", asm):
+            depth += 8
+        elif re.match(r"pop", asm):
+            depth -= 8
+            if re.match(r"popq?\s+%rbp$", asm):
+                record = False
+        elif re.match(r"movq?\s+%rsp,%rbp$", asm):
+            record = True
+    return depth, record
+
+
+def _x86_entry_rip(pc, sp):
+    """The interrupted rip when an x86-64 CPU was stopped in an interrupt or
+    exception entry (arch/x86_64/trap.S) while %rbp did not hold the entry's frame
+    record {rbp, rip + 1}: from the first instruction of a stub until trap_common
+    builds the record, and from where it pops %rbp back to the iretq. The CPU pushed
+    rip (and, for some exceptions, an error code), the stub a vector (and a 0 where
+    the CPU pushed no error code), trap_common the registers: the rip lies above
+    what the instructions before pc pushed. None anywhere else."""
+    if _arch() != "x86_64":
+        return None
+    irq = _sym_addr("x86_irq_stubs")
+    if irq is not None and irq <= pc < irq + X86_IRQ_STUBS * 16:
+        depth = X86_IRQ_STUB_DEPTH.get((pc - irq) % 16)
+        return None if depth is None else _u64(sp + depth)
+    sym = _symbol(pc)
+    name, off = sym.rsplit("+0x", 1)
+    start = pc - int(off, 16)
+    if re.match(r"trap_\d+$", name):
+        # an exception stub: one push (the CPU pushed an error code) or two
+        arch = gdb.newest_frame().architecture()
+        pushes = 0
+        for insn in arch.disassemble(start, start + 15):
+            if insn["asm"].startswith("jmp"):
+                break
+            pushes += insn["asm"].startswith("push")
+        depth, _ = _x86_pushed(start, pc)
+        return _u64(sp + depth + (8 if pushes == 1 else 0))
+    if name == "trap_common":
+        depth, record = _x86_pushed(start, pc)
+        return None if record else _u64(sp + depth + 16)
+    return None
 
 
 def _arch():
@@ -187,8 +266,14 @@ class Goroutine(gdb.Command):
                 fp = int(gdb.parse_and_eval("$x29" if _arch() == "aarch64" else "$rbp"))
                 # stopped inside the exception vector table: the handler has built no
                 # frame record yet, and the interrupted pc is only in ELR_EL1 (a
-                # call-free goroutine's own function is in no record at all)
-                elr = int(gdb.parse_and_eval("$ELR_EL1")) if _in_vectors(pc) else None
+                # call-free goroutine's own function is in no record at all); on
+                # x86-64 it is on the stack, in an entry stub (_x86_entry_rip)
+                if _in_vectors(pc):
+                    elr = int(gdb.parse_and_eval("$ELR_EL1")) % (1 << 64)
+                elif _arch() == "x86_64":
+                    elr = _x86_entry_rip(pc, int(gdb.parse_and_eval("$rsp")) % (1 << 64))
+                else:
+                    elr = None
             finally:
                 old.switch()
             # the CPU may be in an interrupt handler on its own stack: walk anywhere

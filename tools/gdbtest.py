@@ -17,6 +17,10 @@ commands, kill. The case passes when every regex matches gdb's output, in order.
                filter) when gdb stops them: their backtraces come from the
                vCPUs' registers, through an interrupt handler's frames when the
                CPU was in one, down to the goroutine's function
+    entry      a CPU stopped (a breakpoint) at the entry of an interrupt that came
+               while it ran a spinner, before any frame record names the spinner:
+               x86-64 seven pushes into trap_common, aarch64 the first instruction
+               of the IRQ vector; the spinner must still be the second frame
 
 Output: "[ OK ] gdb/<arch>/<case>" or "[FAIL] gdb/<arch>/<case>: reason" (with gdb's
 output), then "N passed, M failed"; --results appends PASS/FAIL lines for
@@ -37,6 +41,16 @@ import qemu  # noqa: E402
 RUNNING = ("python r = [int(g['id']) for g in _goroutines() if _status(g)[1] == 2]; "
            "print('running goroutines: %d' % len(r)); "
            "[gdb.execute('goroutine %d bt' % i) for i in r]")
+
+# The entry case's breakpoint, per arch: where, and the condition that the
+# interrupted pc is in spin (sieve.c; its loop is well inside its first 64 bytes).
+ENTRY_BREAK = {
+    "x86_64": ("*(trap_common + 7)",
+               "*(unsigned long *)($rsp + 72) - (unsigned long)spin < 64",
+               r"trap_common\+0x7"),
+    "aarch64": ("*(arm64_vectors + 0x80)", "$ELR_EL1 - (unsigned long)spin < 64",
+                r"arm64_vectors\+0x80"),
+}
 
 CASES = [
     # name, app, smp, cmdline, wait for (regex on the serial output), gdb commands, regexes
@@ -59,6 +73,10 @@ CASES = [
       r"running goroutines: [12]$",
       r"goroutine \d+ \[running\]:",
       r"#\d+ 0x[0-9a-f]{16} (spin|filter|generate)\+"]),
+    ("entry", "sieve", 2, "gccheckmark=1 -- 1000", r"sieve: 2 3 5 7",
+     ["break %(where)s if %(cond)s", "continue", "delete", RUNNING],
+     [r"running goroutines: [12]$",
+      r"^  #0 0x[0-9a-f]{16} %(entry)s\n  #1 0x[0-9a-f]{16} spin\+"]),
 ]
 
 
@@ -70,6 +88,10 @@ def free_port():
 
 def run_case(build, arch, case, log_dir):
     name, app, smp, cmdline, wait_re, cmds, regexes = case
+    where, cond, entry = ENTRY_BREAK[arch]
+    subst = {"where": where, "cond": cond, "entry": entry}
+    cmds = [c % subst if "%(" in c else c for c in cmds]
+    regexes = [r % subst if "%(" in r else r for r in regexes]
     image = qemu.image_path(build, arch, "direct", app)
     elf = os.path.join(build, arch, "app", app, "kernel.elf")
     port = free_port()
