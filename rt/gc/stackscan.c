@@ -79,7 +79,9 @@
 
 _Atomic uint64_t gc_stat_stack_scans_ipi, gc_stat_stack_rescans;
 
-/* The stack jobs' cursor: the next goroutine of the cycle's snapshot of allgs. */
+/* The stack jobs' cursor: the next goroutine of the cycle's snapshot of allgs. Moved
+ * under its lock (take_stacks); read without it to see whether any is left. */
+static struct spinlock stack_cursor_lock = SPINLOCK_INIT("gc_stack_cursor", LOCK_RANK_GC_CTL);
 static struct g *_Atomic stack_cursor;
 static _Atomic uint32_t stack_inflight;
 
@@ -521,27 +523,19 @@ NO_SANITIZE static void prefetch_ahead(const struct g *g)
 
 /*
  * Take up to STACK_JOB_GS goroutines off the snapshot: [first, *end); NULL when none
- * is left. The cursor is held (STACKS_BUSY) while the taker follows the alllink words,
- * interrupts off, and put back past them: the walk is a cache miss per goroutine (the
- * Gs are cold), and a compare-and-swap after it would lose to any other taker that
- * finished meanwhile and walk again.
+ * is left. The cursor's lock is held while the taker follows the alllink words: the
+ * walk is a cache miss per goroutine (the Gs are cold), and a compare-and-swap after
+ * it would lose to any other taker that finished meanwhile and walk again. Nothing
+ * inside waits for another CPU, so a waiter, interrupts off, waits at most one walk.
  */
-#define STACKS_BUSY ((struct g *)1)
-
 static struct g *take_stacks(struct g **end)
 {
-	irq_push();
-	struct g *g;
-	while ((g = atomic_exchange(&stack_cursor, STACKS_BUSY)) == STACKS_BUSY)
-		while (atomic_load_explicit(&stack_cursor, memory_order_relaxed) == STACKS_BUSY) {
-			ipi_run_calls();	/* (see gc_scan_stack's retry loop) */
-			arch_cpu_relax();
-		}
-	struct g *e = g;
+	spin_lock_irqsave(&stack_cursor_lock);
+	struct g *g = atomic_load_explicit(&stack_cursor, memory_order_relaxed), *e = g;
 	for (unsigned k = 0; e && k < STACK_JOB_GS; k++)
 		e = e->alllink;
 	atomic_store(&stack_cursor, e);
-	irq_pop();
+	spin_unlock_irqrestore(&stack_cursor_lock);
 	*end = e;
 	return g;
 }
