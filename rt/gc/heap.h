@@ -177,6 +177,16 @@ static inline bool bit_set_atomic(uint64_t *bits, uint32_t i)
 	return !(__atomic_fetch_or(&bits[i / 64], m, __ATOMIC_RELAXED) & m);
 }
 
+/* The same where no other CPU can write the word (mark.c, gc_one_cpu; interrupts off). */
+static inline bool bit_set_plain(uint64_t *bits, uint32_t i)
+{
+	uint64_t m = 1ull << (i % 64), v = __atomic_load_n(&bits[i / 64], __ATOMIC_RELAXED);
+	if (v & m)
+		return false;
+	__atomic_store_n(&bits[i / 64], v | m, __ATOMIC_RELAXED);
+	return true;
+}
+
 /* The bits of word wi that stand for slots of s (below nelems). */
 static inline uint64_t span_valid_word(const struct span *s, uint32_t wi)
 {

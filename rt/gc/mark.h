@@ -286,6 +286,7 @@ extern _Atomic uint64_t gc_stat_dirty_pages;
  * and panic on any reachable object whose mark bit is clear. */
 void checkmark_scan_roots(struct gcwork *w);
 extern bool checkmark_active;	/* gc_mark_ptr uses the check bits (the check pass) */
+extern bool gc_one_cpu;		/* one CPU online: mark bits set without atomics (mark.c) */
 /* The check pass reports the slot: the marker tells it where it read the pointer. */
 void checkmark_found(uintptr_t slot, uintptr_t p, struct span *s, uint32_t idx);
 
