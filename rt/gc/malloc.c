@@ -243,24 +243,27 @@ static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_t
 	return x;
 }
 
-/* Pay for an allocation while a cycle marks: assist (pacer.c). */
-static __attribute__((noinline)) void alloc_pay(size_t size)
+/* The allocating goroutine, for the pacer's slow paths. */
+static struct g *alloc_g(size_t size)
 {
 	struct g *g = sched_curg();
 	if (!g)
 		panic("gc: allocation of %zu bytes outside a goroutine", size);
-	pacer_alloc(g, size);
+	return g;
+}
+
+/* Pay for an allocation while a cycle marks: assist (pacer.c). */
+static __attribute__((noinline)) void alloc_pay(size_t size)
+{
+	pacer_alloc(alloc_g(size), size);
 }
 
 /* The heap grew: a cache took a span, or a large object was made. heap_live moves
  * only then (cache.c), so the trigger is checked only then (pacer.c), as Go checks it
  * when a cache is refilled: the fast path reads no shared counter. */
-static __attribute__((noinline)) void alloc_grew(void)
+static __attribute__((noinline)) void alloc_grew(size_t size)
 {
-	struct g *g = sched_curg();
-	if (!g)
-		panic("gc: allocation outside a goroutine");
-	pacer_heap_grew(g);
+	pacer_heap_grew(alloc_g(size));
 }
 
 static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, size_t n)
@@ -274,7 +277,7 @@ static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, si
 		uintptr_t x = size <= GC_MAX_SMALL ? alloc_small(spanclass_make(sizeclass_of(size), kind), t, n, &grew)
 						   : alloc_large(size, kind, t, &grew);
 		if (__builtin_expect(grew, 0))
-			alloc_grew();
+			alloc_grew(size);
 		if (x)
 			return (void *)x;
 		if (attempt == 0)
