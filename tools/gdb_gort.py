@@ -45,10 +45,9 @@ def _in_vectors(pc):
     return s.startswith("arm64_vectors ") or s.startswith("arm64_vectors\t")
 
 
-# x86-64 entry stubs (arch/x86_64/trap.S): the interrupt stubs are 16 bytes apart
-# from x86_irq_stubs, each "push $0; push $vector; jmp trap_common" at offsets 0, 2, 7.
+# x86-64's interrupt stubs (arch/x86_64/trap.S): 224 of them, 16 bytes apart from
+# x86_irq_stubs.
 X86_IRQ_STUBS = 224
-X86_IRQ_STUB_DEPTH = {0: 0, 2: 8, 7: 16}
 
 
 def _sym_addr(name):
@@ -98,25 +97,27 @@ def _x86_entry_rip(pc, sp):
         return None
     irq = _sym_addr("x86_irq_stubs")
     if irq is not None and irq <= pc < irq + X86_IRQ_STUBS * 16:
-        depth = X86_IRQ_STUB_DEPTH.get((pc - irq) % 16)
-        return None if depth is None else _u64(sp + depth)
-    sym = _symbol(pc)
-    name, off = sym.rsplit("+0x", 1)
-    start = pc - int(off, 16)
-    if re.match(r"trap_\d+$", name):
-        # an exception stub: one push (the CPU pushed an error code) or two
-        arch = gdb.newest_frame().architecture()
-        pushes = 0
-        for insn in arch.disassemble(start, start + 15):
-            if insn["asm"].startswith("jmp"):
-                break
-            pushes += insn["asm"].startswith("push")
-        depth, _ = _x86_pushed(start, pc)
-        return _u64(sp + depth + (8 if pushes == 1 else 0))
-    if name == "trap_common":
-        depth, record = _x86_pushed(start, pc)
-        return None if record else _u64(sp + depth + 16)
-    return None
+        start = irq + (pc - irq) // 16 * 16
+    else:
+        sym = _symbol(pc)
+        if "+0x" not in sym:
+            return None
+        name, off = sym.rsplit("+0x", 1)
+        start = pc - int(off, 16)
+        if name == "trap_common":
+            depth, record = _x86_pushed(start, pc)
+            return None if record else _u64(sp + depth + 16)
+        if not re.match(r"trap_\d+$", name):
+            return None
+    # an entry stub: one push before its jmp (the CPU pushed an error code) or two
+    arch = gdb.newest_frame().architecture()
+    pushes = 0
+    for insn in arch.disassemble(start, start + 15):
+        if insn["asm"].startswith("jmp"):
+            break
+        pushes += insn["asm"].startswith("push")
+    depth, _ = _x86_pushed(start, pc)
+    return _u64(sp + depth + (8 if pushes == 1 else 0))
 
 
 def _arch():
