@@ -155,32 +155,50 @@ bool panic_stop_requested(void)
  * handler from there): the frame pointer may not lead back into our frames. Look
  * above sp, within SCAN_BYTES, for the first word pair that is a plausible record of
  * ours: {a frame pointer above it within the same stack, a return address in our
- * code}, and walk from there; the first address of our code met before it is taken
- * as the return into the function that called out. A heuristic, for a dump only.
+ * code}, and walk from there; an address of our code met before it is taken as the
+ * return into the function that called out when the record's caller calls that
+ * function (called_out_ret). A heuristic, for a dump only.
  * Found nothing: keep fp.
  */
 #define SCAN_BYTES 16384
 #define SCAN_SPAN  (1ull << 20)
 
+/* The return into the function whose record is at rec, whose own return address is
+ * rec_ret: the first word of our code in [lo, rec) in the function rec_ret's call
+ * targets. Another word of our code there is stale, the return of an earlier, deeper
+ * call (a deferred signal handler's, under ThreadSanitizer): not a frame. When that
+ * call is indirect (the caller is not known), the first word of our code. */
+__attribute__((no_sanitize_address))
+static uint64_t called_out_ret(uint64_t lo, uint64_t rec, uint64_t rec_ret)
+{
+	uint64_t off, caller_off, callee = 0;
+	if (!ksyms_lookup(rec_ret, &caller_off))
+		return 0;
+	bool direct = arch_call_target(rec_ret, rec_ret - caller_off, &callee);
+	for (uint64_t a = lo; a < rec; a += 8) {
+		uint64_t w = *(const uint64_t *)a;
+		if (ksyms_lookup(w, &off) && (!direct || w - off == callee))
+			return w;
+	}
+	return 0;
+}
+
 /* reads a live stack's words wholesale, redzones included: not for ASan to judge */
 __attribute__((no_sanitize_address))
 static uint64_t scan_for_record(uint64_t sp, uint64_t fp, uint64_t *ret)
 {
-	uint64_t off;
+	uint64_t off, lo = (sp + 7) & ~7ull;
 	*ret = 0;
-	for (uint64_t a = (sp + 7) & ~7ull; a < sp + SCAN_BYTES; a += 8) {
+	for (uint64_t a = lo; a < sp + SCAN_BYTES; a += 8) {
 		if (!frame_readable(a))
 			break;
 		const struct frame_record *r = (const struct frame_record *)a;
 		uint64_t next = (uint64_t)r->next;
-		if (next > a && next - a < SCAN_SPAN && ksyms_lookup(r->ret, &off))
+		if (next > a && next - a < SCAN_SPAN && ksyms_lookup(r->ret, &off)) {
+			*ret = called_out_ret(lo, a, backtrace_record_ret(a));
 			return a;
-		/* the first address of our code on the way: the return into the function
-		 * that called out (it may have pushed no record of its own there) */
-		if (!*ret && ksyms_lookup(*(const uint64_t *)a, &off))
-			*ret = *(const uint64_t *)a;
+		}
 	}
-	*ret = 0;
 	return fp;
 }
 

@@ -39,7 +39,9 @@
  * mask is checked when the handler really runs, so the semantics hold; but a change to
  * the frame would be lost, so preemption, which redirects the frame (preempt.S),
  * refuses such a copy (arch_frame_inject_call, frame.live) and leaves the request
- * pending instead. A loop that makes no intercepted call never gets the signal at all
+ * pending instead; and the copy's registers are where the signal arrived, a moment
+ * gone by the time the handler runs on that same stack, so the frame is moved to the
+ * handler's caller (frame_at_caller). A loop that makes no intercepted call never gets the signal at all
  * there: the tsan build cannot preempt it (README). A
  * deferred signal can also run inside this handler, at a libc call the kernel's
  * handler makes: it finds the mask set and records, so the dispatch loops until
@@ -132,6 +134,22 @@ static bool on_sigstack(const void *local)
 	uintptr_t lo = (uintptr_t)(host_boot_area + host_hwid * HOST_SIGSTACK_SIZE);
 	return (uintptr_t)local >= lo && (uintptr_t)local < lo + HOST_SIGSTACK_SIZE;
 }
+
+/*
+ * A deferred delivery runs on the thread's own stack, later than the signal arrived:
+ * the copy's rip, rsp and rbp name a moment that is gone, and the stack below the
+ * handler's caller now holds the handler's own frames (a panic's dump that scanned up
+ * from the copy's rsp found irq_signal's frames there and walked them instead of the
+ * goroutine's). Where the thread really is: in the sanitizer's runtime, at the call of
+ * this handler, with everything above it live. The frame says that (rec is the
+ * handler's frame record); the other registers stay as the copy has them.
+ */
+static void frame_at_caller(struct arch_frame *f, const uint64_t *rec)
+{
+	f->rbp = rec[0];
+	f->rip = rec[1];
+	f->rsp = (uint64_t)(uintptr_t)(rec + 2);
+}
 #endif
 
 /* The IPI kinds pending on this CPU, each once; mask set. */
@@ -184,6 +202,8 @@ static void irq_signal(int sig, siginfo_t *si, void *ucv)
 	frame_from_ucontext(&f, ucv, sig);
 #if defined(__SANITIZE_THREAD__)
 	f.live = on_sigstack(&f);	/* else a deferred delivery, with a copy */
+	if (!f.live)
+		frame_at_caller(&f, __builtin_frame_address(0));
 #endif
 	int again, in_handler;
 	HOST_TLS_READ(host_irq_in_handler, in_handler);
@@ -194,7 +214,8 @@ static void irq_signal(int sig, siginfo_t *si, void *ucv)
 		HOST_TLS_READ(host_irq_pending, again);
 	} while (again);
 	HOST_TLS_WRITE(host_irq_in_handler, in_handler);
-	frame_to_ucontext(ucv, &f);
+	if (f.live)		/* a copy's changes would be lost; nothing changes one */
+		frame_to_ucontext(ucv, &f);
 	if (f.rip == (uint64_t)host_preempt_tramp) {
 		/* redirected: the trampoline starts with interrupts off (see preempt.S) */
 		errno = saved_errno;

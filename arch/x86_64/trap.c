@@ -90,35 +90,7 @@ void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt,
 		(unsigned long long)cr3, (unsigned long long)cr4);
 }
 
-/*
- * Frame setup on x86-64 is "push %rbp; mov %rsp,%rbp" (55 48 89 e5) at the function's
- * start. Before the push, the return address is at sp; between push and mov, at sp+8;
- * a function that does not start that way is frameless and keeps it at sp (we only
- * trust that for the innermost frame, which is the only one asked about).
- */
-bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret)
-{
-	const uint8_t *code = (const uint8_t *)func_start;
-	uint64_t slot;
-
-	/* At the first instruction (also: a call to an address with no symbol, where the
-	 * kernel passes the pc itself) the code is not read: it may be unmapped. */
-	if (f->rip == func_start)
-		slot = f->rsp;
-	else if (!(code[0] == 0x55 && code[1] == 0x48 && code[2] == 0x89 && code[3] == 0xe5))
-		slot = f->rsp;
-	else if (f->rip == func_start + 1)
-		slot = f->rsp + 8;
-	else
-		return false;
-	uint64_t pa;
-	unsigned flags;
-	if (!arch_mmu_query(slot, &pa, &flags) || !arch_mmu_query(slot + 7, &pa, &flags))
-		return false;	/* sp on an unmapped page (a stack overflow): no reading there */
-	*ret = *(const uint64_t *)slot;
-	return true;
-}
-
+/* arch_frame_unrecorded_ret: framecode.c */
 uint64_t arch_frame_pc(const struct arch_frame *f) { return f->rip; }
 uint64_t arch_frame_sp(const struct arch_frame *f) { return f->rsp; }
 uint64_t arch_frame_fp(const struct arch_frame *f) { return f->rbp; }
