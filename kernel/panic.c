@@ -104,6 +104,9 @@ void backtrace_set_ret_fixup(uint64_t (*fn)(uint64_t slot, uint64_t ret))
 	atomic_store(&ret_fixup, fn);
 }
 
+/* also asked of words a scan only supposes to be a record (scan_for_record): not for
+ * ASan to judge */
+__attribute__((no_sanitize_address))
 uint64_t backtrace_record_ret(uint64_t fp)
 {
 	const struct frame_record *r = (const struct frame_record *)fp;
@@ -155,29 +158,39 @@ bool panic_stop_requested(void)
  * handler from there): the frame pointer may not lead back into our frames. Look
  * above sp, within SCAN_BYTES, for the first word pair that is a plausible record of
  * ours: {a frame pointer above it within the same stack, a return address in our
- * code}, and walk from there; an address of our code met before it is taken as the
- * return into the function that called out when the record's caller calls that
- * function (called_out_ret). A heuristic, for a dump only.
- * Found nothing: keep fp.
+ * code that follows a call}, and walk from there. A foreign runtime's frames hold
+ * stale words (old records, function pointers): a return address must follow a call
+ * (arch_call_before), which a function pointer does not. Below the record, the
+ * return into the function that called out, if it pushed none (called_out_ret). A
+ * heuristic, for a dump only. Found nothing: keep fp.
  */
 #define SCAN_BYTES 16384
 #define SCAN_SPAN  (1ull << 20)
 
+/* ret is a return address into our code: it follows a call there. */
+static enum arch_call return_address(uint64_t ret, uint64_t *target)
+{
+	uint64_t off;
+	if (!ksyms_lookup(ret, &off))
+		return ARCH_CALL_NONE;
+	return arch_call_before(ret, ret - off, target);
+}
+
 /* The return into the function whose record is at rec, whose own return address is
- * rec_ret: the first word of our code in [lo, rec) in the function rec_ret's call
- * targets. Another word of our code there is stale, the return of an earlier, deeper
- * call (a deferred signal handler's, under ThreadSanitizer): not a frame. When that
- * call is indirect (the caller is not known), the first word of our code. */
+ * rec_ret: the word of our code nearest below rec that follows a call, in the
+ * function rec_ret's call targets when that call is direct. Further down are the
+ * foreign frames and what earlier, deeper calls left there (a deferred signal
+ * handler's returns, under ThreadSanitizer): not frames of this walk. */
 __attribute__((no_sanitize_address))
 static uint64_t called_out_ret(uint64_t lo, uint64_t rec, uint64_t rec_ret)
 {
-	uint64_t off, caller_off, callee = 0;
-	if (!ksyms_lookup(rec_ret, &caller_off))
-		return 0;
-	bool direct = arch_call_target(rec_ret, rec_ret - caller_off, &callee);
-	for (uint64_t a = lo; a < rec; a += 8) {
+	uint64_t callee = 0, t, off;
+	bool direct = return_address(rec_ret, &callee) == ARCH_CALL_DIRECT;
+	for (uint64_t a = rec; a > lo;) {
+		a -= 8;
 		uint64_t w = *(const uint64_t *)a;
-		if (ksyms_lookup(w, &off) && (!direct || w - off == callee))
+		if (return_address(w, &t) != ARCH_CALL_NONE &&
+		    (!direct || (ksyms_lookup(w, &off) && w - off == callee)))
 			return w;
 	}
 	return 0;
@@ -187,15 +200,15 @@ static uint64_t called_out_ret(uint64_t lo, uint64_t rec, uint64_t rec_ret)
 __attribute__((no_sanitize_address))
 static uint64_t scan_for_record(uint64_t sp, uint64_t fp, uint64_t *ret)
 {
-	uint64_t off, lo = (sp + 7) & ~7ull;
+	uint64_t lo = (sp + 7) & ~7ull, t;
 	*ret = 0;
 	for (uint64_t a = lo; a < sp + SCAN_BYTES; a += 8) {
 		if (!frame_readable(a))
 			break;
 		const struct frame_record *r = (const struct frame_record *)a;
-		uint64_t next = (uint64_t)r->next;
-		if (next > a && next - a < SCAN_SPAN && ksyms_lookup(r->ret, &off)) {
-			*ret = called_out_ret(lo, a, backtrace_record_ret(a));
+		uint64_t next = (uint64_t)r->next, rret = backtrace_record_ret(a);
+		if (next > a && next - a < SCAN_SPAN && return_address(rret, &t) != ARCH_CALL_NONE) {
+			*ret = called_out_ret(lo, a, rret);
 			return a;
 		}
 	}

@@ -275,16 +275,17 @@ static bool insn_ends_block(uint32_t in)
 	       in == 0xd69f03e0u;			/* eret */
 }
 
-/* A direct call is bl: 100101 and a 26-bit word displacement from the bl itself. */
-bool arch_call_target(uint64_t ret, uint64_t ret_func_start, uint64_t *fn)
+/* A call is bl (100101, a 26-bit word displacement from the bl itself) or blr Xn. */
+enum arch_call arch_call_before(uint64_t ret, uint64_t ret_func_start, uint64_t *target)
 {
 	if (ret & 3 || ret < ret_func_start + 4)
-		return false;
+		return ARCH_CALL_NONE;
 	uint32_t in = *(const uint32_t *)(ret - 4);
-	if ((in & 0xfc000000u) != 0x94000000u)
-		return false;
-	*fn = ret - 4 + (uint64_t)((int64_t)((int32_t)(in << 6) >> 6) * 4);
-	return true;
+	if ((in & 0xfc000000u) == 0x94000000u) {
+		*target = ret - 4 + (uint64_t)((int64_t)((int32_t)(in << 6) >> 6) * 4);
+		return ARCH_CALL_DIRECT;
+	}
+	return (in & 0xfffffc1fu) == 0xd63f0000u ? ARCH_CALL_INDIRECT : ARCH_CALL_NONE;
 }
 
 bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret)

@@ -39,16 +39,36 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 	return true;
 }
 
-/* A direct call is e8 and a 32-bit displacement from its end, which is ret. */
-bool arch_call_target(uint64_t ret, uint64_t ret_func_start, uint64_t *fn)
+/*
+ * The calls GCC emits, read back from their end: e8 rel32 (direct: the target is ret
+ * plus rel32); through a register, ff d0+r (a REX prefix before it changes nothing
+ * here); through memory, ff with modrm 15 (rip-relative, rel32), 10+r (no
+ * displacement), 50+r or 14 (an 8-bit one), 90+r or 94 (a 32-bit one, with a SIB byte
+ * for 14/94). A byte pattern can also occur inside another instruction: for a
+ * backtrace's judgement only, never for control flow.
+ */
+enum arch_call arch_call_before(uint64_t ret, uint64_t ret_func_start, uint64_t *target)
 {
-	if (ret < ret_func_start + 5)
-		return false;
-	const uint8_t *call = (const uint8_t *)(ret - 5);
-	int32_t disp;
-	if (call[0] != 0xe8)
-		return false;
-	memcpy(&disp, call + 1, sizeof(disp));
-	*fn = ret + (uint64_t)(int64_t)disp;
-	return true;
+	const uint8_t *b = (const uint8_t *)ret;
+	uint64_t len = ret - ret_func_start;	/* bytes of the function before ret */
+	if (ret < ret_func_start)
+		return ARCH_CALL_NONE;
+	if (len >= 5 && b[-5] == 0xe8) {
+		int32_t disp;
+		memcpy(&disp, b - 4, sizeof(disp));
+		*target = ret + (uint64_t)(int64_t)disp;
+		return ARCH_CALL_DIRECT;
+	}
+	if (len >= 2 && b[-2] == 0xff && ((b[-1] & 0xf8) == 0xd0 ||
+					  ((b[-1] & 0xf8) == 0x10 && (b[-1] & 7) != 4 && (b[-1] & 7) != 5)))
+		return ARCH_CALL_INDIRECT;	/* *%reg, *(%reg) */
+	if (len >= 3 && b[-3] == 0xff && (((b[-2] & 0xf8) == 0x50 && (b[-2] & 7) != 4) || b[-2] == 0x14))
+		return ARCH_CALL_INDIRECT;	/* *d8(%reg), *(%reg,%reg) */
+	if (len >= 4 && b[-4] == 0xff && b[-3] == 0x54)
+		return ARCH_CALL_INDIRECT;	/* *d8(%reg,%reg) */
+	if (len >= 6 && b[-6] == 0xff && (b[-5] == 0x15 || ((b[-5] & 0xf8) == 0x90 && (b[-5] & 7) != 4)))
+		return ARCH_CALL_INDIRECT;	/* *rel32(%rip), *d32(%reg) */
+	if (len >= 7 && b[-7] == 0xff && b[-6] == 0x94)
+		return ARCH_CALL_INDIRECT;	/* *d32(%reg,%reg) */
+	return ARCH_CALL_NONE;
 }

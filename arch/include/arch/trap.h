@@ -44,14 +44,15 @@ void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt,
 bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret);
 
 /*
- * When the instruction that ends at return address ret (in the function starting at
- * ret_func_start) is a direct call: true, and its target in *fn; false for any other
- * call (through a register or memory), whose target the code does not say. A
- * backtrace that finds a word of the kernel's code on a stack uses it to tell a
- * return address that belongs to the frame it walks from one an earlier, deeper call
- * left there.
+ * What ends at ret, a return address in the function starting at ret_func_start: a
+ * direct call (its target in *target), a call through a register or memory (the code
+ * does not say where to), or no call at all (ret is no return address: a function
+ * pointer, a stale word). A backtrace that looks for frames among a stack's words
+ * uses it to tell a return address from other words of the kernel's code, and the
+ * return of the frame it walks from one an earlier, deeper call left there.
  */
-bool arch_call_target(uint64_t ret, uint64_t ret_func_start, uint64_t *fn);
+enum arch_call { ARCH_CALL_NONE, ARCH_CALL_INDIRECT, ARCH_CALL_DIRECT };
+enum arch_call arch_call_before(uint64_t ret, uint64_t ret_func_start, uint64_t *target);
 
 /* Where the frame's code was interrupted: its pc, stack pointer and frame pointer
  * (x86-64 rip/rsp/rbp, aarch64 elr/sp/x29). For a CPU stopped by a panic, which
