@@ -199,9 +199,6 @@ static void boot_report(const struct bootinfo *bi)
 		kprintf("cpu %u: hardware id 0x%llx, answered a cross-call in %llu us\n", i,
 			(unsigned long long)hw, (unsigned long long)((clock_ns() - t0) / 1000));
 	}
-	if (cpu_count() > 1)
-		kprintf("stop-the-world: waiters spin %llu us before they halt (a halted CPU's wake-up: %llu us)\n",
-			(unsigned long long)(stw_spin_ns() / 1000), (unsigned long long)(stw_wake_ns() / 1000));
 	printf("newlib: printf(\"%%.3f\") of 2/3 gives %.3f, strtol(\"-0x7f\") gives %ld\n",
 	       2.0 / 3.0, strtol("-0x7f", NULL, 0));
 	fflush(stdout);
@@ -264,7 +261,6 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 	interrupts_init();
 	console_input_init();
 	smp_init();
-	stw_calibrate();
 
 	snprintf(cmdline_copy, sizeof(cmdline_copy), "%s", bi->cmdline[0] ? bi->cmdline : boot_platform.bootargs);
 	banner(bi);

@@ -84,75 +84,19 @@ _Static_assert(ARCH_MAX_CPUS <= 64, "stw_in_fn holds one bit per CPU");
 
 void stw_participate(void);
 
-/*
- * A participant waiting for `go` or `release` spins first, then halts counted in
- * stw_sleepers (HALT_COUNTED, kernel/stw.h), and the owner, after moving the flag,
- * sends the broadcast that wakes halted participants only when that count is not
- * zero. A stop whose owner moves on within the spin thus costs one broadcast, the
- * STOP itself, instead of three halt-and-wake round trips; a longer one (emulation
- * with more vCPUs than host cores) still halts, and takes no host core while it waits.
- *
- * How long to spin: a halt costs a wake-up when the wait ends, an IPI round trip to a
- * halted CPU; spinning up to that long before halting is never worse than twice the
- * best choice made knowing the wait's length (the classic spin-then-block bound).
- * That bound holds while a spinning CPU takes nothing from the others, so only up to
- * STW_SPIN_MAX_NS: stw_calibrate measures the round trip once every CPU is online,
- * and spins that long if it is at most 20 us, else STW_SPIN_MIN_NS (hardware's scale,
- * and the setting until then). A wake-up slower than that is no CPU's: it says the
- * vCPUs outnumber the host's cores (TCG, 4 or 8 vCPUs on 2 cores: 70-1400 us), where a
- * spinning vCPU holds a core that a working one needs (a stop there cost 25% more with
- * 20 us spins). Where it pays: TCG at 2 vCPUs, a wake-up of about 18 us, and mark
- * termination's owner working about 6 us alone at its end (rt/gc/gc.c): with 5 us
- * spins the other CPU had halted by then, and waking it was half the pause.
- */
-#define STW_SPIN_MIN_NS 5000
-#define STW_SPIN_MAX_NS 20000
-#define STW_CALIBRATE_RUNS 5
-#define STW_CALIBRATE_IDLE_NS 100000	/* long enough for an idle CPU to have halted */
-
-static uint64_t spin_ns = STW_SPIN_MIN_NS;	/* written once, before any goroutine runs */
-static uint64_t wake_ns;			/* what stw_calibrate measured */
-
-uint64_t stw_spin_ns(void)
-{
-	return spin_ns;
-}
-
-uint64_t stw_wake_ns(void)
-{
-	return wake_ns;
-}
-
-static void nothing(void *arg)
-{
-	(void)arg;
-}
-
-void stw_calibrate(void)
-{
-	uint64_t rt[STW_CALIBRATE_RUNS];
-	if (cpu_count() < 2)
-		return;
-	for (int i = 0; i < STW_CALIBRATE_RUNS; i++) {
-		uint64_t idle = clock_ns();
-		while (clock_ns() - idle < STW_CALIBRATE_IDLE_NS)
-			arch_cpu_relax();
-		irq_push();
-		uint64_t t0 = clock_ns();
-		ipi_call_others(nothing, NULL, true);
-		uint64_t d = clock_ns() - t0;
-		irq_pop();
-		int j = i;		/* kept sorted */
-		for (; j > 0 && rt[j - 1] > d; j--)
-			rt[j] = rt[j - 1];
-		rt[j] = d;
-	}
-	uint64_t med = rt[STW_CALIBRATE_RUNS / 2];
-	wake_ns = med;
-	spin_ns = med > STW_SPIN_MAX_NS ? STW_SPIN_MIN_NS : med < STW_SPIN_MIN_NS ? STW_SPIN_MIN_NS : med;
-}
-
 /* Halt until *v == g, answering IPIs (see the top). Interrupts off. */
+/*
+ * A participant waiting for `go` or `release` spins for STW_SPIN_NS first, then
+ * halts counted in stw_sleepers (HALT_COUNTED, kernel/stw.h), and the owner, after
+ * moving the flag, sends the broadcast that wakes halted participants only when that
+ * count is not zero. A stop whose owner moves
+ * on within a few microseconds (on hardware: always) thus costs one broadcast, the
+ * STOP itself, instead of three halt-and-wake round trips; a longer one (mark
+ * termination's work, emulation with more vCPUs than host cores) still halts, and
+ * takes no host core while it waits.
+ */
+#define STW_SPIN_NS 5000
+
 static _Atomic unsigned stw_sleepers;
 
 static void wait_gen(_Atomic uint64_t *v, uint64_t g)
@@ -162,7 +106,7 @@ static void wait_gen(_Atomic uint64_t *v, uint64_t g)
 		ipi_poll();	/* queued calls, a panic; the stop itself is taken already */
 		if (atomic_load_explicit(v, memory_order_acquire) == g)
 			return;
-		if (clock_ns() - start < spin_ns) {
+		if (clock_ns() - start < STW_SPIN_NS) {
 			arch_cpu_relax();
 			continue;
 		}

@@ -447,9 +447,9 @@ struct term {
  * stop-the-world had before its participants halted, kernel/stw.c). The arch closes
  * the check-then-halt race (an IPI arriving before the halt ends it at once). The CPU
  * that stopped the world never halts at a barrier: it spins with a deadline, so that
- * a CPU that never arrives is a panic naming the barrier, not a hang. How long a
- * waiter spins is stop-the-world's measured wake-up cost (stw_spin_ns, kernel/stw.c).
+ * a CPU that never arrives is a panic naming the barrier, not a hang.
  */
+#define TERM_SPIN_NS 5000
 
 static void term_wake(struct term *t)
 {
@@ -476,7 +476,7 @@ static void term_barrier(struct term *t, unsigned k)
 			panic("gc: mark termination: %u of %u CPUs did not reach barrier %u in %llu ms",
 			      t->n - atomic_load(&t->bar[k]), t->n, k,
 			      (unsigned long long)(ipi_wait_ns / 1000000));
-		if (owner || waited < stw_spin_ns())
+		if (owner || waited < TERM_SPIN_NS)
 			arch_cpu_relax();
 		else
 			HALT_COUNTED(&t->sleepers, atomic_load(&t->bar[k]) != t->n);
@@ -504,7 +504,7 @@ static void stw_drain(struct term *t, struct gcwork *w)
 			if (atomic_load(&t->nwait) == t->n)
 				return;		/* nobody works and nothing is queued: done */
 			ipi_poll();
-			if (clock_ns() - start < stw_spin_ns())
+			if (clock_ns() - start < TERM_SPIN_NS)
 				arch_cpu_relax();
 			else
 				HALT_COUNTED(&t->sleepers, atomic_load(&t->nwait) != t->n);

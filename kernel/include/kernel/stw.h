@@ -47,13 +47,6 @@
  *   stw_halted()       how many participants are halted (or about to: counted, then
  *                      halted with the IPI that ends the halt taken inside it), for
  *                      tests that need a participant past its spinning.
- *
- *   stw_spin_ns()      how long a waiter here (and in the collector's mark termination)
- *                      spins before it halts: the cost of waking a halted CPU, measured
- *                      by stw_calibrate, if within [5, 20] us; 5 us if it is more
- *                      (kernel/stw.c says why).
- *   stw_calibrate()    measure it, once every CPU is online (kernel_main); 5 us until then.
- *   stw_wake_ns()      what it measured (0: one CPU, or not yet).
  */
 #ifndef KERNEL_STW_H
 #define KERNEL_STW_H
@@ -93,9 +86,6 @@ enum stw_stop_point stw_stop_point(void);
 unsigned stw_cpus(void);
 unsigned stw_halted(void);
 void stw_init(void);
-void stw_calibrate(void);
-uint64_t stw_spin_ns(void);
-uint64_t stw_wake_ns(void);
 
 /* Completed stops, for tests and statistics. */
 extern _Atomic uint64_t stw_count;
