@@ -14,6 +14,7 @@ _Static_assert(offsetof(struct cpu, arch_scratch) == ARCH_PERCPU_SCRATCH_OFF,
 struct cpu cpus[ARCH_MAX_CPUS];
 NOSCAN(cpus);		/* no pointer into the collector's heap */
 _Atomic unsigned cpus_online;
+unsigned cpu_ids_end = 1;
 unsigned cpus_described;
 
 void cpu_attach(struct cpu *c, unsigned id, uint64_t hwid)

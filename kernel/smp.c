@@ -159,5 +159,6 @@ void smp_init(void)
 		start_one(c);
 		next++;
 	}
+	cpu_ids_end = next;
 	kprintf("smp: %u of %u CPUs online\n", cpu_count(), cpus_described);
 }

@@ -55,14 +55,37 @@ static void span_blacken_free(struct span *s)
 	}
 }
 
+/* Each class mc caches: for (sc = first(mc, 0); sc < NUM_SPANCLASSES; sc = first(mc, sc + 1)) */
+static unsigned first_cached(const struct mcache *mc, unsigned from)
+{
+	for (unsigned w = from / 64; w < (NUM_SPANCLASSES + 63) / 64; w++) {
+		uint64_t bits = mc->cached[w];
+		if (w == from / 64)
+			bits &= ~0ull << (from % 64);
+		if (bits)
+			return w * 64 + (unsigned)__builtin_ctzll(bits);
+	}
+	return NUM_SPANCLASSES;
+}
+#define FOR_EACH_CACHED(mc, sc) \
+	for (unsigned sc = first_cached(mc, 0); sc < NUM_SPANCLASSES; sc = first_cached(mc, sc + 1))
+
+static void cache_set(struct mcache *mc, unsigned sc, struct span *s)
+{
+	mc->alloc[sc] = s;
+	if (s)
+		mc->cached[sc / 64] |= 1ull << (sc % 64);
+	else
+		mc->cached[sc / 64] &= ~(1ull << (sc % 64));
+}
+
 void mcache_blacken_all(void)
 {
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+	for (unsigned i = 0; i < cpu_ids_end; i++) {
 		if (!atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 			continue;	/* nothing cached */
-		for (unsigned sc = SPAN_KINDS; sc < NUM_SPANCLASSES; sc++)
-			if (gc_mcaches[i].alloc[sc])
-				span_blacken_free(gc_mcaches[i].alloc[sc]);
+		FOR_EACH_CACHED(&gc_mcaches[i], sc)
+			span_blacken_free(gc_mcaches[i].alloc[sc]);
 	}
 }
 
@@ -71,12 +94,13 @@ bool mcache_refill(struct mcache *mc, unsigned sc)
 	KASSERT(!arch_irq_enabled());
 	struct central *c = &gc_central[sc];
 	struct span *s = mc->alloc[sc];
+	KASSERT(!s == !((mc->cached[sc / 64] >> (sc % 64)) & 1));
 	if (s) {
 		if (!s->incache || spanclass_of_cache_check(s, sc))
 			panic("gc: cpu %u's cache of class %u holds span 0x%lx (class %u, incache %d, state %u)",
 			      cpu_id(), sc, (unsigned long)s->base, s->spanclass, s->incache, atomic_load(&s->state));
 		KASSERT(span_nfree(s) == 0);
-		mc->alloc[sc] = NULL;
+		cache_set(mc, sc, NULL);
 		central_uncache_span(c, s);
 	}
 	s = central_cache_span(c);
@@ -87,20 +111,19 @@ bool mcache_refill(struct mcache *mc, unsigned sc)
 	pacer_heap_live_add((int64_t)span_nfree(s) * s->elemsize);
 	mc->nalloc += span_nfree(s);
 	mc->nalloc_bytes += (uint64_t)span_nfree(s) * s->elemsize;
-	mc->alloc[sc] = s;
+	cache_set(mc, sc, s);
 	return true;
 }
 
 void mcache_flush(struct mcache *mc)
 {
-	for (unsigned sc = SPAN_KINDS; sc < NUM_SPANCLASSES; sc++) {
+	FOR_EACH_CACHED(mc, sc) {
 		struct span *s = mc->alloc[sc];
-		if (!s)
-			continue;
-		if (!s->incache || spanclass_of_cache_check(s, sc))
+		if (!s || !s->incache || spanclass_of_cache_check(s, sc))
 			panic("gc: flushing cpu %u's cache: class %u holds span 0x%lx (class %u, incache %d, state %u)",
-			      (unsigned)(mc - gc_mcaches), sc, (unsigned long)s->base, s->spanclass, s->incache, atomic_load(&s->state));
-		mc->alloc[sc] = NULL;
+			      (unsigned)(mc - gc_mcaches), sc, s ? (unsigned long)s->base : 0ul,
+			      s ? s->spanclass : 0u, s ? s->incache : 0, s ? atomic_load(&s->state) : 0u);
+		cache_set(mc, sc, NULL);
 		pacer_heap_live_add(-(int64_t)span_nfree(s) * s->elemsize);
 		mc->nalloc -= span_nfree(s);
 		mc->nalloc_bytes -= (uint64_t)span_nfree(s) * s->elemsize;
@@ -112,8 +135,7 @@ void mcache_flush(struct mcache *mc)
 uint64_t mcache_alloc_bytes(const struct mcache *mc)
 {
 	uint64_t n = mc->nalloc_bytes;
-	for (unsigned sc = SPAN_KINDS; sc < NUM_SPANCLASSES; sc++)
-		if (mc->alloc[sc])
-			n -= (uint64_t)span_nfree(mc->alloc[sc]) * mc->alloc[sc]->elemsize;
+	FOR_EACH_CACHED(mc, sc)
+		n -= (uint64_t)span_nfree(mc->alloc[sc]) * mc->alloc[sc]->elemsize;
 	return n;
 }

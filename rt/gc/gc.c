@@ -153,7 +153,7 @@ void stats_flush_cache(struct mcache *mc)
 static uint64_t alloc_bytes_total(void)
 {
 	uint64_t n = atomic_load(&stats.alloc_bytes);
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+	for (unsigned i = 0; i < cpu_ids_end; i++)
 		if (atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 			n += mcache_alloc_bytes(&gc_mcaches[i]);
 	return n;
@@ -205,7 +205,7 @@ void gc_stats(struct gc_stats *s)
 	};
 	for (unsigned i = 0; i < GC_PAUSE_BUCKETS; i++)
 		s->pause_hist[i] = atomic_load(&stats.pause_hist[i]);
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+	for (unsigned i = 0; i < cpu_ids_end; i++)
 		s->stack_scans += __atomic_load_n(&gc_cpus[i].stack_scans, __ATOMIC_RELAXED);
 }
 
@@ -341,7 +341,7 @@ static void mark_setup(void *arg)
 	 * started another cycle as soon as this one ended, with the heap far below its
 	 * trigger */
 	atomic_store(&requested, false);
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+	for (unsigned i = 0; i < cpu_ids_end; i++) {
 		gc_cpus[i].assist_ns = gc_cpus[i].bg_ns = gc_cpus[i].idle_ns = 0;
 		gc_cpus[i].w.bytes_marked = gc_cpus[i].w.scan_work = 0;
 	}
@@ -456,7 +456,7 @@ static void term_wake(struct term *t)
 	if (!atomic_load(&t->sleepers))
 		return;		/* all still spinning: they see the change by themselves */
 	unsigned me = cpu_id();
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+	for (unsigned i = 0; i < cpu_ids_end; i++)
 		if (i != me && atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 			ipi_reschedule(i);
 }
@@ -572,7 +572,7 @@ static void mark_termination(void *arg)
 	if (!owner)
 		return;
 	uint64_t marked = atomic_load(&gc_mark_bytes), work = atomic_load(&gc_scan_work);
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+	for (unsigned i = 0; i < cpu_ids_end; i++) {
 		marked += gc_cpus[i].w.bytes_marked;
 		work += gc_cpus[i].w.scan_work;
 	}
@@ -582,7 +582,7 @@ static void mark_termination(void *arg)
 	weak_clear_dead();	/* before the sweep: the mark bits are final here */
 	atomic_fetch_add(&gcheap.sweepgen, 2);
 	gc_sweep_reset();
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+	for (unsigned i = 0; i < cpu_ids_end; i++) {
 		if (!atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 			continue;	/* nothing cached, no buffers */
 		gcwork_flush(&gc_cpus[i].w);	/* empty: give the buffers back */
@@ -600,7 +600,7 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 		       uint64_t heap0, uint64_t heap1, uint64_t marked, bool forced, int64_t dirty)
 {
 	uint64_t assist = 0, bg = 0, idle = 0;
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+	for (unsigned i = 0; i < cpu_ids_end; i++) {
 		assist += gc_cpus[i].assist_ns;
 		bg += gc_cpus[i].bg_ns;
 		idle += gc_cpus[i].idle_ns;

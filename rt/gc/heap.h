@@ -320,6 +320,10 @@ struct span *central_take_unswept(struct central *c, uint32_t sg);
 
 struct mcache {
 	struct span *alloc[NUM_SPANCLASSES];	/* the span each class allocates from (or NULL) */
+	/* bit sc: alloc[sc] is set. What walks the cache (its flush, the mark setup's
+	 * blackening, mcache_alloc_bytes) visits the few classes in use, not all 204:
+	 * those walks are stop-the-world time. */
+	uint64_t cached[(NUM_SPANCLASSES + 63) / 64];
 	/* Objects allocated since the last flush into the global stats, counted a span at
 	 * a time: a span's free slots when the cache takes it, less those still free when
 	 * it gives it back (cache.c; mcache_alloc_bytes for the exact figure). */

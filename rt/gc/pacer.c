@@ -204,7 +204,7 @@ void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work)
 	int pct = atomic_load(&pacer_percent);
 	if (pct > 0 && goal != UINT64_MAX && goal > marked_before && !atomic_load(&pacer_stw)) {
 		uint64_t assist = 0, free = 0;
-		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		for (unsigned i = 0; i < cpu_ids_end; i++) {
 			assist += gc_cpus[i].assist_ns;
 			free += gc_cpus[i].bg_ns + gc_cpus[i].idle_ns;
 		}

@@ -478,7 +478,7 @@ void gc_stacks_prepare(void)
 	/* with the world stopped: allgs only grows at its head; this is the snapshot */
 	atomic_store(&stack_cursor, __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE));
 	atomic_store(&stack_inflight, 0);
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+	for (unsigned i = 0; i < cpu_ids_end; i++)
 		atomic_store(&gc_cpus[i].rescan, NULL);
 }
 
@@ -662,7 +662,7 @@ static struct g *take_list(unsigned cpu)
 void gc_rescan_concurrent(void)
 {
 	uint32_t cyc = atomic_load(&gc_cycle);
-	for (unsigned cpu = 0; cpu < ARCH_MAX_CPUS; cpu++) {
+	for (unsigned cpu = 0; cpu < cpu_ids_end; cpu++) {
 		if (!atomic_load(&cpus[cpu].online))
 			continue;
 		struct g *list = take_list(cpu);
@@ -710,7 +710,7 @@ unsigned gc_rescan_stw(struct gcwork *w)
 	}
 	for (;;) {
 		unsigned i = atomic_fetch_add(&stw_list_next, 1);
-		if (i >= ARCH_MAX_CPUS)
+		if (i >= cpu_ids_end)
 			break;
 		struct g *list = take_list(i);
 		while (list) {

@@ -119,11 +119,11 @@ unsigned weak_clear_dead(void)
 {
 	KASSERT(!arch_irq_enabled());
 	unsigned cleared = 0;
-	spin_lock_irqsave(&weak_lock);
-	if (!weak_count) {
-		spin_unlock_irqrestore(&weak_lock);
+	/* no link, no lock: the world is stopped, and no stopped CPU holds weak_lock or
+	 * is inside a registration (see the top), so the count cannot move */
+	if (!__atomic_load_n(&weak_count, __ATOMIC_RELAXED))
 		return 0;
-	}
+	spin_lock_irqsave(&weak_lock);
 	for (unsigned b = 0; b < WEAK_BUCKETS; b++) {
 		struct weak **pp = &weak_table[b];
 		while (*pp) {

@@ -60,6 +60,8 @@ struct cpu {
 
 extern struct cpu cpus[ARCH_MAX_CPUS];
 extern _Atomic unsigned cpus_online;	/* CPUs that came up, the boot CPU included */
+extern unsigned cpu_ids_end;	/* every CPU's id is below this (smp_init sets it, before
+				 * anything runs on the others): loops over CPUs stop here */
 extern unsigned cpus_described;	/* enabled CPUs the firmware described */
 
 static inline struct cpu *cpu_this(void) { return (struct cpu *)arch_percpu(); }
