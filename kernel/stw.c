@@ -16,7 +16,8 @@
  *   [all: prep(arg) if any
  *         go = gen; IPI_STOP if any      [all: spin, then halt, until go == g
  *         fn(arg)                                fn(arg)
- *         wait done == n (bounded)]              done++]
+ *         wait done == n (bounded)               done++]
+ *         post(arg) if any]
  *   [plain: fn(arg)]
  *   release = gen; IPI_STOP if any       spin, then halt, until release == g
  *   wait left == n; owner = 0             left++
@@ -173,7 +174,7 @@ static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 	}
 }
 
-static void stop(void (*prep)(void *), void (*fn)(void *), void *arg, bool all)
+static void stop(void (*prep)(void *), void (*fn)(void *), void (*post)(void *), void *arg, bool all)
 {
 	irq_push();
 	struct cpu *self = cpu_this();
@@ -217,6 +218,8 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void *arg, bool all)
 		fn(arg);
 		atomic_fetch_and_explicit(&stw_in_fn, ~(1ull << self->id), memory_order_relaxed);
 		wait_count(&stw_done, n, "return from the stop's function");
+		if (post)
+			post(arg);	/* everyone returned from fn, nobody released yet */
 	} else {
 		fn(arg);
 	}
@@ -231,17 +234,17 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void *arg, bool all)
 
 void stop_the_world(void (*fn)(void *), void *arg)
 {
-	stop(NULL, fn, arg, false);
+	stop(NULL, fn, NULL, arg, false);
 }
 
 void stop_the_world_all(void (*fn)(void *), void *arg)
 {
-	stop(NULL, fn, arg, true);
+	stop(NULL, fn, NULL, arg, true);
 }
 
-void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void *arg)
+void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void (*post)(void *), void *arg)
 {
-	stop(prep, fn, arg, true);
+	stop(prep, fn, post, arg, true);
 }
 
 enum stw_stop_point stw_stop_point(void)

@@ -431,6 +431,7 @@ struct term {
 	_Atomic unsigned nwait;		/* CPUs out of work (the drain's termination) */
 	_Atomic unsigned sleepers;	/* CPUs halted in a wait (term_wake only if any) */
 	uint64_t heap_marked, scan_work, heap_live_end;
+	_Atomic uint64_t cached_free;	/* free bytes of the spans the CPUs' caches gave back */
 	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
 	bool full;			/* the stop-the-world mode: the whole mark in this pause */
 	bool dirty;			/* the dirty-page mode: dirty.c's jobs in this pause */
@@ -519,9 +520,10 @@ static void stw_drain(struct term *t, struct gcwork *w)
  * what must be set up with the world stopped is done by the owner before the others
  * run anything (mark_termination_prep, run by stop_the_world_all_prep); the parallel
  * drain's own end (every CPU waiting, no work anywhere) is the point after which
- * nobody marks; then the others return, and the owner alone flushes every CPU's work
- * buffers and span cache (they are stopped, their caches consistent) and sets up the
- * sweep. The checkmark pass adds its barriers.
+ * nobody marks; then each CPU gives back its own work buffers and span cache, and
+ * once all have returned the owner alone sets up the sweep and the next cycle
+ * (mark_termination_end, stop_the_world_all_prep's post: no barrier). The checkmark
+ * pass adds its barriers.
  */
 static void mark_termination_prep(void *arg)
 {
@@ -569,8 +571,30 @@ static void mark_termination(void *arg)
 		if (owner)
 			checkmark_active = false;
 	}
-	if (!owner)
-		return;
+	/* This CPU's own share of the end, alongside the others: its work buffers (empty)
+	 * and its cached spans go back. Before the sweep generation flips (below, in
+	 * mark_termination_end): a span given back now goes on its central's swept list
+	 * of this generation, which the flip makes the next one's unswept list, where it
+	 * would have gone after the flip (central.c). Its free slots were counted live
+	 * (cache.c): mark_termination_end adds them back for the trace's "heap at the end". */
+	struct mcache *mc = &gc_mcaches[me];
+	atomic_fetch_add_explicit(&t->cached_free, mc->nalloc_bytes - mcache_alloc_bytes(mc),
+				  memory_order_relaxed);
+	gcwork_flush(w);
+	mcache_flush(mc);
+}
+
+/*
+ * The end, on the CPU that stopped the world, once every CPU has returned from
+ * mark_termination (stop_the_world_all_prep's post) and before any is released: the
+ * totals, weak links, the sweep generation, the pacer, the phase. What each CPU could
+ * do for itself it did in mark_termination, in parallel: the others wait for this
+ * alone, so the shorter it is the likelier they are still spinning when released
+ * instead of halted (a wake-up each, 10-70 us under emulation).
+ */
+static void mark_termination_end(void *arg)
+{
+	struct term *t = arg;
 	uint64_t marked = atomic_load(&gc_mark_bytes), work = atomic_load(&gc_scan_work);
 	for (unsigned i = 0; i < cpu_ids_end; i++) {
 		marked += gc_cpus[i].w.bytes_marked;
@@ -578,16 +602,10 @@ static void mark_termination(void *arg)
 	}
 	t->heap_marked = marked;
 	t->scan_work = work;
-	t->heap_live_end = pacer_heap_live();
+	t->heap_live_end = pacer_heap_live() + atomic_load(&t->cached_free);
 	weak_clear_dead();	/* before the sweep: the mark bits are final here */
 	atomic_fetch_add(&gcheap.sweepgen, 2);
 	gc_sweep_reset();
-	for (unsigned i = 0; i < cpu_ids_end; i++) {
-		if (!atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
-			continue;	/* nothing cached, no buffers */
-		gcwork_flush(&gc_cpus[i].w);	/* empty: give the buffers back */
-		mcache_flush(&gc_mcaches[i]);
-	}
 	t->heap_marked += alloc_bytes_total() - mark_alloc_start;
 	pacer_mark_end(t->heap_marked, t->scan_work);
 	atomic_store(&gc_phase, GC_OFF);
@@ -679,7 +697,7 @@ static void run_cycle(bool forced, int mode)
 	irq_push();
 	t.owner = cpu_id();	/* stop_the_world_all runs fn here too, with interrupts off */
 	uint64_t t3 = clock_ns();
-	stop_the_world_all_prep(mark_termination_prep, mark_termination, &t);
+	stop_the_world_all_prep(mark_termination_prep, mark_termination, mark_termination_end, &t);
 	uint64_t p2 = clock_ns() - t3;
 	irq_pop();
 	if (hook) {

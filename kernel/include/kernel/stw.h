@@ -12,10 +12,13 @@
  *       releases them. fn may spin waiting for the others' progress through shared
  *       memory (they all run it concurrently: parallel mark termination), bounded:
  *       a CPU still inside fn after ipi_wait_ns is a panic naming it.
- *   stop_the_world_all_prep(prep, fn, arg)
+ *   stop_the_world_all_prep(prep, fn, post, arg)
  *       the same, with prep(arg) run on the calling CPU alone once every other CPU has
  *       stopped and before any runs fn: what fn needs set up with the world stopped,
- *       without a barrier inside fn (each one costs a wake-up per CPU).
+ *       without a barrier inside fn (each one costs a wake-up per CPU); and post(arg)
+ *       (if not NULL) on the calling CPU alone once every CPU has returned from fn,
+ *       before any is released: what must follow everyone's part, again without a
+ *       barrier inside fn. Either may be NULL.
  *
  * Any CPU may call either, several at the same moment: one wins, the others join its
  * stop as participants while they wait for their turn (running fn if it is an
@@ -81,7 +84,7 @@ enum stw_stop_point {
 
 void stop_the_world(void (*fn)(void *), void *arg);
 void stop_the_world_all(void (*fn)(void *), void *arg);
-void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void *arg);
+void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void (*post)(void *), void *arg);
 enum stw_stop_point stw_stop_point(void);
 unsigned stw_cpus(void);
 unsigned stw_halted(void);
