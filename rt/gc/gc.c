@@ -40,10 +40,10 @@
  *     goroutine's stack) and a share of the rescan lists, then all drain what is left,
  *     in parallel, until no CPU has work (Go's nwait/nproc). With gccheckmark=1 the
  *     whole heap is marked again from the roots, and any miss is a panic
- *     (checkmark.c). Then the CPU that stopped the world alone flips the sweep
- *     generation (every span becomes unswept), flushes every CPU's work buffers and
- *     span cache, sets the pacer's next goal, phase GC_OFF, barrier off (see
- *     mark_termination for why it has so few waits).
+ *     (checkmark.c). Then each CPU gives back its own work buffers and span cache,
+ *     and once all have, the CPU that stopped the world alone flips the sweep
+ *     generation (every span becomes unswept), sets the pacer's next goal, phase
+ *     GC_OFF, barrier off (see mark_termination for why it has so few waits).
  *  5. Sweep: lazily by allocation, and by the sweeper goroutine, which then shrinks
  *     parked goroutines' stacks (sched_shrink_stacks, once per cycle) and wakes the
  *     scavenger, which later gives idle heap chunks back (heap_scavenge).
