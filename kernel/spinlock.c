@@ -6,6 +6,9 @@
  * the rank check and for "is this code preemptible?" (nlocks == 0, kernel/preempt.h).
  * The spin is bounded by time: SPIN_PANIC_NS without the lock panics, naming the lock
  * and the CPU holding it (deadlock, or a holder stuck with interrupts off).
+ * spin_lock_irqsave/spin_unlock_irqrestore are inline in kernel/spinlock.h: their
+ * uncontended case does acquire/release's work there and every other case comes
+ * here (spin_lock_irqoff_slow, spin_unlock_slow).
  */
 #include <stdbool.h>
 #include <kernel/clock.h>
@@ -132,16 +135,15 @@ void spin_unlock(struct spinlock *l)
 		preempt_check();	/* the end of a non-preemptible section, maybe */
 }
 
-void spin_lock_irqsave(struct spinlock *l)
+void spin_lock_irqoff_slow(struct spinlock *l)
 {
-	irq_push();
+	KASSERT(!arch_irq_enabled());
 	acquire(l);
 }
 
-void spin_unlock_irqrestore(struct spinlock *l)
+void spin_unlock_slow(struct spinlock *l)
 {
 	release(l);
-	irq_pop();
 }
 
 /* The members after the first: held, but not on the lock stack (the first stands for

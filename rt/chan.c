@@ -140,7 +140,7 @@ static void waitq_remove(struct waitq *q, struct sudog *sd)
 
 /* The first waiter that is still waiting: a select already won elsewhere is skipped
  * (and dropped from this queue; its G removes the rest of its sudogs itself). */
-static struct sudog *waitq_dequeue(struct waitq *q)
+static struct sudog *waitq_dequeue_slow(struct waitq *q)
 {
 	struct sudog *sd;
 	while ((sd = q->first)) {
@@ -154,6 +154,11 @@ static struct sudog *waitq_dequeue(struct waitq *q)
 		}
 	}
 	return NULL;
+}
+
+static inline struct sudog *waitq_dequeue(struct waitq *q)
+{
+	return q->first ? waitq_dequeue_slow(q) : NULL;
 }
 
 /* ---- elements ---------------------------------------------------------------------- */
@@ -196,24 +201,31 @@ static inline void elem_copy(const struct chan *c, void *dst, const void *src)
 #undef ELEM_MOVE
 }
 
-/* Write an element (src NULL: zeros) at dst, with the write barrier (see the top),
- * interrupts off (a channel lock held), so that no pause of the collector comes
- * between the barrier's test and the write. */
-static inline void elem_put(const struct chan *c, void *dst, const void *src)
+/* elem_put while the collector marks: the barrier around the copy. */
+static __attribute__((noinline)) void elem_put_marking(const struct chan *c, void *dst, const void *src)
 {
-	KASSERT(!arch_irq_enabled());
-	if (!dst)
-		return;
-	uint32_t on = atomic_load_explicit(&gc_barrier_on, memory_order_relaxed);
-	if (__builtin_expect(!(on & GC_BARRIER_MARK), 1)) {
-		elem_copy(c, dst, src);
-		return;
-	}
 	if (gc_barrier_shades_old())
 		elem_shade(c, dst);
 	elem_copy(c, dst, src);
 	if (src)
 		elem_shade(c, dst);
+}
+
+/* Write an element (src NULL: zeros) at dst, with the write barrier (see the top),
+ * interrupts off (a channel lock held), so that no pause of the collector comes
+ * between the barrier's test and the write. Inline: with the barrier off it is one or
+ * two moves. */
+static inline __attribute__((always_inline)) void elem_put(const struct chan *c, void *dst,
+							  const void *src)
+{
+	KASSERT(!arch_irq_enabled());
+	if (!dst)
+		return;
+	uint32_t on = atomic_load_explicit(&gc_barrier_on, memory_order_relaxed);
+	if (__builtin_expect(!(on & GC_BARRIER_MARK), 1))
+		elem_copy(c, dst, src);
+	else
+		elem_put_marking(c, dst, src);
 }
 
 /* elem_put with no lock held (a receiver zeroing its own element after a close). */
@@ -395,7 +407,8 @@ static _Noreturn void block_forever(const char *reason)
 
 /* c locked and open: hand elem to a waiting receiver (*wake: ready it once unlocked)
  * or put it in the buffer. False: neither could take it. */
-static bool send_locked(struct chan *c, const void *elem, struct g **wake)
+static inline __attribute__((always_inline)) bool send_locked(struct chan *c, const void *elem,
+							 struct g **wake)
 {
 	struct sudog *sd = waitq_dequeue(&c->recvq);
 	*wake = NULL;
@@ -412,7 +425,8 @@ static bool send_locked(struct chan *c, const void *elem, struct g **wake)
 
 /* c locked: take an element from a waiting sender (*wake: ready it once unlocked)
  * or from the buffer. False: there was none (closed or not). */
-static bool recv_locked(struct chan *c, void *elem, struct g **wake)
+static inline __attribute__((always_inline)) bool recv_locked(struct chan *c, void *elem,
+							 struct g **wake)
 {
 	struct sudog *sd = waitq_dequeue(&c->sendq);
 	*wake = NULL;
