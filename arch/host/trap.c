@@ -39,6 +39,7 @@
 #include <arch/ops.h>
 #include <arch/trap.h>
 #include "host.h"
+#include "../x86_64/trap_common.h"
 
 _Static_assert(offsetof(struct arch_frame, r8) == REG_R8 * 8 && offsetof(struct arch_frame, rdi) == REG_RDI * 8 &&
 	       offsetof(struct arch_frame, rbp) == REG_RBP * 8 && offsetof(struct arch_frame, rsp) == REG_RSP * 8 &&
@@ -48,16 +49,6 @@ _Static_assert(offsetof(struct arch_frame, r8) == REG_R8 * 8 && offsetof(struct 
 	       "struct arch_frame must follow glibc's gregset_t");
 
 static trap_handler_fn trap_handler;
-
-static const char *const trap_names[32] = {
-	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
-	"invalid TSS", "segment not present", "stack-segment fault", "general protection fault",
-	"page fault", "reserved 15", "x87 floating point", "alignment check", "machine check",
-	"SIMD floating point", "virtualization", "control protection", "reserved 22",
-	"reserved 23", "reserved 24", "reserved 25", "reserved 26", "reserved 27",
-	"hypervisor injection", "VMM communication", "security", "reserved 31",
-};
 
 void frame_from_ucontext(struct arch_frame *f, const ucontext_t *uc, int sig);
 void frame_to_ucontext(ucontext_t *uc, const struct arch_frame *f);
@@ -198,18 +189,7 @@ bool arch_probe_fixup(struct arch_frame *f)
 
 void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt, ...))
 {
-	printfn("rax %016llx rbx %016llx rcx %016llx rdx %016llx\n",
-		(unsigned long long)f->rax, (unsigned long long)f->rbx,
-		(unsigned long long)f->rcx, (unsigned long long)f->rdx);
-	printfn("rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n",
-		(unsigned long long)f->rsi, (unsigned long long)f->rdi,
-		(unsigned long long)f->rbp, (unsigned long long)f->rsp);
-	printfn("r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n",
-		(unsigned long long)f->r8, (unsigned long long)f->r9,
-		(unsigned long long)f->r10, (unsigned long long)f->r11);
-	printfn("r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n",
-		(unsigned long long)f->r12, (unsigned long long)f->r13,
-		(unsigned long long)f->r14, (unsigned long long)f->r15);
+	trap_dump_gprs(f, printfn);
 	printfn("rip %016llx rflags %08llx vector %llu error %llx cr2 %016llx signal %llu\n",
 		(unsigned long long)f->rip, (unsigned long long)f->eflags,
 		(unsigned long long)f->trapno, (unsigned long long)f->err,

@@ -12,6 +12,7 @@
 #include <arch/ops.h>
 #include <arch/smp.h>
 #include <arch/trap.h>
+#include "trap_common.h"
 #include "x86.h"
 
 #define RFLAGS_IF (1ull << 9)
@@ -20,16 +21,6 @@ _Static_assert(offsetof(struct arch_frame, r15) == 512 && offsetof(struct arch_f
 	       sizeof(struct arch_frame) == 688, "trap.S builds struct arch_frame by hand");
 
 static trap_handler_fn trap_handler;
-
-static const char *const trap_names[32] = {
-	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
-	"invalid TSS", "segment not present", "stack-segment fault", "general protection fault",
-	"page fault", "reserved 15", "x87 floating point", "alignment check", "machine check",
-	"SIMD floating point", "virtualization", "control protection", "reserved 22",
-	"reserved 23", "reserved 24", "reserved 25", "reserved 26", "reserved 27",
-	"hypervisor injection", "VMM communication", "security", "reserved 31",
-};
 
 void arch_trap_set_handler(trap_handler_fn fn)
 {
@@ -69,18 +60,7 @@ void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt,
 	uint64_t cr0, cr2, cr3, cr4;
 	__asm__ volatile("movq %%cr0, %0; movq %%cr2, %1; movq %%cr3, %2; movq %%cr4, %3"
 			 : "=r"(cr0), "=r"(cr2), "=r"(cr3), "=r"(cr4));
-	printfn("rax %016llx rbx %016llx rcx %016llx rdx %016llx\n",
-		(unsigned long long)f->rax, (unsigned long long)f->rbx,
-		(unsigned long long)f->rcx, (unsigned long long)f->rdx);
-	printfn("rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n",
-		(unsigned long long)f->rsi, (unsigned long long)f->rdi,
-		(unsigned long long)f->rbp, (unsigned long long)f->rsp);
-	printfn("r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n",
-		(unsigned long long)f->r8, (unsigned long long)f->r9,
-		(unsigned long long)f->r10, (unsigned long long)f->r11);
-	printfn("r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n",
-		(unsigned long long)f->r12, (unsigned long long)f->r13,
-		(unsigned long long)f->r14, (unsigned long long)f->r15);
+	trap_dump_gprs(f, printfn);
 	printfn("rip %016llx rflags %08llx cs %04llx ss %04llx vector %llu error %llx\n",
 		(unsigned long long)f->rip, (unsigned long long)f->rflags,
 		(unsigned long long)f->cs, (unsigned long long)f->ss,

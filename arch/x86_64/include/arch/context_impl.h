@@ -32,6 +32,12 @@
  *   72      end
  *
  * context.S uses the CTX_* offsets below; the _Static_asserts keep them honest.
+ *
+ * The hosted platform runs this very context code (arch/host/context.S) and includes
+ * this header from its own, having defined what it keeps beyond the registers: the
+ * fields CTX_PLATFORM_FIELDS, their size CTX_PLATFORM_SIZE, appended after the pad
+ * (context.S never touches them), and CTX_INIT_OUT_OF_LINE when its
+ * arch_context_init is a function of its own.
  */
 #ifndef ARCH_CONTEXT_IMPL_H
 #define ARCH_CONTEXT_IMPL_H
@@ -46,7 +52,10 @@
 #define CTX_RIP		56
 #define CTX_MXCSR	64
 #define CTX_FCW		68
-#define CTX_SIZE	72
+#ifndef CTX_PLATFORM_SIZE
+#define CTX_PLATFORM_SIZE 0
+#endif
+#define CTX_SIZE	(72 + CTX_PLATFORM_SIZE)
 
 /* The ABI's initial FP control state: every exception masked, round to nearest,
  * no flush-to-zero; x87 with extended precision. A new context starts with it. */
@@ -64,6 +73,9 @@ struct arch_context {
 	uint32_t mxcsr;
 	uint16_t fcw;
 	uint16_t pad;
+#ifdef CTX_PLATFORM_FIELDS
+	CTX_PLATFORM_FIELDS
+#endif
 };
 
 _Static_assert(offsetof(struct arch_context, rbx) == CTX_RBX, "CTX_RBX");
@@ -87,6 +99,7 @@ _Static_assert(sizeof(struct arch_context) == CTX_SIZE, "CTX_SIZE");
 void arch_context_start(void);
 void arch_context_entry_returned(void);
 
+#ifndef CTX_INIT_OUT_OF_LINE
 /* A new context: only what arch_context_start reads, the ABI's FP defaults, and
  * zeros (rbp = 0 ends a walk taken before the first switch). stack_top is rounded
  * down to 16 bytes, which the contract requires anyway. */
@@ -102,6 +115,7 @@ static inline void arch_context_init(struct arch_context *c, uintptr_t stack_top
 		.fcw = CTX_FCW_INIT,
 	};
 }
+#endif
 
 static inline uintptr_t arch_context_sp(const struct arch_context *c) { return c->rsp; }
 static inline uintptr_t arch_context_fp(const struct arch_context *c) { return c->rbp; }
