@@ -2,24 +2,24 @@
  * kernel/stack.c: demand-paged stack reservations (kernel/stack.h, DESIGN.md "Stacks").
  *
  * The arena. STACK_ARENA (arch/memlayout.h) is cut into 16 equal sub-regions of R bytes,
- * a power of two. Sub-region c (0..10) holds the reservations of size class c, 64 KiB << c
- * (64 KiB .. 64 MiB), back to back from its start, so every reservation is aligned to
+ * a power of two. Sub-region c (0..12) holds the reservations of size class c, 16 KiB << c
+ * (16 KiB .. 64 MiB), back to back from its start, so every reservation is aligned to
  * its size; the last sub-region holds the slot metadata of every class; the rest is
  * unused. Per platform:
  *
- *                 arena    sub-region   1 MiB stacks per class   64 KiB stacks
- *   x86-64        8 TiB    512 GiB      512 Ki                   8 Mi
- *   aarch64      16 TiB      1 TiB        1 Mi                  16 Mi
- *   host        512 GiB     32 GiB       32 Ki                 512 Ki
+ *                 arena    sub-region   1 MiB stacks per class   16 KiB stacks
+ *   x86-64        8 TiB    512 GiB      512 Ki                  32 Mi
+ *   aarch64      16 TiB      1 TiB        1 Mi                  64 Mi
+ *   host        512 GiB     32 GiB       32 Ki                   2 Mi
  *
- *   STACK_ARENA + 0 * R   class 0: |g 64 KiB      |g 64 KiB      |g ...
- *               + 1 * R   class 1: |g 128 KiB                     |g ...
+ *   STACK_ARENA + 0 * R   class 0: |g 16 KiB      |g 16 KiB      |g ...
+ *               + 1 * R   class 1: |g 32 KiB                      |g ...
  *               ...                 (g: the guard, the lowest page of each reservation)
  *               +15 * R   metadata: class c's slot array at + c * R / 16, mapped as
  *                         the class's slots are first handed out
  *
  * So a faulting address maps to (class, slot) by a subtraction and two shifts, with
- * no search and no lock: class = offset / R, slot = (offset % R) >> (16 + class). The
+ * no search and no lock: class = offset / R, slot = (offset % R) >> (14 + class). The
  * slot's metadata (struct stack_slot) is an array element whose page is mapped before
  * the slot is first handed out (the class's nslots is published after it, with
  * release), so the fault handler reads it without taking anything, and never faults
@@ -70,7 +70,7 @@
  * Rejected:
  *   - a search (a tree or sorted array of reservations) on the fault path: O(log n) and
  *     a lock, in the fault handler;
- *   - a static per-class slot array: the smallest class has 8 Mi slots on x86-64;
+ *   - a static per-class slot array: the smallest class has 32 Mi slots on x86-64;
  *   - one shootdown per unmapped page, or holding the vm lock across the shootdown
  *     (a CPU spinning on vm with interrupts off cannot answer it: deadlock);
  *   - a lazy, batched purge of freed stacks (Linux's vmap lazy purge): the goroutine
@@ -94,7 +94,7 @@
 #define NREGIONS	16
 #define REGION_SIZE	(ARENA_SIZE / NREGIONS)
 #define REGION_SHIFT	((unsigned)__builtin_ctzl(REGION_SIZE))
-#define MIN_SHIFT	16
+#define MIN_SHIFT	14
 #define MAX_SHIFT	26
 #define NCLASSES	(MAX_SHIFT - MIN_SHIFT + 1)
 #define META_BASE	(STACK_ARENA + (NREGIONS - 1) * REGION_SIZE)

@@ -27,6 +27,9 @@
  *                             allocator after, minus before, per goroutine; everything
  *                             the runtime takes (G slab, stack pages, page tables) comes
  *                             from there
+ *   gort_parked16k_bytes_pN   the same with 16 KiB reservations (go_stack), the
+ *                             smallest: 128 stacks share a leaf page table where
+ *                             1 MiB ones share it by two
  * The memory figures come first, so that no dead goroutine of an earlier figure is
  * reused (its pages would count as in use before).
  * Not timed tests: nothing fails on a slow figure; the counts are checked.
@@ -99,14 +102,15 @@ static void parked_fn(void *arg)
 	wg_done(&pk->exited);
 }
 
-static void parked_run(const char *name)
+/* stack: the reservation's size (0: go's default) */
+static void parked_run(const char *name, size_t stack)
 {
 	struct parked pk = { chan_make(1, 0), WAIT_GROUP_INIT, WAIT_GROUP_INIT, 0 };
 	wg_add(&pk.ready, GB_PARKED);
 	wg_add(&pk.exited, GB_PARKED);
 	uint64_t before = pages_used();
 	for (int i = 0; i < GB_PARKED; i++)
-		go(parked_fn, &pk);
+		go_stack(parked_fn, &pk, stack);
 	wg_wait(&pk.ready);
 	uint64_t after = pages_used();
 	chan_close(pk.release);
@@ -321,7 +325,8 @@ static void bench_mutex(void)
  * goroutine (whose stack pages stay mapped for reuse) exists to be reused. */
 TEST_G_EXPLICIT(gobench, figures)
 {
-	parked_run("parked_bytes");
+	parked_run("parked_bytes", 0);
+	parked_run("parked16k_bytes", 16 << 10);	/* its own size class: nothing to reuse */
 	bench_spawn();
 	bench_pingpong();
 	bench_chanbuf();

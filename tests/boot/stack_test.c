@@ -598,7 +598,7 @@ TEST_EXPLICIT(stack_stale, write_to_a_freed_stack)
 TEST_EXPLICIT(stack_exec, jump_into_the_stack)
 {
 	struct kstack s;
-	ASSERT_TRUE(stack_alloc(&s, 64 * KiB) == 0);
+	ASSERT_TRUE(stack_alloc(&s, STACK_MIN_SIZE) == 0);
 	void (*fn)(void) = (void (*)(void))(s.top - PAGE_SIZE);
 	fn();
 	test_fail(__FILE__, __LINE__, "executing from a stack page did not panic");
@@ -682,6 +682,38 @@ TEST_G(gstack, deep_recursion_grows_a_goroutine_stack_past_4mib)
 	EXPECT_TRUE(deep.ok);
 	EXPECT_TRUE(deep.depth >= 5 * MiB / 1024);	/* frames of at most 1 KiB */
 	EXPECT_TRUE(deep.pages >= 5 * MiB / PAGE_SIZE);
+}
+
+/* The smallest reservation (STACK_MIN_SIZE: the guard page and three pages, the G at
+ * the top of the highest): a goroutine recurses down to within 2 KiB of the guard and
+ * comes back with every frame intact, its three pages mapped and nothing else. */
+static struct {
+	bool ok;
+	size_t size, pages;
+	struct wait_group wg;
+} small = { false, 0, 0, WAIT_GROUP_INIT };
+
+static void small_goroutine(void *arg)
+{
+	(void)arg;
+	struct kstack st = sched_curg()->stack;
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t floor = st.base + PAGE_SIZE + 2 * KiB;
+	small.size = st.top - st.base;
+	small.ok = here > floor && frames_use(here - floor, NULL);
+	small.pages = stack_mapped_pages(&st);
+	wg_done(&small.wg);
+}
+
+TEST_G(gstack, smallest_reservation_fills_its_three_pages)
+{
+	small.ok = false;
+	wg_add(&small.wg, 1);
+	go_stack(small_goroutine, NULL, 1);	/* rounded up to the smallest */
+	wg_wait(&small.wg);
+	EXPECT_EQ(small.size, STACK_MIN_SIZE);
+	EXPECT_TRUE(small.ok);
+	EXPECT_EQ(small.pages, STACK_MIN_SIZE / PAGE_SIZE - 1);
 }
 
 /*
@@ -809,7 +841,7 @@ TEST_G(gstack, shrink_parked_goroutines_then_regrow_exactly)
 
 /* ---- panics inside goroutines (the matrix checks the reports) ---------------------- */
 
-/* tests=stack_overflow_g: a goroutine on a 64 KiB reservation recurses without end;
+/* tests=stack_overflow_g: a goroutine on the smallest reservation recurses without end;
  * the report names it ("goroutine N [running]:") above its frames, then lists the
  * others (the test's own goroutine waits for it). */
 static void overflow_goroutine(void *arg)
@@ -822,7 +854,7 @@ TEST_G_EXPLICIT(stack_overflow_g, in_a_goroutine)
 {
 	struct wait_group wg = WAIT_GROUP_INIT;
 	wg_add(&wg, 1);
-	go_stack(overflow_goroutine, NULL, 64 * KiB);
+	go_stack(overflow_goroutine, NULL, STACK_MIN_SIZE);
 	wg_wait(&wg);
 	test_fail(__FILE__, __LINE__, "a goroutine recursing without end did not panic");
 }

@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STACK_MIN_SIZE     (64u << 10)		/* 64 KiB */
+#define STACK_MIN_SIZE     (16u << 10)		/* 16 KiB: a guard and three pages */
 #define STACK_DEFAULT_SIZE (1u << 20)		/* 1 MiB */
 #define STACK_MAX_SIZE     (64u << 20)		/* 64 MiB: the hard upper limit */
 

@@ -5,7 +5,8 @@
  *   go(fn, arg)              run fn(arg) as a new goroutine (default 1 MiB stack
  *                            reservation, demand-paged)
  *   go_stack(fn, arg, size)  the same with a stack reservation of `size` bytes
- *                            (64 KiB .. 64 MiB)
+ *                            (16 KiB .. 64 MiB; a stack of 16 KiB holds a guard
+ *                            page and three pages of frames)
  *   go_yield()               let other goroutines run
  *   go_id()                  the running goroutine's id (1 = the first)
  *   go_sleep(ns)             park for at least ns nanoseconds (0: yield)
