@@ -3,7 +3,8 @@
  *
  * One atomic word, m->state: MUTEX_LOCKED, MUTEX_WOKEN, MUTEX_STARVING and a count of
  * waiters; waiters park on m->sema (rt/sema.c). Without contention lock and unlock
- * are one atomic operation each. Two modes:
+ * are one atomic operation each, inline in rt/sync.h; everything else is here
+ * (mutex_lock_slow, mutex_unlock_slow). Two modes:
  *
  *   normal     an unlock clears MUTEX_LOCKED and, if there are waiters and none is
  *              awake already, wakes one (MUTEX_WOKEN), which then competes with
@@ -34,7 +35,7 @@
 
 #define WAITERS(s)	((s) / MUTEX_WAITER)
 
-static void mutex_lock_slow(struct mutex *m)
+void mutex_lock_slow(struct mutex *m)
 {
 	uint64_t wait_start = 0;
 	bool starving = false, awoke = false;
@@ -91,14 +92,6 @@ static void mutex_lock_slow(struct mutex *m)
 	}
 }
 
-void mutex_lock(struct mutex *m)
-{
-	uint32_t s = 0;
-	if (!atomic_compare_exchange_strong_explicit(&m->state, &s, MUTEX_LOCKED, memory_order_acquire,
-						     memory_order_relaxed))
-		mutex_lock_slow(m);
-}
-
 bool mutex_trylock(struct mutex *m)
 {
 	uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
@@ -109,8 +102,11 @@ bool mutex_trylock(struct mutex *m)
 	return false;
 }
 
-static void mutex_unlock_slow(struct mutex *m, uint32_t new)
+/* new: the state after the unlock's subtraction, not 0 */
+void mutex_unlock_slow(struct mutex *m, uint32_t new)
 {
+	if (!((new + MUTEX_LOCKED) & MUTEX_LOCKED))
+		panic("sync: unlock of unlocked mutex");
 	if (new & MUTEX_STARVING) {
 		/* hand-off: the oldest waiter takes it (MUTEX_STARVING keeps others out) */
 		sema_release(&m->sema);
@@ -129,12 +125,3 @@ static void mutex_unlock_slow(struct mutex *m, uint32_t new)
 	}
 }
 
-void mutex_unlock(struct mutex *m)
-{
-	uint32_t new = atomic_fetch_sub_explicit(&m->state, MUTEX_LOCKED, memory_order_release) - MUTEX_LOCKED;
-	if (new == 0)
-		return;
-	if (!((new + MUTEX_LOCKED) & MUTEX_LOCKED))
-		panic("sync: unlock of unlocked mutex");
-	mutex_unlock_slow(m, new);
-}

@@ -75,9 +75,30 @@ struct mutex {
 #define MUTEX_WAITER   8u		/* one parked (or about to park) waiter */
 #define MUTEX_INIT { 0, SEMA_INIT(0) }
 
-void mutex_lock(struct mutex *m);
+static inline void mutex_lock(struct mutex *m);
 bool mutex_trylock(struct mutex *m);
-void mutex_unlock(struct mutex *m);
+static inline void mutex_unlock(struct mutex *m);
+
+/* The slow halves (rt/mutex.c): a held mutex; an unlock that finds waiters, a
+ * starving mutex or no lock held (the panic). */
+void mutex_lock_slow(struct mutex *m);
+void mutex_unlock_slow(struct mutex *m, uint32_t new_state);
+
+/* The fast paths inline, as Go inlines Lock's and Unlock's: one atomic each. */
+static inline void mutex_lock(struct mutex *m)
+{
+	uint32_t s = 0;
+	if (!atomic_compare_exchange_strong_explicit(&m->state, &s, MUTEX_LOCKED, memory_order_acquire,
+						     memory_order_relaxed))
+		mutex_lock_slow(m);
+}
+
+static inline void mutex_unlock(struct mutex *m)
+{
+	uint32_t s = atomic_fetch_sub_explicit(&m->state, MUTEX_LOCKED, memory_order_release) - MUTEX_LOCKED;
+	if (s != 0)
+		mutex_unlock_slow(m, s);
+}
 
 /* ---- reader/writer mutex (rt/rwmutex.c) ------------------------------------------------- */
 
