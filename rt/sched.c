@@ -46,6 +46,7 @@
 #include <arch/memlayout.h>
 #include <arch/noscan.h>
 #include <kernel/clock.h>
+#include <kernel/cmdline.h>
 #include <kernel/console.h>
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
@@ -54,6 +55,7 @@
 #include <kernel/preempt.h>
 #include <kernel/smp.h>
 #include <kernel/start.h>
+#include <rt/go.h>
 #include <rt/libc_lock.h>
 #include <rt/sched.h>
 
@@ -311,14 +313,29 @@ static void g_entry(void *arg)
 	g_exit();
 }
 
+/* go()'s reservation (gstack_kib): a program with many goroutines may boot with
+ * smaller ones for all of them, the memory against the depth each may reach. The
+ * program's main goroutine and the runtime's own keep STACK_DEFAULT_SIZE. */
+static uint32_t opt_gstack_kib = STACK_DEFAULT_SIZE >> 10;
+CMDLINE_OPTION(gstack_kib, "gstack_kib", CMDLINE_UINT, &opt_gstack_kib, sizeof(opt_gstack_kib),
+	       STACK_MIN_SIZE >> 10, STACK_MAX_SIZE >> 10,
+	       "the stack reservation of a goroutine started with go(), in KiB, rounded up to a "
+	       "power of two; default 1024 (go_stack() chooses per goroutine; main and the "
+	       "runtime's own goroutines keep 1024)");
+
 static size_t stack_class(size_t size)
 {
 	size_t s = STACK_MIN_SIZE;
 	if (size == 0)
-		return STACK_DEFAULT_SIZE;
+		size = (size_t)opt_gstack_kib << 10;
 	while (s < size)
 		s <<= 1;
 	return s;
+}
+
+size_t go_stack_default(void)
+{
+	return stack_class(0);
 }
 
 struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
@@ -720,7 +737,7 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 	libc_lock_start();		/* newlib's locks park goroutines from now on */
 	panic_set_dump_hook(sched_dump);
 	gc_init();			/* the heap: channels and timers live there */
-	sched_spawn(main_goroutine, NULL, 0);
+	sched_spawn(main_goroutine, NULL, STACK_DEFAULT_SIZE);
 	gc_start();			/* the collector's goroutines, after main (goroutine 1) */
 	tty_init();			/* standard input reads the console (rt/tty.c) */
 	smp_set_idle_hook(sched_ap_loop);

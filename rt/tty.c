@@ -26,6 +26,7 @@
 #include <string.h>
 #include <kernel/console.h>
 #include <kernel/panic.h>
+#include <kernel/stack.h>
 #include <rt/chan.h>
 #include <rt/console.h>
 #include <rt/gc.h>
@@ -162,7 +163,7 @@ static void tty_start(void *arg)
 		chan_close(lines);
 		return;
 	}
-	go(tty_loop, NULL);
+	go_stack(tty_loop, NULL, STACK_DEFAULT_SIZE);	/* the runtime's: not gstack_kib's */
 }
 
 struct chan *console_lines(void)

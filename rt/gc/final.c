@@ -31,6 +31,7 @@
  */
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
+#include <kernel/stack.h>
 #include <rt/go.h>
 #include <rt/sched.h>
 #include <rt/sync.h>
@@ -325,5 +326,5 @@ bool final_pending(void)
 
 void final_start(void)
 {
-	go(finalizer, NULL);
+	go_stack(finalizer, NULL, STACK_DEFAULT_SIZE);	/* the runtime's: not gstack_kib's */
 }

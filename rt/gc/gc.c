@@ -94,6 +94,7 @@
 #include <arch/irq.h>
 #include <arch/noscan.h>
 #include <kernel/panic.h>
+#include <kernel/stack.h>
 #include <kernel/stw.h>
 #include <rt/gc.h>
 #include <rt/gc_test.h>
@@ -830,7 +831,7 @@ void gc_init(void)
 
 void gc_start(void)
 {
-	go(gc_coordinator, NULL);
+	go_stack(gc_coordinator, NULL, STACK_DEFAULT_SIZE);	/* the runtime's: not gstack_kib's */
 	gc_sweeper_start();
 	final_start();
 }

@@ -35,6 +35,7 @@
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
+#include <kernel/stack.h>
 #include <rt/gc_test.h>
 #include <rt/go.h>
 #include <rt/sched.h>
@@ -230,6 +231,6 @@ static void scavenger(void *arg)
 
 void gc_sweeper_start(void)
 {
-	go(sweeper, NULL);
-	go(scavenger, NULL);
+	go_stack(sweeper, NULL, STACK_DEFAULT_SIZE);	/* the runtime's: not gstack_kib's */
+	go_stack(scavenger, NULL, STACK_DEFAULT_SIZE);
 }

@@ -25,6 +25,7 @@
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
 #include <kernel/clock.h>
+#include <kernel/console.h>
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
 #include <kernel/pmm.h>
@@ -716,6 +717,33 @@ TEST_G(gstack, smallest_reservation_fills_its_three_pages)
 	EXPECT_EQ(small.pages, STACK_MIN_SIZE / PAGE_SIZE - 1);
 }
 
+/* go() gives go_stack_default(): 1 MiB, or the boot's gstack_kib rounded up to a power
+ * of two (the matrix boots tests=gstack with gstack_kib=16 and checks the line printed
+ * here); the program's main goroutine, which runs this, keeps 1 MiB whatever it says. */
+static struct {
+	size_t size;
+	struct wait_group wg;
+} dflt = { 0, WAIT_GROUP_INIT };
+
+static void dflt_goroutine(void *arg)
+{
+	(void)arg;
+	dflt.size = sched_curg()->stack.top - sched_curg()->stack.base;
+	wg_done(&dflt.wg);
+}
+
+TEST_G(gstack, go_takes_the_default_reservation)
+{
+	size_t d = go_stack_default();
+	kprintf("gstack: go() reservation %zu KiB\n", d >> 10);
+	EXPECT_TRUE(d >= STACK_MIN_SIZE && d <= STACK_MAX_SIZE && (d & (d - 1)) == 0);
+	wg_add(&dflt.wg, 1);
+	go(dflt_goroutine, NULL);
+	wg_wait(&dflt.wg);
+	EXPECT_EQ(dflt.size, d);
+	EXPECT_EQ(sched_curg()->stack.top - sched_curg()->stack.base, STACK_DEFAULT_SIZE);
+}
+
 /*
  * The shrink hook. SHR_N goroutines each recurse SHR_DEEP bytes deep, come back,
  * and park on their own channel; once all are parked, sched_shrink_stacks() must
@@ -793,7 +821,7 @@ TEST_G(gstack, shrink_parked_goroutines_then_regrow_exactly)
 		shr.wake[i] = chan_make(sizeof(int), 0);
 	wg_add(&shr.done, SHR_N);
 	for (unsigned i = 0; i < SHR_N; i++)
-		go(shr_worker, NULL);
+		go_stack(shr_worker, NULL, STACK_DEFAULT_SIZE);	/* SHR_DEEP, whatever gstack_kib */
 	size_t plain = 0, concurrent = 0;
 	for (unsigned round = 0; round < SHR_ROUNDS; round++) {
 		shr_wait_parked(round);
@@ -820,7 +848,7 @@ TEST_G(gstack, shrink_parked_goroutines_then_regrow_exactly)
 			atomic_store(&shr.waker_go, false);
 			atomic_store(&shr.waker_finished, false);
 			wg_add(&shr.waker_done, 1);
-			go(shr_waker, NULL);
+			go_stack(shr_waker, NULL, STACK_DEFAULT_SIZE);
 			atomic_store(&shr.waker_go, true);
 			while (!atomic_load(&shr.waker_finished)) {
 				concurrent += sched_shrink_stacks();

@@ -2,11 +2,13 @@
  * rt/go.h: goroutines for C programs (the public API; more comes with channels,
  * select, sync and timers).
  *
- *   go(fn, arg)              run fn(arg) as a new goroutine (default 1 MiB stack
- *                            reservation, demand-paged)
+ *   go(fn, arg)              run fn(arg) as a new goroutine (a demand-paged stack
+ *                            reservation of 1 MiB, or what the boot's gstack_kib=N
+ *                            says: go_stack_default())
  *   go_stack(fn, arg, size)  the same with a stack reservation of `size` bytes
  *                            (16 KiB .. 64 MiB; a stack of 16 KiB holds a guard
  *                            page and three pages of frames)
+ *   go_stack_default()       the reservation go() gives, in bytes
  *   go_yield()               let other goroutines run
  *   go_id()                  the running goroutine's id (1 = the first)
  *   go_sleep(ns)             park for at least ns nanoseconds (0: yield)
@@ -35,6 +37,7 @@
 
 void go(void (*fn)(void *), void *arg);
 void go_stack(void (*fn)(void *), void *arg, size_t stack_size);
+size_t go_stack_default(void);
 void go_yield(void);
 uint64_t go_id(void);
 void go_sleep(uint64_t ns);
