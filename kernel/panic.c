@@ -167,30 +167,31 @@ bool panic_stop_requested(void)
 #define SCAN_BYTES 16384
 #define SCAN_SPAN  (1ull << 20)
 
-/* ret is a return address into our code: it follows a call there. */
-static enum arch_call return_address(uint64_t ret, uint64_t *target)
+/* ret is a return address into our code: it follows a call there. *fn: the start of
+ * the function it returns into. */
+static enum arch_call return_address(uint64_t ret, uint64_t *target, uint64_t *fn)
 {
 	uint64_t off;
 	if (!ksyms_lookup(ret, &off))
 		return ARCH_CALL_NONE;
+	*fn = ret - off;
 	return arch_call_before(ret, ret - off, target);
 }
 
-/* The return into the function whose record is at rec, whose own return address is
- * rec_ret: the word of our code nearest below rec that follows a call, in the
- * function rec_ret's call targets when that call is direct. Further down are the
+/* The return into the function whose record is at rec, whose own return address
+ * follows a call of kind rec_call to callee: the word of our code nearest below rec
+ * that follows a call, in callee when that call is direct. Further down are the
  * foreign frames and what earlier, deeper calls left there (a deferred signal
  * handler's returns, under ThreadSanitizer): not frames of this walk. */
 __attribute__((no_sanitize_address))
-static uint64_t called_out_ret(uint64_t lo, uint64_t rec, uint64_t rec_ret)
+static uint64_t called_out_ret(uint64_t lo, uint64_t rec, enum arch_call rec_call, uint64_t callee)
 {
-	uint64_t callee = 0, t, off;
-	bool direct = return_address(rec_ret, &callee) == ARCH_CALL_DIRECT;
+	uint64_t t, fn;
 	for (uint64_t a = rec; a > lo;) {
 		a -= 8;
 		uint64_t w = *(const uint64_t *)a;
-		if (return_address(w, &t) != ARCH_CALL_NONE &&
-		    (!direct || (ksyms_lookup(w, &off) && w - off == callee)))
+		if (return_address(w, &t, &fn) != ARCH_CALL_NONE &&
+		    (rec_call != ARCH_CALL_DIRECT || fn == callee))
 			return w;
 	}
 	return 0;
@@ -200,15 +201,18 @@ static uint64_t called_out_ret(uint64_t lo, uint64_t rec, uint64_t rec_ret)
 __attribute__((no_sanitize_address))
 static uint64_t scan_for_record(uint64_t sp, uint64_t fp, uint64_t *ret)
 {
-	uint64_t lo = (sp + 7) & ~7ull, t;
+	uint64_t lo = (sp + 7) & ~7ull, callee = 0, fn;
 	*ret = 0;
 	for (uint64_t a = lo; a < sp + SCAN_BYTES; a += 8) {
 		if (!frame_readable(a))
 			break;
 		const struct frame_record *r = (const struct frame_record *)a;
-		uint64_t next = (uint64_t)r->next, rret = backtrace_record_ret(a);
-		if (next > a && next - a < SCAN_SPAN && return_address(rret, &t) != ARCH_CALL_NONE) {
-			*ret = called_out_ret(lo, a, rret);
+		uint64_t next = (uint64_t)r->next;
+		if (!(next > a && next - a < SCAN_SPAN))
+			continue;
+		enum arch_call k = return_address(backtrace_record_ret(a), &callee, &fn);
+		if (k != ARCH_CALL_NONE) {
+			*ret = called_out_ret(lo, a, k, callee);
 			return a;
 		}
 	}
