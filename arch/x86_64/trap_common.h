@@ -23,18 +23,17 @@ static const char *const trap_names[32] = {
 /* rax .. r15, four to a line; the caller prints rip, the flags and its own after. */
 static void trap_dump_gprs(const struct arch_frame *f, int (*printfn)(const char *fmt, ...))
 {
-	printfn("rax %016llx rbx %016llx rcx %016llx rdx %016llx\n",
-		(unsigned long long)f->rax, (unsigned long long)f->rbx,
-		(unsigned long long)f->rcx, (unsigned long long)f->rdx);
-	printfn("rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n",
-		(unsigned long long)f->rsi, (unsigned long long)f->rdi,
-		(unsigned long long)f->rbp, (unsigned long long)f->rsp);
-	printfn("r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n",
-		(unsigned long long)f->r8, (unsigned long long)f->r9,
-		(unsigned long long)f->r10, (unsigned long long)f->r11);
-	printfn("r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n",
-		(unsigned long long)f->r12, (unsigned long long)f->r13,
-		(unsigned long long)f->r14, (unsigned long long)f->r15);
+	static const char *const name[16] = {
+		"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+		"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+	};
+	const unsigned long long v[16] = {
+		f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi, f->rbp, f->rsp,
+		f->r8, f->r9, f->r10, f->r11, f->r12, f->r13, f->r14, f->r15,
+	};
+	for (unsigned i = 0; i < 16; i += 4)
+		printfn("%-3s %016llx %-3s %016llx %-3s %016llx %-3s %016llx\n", name[i], v[i],
+			name[i + 1], v[i + 1], name[i + 2], v[i + 2], name[i + 3], v[i + 3]);
 }
 
 #endif
