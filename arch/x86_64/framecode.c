@@ -14,7 +14,9 @@
  * Frame setup on x86-64 is "push %rbp; mov %rsp,%rbp" (55 48 89 e5) at the function's
  * start. Before the push, the return address is at sp; between push and mov, at sp+8;
  * a function that does not start that way is frameless and keeps it at sp (we only
- * trust that for the innermost frame, which is the only one asked about).
+ * trust that for the innermost frame, which is the only one asked about). At its ret
+ * (c3, or f3 c3), after the epilogue's leave or pop of rbp, rbp is the caller's again
+ * and the return address is at sp.
  */
 bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret)
 {
@@ -29,6 +31,9 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 		slot = f->rsp;
 	else if (f->rip == func_start + 1)
 		slot = f->rsp + 8;
+	else if (((const uint8_t *)f->rip)[0] == 0xc3 ||
+		 (((const uint8_t *)f->rip)[0] == 0xf3 && ((const uint8_t *)f->rip)[1] == 0xc3))
+		slot = f->rsp;
 	else
 		return false;
 	uint64_t pa;
