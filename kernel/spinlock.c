@@ -41,22 +41,21 @@ const char *const lock_rank_names[LOCK_RANK_COUNT] = {
 	[LOCK_RANK_CONSOLE] = "console",
 };
 
+/* spin_check (kernel/spinlock.h), as a panic naming what failed. */
 static void rank_check(struct cpu *c, struct spinlock *l)
 {
-#ifndef NDEBUG
-	if (c->nlocks >= CPU_LOCK_STACK)
+	switch (spin_check(c, l)) {
+	case SPIN_OK:
+		return;
+	case SPIN_TOO_MANY:
 		panic("spinlock %s: more than %d locks held", l->name, CPU_LOCK_STACK);
-	/* equal ranks nest only for channels: select orders them by address itself */
-	if (c->nlocks && l->rank != LOCK_RANK_NONE && c->lock_ranks[c->nlocks - 1] >= l->rank &&
-	    !(l->rank == LOCK_RANK_CHAN && c->lock_ranks[c->nlocks - 1] == LOCK_RANK_CHAN))
+	case SPIN_ORDER:
 		panic("lock order: taking %s (rank %s) while holding %s (rank %s)", l->name,
 		      lock_rank_names[l->rank], c->lock_names[c->nlocks - 1],
 		      lock_rank_names[c->lock_ranks[c->nlocks - 1]]);
-	if (atomic_load_explicit(&l->holder, memory_order_relaxed) == (int)c->id + 1)
+	case SPIN_TWICE:
 		panic("spinlock %s: taken twice by cpu %u", l->name, c->id);
-#else
-	(void)c, (void)l;
-#endif
+	}
 }
 
 /*
@@ -96,10 +95,7 @@ static void acquire(struct spinlock *l)
 			flags = arch_irq_save();
 		c = cpu_this();		/* preempted meanwhile: holding nothing, it moved */
 	}
-	atomic_store_explicit(&l->holder, (int)c->id + 1, memory_order_relaxed);
-	c->lock_ranks[c->nlocks] = l->rank;
-	c->lock_names[c->nlocks] = l->name;
-	c->nlocks++;
+	spin_push(c, l);
 	if (was_on)
 		arch_irq_restore(flags);
 }

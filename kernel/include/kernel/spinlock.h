@@ -72,6 +72,37 @@ bool spin_held(struct spinlock *l);
 
 extern const char *const lock_rank_names[LOCK_RANK_COUNT];
 
+/* The debug builds' checks before taking l (rank order, lock-stack depth, a second
+ * take), in the order they are reported: the first that fails, or SPIN_OK. */
+enum spin_check { SPIN_OK, SPIN_TOO_MANY, SPIN_ORDER, SPIN_TWICE };
+
+static inline enum spin_check spin_check(const struct cpu *c, const struct spinlock *l)
+{
+#ifndef NDEBUG
+	int n = c->nlocks;
+	if (n >= CPU_LOCK_STACK)
+		return SPIN_TOO_MANY;
+	/* equal ranks nest only for channels: select orders them by address itself */
+	if (n && l->rank != LOCK_RANK_NONE && c->lock_ranks[n - 1] >= l->rank &&
+	    !(l->rank == LOCK_RANK_CHAN && c->lock_ranks[n - 1] == LOCK_RANK_CHAN))
+		return SPIN_ORDER;
+	if (atomic_load_explicit(&l->holder, memory_order_relaxed) == (int)c->id + 1)
+		return SPIN_TWICE;
+#else
+	(void)c, (void)l;
+#endif
+	return SPIN_OK;
+}
+
+/* l was just taken by this CPU: its holder and its place on the lock stack. */
+static inline void spin_push(struct cpu *c, struct spinlock *l)
+{
+	atomic_store_explicit(&l->holder, (int)c->id + 1, memory_order_relaxed);
+	c->lock_ranks[c->nlocks] = l->rank;
+	c->lock_names[c->nlocks] = l->name;
+	c->nlocks++;
+}
+
 /* The out-of-line halves of the two below: everything but an uncontended lock whose
  * rank needs no stack prefault (and, in debug builds, that passes the rank check). */
 void spin_lock_irqoff_slow(struct spinlock *l);
@@ -88,26 +119,14 @@ static inline void spin_lock_irqsave(struct spinlock *l)
 {
 	irq_push();
 	struct cpu *c = cpu_this();
-	int n = c->nlocks;
-#ifndef NDEBUG
-	if (__builtin_expect(n >= CPU_LOCK_STACK ||
-			     (n && l->rank != LOCK_RANK_NONE && c->lock_ranks[n - 1] >= l->rank &&
-			      !(l->rank == LOCK_RANK_CHAN && c->lock_ranks[n - 1] == LOCK_RANK_CHAN)) ||
-			     atomic_load_explicit(&l->holder, memory_order_relaxed) == (int)c->id + 1, 0)) {
-		spin_lock_irqoff_slow(l);	/* panics, naming the problem */
-		return;
-	}
-#endif
-	if (__builtin_expect(l->rank >= LOCK_RANK_VM ||
+	/* a failing check goes out of line too, which panics naming the problem */
+	if (__builtin_expect(spin_check(c, l) != SPIN_OK || l->rank >= LOCK_RANK_VM ||
 			     atomic_load_explicit(&l->locked, memory_order_relaxed) ||
 			     atomic_exchange_explicit(&l->locked, 1, memory_order_acquire), 0)) {
 		spin_lock_irqoff_slow(l);
 		return;
 	}
-	atomic_store_explicit(&l->holder, (int)c->id + 1, memory_order_relaxed);
-	c->lock_ranks[n] = l->rank;
-	c->lock_names[n] = l->name;
-	c->nlocks = n + 1;
+	spin_push(c, l);
 }
 
 static inline void spin_unlock_irqrestore(struct spinlock *l)
