@@ -67,11 +67,8 @@ static int (*sched_main_fn)(void *);
 static void *sched_main_arg;
 static void (*sched_exit_fn)(int);
 
-#define GFREE_MAX 64	/* dead Gs a P keeps before returning them to the global lists */
-/* Dead Gs beyond that, one list per stack size class (a power of two from
- * STACK_MIN_SIZE to STACK_MAX_SIZE), so a spawn never walks Gs of other sizes. */
-#define GFREE_CLASSES (__builtin_ctz(STACK_MAX_SIZE) - __builtin_ctz(STACK_MIN_SIZE) + 1)
-static struct g *gfree_global[GFREE_CLASSES];	/* sched.lock */
+#define GFREE_MAX 64	/* dead Gs of one class a P keeps before returning some */
+static struct g *gfree_global[GFREE_CLASSES];	/* sched.lock: chains of batches */
 
 static unsigned gfree_class(size_t stack_size)
 {
@@ -95,15 +92,23 @@ struct g *sched_curg(void)
 
 /* ---- global queue (sched.lock held) ------------------------------------------ */
 
+/* Append the chain head..tail of n Gs (linked through schedlink, tail's NULL). */
+static void global_put_chain_locked(struct g *head, struct g *tail, uint32_t n)
+{
+	if (!n)
+		return;
+	if (sched.runq_tail)
+		sched.runq_tail->schedlink = head;
+	else
+		sched.runq_head = head;
+	sched.runq_tail = tail;
+	sched.runq_size += n;
+}
+
 static void global_put_locked(struct g *g)
 {
 	g->schedlink = NULL;
-	if (sched.runq_tail)
-		sched.runq_tail->schedlink = g;
-	else
-		sched.runq_head = g;
-	sched.runq_tail = g;
-	sched.runq_size++;
+	global_put_chain_locked(g, g, 1);
 }
 
 static struct g *global_get_locked(void)
@@ -118,17 +123,50 @@ static struct g *global_get_locked(void)
 	return g;
 }
 
-/* Take one G to run and up to a fair share more for the local queue. */
+static void wakep(void);
+
+/*
+ * Take one G to run and up to a fair share more for the local queue (empty: the
+ * caller found nothing there). The whole queue is taken off under the lock, the
+ * share counted off it without the lock, and the rest put back in front of whatever
+ * was queued meanwhile: each G's link is a cache miss (a G lives in its stack's top
+ * page and was last written by the CPU that queued it), and a walk of up to
+ * RUNQ_SIZE / 2 of them under the lock made a CPU spawning onto the global queue wait
+ * for it. Meanwhile the queue looks empty: a P that looked then and went idle is
+ * woken when the rest is back (wakep after the put, as for any new work).
+ */
 static struct g *global_get_batch(struct p *p)
 {
 	spin_lock_irqsave(&sched.lock);
-	uint32_t n = sched.runq_size / atomic_load(&sched.nps) + 1;
+	uint32_t size = sched.runq_size;
+	uint32_t n = size / atomic_load(&sched.nps) + 1;
 	if (n > RUNQ_SIZE / 2)
 		n = RUNQ_SIZE / 2;
-	struct g *g = global_get_locked();
-	for (uint32_t i = 1; g && i < n && sched.runq_head; i++)
-		runq_put(p, global_get_locked());
+	if (n > size)
+		n = size;
+	struct g *g = sched.runq_head, *tail = sched.runq_tail;
+	sched.runq_head = sched.runq_tail = NULL;
+	sched.runq_size = 0;
 	spin_unlock_irqrestore(&sched.lock);
+	if (!g)
+		return NULL;
+	struct g *x = g->schedlink;
+	for (uint32_t i = 1; i < n; i++) {
+		struct g *next = x->schedlink;
+		if (!runq_put(p, x))
+			panic("global_get_batch: the local queue is full after %u of %u", i, n);
+		x = next;
+	}
+	if (x) {
+		spin_lock_irqsave(&sched.lock);
+		tail->schedlink = sched.runq_head;
+		if (!sched.runq_head)
+			sched.runq_tail = tail;
+		sched.runq_head = x;
+		sched.runq_size += size - n;
+		spin_unlock_irqrestore(&sched.lock);
+		wakep();
+	}
 	return g;
 }
 
@@ -166,14 +204,20 @@ static void runq_put_or_spill(struct p *p, struct g *g)
 {
 	if (runq_put(p, g))
 		return;
-	struct g *batch[RUNQ_SIZE / 2];
+	/* linked into a chain before the lock is taken: ours until it is published */
+	struct g *head = NULL, *tail = NULL, *x;
 	unsigned n = 0;
-	struct g *x;
-	while (n < RUNQ_SIZE / 2 && (x = runq_get(p)))
-		batch[n++] = x;
+	while (n < RUNQ_SIZE / 2 && (x = runq_get(p))) {
+		x->schedlink = NULL;
+		if (tail)
+			tail->schedlink = x;
+		else
+			head = x;
+		tail = x;
+		n++;
+	}
 	spin_lock_irqsave(&sched.lock);
-	for (unsigned i = 0; i < n; i++)
-		global_put_locked(batch[i]);
+	global_put_chain_locked(head, tail, n);
 	spin_unlock_irqrestore(&sched.lock);
 	if (!runq_put(p, g))
 		panic("runq_put_or_spill: the queue is still full after moving %u to the global one", n);
@@ -228,79 +272,63 @@ static struct g *g_alloc(size_t size)
 	return g;
 }
 
-/* A dead G with a stack of the wanted size, from this P's cache or the global one. */
-/* Dead Gs move between a P's list and the global ones GFREE_BATCH at a time, under
- * one hold of sched.lock (Go's gfget/gfput): one G per hold made the lock the
- * bottleneck when one CPU spawns what another's goroutines free. Batches keep their
- * order (spliced as chains, not pushed one by one), so reuse stays last-in first-out
- * as a whole: a burst of spawns walks Gs and stacks in (reverse) order of their
- * deaths, mostly neighbours in memory; reversed batches scrambled that order over
- * rounds, and a 10k spawn took twice as long from TLB and cache misses. */
+/*
+ * Dead Gs (Go's gfget/gfput). A P keeps them per stack size class; beyond GFREE_MAX
+ * of a class, its newest GFREE_BATCH go to that class's global list as one batch,
+ * and a P with none of a class takes a whole batch back. A global list is a chain of
+ * batches through schedlink, each batch's head holding its length and its last G
+ * (gfree_n, gfree_tail): a batch moves under sched.lock in a few stores, touching no
+ * G but its ends. (Finding a batch's end by walking it under the lock, a cache and
+ * TLB miss per G, each G in its own stack's top page, held the lock so long that a
+ * CPU spawning what another's goroutines free spent a quarter of its time waiting
+ * for it.) Batches keep their order, so reuse stays last-in first-out as a whole: a
+ * burst of spawns walks Gs and stacks in (reverse) order of their deaths, mostly
+ * neighbours in memory; reversed batches scrambled that order over rounds, and a 10k
+ * spawn took twice as long from TLB and cache misses.
+ */
 #define GFREE_BATCH (GFREE_MAX / 2)
 
 static struct g *gfree_get(size_t stack_size)
 {
+	unsigned c = gfree_class(stack_size);
 	irq_push();
 	struct p *p = p_this();
-	struct g **pp = &p->gfree;
-	for (struct g *g; (g = *pp); pp = &g->schedlink)
-		if (g->stack.top - g->stack.base == stack_size) {
-			*pp = g->schedlink;
-			p->ngfree--;
-			irq_pop();
-			return g;
+	struct g *g = p->gfree[c];
+	if (!g) {
+		spin_lock(&sched.lock);
+		if ((g = gfree_global[c])) {
+			gfree_global[c] = g->gfree_tail->schedlink;
+			g->gfree_tail->schedlink = NULL;
+			p->ngfree[c] = g->gfree_n;
 		}
-	/* none here: a batch of this size from the global list, one to use, the rest
-	 * spliced in front of this P's list (still this P's: interrupts stayed off) */
-	unsigned c = gfree_class(stack_size);
-	spin_lock(&sched.lock);
-	struct g *g = gfree_global[c];
-	if (g) {
-		struct g *first = g->schedlink, *last = NULL;
-		unsigned n = 0;
-		for (struct g *x = first; x && n < GFREE_BATCH - 1; x = x->schedlink, n++)
-			last = x;
-		if (last) {
-			gfree_global[c] = last->schedlink;
-			last->schedlink = p->gfree;
-			p->gfree = first;
-			p->ngfree += n;
-		} else {
-			gfree_global[c] = NULL;
-		}
+		spin_unlock(&sched.lock);
 	}
-	spin_unlock(&sched.lock);
+	if (g) {
+		p->gfree[c] = g->schedlink;
+		p->ngfree[c]--;
+	}
 	irq_pop();
 	return g;
 }
 
-/* Interrupts off (the scheduler loop). Over GFREE_MAX: the newest GFREE_BATCH + 1
- * go to the global lists, each class's in its order. */
+/* Interrupts off (the scheduler loop). */
 static void gfree_put(struct p *p, struct g *g)
 {
-	g->schedlink = p->gfree;
-	p->gfree = g;
-	if (++p->ngfree <= GFREE_MAX)
+	unsigned c = gfree_class(g->stack.top - g->stack.base);
+	g->schedlink = p->gfree[c];
+	p->gfree[c] = g;
+	if (++p->ngfree[c] <= GFREE_MAX)
 		return;
-	struct g *head[GFREE_CLASSES] = { 0 }, *tail[GFREE_CLASSES] = { 0 };
-	while (p->ngfree > GFREE_MAX - GFREE_BATCH) {
-		struct g *x = p->gfree;
-		p->gfree = x->schedlink;
-		p->ngfree--;
-		unsigned c = gfree_class(x->stack.top - x->stack.base);
-		x->schedlink = NULL;
-		if (tail[c])
-			tail[c]->schedlink = x;
-		else
-			head[c] = x;
-		tail[c] = x;
-	}
+	struct g *tail = g;
+	for (unsigned i = 1; i < GFREE_BATCH; i++)
+		tail = tail->schedlink;
+	p->gfree[c] = tail->schedlink;
+	p->ngfree[c] -= GFREE_BATCH;
+	g->gfree_n = GFREE_BATCH;
+	g->gfree_tail = tail;
 	spin_lock(&sched.lock);
-	for (unsigned c = 0; c < GFREE_CLASSES; c++)
-		if (head[c]) {
-			tail[c]->schedlink = gfree_global[c];
-			gfree_global[c] = head[c];
-		}
+	tail->schedlink = gfree_global[c];
+	gfree_global[c] = g;
 	spin_unlock(&sched.lock);
 }
 
@@ -342,6 +370,38 @@ size_t go_stack_default(void)
 	return stack_class(0);
 }
 
+/* Ids come to a P GOID_BATCH at a time (Go's goidcache): unique, increasing on each
+ * P, not across them. */
+#define GOID_BATCH 16
+
+static uint64_t goid_take(void)
+{
+	irq_push();
+	struct p *p = p_this();
+	if (p->goid_next == p->goid_end) {
+		p->goid_next = atomic_fetch_add(&sched.goid_next, GOID_BATCH);
+		p->goid_end = p->goid_next + GOID_BATCH;
+	}
+	uint64_t id = ++p->goid_next;
+	irq_pop();
+	return id;
+}
+
+/* Interrupts off: p is this CPU's. */
+static void live_add(struct p *p, int64_t d)
+{
+	atomic_store_explicit(&p->nlive, atomic_load_explicit(&p->nlive, memory_order_relaxed) + d,
+			      memory_order_relaxed);
+}
+
+uint64_t sched_live(void)
+{
+	int64_t n = 0;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		n += atomic_load_explicit(&allp[i].nlive, memory_order_relaxed);
+	return n > 0 ? (uint64_t)n : 0;
+}
+
 struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 {
 	if (stack_size > STACK_MAX_SIZE)
@@ -352,11 +412,11 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 		g = g_alloc(size);
 		if (!g)
 			panic("go: out of memory for a goroutine (%llu live)",
-			      (unsigned long long)atomic_load(&sched.live));
+			      (unsigned long long)sched_live());
 	}
 	g->fn = fn;
 	g->arg = arg;
-	__atomic_store_n(&g->id, atomic_fetch_add(&sched.goid_next, 1) + 1, __ATOMIC_RELAXED);	/* (read by scanners racing a reuse) */
+	__atomic_store_n(&g->id, goid_take(), __ATOMIC_RELAXED);	/* (read by scanners racing a reuse) */
 	g->wait_reason = NULL;
 	g->schedlink = NULL;
 	g->npreempt = 0;
@@ -364,11 +424,12 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	arch_context_init(&g->ctx, g->stack.top - G_STACK_RESERVED, g_entry, g);
 	g->gc_system = false;
 	g->gc_noroots = false;
-	atomic_fetch_add(&sched.live, 1);
 	atomic_store(&g->status, G_RUNNABLE);
 	gc_sched_spawn(g);	/* spawned while the collector marks: its stack is scanned at the end */
 	irq_push();
-	runq_put_or_spill(p_this(), g);
+	struct p *p = p_this();
+	live_add(p, 1);
+	runq_put_or_spill(p, g);
 	irq_pop();
 	wakep();
 	return g;
@@ -493,7 +554,7 @@ static void check_deadlock(void)
 		return;
 	uint64_t sw = switches(online);
 	if (atomic_load(&timers_pending) || atomic_load(&sched_wakers) || work_anywhere() ||
-	    !atomic_load(&sched.live))
+	    !sched_live())
 		return;
 	if ((atomic_fetch_or(&sched.idle_mask, 0) & online) != online || switches(online) != sw)
 		return;
@@ -664,7 +725,7 @@ static _Noreturn void sched_loop(void)
 			break;
 		case P_EXIT:
 			atomic_store(&g->status, G_DEAD);
-			atomic_fetch_sub(&sched.live, 1);
+			live_add(p, -1);
 			gfree_put(p, g);
 			break;
 		default:

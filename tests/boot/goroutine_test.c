@@ -399,7 +399,7 @@ TEST_G_EXPLICIT(goroutine_scale, all_100k_alive_at_once)
 			go_stack(scale_parked, (void *)(uintptr_t)(base + i), 64 << 10);
 		wg_wait(&scale.started);
 		/* every one of them is alive now: parked on the gate, or on its way to it */
-		EXPECT_TRUE(atomic_load(&sched.live) >= SCALE_ALIVE + 1);	/* and this one */
+		EXPECT_TRUE(sched_live() >= SCALE_ALIVE + 1);	/* and this one */
 		EXPECT_EQ(atomic_load(&scale.count), base);
 		if (base == 0) {
 			uint64_t pages = free0 - page_free_count();

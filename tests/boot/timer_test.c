@@ -432,7 +432,7 @@ static void func_fire(void *arg)
 static bool live_at_most(uint64_t n)
 {
 	for (int i = 0; i < 1000000; i++) {
-		if (atomic_load(&sched.live) <= n)
+		if (sched_live() <= n)
 			return true;
 		go_yield();
 	}
@@ -467,7 +467,7 @@ TEST_G(go_timer, after_func_stop_cancels_and_runner_exits)
 {
 	static struct func_state st;
 	st = (struct func_state){ .wg = WAIT_GROUP_INIT };
-	uint64_t live0 = atomic_load(&sched.live);
+	uint64_t live0 = sched_live();
 	uint64_t pending0 = atomic_load(&timers_pending);
 	struct go_timer *t = go_after_func(200 * MS, func_fire, &st);	/* see stop_before_fire */
 	EXPECT_TRUE(go_timer_stop(t));

@@ -57,7 +57,11 @@ struct g {
 	void *arg;
 
 	_Atomic uint32_t status;	/* enum g_status */
-	const char *wait_reason;	/* why it is G_WAITING ("chan receive", ...) */
+	uint32_t gfree_n;		/* G_DEAD, heading a batch on a global free list: its length */
+	union {
+		const char *wait_reason;	/* why it is G_WAITING ("chan receive", ...) */
+		struct g *gfree_tail;	/* G_DEAD, heading a batch: its last G (rt/sched.c) */
+	};
 	struct p *p;			/* the P running it, while G_RUNNING */
 	struct g *schedlink;		/* next on a run queue, a free list, a wait list */
 	struct g *alllink;		/* next in allgs (sched.lock) */
@@ -79,6 +83,9 @@ struct g {
 };
 
 #define RUNQ_SIZE 256
+/* Stack size classes of dead Gs kept for reuse: a power of two from STACK_MIN_SIZE to
+ * STACK_MAX_SIZE. */
+#define GFREE_CLASSES (__builtin_ctz(STACK_MAX_SIZE) - __builtin_ctz(STACK_MIN_SIZE) + 1)
 
 /*
  * The top bytes of every goroutine's stack reservation, which its first frame starts
@@ -119,8 +126,13 @@ struct p {
 	uint32_t slice_schedtick;	/* schedtick when the slice timer was armed */
 	bool slice_armed;		/* this CPU's slice timer is set (rt/timer.c) */
 	uint64_t rand;			/* xorshift state: steal order, select order */
-	struct g *gfree;		/* dead Gs with their stacks, for reuse */
-	unsigned ngfree;
+	uint64_t goid_next, goid_end;	/* goroutine ids taken from sched.goid_next */
+	/* Gs spawned here minus Gs that exited here (sched_live() adds them up): written
+	 * by this CPU only, read by any */
+	_Atomic int64_t nlive;
+	struct g *gfree[GFREE_CLASSES];	/* dead Gs with their stacks, per stack size class,
+					 * for reuse (rt/sched.c, gfree_get) */
+	unsigned ngfree[GFREE_CLASSES];
 
 	/* The local run queue: the owner puts at the tail and takes at the head; other
 	 * CPUs steal from the head with a CAS (Go's runqput/runqget/runqgrab). */
@@ -139,7 +151,10 @@ struct p {
 	_Atomic bool halting;
 };
 
-/* Global scheduler state. */
+/* Global scheduler state, on separate cache lines by who writes it: the lock's, the
+ * idle Ps' mask, the rarely written. (All on one line, a spawn on one CPU and the
+ * exit on another of what it spawned moved the line between them several times per
+ * goroutine.) */
 struct sched {
 	struct spinlock lock;		/* guards the fields below it */
 	struct g *runq_head, *runq_tail;	/* global run queue */
@@ -147,15 +162,18 @@ struct sched {
 	struct g *allgs;		/* every G ever created (never freed: reused) */
 	uint64_t ngs;
 
-	_Atomic uint64_t goid_next;
-	_Atomic uint64_t idle_mask;	/* Ps halted for want of work */
+	_Alignas(64) _Atomic uint64_t idle_mask;	/* Ps halted for want of work */
+
+	_Alignas(64) _Atomic uint64_t goid_next;	/* Ps take GOID_BATCH ids at a time */
 	_Atomic unsigned nps;		/* Ps running the scheduler */
 	_Atomic unsigned span;		/* 1 + the highest id of those Ps: loops over Ps stop there */
-	_Atomic uint64_t live;		/* Gs not dead */
 };
 
 extern struct sched sched;
 extern struct p allp[ARCH_MAX_CPUS];
+
+/* Goroutines not dead, on every P: exact while nothing spawns or exits. */
+uint64_t sched_live(void);
 
 /* The running G, or NULL on a scheduler loop / outside the scheduler. */
 struct g *sched_curg(void);
