@@ -616,7 +616,7 @@ static void mark_termination_end(void *arg)
 /* ---- the cycle ------------------------------------------------------------------------------------------- */
 
 static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark, uint64_t p2,
-		       uint64_t heap0, uint64_t heap1, uint64_t marked, bool forced, int64_t dirty)
+		       uint64_t heap0, uint64_t heap1, uint64_t marked, uint64_t goal, bool forced, int64_t dirty)
 {
 	uint64_t assist = 0, bg = 0, idle = 0;
 	for (unsigned i = 0; i < cpu_ids_end; i++) {
@@ -639,7 +639,7 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 		MS3(p1), MS3(mark), MS3(p2), MS3(p1 * np), MS3(assist), MS3(bg), MS3(idle), MS3(p2 * np),
 #undef MS3
 		(unsigned long long)(heap0 >> 20), (unsigned long long)(heap1 >> 20),
-		(unsigned long long)(marked >> 20), (unsigned long long)(atomic_load(&pacer_heap_goal) >> 20),
+		(unsigned long long)(marked >> 20), (unsigned long long)(goal >> 20),
 		(unsigned long long)(globals >> 20), np, forced ? " (forced)" : "");
 	if (dirty >= 0)
 		kprintf(", %llu+%lld dirty pages", (unsigned long long)dirty_cycle_precleaned(), (long long)dirty);
@@ -659,6 +659,7 @@ static void run_cycle(bool forced, int mode)
 	uint64_t start = clock_ns();
 	gc_sweep_finish();
 	uint64_t heap0 = pacer_heap_live();
+	uint64_t goal = atomic_load(&pacer_heap_goal);	/* this cycle's (the end sets the next) */
 
 	struct term t = { .n = nprocs(), .full = mode == GC_MODE_STW, .dirty = mode == GC_MODE_DIRTY };
 	uint64_t p1 = 0, mark = 0;
@@ -714,7 +715,8 @@ static void run_cycle(bool forced, int mode)
 	mutex_lock(&ctl.mu);
 	cycle_log[cyc % GC_TEST_CYCLES] = (struct gc_cycle_info){
 		.cycle = cyc, .nprocs = t.n, .pause_setup_ns = p1, .mark_ns = mark, .pause_term_ns = p2,
-		.marked_bytes = t.heap_marked, .scan_bytes = t.scan_work, .rescanned_stacks = t.rescans,
+		.marked_bytes = t.heap_marked, .scan_bytes = t.scan_work, .heap_goal = goal,
+		.rescanned_stacks = t.rescans,
 		.dirty_pages = t.dirty ? dirty_cycle_pages() : 0,
 		.precleaned_pages = t.dirty ? dirty_cycle_precleaned() : 0,
 		.dirty_stacks = t.dirty ? dirty_cycle_stacks() : 0, .mode = mode,
@@ -728,7 +730,7 @@ static void run_cycle(bool forced, int mode)
 	if (forced)
 		atomic_fetch_add(&stats.forced, 1);
 	if (gc_opt_trace)
-		trace_line(cyc, start, p1, mark, p2, heap0, t.heap_live_end, t.heap_marked, forced,
+		trace_line(cyc, start, p1, mark, p2, heap0, t.heap_live_end, t.heap_marked, goal, forced,
 			   t.dirty ? (int64_t)dirty_cycle_pages() : -1);
 	gc_sweeper_wake();
 }

@@ -339,5 +339,13 @@ TEST_G_EXPLICIT(gc_percent, goal_follows_the_percentage)
 	EXPECT_TRUE(s.heap_marked >= (16u << 20));
 	EXPECT_EQ(s.heap_goal, s.heap_marked + s.heap_marked / 100 * 50);
 	EXPECT_TRUE(s.heap_trigger > s.heap_marked && s.heap_trigger < s.heap_goal);
+	/* the next cycle runs against that goal, and says so (gctrace's "MB goal", as
+	 * Go's: the cycle's own, not the next one's) */
+	gc_collect();
+	struct gc_stats s2;
+	gc_stats(&s2);
+	struct gc_cycle_info ci;
+	EXPECT_TRUE(gc_test_cycle_info((uint32_t)s2.cycles, &ci));
+	EXPECT_EQ(ci.heap_goal, s.heap_goal);
 	gc_store(&pct_keep, NULL);
 }

@@ -73,6 +73,8 @@ struct gc_cycle_info {
 	uint64_t mark_ns;		/* concurrent marking, wall clock */
 	uint64_t pause_term_ns;		/* the second stop: mark termination */
 	uint64_t marked_bytes, scan_bytes;
+	uint64_t heap_goal;		/* the goal the cycle ran against (the pacer's when it
+					 * started; gctrace's "MB goal", as Go's) */
 	uint64_t rescanned_stacks;	/* stacks scanned in the second pause */
 	uint64_t dirty_pages;		/* GC_MODE_DIRTY: heap pages written during marking,
 					 * rescanned in the second pause */
