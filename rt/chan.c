@@ -91,22 +91,36 @@ struct waitq {
 	struct sudog *first, *last;
 };
 
+/*
+ * Two cache lines, by how they are written. The first: the lock and what every send
+ * and receive writes under it. The second: what every operation reads and only a
+ * goroutine that blocks, or make, writes. A sender and a receiver on two CPUs then
+ * pass one line between them per operation (plus the ring's, one per 64 bytes of
+ * elements), and each keeps its own copy of the second; in 112 bytes at any
+ * alignment, the lock, the indices and the queues fell on two or three lines that
+ * every operation wrote or had invalidated. 128 bytes: the heap's 128-byte class
+ * keeps objects 128-aligned (spans start on a page).
+ */
 struct chan {
+	/* Guarded by lock, written by every send and receive. */
 	struct spinlock lock;
+	uint32_t count;			/* elements in the ring */
+	uint32_t sendx, recvx;		/* ring indices */
+	bool closed;
+
 	/* Set at make, read-only afterwards. */
-	const struct gc_type *type;	/* the element's type (NULL: untyped, conservative) */
-	uint32_t elem_size;
-	bool closed;			/* lock */
-	size_t cap;
+	_Alignas(64) const struct gc_type *type;	/* the element's type (NULL: untyped,
+							 * conservative) */
 	char *buf;			/* the ring: cap elements (a heap object; NULL for cap 0) */
-	/* Guarded by lock. */
-	size_t count;			/* elements in the ring */
-	size_t sendx, recvx;		/* ring indices */
+	uint32_t elem_size;
+	uint32_t cap;
+	/* Guarded by lock, written when a goroutine blocks or is woken. */
 	struct waitq recvq, sendq;	/* sudogs, on their goroutines' stacks */
 };
 
 GC_TYPE(chan_gc_type, struct chan, buf);
-_Static_assert(sizeof(struct chan) <= 112, "a channel should fit the 112-byte size class");
+_Static_assert(sizeof(struct chan) == 128 && offsetof(struct chan, type) == 64,
+	       "a channel is two cache lines, in the 128-byte size class");
 
 /* ---- wait queues (channel lock held) ------------------------------------------ */
 
