@@ -164,8 +164,10 @@ static inline void zero_object(uintptr_t x, size_t n)
 }
 
 /* A small object of spanclass sc, zeroed: its address, or 0 when the heap cannot grow.
- * *grew set if the CPU's cache took a span for it. */
-static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, bool *grew)
+ * *grew set if the CPU's cache took a span for it; *owe if a cycle marks and the
+ * goroutine, debited `size` here, must assist (pacer_assist). */
+static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, size_t size, bool *grew,
+			     bool *owe)
 {
 	irq_push();
 	struct mcache *mc = &gc_mcaches[cpu_id()];
@@ -191,6 +193,13 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, boo
 		zero_object(x, s->elemsize);
 	if (s->kind == SPAN_TYPED)
 		set_type(s, x, t, n);
+	/* outside a cycle (nearly always) nothing is owed */
+	if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF, 0)) {
+		struct g *g = allp[cpu_id()].curg;
+		if (!g)
+			panic("gc: allocation of %zu bytes outside a goroutine", size);
+		*owe = pacer_debit(g, size);
+	}
 	irq_pop();
 	return x;
 }
@@ -252,10 +261,16 @@ static struct g *alloc_g(size_t size)
 	return g;
 }
 
-/* Pay for an allocation while a cycle marks: assist (pacer.c). */
+/* Pay for an allocation while a cycle marks: assist (pacer.c). A large one is debited
+ * here; a small one was, by alloc_small, and pays only if in debt. */
 static __attribute__((noinline)) void alloc_pay(size_t size)
 {
 	pacer_alloc(alloc_g(size), size);
+}
+
+static __attribute__((noinline)) void alloc_assist(size_t size)
+{
+	pacer_assist(alloc_g(size));
 }
 
 /* The heap grew: a cache took a span, or a large object was made. heap_live moves
@@ -270,14 +285,17 @@ static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, si
 {
 	KASSERT(arch_irq_enabled());
 	/* outside a cycle (nearly always) nothing is owed */
-	if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF, 0))
+	if (size > GC_MAX_SMALL && atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF)
 		alloc_pay(size);
 	for (int attempt = 0;; attempt++) {
-		bool grew = false;
-		uintptr_t x = size <= GC_MAX_SMALL ? alloc_small(spanclass_make(sizeclass_of(size), kind), t, n, &grew)
+		bool grew = false, owe = false;
+		uintptr_t x = size <= GC_MAX_SMALL ? alloc_small(spanclass_make(sizeclass_of(size), kind), t, n,
+								 size, &grew, &owe)
 						   : alloc_large(size, kind, t, &grew);
 		if (__builtin_expect(grew, 0))
 			alloc_grew(size);
+		if (__builtin_expect(owe, 0))
+			alloc_assist(size);
 		if (x)
 			return (void *)x;
 		if (attempt == 0)

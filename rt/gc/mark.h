@@ -13,6 +13,7 @@
 #include <arch/smp.h>
 #include <kernel/spinlock.h>
 #include <rt/gc.h>
+#include <rt/sched.h>
 #include "heap.h"
 #include "work.h"
 
@@ -204,6 +205,23 @@ static inline uint64_t pacer_heap_live(void)
 /* Allocation of n bytes by the current goroutine during marking: assist in
  * proportion. Interrupts on, a goroutine. */
 void pacer_alloc(struct g *g, size_t n);
+/* The same in two halves, for the small-object path, which has interrupts off already
+ * (Go's deductAssistCredit, then gcAssistAlloc): pacer_debit takes n bytes from g's
+ * account, with interrupts off, and says whether g is in debt; pacer_assist then
+ * pays, with interrupts on. */
+static inline bool pacer_debit(struct g *g, size_t n)
+{
+	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_MARK || g->gc_system)
+		return false;
+	uint32_t cyc = atomic_load_explicit(&gc_cycle, memory_order_relaxed);
+	if (g->gc_assist_cycle != cyc) {	/* a new cycle: a clean account */
+		g->gc_assist_cycle = cyc;
+		g->gc_assist_bytes = 0;
+	}
+	g->gc_assist_bytes -= (int64_t)n;
+	return g->gc_assist_bytes < 0;
+}
+void pacer_assist(struct g *g);
 /* The heap grew for the current goroutine's allocation (a span cached, a large
  * object): start a cycle if it reached the trigger. Interrupts on, a goroutine. */
 void pacer_heap_grew(struct g *g);

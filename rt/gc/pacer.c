@@ -129,19 +129,20 @@ static void assist(struct g *g)
 
 void pacer_alloc(struct g *g, size_t n)
 {
-	uint32_t phase = atomic_load_explicit(&gc_phase, memory_order_relaxed);
-	if (phase == GC_MARK) {
-		if (g->gc_system)
-			return;
-		uint32_t cyc = atomic_load_explicit(&gc_cycle, memory_order_relaxed);
-		if (g->gc_assist_cycle != cyc) {	/* a new cycle: a clean account */
-			g->gc_assist_cycle = cyc;
-			g->gc_assist_bytes = 0;
-		}
-		g->gc_assist_bytes -= (int64_t)n;
-		if (g->gc_assist_bytes < 0)
-			assist(g);
-	}
+	irq_push();
+	bool owe = pacer_debit(g, n);
+	irq_pop();
+	if (owe)
+		assist(g);
+}
+
+void pacer_assist(struct g *g)
+{
+	/* the cycle may have ended since the debit, or a new one begun (a clean account) */
+	if (atomic_load_explicit(&gc_phase, memory_order_relaxed) == GC_MARK &&
+	    g->gc_assist_cycle == atomic_load_explicit(&gc_cycle, memory_order_relaxed) &&
+	    g->gc_assist_bytes < 0)
+		assist(g);
 }
 
 void pacer_heap_grew(struct g *g)
