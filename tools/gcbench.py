@@ -12,7 +12,9 @@ of tests/bench/malloc with gcc -O2), then runs every side R times (default 5),
 interleaved (ours at 1 and 2 CPUs, Go at GOMAXPROCS 1 and 2, Boehm with 1 and 2
 marker threads, malloc; then again), so that a slow spell of a noisy machine falls on
 every side alike. Each side runs one process per figure group, so that the peak RSS
-(measured here, with wait4, for every program alike) belongs to one program:
+(every program alike, through tests/bench/peakrss, built into DIR/bench: a process
+forked by this script would count the script's own ~14 MB in its peak) belongs to
+one program:
 
     group    figures                                          ours (tests=)  Go  Boehm  malloc
     gcbench  gcbench_ms gcbench_pause_max_us                  gcb_gcbench    yes yes    -
@@ -77,6 +79,7 @@ import collections
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -302,6 +305,8 @@ def build(bench):
                              os.path.join(src, "boehm", prog + ".c"), "-lgc"], check=True)
     subprocess.run(cc + ["-o", os.path.join(bench, "malloc_bintree"),
                          os.path.join(src, "malloc", "bintree.c")], check=True)
+    subprocess.run(cc + ["-o", os.path.join(bench, "peakrss"),
+                         os.path.join(src, "peakrss", "peakrss.c")], check=True)
 
 
 def gort_path(build_dir):
@@ -342,27 +347,32 @@ def commands(build_dir, ours=True):
     return jobs
 
 
-def run_job(job, timeout=TIMEOUT):
-    """Run one job: (exit status, output with stderr merged, peak RSS in KiB)."""
-    with tempfile.TemporaryFile() as out:
-        p = subprocess.Popen(job.argv, stdout=out, stderr=subprocess.STDOUT, env=job.env)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                p.kill()
-                os.wait4(p.pid, 0)
-                p.returncode = -9
-                out.seek(0)
-                raise BenchError("%s: no result in %g s: %s\n%s" % (
-                    label(job), timeout, " ".join(job.argv),
-                    out.read().decode("utf-8", "replace")[-3000:]))
-            time.sleep(0.01)
-        p.returncode = os.waitstatus_to_exitcode(status)
+def run_job(job, peakrss, timeout=TIMEOUT):
+    """Run one job under peakrss (its path): (exit status, output with stderr merged,
+    peak RSS in KiB)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryDirectory() as tmp:
+        rss_file = os.path.join(tmp, "rss")
+        # its own session: a timeout kills the program along with peakrss
+        p = subprocess.Popen([peakrss, rss_file] + job.argv, stdout=out, stderr=subprocess.STDOUT,
+                             env=job.env, start_new_session=True)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            out.seek(0)
+            raise BenchError("%s: no result in %g s: %s\n%s" % (
+                label(job), timeout, " ".join(job.argv),
+                out.read().decode("utf-8", "replace")[-3000:]))
         out.seek(0)
-        return p.returncode, out.read().decode("utf-8", "replace"), usage.ru_maxrss
+        text = out.read().decode("utf-8", "replace")
+        try:
+            with open(rss_file) as f:
+                rss = int(f.read())
+        except (OSError, ValueError) as e:
+            raise BenchError("%s: no peak RSS from peakrss (%s): %s\n%s" % (
+                label(job), e, " ".join(job.argv), text[-3000:]))
+        return p.returncode, text, rss
 
 
 def probe_ours(build_dir, timeout=60):
@@ -412,7 +422,7 @@ def main(argv=None):
         runs, bintrees = [], []
         for r in range(args.runs):
             for job in commands(args.build, ours=not args.peers_only):
-                status, text, rss = run_job(job)
+                status, text, rss = run_job(job, os.path.join(args.build, "bench", "peakrss"))
                 check_run(job, status, text)
                 figs = collect(job, text, rss)
                 if job.group == "bintree":

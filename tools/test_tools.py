@@ -1147,12 +1147,20 @@ def test_gcbench_run_and_probe():
                           "import sys; print('BENCH go_bintree_ms_p1 5 ms'); "
                           "sys.stderr.write('err\\n'); x = bytearray(64 << 20); sys.exit(3)"],
                           None, False)
-        status, text, rss = gcbench.run_job(job)
+        peakrss = os.path.join(d, "peakrss")
+        subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", peakrss,
+                        os.path.join(ROOT, "tests", "bench", "peakrss", "peakrss.c")], check=True)
+        status, text, rss = gcbench.run_job(job, peakrss)
         eq((status, text), (3, "BENCH go_bintree_ms_p1 5 ms\nerr\n"), "status and merged output")
         assert rss >= 64 << 10, "peak RSS %d KiB, 64 MiB touched" % rss
+        # a small program's own peak, not this script's (a child of this process would
+        # start from this process's resident size)
+        status, text, rss = gcbench.run_job(job._replace(argv=["true"]), peakrss)
+        eq(status, 0, "true")
+        assert rss < 8 << 10, "peak RSS of true: %d KiB" % rss
         t0 = time.monotonic()
         try:
-            gcbench.run_job(job._replace(argv=["sleep", "30"]), timeout=0.3)
+            gcbench.run_job(job._replace(argv=["sleep", "30"]), peakrss, timeout=0.3)
         except gcbench.BenchError as e:
             assert "no result in 0.3 s" in str(e), str(e)
         else:
