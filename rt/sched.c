@@ -288,11 +288,10 @@ static struct g *g_alloc(size_t size)
  */
 #define GFREE_BATCH (GFREE_MAX / 2)
 
-static struct g *gfree_get(size_t stack_size)
+/* Interrupts off: p is this CPU's. */
+static struct g *gfree_get(struct p *p, size_t stack_size)
 {
 	unsigned c = gfree_class(stack_size);
-	irq_push();
-	struct p *p = p_this();
 	struct g *g = p->gfree[c];
 	if (!g) {
 		spin_lock(&sched.lock);
@@ -307,7 +306,6 @@ static struct g *gfree_get(size_t stack_size)
 		p->gfree[c] = g->schedlink;
 		p->ngfree[c]--;
 	}
-	irq_pop();
 	return g;
 }
 
@@ -374,17 +372,14 @@ size_t go_stack_default(void)
  * P, not across them. */
 #define GOID_BATCH 16
 
-static uint64_t goid_take(void)
+/* Interrupts off: p is this CPU's. */
+static uint64_t goid_take(struct p *p)
 {
-	irq_push();
-	struct p *p = p_this();
 	if (p->goid_next == p->goid_end) {
 		p->goid_next = atomic_fetch_add(&sched.goid_next, GOID_BATCH);
 		p->goid_end = p->goid_next + GOID_BATCH;
 	}
-	uint64_t id = ++p->goid_next;
-	irq_pop();
-	return id;
+	return ++p->goid_next;
 }
 
 /* Interrupts off: p is this CPU's. */
@@ -407,7 +402,11 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	if (stack_size > STACK_MAX_SIZE)
 		panic("go: stack size %zu exceeds the limit of %u bytes", stack_size, STACK_MAX_SIZE);
 	size_t size = stack_class(stack_size);
-	struct g *g = gfree_get(size);
+	irq_push();
+	struct p *p = p_this();
+	struct g *g = gfree_get(p, size);
+	uint64_t id = goid_take(p);
+	irq_pop();
 	if (!g) {
 		g = g_alloc(size);
 		if (!g)
@@ -416,7 +415,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	}
 	g->fn = fn;
 	g->arg = arg;
-	__atomic_store_n(&g->id, goid_take(), __ATOMIC_RELAXED);	/* (read by scanners racing a reuse) */
+	__atomic_store_n(&g->id, id, __ATOMIC_RELAXED);	/* (read by scanners racing a reuse) */
 	g->wait_reason = NULL;
 	g->schedlink = NULL;
 	g->npreempt = 0;
@@ -427,7 +426,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	atomic_store(&g->status, G_RUNNABLE);
 	gc_sched_spawn(g);	/* spawned while the collector marks: its stack is scanned at the end */
 	irq_push();
-	struct p *p = p_this();
+	p = p_this();		/* (preempted since: on another CPU) */
 	live_add(p, 1);
 	runq_put_or_spill(p, g);
 	irq_pop();
