@@ -20,12 +20,19 @@
  *         post(arg) if any]
  *   [plain: fn(arg)]
  *   release = gen; IPI_STOP if any       spin, then halt, until release == g
- *   wait left == n; owner = 0             left++
+ *   owner = 0                             left++
  *
  * ("if any": only when a participant halted, see wait_gen.)
  *
- * Waiting for `left` before giving up ownership keeps a slow participant of stop k
- * from counting itself into stop k+1.
+ * The next owner, once it holds ownership, waits for `left` to reach the previous
+ * stop's count (stw_prev_n) before it resets the counters: that keeps a slow
+ * participant of stop k from counting itself into stop k+1. The owner of stop k does
+ * not wait for them itself: a participant that halted wakes from the release
+ * broadcast in its own time (on hardware a few microseconds; under QEMU's TCG 10 to 70
+ * us, which was most of a mark-termination pause at two vCPUs when the owner waited),
+ * and it runs nothing but IPI handlers until it has left. So the world restarts, as
+ * in Go's startTheWorld, when the owner returns: the others resume as their wake-up
+ * lands, and by the next stop, milliseconds later, they have left.
  *
  * Participants halt rather than spin (DESIGN.md, "Stop-the-world for pauses"): after
  * a few microseconds of spinning (wait_gen), each wait is a loop of arch_wait_for_ipi
@@ -68,6 +75,7 @@
 static _Atomic int stw_owner;
 static _Atomic uint64_t stw_gen, stw_go, stw_release;
 static _Atomic unsigned stw_arrived, stw_done, stw_left;
+static unsigned stw_prev_n;		/* owner: the previous stop's participants */
 _Atomic uint64_t stw_count;
 
 /* The current stop; written by the owner before it publishes gen (release), read by
@@ -189,6 +197,8 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void (*post)(void *),
 		arch_cpu_relax();
 	}
 
+	/* the previous stop's participants have all left it (see the top) */
+	wait_count(&stw_left, stw_prev_n, "leave the previous stop");
 	uint64_t g = atomic_load_explicit(&stw_gen, memory_order_relaxed) + 1;
 	atomic_store_explicit(&stw_arrived, 0, memory_order_relaxed);
 	atomic_store_explicit(&stw_done, 0, memory_order_relaxed);
@@ -224,8 +234,8 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void (*post)(void *),
 		fn(arg);
 	}
 
+	stw_prev_n = n;		/* the next owner waits for them to leave */
 	wake_sleepers(&stw_release, g, n);
-	wait_count(&stw_left, n, "leave the stop");
 	atomic_store_explicit(&stw_where[self->id], STW_NONE, memory_order_relaxed);
 	atomic_fetch_add_explicit(&stw_count, 1, memory_order_relaxed);
 	atomic_store_explicit(&stw_owner, 0, memory_order_release);
