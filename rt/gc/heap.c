@@ -98,24 +98,6 @@ void spanlist_remove(struct spanlist *l, struct span *s)
 
 /* ---- the span map ------------------------------------------------------------------------ */
 
-static inline size_t page_index(uintptr_t p)
-{
-	return (p - GC_HEAP_BASE) >> PAGE_SHIFT;
-}
-
-struct span *span_of(uintptr_t p)
-{
-	uintptr_t used = __atomic_load_n(&gcheap.arena_used, __ATOMIC_ACQUIRE);
-	if (p < GC_HEAP_BASE || p >= used)
-		return NULL;
-	struct span *s = atomic_load_explicit(&gc_spanmap[page_index(p)], memory_order_acquire);
-	if (!s || atomic_load_explicit(&s->state, memory_order_acquire) != SPAN_INUSE)
-		return NULL;
-	if (p < s->base || p >= s->limit)
-		return NULL;
-	return s;
-}
-
 static void spanmap_set(struct span *s, uintptr_t base, uint32_t npages, bool all)
 {
 	size_t i = page_index(base);
