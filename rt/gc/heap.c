@@ -51,7 +51,6 @@
 #define HEAP_RECLAIM_BUDGET 512		/* spans swept, at most, per span allocated */
 
 struct gcheap gcheap = { .lock = SPINLOCK_INIT("gc_heap", LOCK_RANK_GC_HEAP), .sweepgen = 2 };
-struct span *_Atomic *const gc_spanmap = (struct span *_Atomic *)GC_ARENA;
 
 /* ---- lists ------------------------------------------------------------------------------ */
 
@@ -103,17 +102,17 @@ static void spanmap_set(struct span *s, uintptr_t base, uint32_t npages, bool al
 	size_t i = page_index(base);
 	if (all || npages <= 2) {
 		for (uint32_t k = 0; k < npages; k++)
-			atomic_store_explicit(&gc_spanmap[i + k], s, memory_order_release);
+			atomic_store_explicit(&GC_SPANMAP[i + k], s, memory_order_release);
 	} else {
-		atomic_store_explicit(&gc_spanmap[i], s, memory_order_release);
-		atomic_store_explicit(&gc_spanmap[i + npages - 1], s, memory_order_release);
+		atomic_store_explicit(&GC_SPANMAP[i], s, memory_order_release);
+		atomic_store_explicit(&GC_SPANMAP[i + npages - 1], s, memory_order_release);
 	}
 }
 
 /* Map span-map memory for heap pages up to `end` (heap lock). */
 static bool spanmap_grow(uintptr_t end)
 {
-	uintptr_t need = (uintptr_t)&gc_spanmap[page_index(end - 1) + 1];
+	uintptr_t need = (uintptr_t)&GC_SPANMAP[page_index(end - 1) + 1];
 	while (gcheap.spanmap_mapped < need) {
 		uint64_t n = GC_SPANMAP_UNIT / PAGE_SIZE;
 		uint64_t pa = page_alloc_contig(n, 1);
@@ -298,7 +297,7 @@ struct span *heap_alloc_span(uint32_t npages)
 		}
 		/* an earlier free span that ends where the growth starts joins it */
 		if (s->base > GC_HEAP_BASE) {
-			struct span *prev = atomic_load(&gc_spanmap[page_index(s->base - 1)]);
+			struct span *prev = atomic_load(&GC_SPANMAP[page_index(s->base - 1)]);
 			if (prev && atomic_load(&prev->state) == SPAN_FREE &&
 			    prev->base + (uintptr_t)prev->npages * PAGE_SIZE == s->base) {
 				free_remove(prev);
@@ -339,7 +338,7 @@ struct span *heap_alloc_span(uint32_t npages)
 static void free_coalesce(struct span *s)
 {
 	if (s->base > GC_HEAP_BASE) {
-		struct span *prev = atomic_load(&gc_spanmap[page_index(s->base - 1)]);
+		struct span *prev = atomic_load(&GC_SPANMAP[page_index(s->base - 1)]);
 		if (prev && atomic_load(&prev->state) == SPAN_FREE &&
 		    prev->base + (uintptr_t)prev->npages * PAGE_SIZE == s->base) {
 			free_remove(prev);
@@ -353,7 +352,7 @@ static void free_coalesce(struct span *s)
 	}
 	uintptr_t end = s->base + (uintptr_t)s->npages * PAGE_SIZE;
 	if (end < gcheap.arena_used) {
-		struct span *next = atomic_load(&gc_spanmap[page_index(end)]);
+		struct span *next = atomic_load(&GC_SPANMAP[page_index(end)]);
 		if (next && atomic_load(&next->state) == SPAN_FREE && next->base == end) {
 			free_remove(next);
 			s->npages += next->npages;
@@ -432,7 +431,7 @@ uint64_t heap_scavenge(uint64_t older_than_ns, uint64_t *next_ns)
 		}
 		free_remove(victim);
 		for (uintptr_t a = cva; a < cva + HEAP_CHUNK; a += PAGE_SIZE) {
-			struct span *o = atomic_load(&gc_spanmap[page_index(a)]);
+			struct span *o = atomic_load(&GC_SPANMAP[page_index(a)]);
 			if (o && o != victim && atomic_load(&o->state) == SPAN_INUSE && a >= o->base &&
 			    a < o->base + (uintptr_t)o->npages * PAGE_SIZE)
 				panic("gc: scavenging chunk 0x%lx, but span 0x%lx (%u pages) is in use there "

@@ -248,7 +248,8 @@ extern struct gcheap gcheap;
 /* Map new chunks with 4 KiB pages (MMU_SMALL): set once the dirty mode is chosen, so
  * that the dirty state of the heap is per page (dirty.c). */
 extern _Atomic bool gc_heap_small_pages;
-extern struct span *_Atomic *const gc_spanmap;
+/* The span map, at a fixed address (the layout at the top). */
+#define GC_SPANMAP ((struct span *_Atomic *)GC_ARENA)
 
 static inline size_t page_index(uintptr_t p)
 {
@@ -263,8 +264,7 @@ static inline struct span *span_of(uintptr_t p)
 	uintptr_t used = __atomic_load_n(&gcheap.arena_used, __ATOMIC_ACQUIRE);
 	if (p < GC_HEAP_BASE || p >= used)
 		return NULL;
-	struct span *s = atomic_load_explicit(&((struct span *_Atomic *)GC_ARENA)[page_index(p)],
-					      memory_order_acquire);
+	struct span *s = atomic_load_explicit(&GC_SPANMAP[page_index(p)], memory_order_acquire);
 	if (!s || atomic_load_explicit(&s->state, memory_order_acquire) != SPAN_INUSE)
 		return NULL;
 	if (p < s->base || p >= s->limit)

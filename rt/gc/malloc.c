@@ -176,7 +176,7 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, siz
 	if (__builtin_expect(!s || (idx = span_next_free(s)) == UINT32_MAX, 0)) {
 		if (!atomic_load_explicit(&gc_ready, memory_order_relaxed))
 			panic("gc: allocation before the collector is initialised (no goroutine yet?)");
-		if (!allp[cpu_id()].curg)
+		if (!sched_curg_irqoff())
 			panic("gc: allocation outside a goroutine");
 		*grew = true;
 		if (!mcache_refill(mc, sc)) {
@@ -195,7 +195,7 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, siz
 		set_type(s, x, t, n);
 	/* outside a cycle (nearly always) nothing is owed */
 	if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF, 0)) {
-		struct g *g = allp[cpu_id()].curg;
+		struct g *g = sched_curg_irqoff();
 		if (!g)
 			panic("gc: allocation of %zu bytes outside a goroutine", size);
 		*owe = pacer_debit(g, size);
