@@ -230,6 +230,12 @@ static uint64_t active_root(uint64_t va)
 	return READ_SYSREG(ttbr0_el1) & PTE_ADDR;
 }
 
+void arch_mmu_prefault(uint64_t va, uint64_t size)
+{
+	(void)va;	/* physical pages are mapped directly: nothing to fault in */
+	(void)size;
+}
+
 bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags)
 {
 	uint64_t tpa = active_root(va);

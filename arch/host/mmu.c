@@ -292,12 +292,9 @@ static int map_locked(uint64_t va, uint64_t pa, uint64_t size, unsigned flags, b
 		return -1;
 	int prot = PROT_READ | (flags & MMU_WRITE ? PROT_WRITE : 0) | (flags & MMU_EXEC ? PROT_EXEC : 0);
 	int saved_errno = errno;
-	/* MMU_POPULATE (a heap chunk): one call instead of a host page fault per page,
-	 * which was a tenth of the collector's benchmarks' time */
-	int populate = flags & MMU_POPULATE ? MAP_POPULATE : 0;
-	flags &= ~(MMU_POPULATE | MMU_SMALL);	/* hints: a mapping here has no page size */
+	flags &= ~MMU_SMALL;	/* a hint: a mapping here has no page size */
 	void *p = mmap((void *)va, size, prot,
-		       MAP_SHARED | populate | (replace ? MAP_FIXED : MAP_FIXED_NOREPLACE),
+		       MAP_SHARED | (replace ? MAP_FIXED : MAP_FIXED_NOREPLACE),
 		       host_memfd, (off_t)(pa - HOST_PHYS_BASE));
 	if (p != MAP_FAILED && p != (void *)va)
 		munmap(p, size);	/* a kernel before 4.17 took the address as a hint */
@@ -331,6 +328,19 @@ int arch_mmu_map(uint64_t va, uint64_t pa, uint64_t size, unsigned flags)
 	int rc = took ? map_locked(va, pa, size, flags, false) : -1;
 	maps_unlock(took, irq);
 	return rc;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23	/* Linux 5.14 */
+#endif
+
+void arch_mmu_prefault(uint64_t va, uint64_t size)
+{
+	/* (EINVAL before Linux 5.14, EFAULT over a page the dirty tracking protected:
+	 * the pages then fault in as they are written) */
+	int saved_errno = errno;
+	madvise((void *)va, size, MADV_POPULATE_WRITE);
+	errno = saved_errno;
 }
 
 int host_mmu_map_image(uint64_t va, uint64_t pa, uint64_t size)

@@ -147,6 +147,12 @@ static unsigned flags_of(uint64_t e)
 	return f;
 }
 
+void arch_mmu_prefault(uint64_t va, uint64_t size)
+{
+	(void)va;	/* physical pages are mapped directly: nothing to fault in */
+	(void)size;
+}
+
 bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags)
 {
 	uint64_t e = table(active_root())[idx(va, 3)];

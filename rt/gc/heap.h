@@ -54,6 +54,8 @@
 
 #define HEAP_CHUNK		(2ul << 20)		/* the unit of mapping and release */
 #define HEAP_CHUNK_PAGES	(HEAP_CHUNK / PAGE_SIZE)
+#define HEAP_PIECE		(256ul << 10)		/* the unit of first touch (heap.c) */
+#define HEAP_PIECES		(HEAP_CHUNK / HEAP_PIECE)	/* <= 8: one byte of bits a chunk */
 #define GC_SPANMAP_RESERVE	(2ul << 30)		/* span map: covers 1 TiB of heap */
 #define GC_SPANMAP_UNIT		(64ul << 10)		/* span map mapped this much at a time */
 #define GC_HEAP_BASE		(GC_ARENA + GC_SPANMAP_RESERVE)
@@ -235,6 +237,7 @@ struct gcheap {
 	uint64_t chunks_mapped;		/* chunks with physical memory */
 	uint64_t bytes_released;	/* given back to the page allocator since boot */
 	uint8_t *chunk_state;		/* per chunk: CHUNK_UNMAPPED / CHUNK_MAPPED (arena_used / HEAP_CHUNK entries) */
+	uint8_t *chunk_touched;		/* per chunk: bit i = piece i prefaulted since it was mapped */
 	uint64_t nchunks;
 
 	/* Read without the lock. */
