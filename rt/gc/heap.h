@@ -117,7 +117,7 @@ struct span {
 	uint32_t bitwords;		/* 64-bit words in each per-object bitmap */
 	uint64_t *allocbits;		/* swapped with markbits by the sweep */
 	uint64_t *markbits;		/* set with atomic OR by markers */
-	uint64_t *checkbits;		/* the checkmark pass (world stopped) */
+	uint64_t *checkbits;		/* the checkmark pass (world stopped); NULL without gccheckmark=1 */
 	uint64_t *ptrbits;		/* TYPED small spans of mixed types: bit i = word i is a pointer */
 	/* TYPED large spans: the element type. TYPED small spans: NULL until the first
 	 * object; then the type of every object in the span while all are one element of

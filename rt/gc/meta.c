@@ -19,6 +19,7 @@
 #include <kernel/pmm.h>
 #include <kernel/spinlock.h>
 #include "heap.h"
+#include "mark.h"
 
 #define META_GRAIN 64
 #define META_LISTS (META_MAX / META_GRAIN)
@@ -100,8 +101,9 @@ void span_struct_free(struct span *s)
 }
 
 /*
- * One block: [alloc | mark | check] (bitwords each), then for a TYPED small span the
- * pointer bitmap of its words. A large TYPED span scans by its type instead.
+ * One block: [alloc | mark | check] (bitwords each; check only with gccheckmark=1, set
+ * at boot before the first span), then for a TYPED small span the pointer bitmap of
+ * its words. A large TYPED span scans by its type instead.
  */
 void span_bitmaps_alloc(struct span *s)
 {
@@ -110,7 +112,8 @@ void span_bitmaps_alloc(struct span *s)
 	size_t ptrwords = 0;
 	if (s->kind == SPAN_TYPED && s->spanclass / SPAN_KINDS != 0)
 		ptrwords = ((size_t)s->npages * PAGE_SIZE / 8 + 63) / 64;
-	size_t bytes = (3 * (size_t)bw + ptrwords) * 8;
+	size_t nbits = gc_opt_checkmark ? 3 : 2;
+	size_t bytes = (nbits * (size_t)bw + ptrwords) * 8;
 	if (bytes > META_MAX)
 		panic("gc: span bitmaps of %zu bytes (class %u, %u objects, %u pages)", bytes,
 		      spanclass_size(s->spanclass), s->nelems, s->npages);
@@ -120,8 +123,8 @@ void span_bitmaps_alloc(struct span *s)
 	s->bitwords = bw;
 	s->allocbits = b;
 	s->markbits = b + bw;
-	s->checkbits = b + 2 * bw;
-	s->ptrbits = ptrwords ? b + 3 * bw : NULL;
+	s->checkbits = gc_opt_checkmark ? b + 2 * bw : NULL;
+	s->ptrbits = ptrwords ? b + nbits * bw : NULL;
 }
 
 void span_bitmaps_free(struct span *s)

@@ -65,7 +65,8 @@ bool span_sweep(struct span *s, uint32_t sg, bool keep_empty)
 		live += (uint32_t)__builtin_popcountll(mark);
 		s->allocbits[wi] = mark;
 		__atomic_store_n(&s->markbits[wi], 0, __ATOMIC_RELAXED);
-		s->checkbits[wi] = 0;
+		if (s->checkbits)
+			s->checkbits[wi] = 0;
 	}
 	uint32_t freed = allocated - live;
 	if (freed) {
