@@ -180,8 +180,9 @@ TEST(host, masked_ipi_waits_for_unmask)
 }
 
 /* Dirty-page tracking (mmu.c): 1 MiB mapped writable where nothing of the kernel's
- * lives (the unused libc heap region), taken, written, peeked. */
-#define DT_VA		(KHEAP_BASE + (1ul << 30))
+ * lives (the far end of the collector's arena, which the tracked window covers and
+ * no heap reaches: GC_HEAP_MAX is half of it), taken, written, peeked. */
+#define DT_VA		(HOST_VA_END - (1ul << 30))
 #define DT_PAGES	256
 
 static void dt_take(uint64_t *bits)
@@ -369,6 +370,23 @@ TEST(host, dirty_pages_granules)
 	/* not a clean page's first write: a page not mapped writable, nothing mapped */
 	EXPECT_TRUE(!arch_mmu_dirty_fault((uint64_t)(uintptr_t)__text_start));
 	EXPECT_TRUE(!arch_mmu_dirty_fault(DT_VA + DT_PAGES * PAGE_SIZE));
+
+	/* the direct map is outside the window: always dirty, a take protects nothing */
+	uint64_t dpa = page_alloc();
+	ASSERT_TRUE(dpa != 0);
+	uint64_t dbits[1] = { 0 };
+	vm_lock();
+	arch_mmu_dirty_take((uint64_t)(uintptr_t)phys_to_virt(dpa), 1, dbits);
+	vm_unlock();
+	EXPECT_EQ(dbits[0], 1);
+	expect_rights((uint64_t)(uintptr_t)phys_to_virt(dpa), "rw-");
+	*(volatile uint64_t *)phys_to_virt(dpa) = 1;	/* no fault to resolve */
+	dbits[0] = 0;
+	vm_lock();
+	arch_mmu_dirty_peek((uint64_t)(uintptr_t)phys_to_virt(dpa), 1, dbits);
+	vm_unlock();
+	EXPECT_EQ(dbits[0], 1);
+	page_free(dpa);
 
 	/* two CPUs write into the same clean granule at once, many times */
 	unsigned other = ARCH_MAX_CPUS;

@@ -38,9 +38,12 @@
  * is "dirty". Per granule, not per page: each stretch made writable inside a
  * read-only one splits a Linux mapping, and a large heap written here and there would
  * exhaust vm.max_map_count (65530) page by page; a take's one mprotect over the range
- * merges them back. The state is one 64-bit word per granule of the window
- * [DMAP_BASE, HOST_VA_END), in an array reserved once with MAP_NORESERVE (untouched
- * parts cost nothing: 8 bytes per 64 KiB mapped; 192 MiB of address space):
+ * merges them back. The state is one 64-bit word per granule of the tracked window
+ * [GC_ARENA, HOST_VA_END), the collector's arena, the one range whose dirty state the
+ * kernel asks for (rt/gc/dirty.c), in an array reserved once with MAP_NORESERVE
+ * (untouched parts cost nothing: 8 bytes per 64 KiB mapped; 64 MiB of address space).
+ * The window once began at the direct map, whose 4 GiB mapping alone, never asked
+ * about, made half a megabyte of words resident:
  *
  *   bits  0-15  clean: the page was made read-only by a take, and not written since
  *   bits 16-31  writable: the page is mapped with MMU_WRITE (the record's view, kept
@@ -48,8 +51,8 @@
  *   bit  32     busy: a fault handler is between claiming the granule and the end of
  *               its mprotect
  *
- * dirty = writable and not clean; pages outside the window (the boot area) are never
- * protected and always dirty. The rules that keep the protection and the words in
+ * dirty = writable and not clean; pages outside the window (the boot area, the direct
+ * map, the goroutine stacks) are never protected and always dirty. The rules that keep the protection and the words in
  * step, with no lock in the fault path (a signal handler, on any thread, interrupts
  * masked or not, the record's lock possibly held by the thread it interrupted):
  *  - take sets the clean bits before its mprotect(PROT_READ): a write that faults on a
@@ -78,7 +81,7 @@
  * handler. mprotect is a raw system call (no sanitizer interceptor, no errno).
  * A failed mprotect (ENOMEM: vm.max_map_count) is fatal: there is no way to go on.
  *
- * The goroutine stacks (the stack arena) are not tracked: always dirty, never
+ * The goroutine stacks (the stack arena) are outside the window: always dirty, never
  * protected. Code on a goroutine stack makes system calls that write into its frame
  * (pthread_sigmask's old mask, clock and timer results): on a clean page each would
  * fail with EFAULT, some after doing half their work (rt_sigprocmask sets the new mask
@@ -124,7 +127,7 @@ NOSCAN(maps);
 static unsigned nmaps;
 
 /* Dirty-page tracking (above): a word per 64 KiB granule of the window. The pointer
- * is set once, under maps_owner, by the first map inside the window (the direct map,
+ * is set once, under maps_owner, by the first map of all (the direct map,
  * main.c, before any other CPU runs); the words change atomically, never under a
  * lock. */
 #define DIRTY_GRANULE_SHIFT	16
@@ -133,8 +136,9 @@ static unsigned nmaps;
 #define DIRTY_WRITABLE_SHIFT	16
 #define DIRTY_CLEAN_MASK	0xffffull
 #define DIRTY_BUSY		(1ull << 32)
-#define DIRTY_NGRANULES		((HOST_VA_END - DMAP_BASE) >> DIRTY_GRANULE_SHIFT)
-_Static_assert(DIRTY_GRANULE_PAGES == 16 && DMAP_BASE % DIRTY_GRANULE == 0 &&
+#define DIRTY_BASE		GC_ARENA
+#define DIRTY_NGRANULES		((HOST_VA_END - DIRTY_BASE) >> DIRTY_GRANULE_SHIFT)
+_Static_assert(DIRTY_GRANULE_PAGES == 16 && DIRTY_BASE % DIRTY_GRANULE == 0 &&
 	       HOST_VA_END % DIRTY_GRANULE == 0, "a granule's pages are one 16-bit field");
 static _Atomic uint64_t *_Atomic dirty_words;
 
@@ -180,7 +184,7 @@ static unsigned lower_bound(uint64_t va)
 	return lo;
 }
 
-/* The window's granule words, reserved at the first map inside it (maps_owner held). */
+/* The window's granule words, reserved at the first map (maps_owner held). */
 static _Atomic uint64_t *dirty_words_get(void)
 {
 	_Atomic uint64_t *w = atomic_load_explicit(&dirty_words, memory_order_relaxed);
@@ -199,15 +203,7 @@ static _Atomic uint64_t *dirty_words_get(void)
 
 static bool in_window(uint64_t a, uint64_t b)
 {
-	return a >= DMAP_BASE && b <= HOST_VA_END && a < b;
-}
-
-/* May take protect [a, b)? The window, less the stack arena (above). */
-static bool tracked(uint64_t a, uint64_t b)
-{
-	if (a < GC_ARENA && b > STACK_ARENA)
-		return false;
-	return in_window(a, b);
+	return a >= DIRTY_BASE && b <= HOST_VA_END && a < b;
 }
 
 /* The pages of [a, b) inside a's granule, as a 16-bit mask; *next: the granule's end
@@ -225,7 +221,7 @@ static uint64_t granule_pages(uint64_t a, uint64_t b, uint64_t *next)
 
 static _Atomic uint64_t *granule_word(_Atomic uint64_t *words, uint64_t va)
 {
-	return &words[(va - DMAP_BASE) >> DIRTY_GRANULE_SHIFT];
+	return &words[(va - DIRTY_BASE) >> DIRTY_GRANULE_SHIFT];
 }
 
 /* The word *w, once no fault handler holds its granule (busy). Waits for another
@@ -245,9 +241,9 @@ static uint64_t word_unbusy(_Atomic uint64_t *w)
  * claiming the granule knows none of these pages yet). */
 static void dirty_set_mapped(uint64_t va, uint64_t size, bool writable, bool wait_busy)
 {
+	_Atomic uint64_t *words = dirty_words_get();
 	if (!in_window(va, va + size))
 		return;
-	_Atomic uint64_t *words = dirty_words_get();
 	for (uint64_t a = va, next; a < va + size; a = next) {
 		uint64_t pages = granule_pages(a, va + size, &next);
 		_Atomic uint64_t *w = granule_word(words, a);
@@ -472,8 +468,8 @@ static void dirty_scan(uint64_t va, uint64_t npages, uint64_t *bits, bool take)
 		if (!(m->flags & MMU_WRITE))
 			continue;
 		uint64_t a = m->va > va ? m->va : va, mend = m->va + m->size, b = mend < end ? mend : end;
-		if (!words || !tracked(a, b)) {
-			/* not tracked (the boot area, above): always dirty, never protected */
+		if (!words || !in_window(a, b)) {
+			/* outside the window (above): always dirty, never protected */
 			for (uint64_t p = a; bits && p < b; p += PAGE_SIZE)
 				set_bit(bits, (p - va) / PAGE_SIZE);
 			continue;
@@ -530,9 +526,9 @@ void arch_mmu_dirty_peek(uint64_t va, uint64_t npages, uint64_t *bits)
 HOST_NO_TSAN bool arch_mmu_dirty_fault(uint64_t va)
 {
 	_Atomic uint64_t *words = atomic_load_explicit(&dirty_words, memory_order_relaxed);
-	if (!words || va < DMAP_BASE || va >= HOST_VA_END)
+	if (!words || va < DIRTY_BASE || va >= HOST_VA_END)
 		return false;
-	_Atomic uint64_t *w = &words[(va - DMAP_BASE) >> DIRTY_GRANULE_SHIFT];
+	_Atomic uint64_t *w = &words[(va - DIRTY_BASE) >> DIRTY_GRANULE_SHIFT];
 	uint64_t mine = 1ull << (DIRTY_WRITABLE_SHIFT + ((va >> PAGE_SHIFT) & (DIRTY_GRANULE_PAGES - 1)));
 	uint64_t old = atomic_load_explicit(w, memory_order_relaxed);
 	do {
