@@ -392,7 +392,7 @@ static void live_add(struct p *p, int64_t d)
 uint64_t sched_live(void)
 {
 	int64_t n = 0;
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+	for (unsigned i = 0; i < cpu_ids_end; i++)
 		n += atomic_load_explicit(&allp[i].nlive, memory_order_relaxed);
 	return n > 0 ? (uint64_t)n : 0;
 }
@@ -536,7 +536,7 @@ _Atomic unsigned sched_wakers;
 static uint64_t switches(uint64_t online)
 {
 	uint64_t n = 0;
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+	for (unsigned i = 0; i < cpu_ids_end; i++)
 		if (online >> i & 1)
 			n += atomic_load_explicit(&allp[i].nswitch, memory_order_acquire);
 	return n;
@@ -799,7 +799,9 @@ static void sched_start_kernel(int (*main_fn)(void *), void *arg, void (*exit_fn
 
 _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(int))
 {
-	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+	/* the Ps of CPUs that exist (smp_init ran): the rest of allp is never touched,
+	 * and on the hosted platform stays out of the process's memory */
+	for (unsigned i = 0; i < cpu_ids_end; i++) {
 		allp[i].id = i;
 		allp[i].rand = 0x9e3779b97f4a7c15ull * (i + 1);
 	}
