@@ -51,7 +51,7 @@ uint64_t page_alloc(void)
 	uint64_t pa = pmm_alloc(&kernel_pmm);
 	spin_unlock_irqrestore(&pmm_lock);
 	if (pa)
-		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+		arch_phys_zero(pa, 1);
 	return pa;
 }
 
@@ -77,7 +77,7 @@ uint64_t page_alloc_contig(uint64_t npages, uint64_t align)
 	uint64_t pa = pmm_alloc_contig(&kernel_pmm, npages, align);
 	spin_unlock_irqrestore(&pmm_lock);
 	if (pa)
-		memset(phys_to_virt(pa), 0, npages * PAGE_SIZE);
+		arch_phys_zero(pa, npages);
 	return pa;
 }
 

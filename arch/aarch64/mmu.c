@@ -33,6 +33,7 @@
  * are reached through the direct map (phys_to_virt).
  */
 #include <stddef.h>
+#include <string.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
 #include <arch/mmu_walk.h>
@@ -228,6 +229,11 @@ static uint64_t active_root(uint64_t va)
 	if ((va >> 48) != 0 || (READ_SYSREG(tcr_el1) & TCR_EPD0))
 		return 0;
 	return READ_SYSREG(ttbr0_el1) & PTE_ADDR;
+}
+
+void arch_phys_zero(uint64_t pa, uint64_t npages)
+{
+	memset(phys_to_virt(pa), 0, npages * PAGE_SIZE);
 }
 
 void arch_mmu_prefault(uint64_t va, uint64_t size)

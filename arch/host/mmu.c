@@ -97,6 +97,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <string.h>
@@ -336,6 +337,18 @@ void arch_mmu_prefault(uint64_t va, uint64_t size)
 	 * the pages then fault in as they are written) */
 	int saved_errno = errno;
 	madvise((void *)va, size, MADV_POPULATE_WRITE);
+	errno = saved_errno;
+}
+
+void arch_phys_zero(uint64_t pa, uint64_t npages)
+{
+	int saved_errno = errno;
+	if (!phys_ok(pa, npages * PAGE_SIZE))
+		host_fatal("arch_phys_zero: 0x%llx + %llu pages is not physical memory",
+			   (unsigned long long)pa, (unsigned long long)npages);
+	if (fallocate(host_memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(pa - HOST_PHYS_BASE),
+		      (off_t)(npages * PAGE_SIZE)) != 0)
+		memset(phys_to_virt(pa), 0, npages * PAGE_SIZE);	/* (a file system without holes) */
 	errno = saved_errno;
 }
 

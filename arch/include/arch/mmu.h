@@ -44,6 +44,14 @@ uint64_t arch_mmu_unmap(uint64_t va, uint64_t size);
  * by one as they are written). */
 void arch_mmu_prefault(uint64_t va, uint64_t size);
 
+/* Zero the physical pages [pa, pa + npages pages), which nothing maps but the direct
+ * map. The hardware arches write zeros through the direct map. The hosted platform
+ * punches a hole in its memory file instead: the pages read as zero and take memory
+ * again only when written, through whichever mapping writes them. (Zeroed through the
+ * direct map, a page became resident there, and was counted a second time in the
+ * process's RSS once mapped elsewhere: every goroutine stack page, for one.) */
+void arch_phys_zero(uint64_t pa, uint64_t npages);
+
 /* Translate va: true and *pa, *flags when mapped. Works on the active tables. */
 bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags);
 
