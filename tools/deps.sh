@@ -25,13 +25,11 @@
 #                                     against it too and must print the same (make test),
 #                                     and it is the peer of tests/bench/boehm (make bench)
 #   golang-go (bench only)            the Go compiler for tests/bench/go
-#   libc6-dev                         glibc's headers, and its libc.a: the hosted build
-#                                     (arch/host) links its plain variant statically
 # The aarch64 GNU-EFI files are not installed system-wide (they clash with the amd64
 # package); tools/gnuefi-aarch64.sh unpacks them into build/.
 set -eu
 pkgs="qemu-system-x86 qemu-system-arm ovmf qemu-efi-aarch64 gnu-efi gcc-aarch64-linux-gnu
-binutils-aarch64-linux-gnu mtools dosfstools newlib-source clang lld python3 make gcc libc6-dev libgc-dev gdb-multiarch"
+binutils-aarch64-linux-gnu mtools dosfstools newlib-source clang lld python3 make gcc libgc-dev gdb-multiarch"
 case "${1:-}" in
   "") ;;
   bench) pkgs="$pkgs golang-go" ;;
