@@ -633,14 +633,21 @@ static void ae_fill(unsigned char *p, size_t n, uint64_t key)
 	}
 }
 
-static bool ae_ok(const unsigned char *p, size_t n, uint64_t key)
+/* n if the object holds what ae_fill wrote, else the offset of the first word that
+ * differs */
+static size_t ae_check(const unsigned char *p, size_t n, uint64_t key)
 {
 	for (size_t i = 0; i < n; i += 8) {
 		uint64_t v = mix(key + i);
 		if (memcmp(p + i, &v, n - i < 8 ? n - i : 8))
-			return false;
+			return i;
 	}
-	return true;
+	return n;
+}
+
+static bool ae_ok(const unsigned char *p, size_t n, uint64_t key)
+{
+	return ae_check(p, n, key) == n;
 }
 
 static void ae_worker(void *arg)
@@ -659,9 +666,26 @@ static void ae_worker(void *arg)
 	}
 	for (unsigned k = 0; k < ae_per_g; k++) {
 		uint64_t key = ((uint64_t)me << 32) | k;
-		if (!ae_ok(keep[k], ae_size(mix(key)), key) && atomic_fetch_add(&ae.bad, 1) < 3)
-			kprintf("gc_stress: g%u's object %u at %p (%zu bytes) is not what it wrote\n",
-				me, k, keep[k], ae_size(mix(key)));
+		size_t n = ae_size(mix(key)), at = ae_check(keep[k], n, key);
+		if (at != n && atomic_fetch_add(&ae.bad, 1) < 3) {
+			/* how much differs, and how: zeros (memory replaced) or another object's
+			 * words (reused while still reachable) */
+			size_t last = at, zeros = 0;
+			for (size_t i = at; i < n; i += 8) {
+				uint64_t v = mix(key + i), got = 0;
+				memcpy(&got, (unsigned char *)keep[k] + i, n - i < 8 ? n - i : 8);
+				if (memcmp(&got, &v, n - i < 8 ? n - i : 8)) {
+					last = i;
+					zeros += got == 0;
+				}
+			}
+			uint64_t got = 0;
+			memcpy(&got, (unsigned char *)keep[k] + at, n - at < 8 ? n - at : 8);
+			kprintf("gc_stress: g%u's object %u at %p (%zu bytes) is not what it wrote: "
+				"bytes %zu..%zu differ (%zu zero words), the first holds 0x%llx, want 0x%llx\n",
+				me, k, keep[k], n, at, last + 8 > n ? n : last + 8, zeros,
+				(unsigned long long)got, (unsigned long long)mix(key + at));
+		}
 	}
 	wg_done(&ae.done);
 }
