@@ -229,6 +229,7 @@ _Static_assert(HEAP_PIECES >= 1 && HEAP_PIECES <= 8, "chunk_touched holds a chun
  * their chunk was mapped (heap lock; the chunks are mapped). */
 static void touch(uintptr_t base, uint32_t npages)
 {
+	KASSERT(spin_held(&gcheap.lock));
 	uintptr_t end = base + (uintptr_t)npages * PAGE_SIZE;
 	uintptr_t run = 0, run_end = 0;		/* a run of untouched pieces, prefaulted at once */
 	for (uintptr_t p = base & ~(HEAP_PIECE - 1); p < end; p += HEAP_PIECE) {
