@@ -33,7 +33,6 @@
  * are reached through the direct map (phys_to_virt).
  */
 #include <stddef.h>
-#include <string.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
 #include <arch/mmu_walk.h>
@@ -229,17 +228,6 @@ static uint64_t active_root(uint64_t va)
 	if ((va >> 48) != 0 || (READ_SYSREG(tcr_el1) & TCR_EPD0))
 		return 0;
 	return READ_SYSREG(ttbr0_el1) & PTE_ADDR;
-}
-
-void arch_phys_zero(uint64_t pa, uint64_t npages)
-{
-	memset(phys_to_virt(pa), 0, npages * PAGE_SIZE);
-}
-
-void arch_mmu_prefault(uint64_t va, uint64_t size)
-{
-	(void)va;	/* physical pages are mapped directly: nothing to fault in */
-	(void)size;
 }
 
 bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags)

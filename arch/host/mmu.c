@@ -52,9 +52,10 @@
  *               its mprotect
  *
  * dirty = writable and not clean; pages outside the window (the boot area, the direct
- * map, the goroutine stacks) are never protected and always dirty. The rules that keep the protection and the words in
- * step, with no lock in the fault path (a signal handler, on any thread, interrupts
- * masked or not, the record's lock possibly held by the thread it interrupted):
+ * map, the goroutine stacks) are never protected and always dirty. The rules that keep
+ * the protection and the words in step, with no lock in the fault path (a signal
+ * handler, on any thread, interrupts masked or not, the record's lock possibly held by
+ * the thread it interrupted):
  *  - take sets the clean bits before its mprotect(PROT_READ): a write that faults on a
  *    page it protects finds the bit set.
  *  - a fault whose page is not writable is a real fault (false: the kernel's handler

@@ -147,17 +147,6 @@ static unsigned flags_of(uint64_t e)
 	return f;
 }
 
-void arch_phys_zero(uint64_t pa, uint64_t npages)
-{
-	memset(phys_to_virt(pa), 0, npages * PAGE_SIZE);
-}
-
-void arch_mmu_prefault(uint64_t va, uint64_t size)
-{
-	(void)va;	/* physical pages are mapped directly: nothing to fault in */
-	(void)size;
-}
-
 bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags)
 {
 	uint64_t e = table(active_root())[idx(va, 3)];

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <arch/memlayout.h>
 
 /* Generic mapping rights; the arch translates them. READ is implied. */
 #define MMU_WRITE	(1u << 0)
@@ -42,7 +44,15 @@ uint64_t arch_mmu_unmap(uint64_t va, uint64_t size);
  * has not used yet is not resident. The hardware arches map physical pages directly,
  * with nothing to fault in: a no-op. Errors are ignored (the pages then fault in one
  * by one as they are written). */
+#if defined(GORT_HOSTED)
 void arch_mmu_prefault(uint64_t va, uint64_t size);
+#else
+static inline void arch_mmu_prefault(uint64_t va, uint64_t size)
+{
+	(void)va;
+	(void)size;
+}
+#endif
 
 /* Zero the physical pages [pa, pa + npages pages), which nothing maps but the direct
  * map. The hardware arches write zeros through the direct map. The hosted platform
@@ -50,7 +60,14 @@ void arch_mmu_prefault(uint64_t va, uint64_t size);
  * again only when written, through whichever mapping writes them. (Zeroed through the
  * direct map, a page became resident there, and was counted a second time in the
  * process's RSS once mapped elsewhere: every goroutine stack page, for one.) */
+#if defined(GORT_HOSTED)
 void arch_phys_zero(uint64_t pa, uint64_t npages);
+#else
+static inline void arch_phys_zero(uint64_t pa, uint64_t npages)
+{
+	memset(phys_to_virt(pa), 0, npages * PAGE_SIZE);
+}
+#endif
 
 /* Translate va: true and *pa, *flags when mapped. Works on the active tables. */
 bool arch_mmu_query(uint64_t va, uint64_t *pa, unsigned *flags);
