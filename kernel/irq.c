@@ -4,13 +4,15 @@
  * The table is written at boot (before any CPU enables the interrupt it names) and
  * read-only afterwards, so dispatch takes no lock. An interrupt nobody claimed is
  * counted and reported once: it means a controller routed something we never asked
- * for.
+ * for. A CPU a stop-the-world claimed in its idle halt (kernel/stw.c) waits for that
+ * stop's release before any handler runs on it.
  */
 #include <stddef.h>
 #include <kernel/console.h>
 #include <kernel/cpu.h>
 #include <kernel/irq.h>
 #include <kernel/panic.h>
+#include <kernel/stw.h>
 
 static struct {
 	irq_fn fn;
@@ -34,8 +36,10 @@ static void irq_dispatch(unsigned irq, struct arch_frame *f)
 	KASSERT(!arch_irq_enabled());
 	bool nested = c->in_irq;
 	c->in_irq = true;
-	if (!nested)
+	if (!nested) {
 		c->irq_frame = f;
+		stw_idle_wake();	/* a CPU a stop claimed asleep waits for its release first */
+	}
 	if (irq < IPI_KINDS)
 		atomic_fetch_add_explicit(&c->irqs[irq], 1, memory_order_relaxed);
 	else if (irq == IRQ_TIMER)

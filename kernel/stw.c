@@ -62,8 +62,25 @@
  * owner waits for all of them to return from fn before it releases anyone: "all
  * returned" is one point in time, after which the world is still stopped.
  *
+ * CPUs asleep in the scheduler's idle halt are claimed, not stopped (Go's idle Ps:
+ * stopTheWorld takes them without waking anyone). The idle CPU publishes
+ * stw_idle[cpu] = HALTED (an exchange) before it halts; the owner, for each CPU, tries
+ * a CAS from HALTED (or from a claim of an earlier, released stop: the CPU slept
+ * through it) to CLAIMED(gen). A CPU it claimed counts as stopped: no STOP IPI, no
+ * stop_pending, not in arrived/done/left; in an all-stop the owner runs the caller's
+ * idle(arg, cpu) for it. Whatever wakes the CPU (an interrupt, whose dispatch calls
+ * stw_idle_wake first, or the end of the halt) exchanges its word back to RUNNING: a
+ * claim found there means the owner may be doing its share this moment, so it waits
+ * for that stop's release (spinning, then halting like a participant) before anything
+ * runs. A CAS that fails finds the CPU awake, and the owner stops it with an IPI as
+ * any other. Either the CPU's exchange or the owner's CAS comes first, so a CPU is
+ * either claimed and waits, or stopped, never both and never neither. The claim of a
+ * CPU still asleep after the release is stale and harmless: the next stop may take
+ * it over, or the CPU on waking finds that stop released and goes on.
+ *
  * Per-CPU state of this file (no struct cpu field: only this file touches it):
- * stw_where[cpu], where that CPU is in a stop, for stw_stop_point().
+ * stw_where[cpu], where that CPU is in a stop, for stw_stop_point(); stw_idle[cpu],
+ * its idle claim word.
  */
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
@@ -82,10 +99,19 @@ _Atomic uint64_t stw_count;
  * participants after they read gen (acquire), and by fn on any CPU. */
 static void (*stw_all_fn)(void *);	/* stop_the_world_all's fn, NULL for a plain stop */
 static void *stw_all_arg;
-static unsigned stw_ncpus;		/* CPUs in the stop, the owner included */
+static unsigned stw_ncpus;		/* CPUs running fn in the stop, the owner included */
+static uint64_t stw_claimed;		/* CPUs left asleep in their idle halt (bit per id) */
 
 /* Where each CPU is in a stop (enum stw_stop_point); written only by that CPU. */
 static _Atomic unsigned char stw_where[ARCH_MAX_CPUS];
+
+/* Idle claims (see the top): 0 running, STW_IDLE_HALTED asleep in stw_idle_halt,
+ * 2 * gen claimed by stop gen. Written by the CPU itself (exchanges) and by owners
+ * (CAS). */
+#define STW_IDLE_RUNNING 0
+#define STW_IDLE_HALTED 1
+static _Atomic uint64_t stw_idle[ARCH_MAX_CPUS];
+_Atomic uint64_t stw_idle_claims;
 
 /* CPUs inside the stop's fn (bit per id), to name a slow one in the panic. */
 static _Atomic uint64_t stw_in_fn;
@@ -93,7 +119,8 @@ _Static_assert(ARCH_MAX_CPUS <= 64, "stw_in_fn holds one bit per CPU");
 
 void stw_participate(void);
 
-/* Halt until *v == g, answering IPIs (see the top). Interrupts off. */
+/* Halt until *v >= g (generations only grow), answering IPIs (see the top).
+ * Interrupts off. */
 /*
  * A participant waiting for `go` or `release` spins for STW_SPIN_NS first, then
  * halts counted in stw_sleepers (HALT_COUNTED, kernel/stw.h), and the owner, after
@@ -113,18 +140,18 @@ static void wait_gen(_Atomic uint64_t *v, uint64_t g)
 	uint64_t start = clock_ns();
 	for (;;) {
 		ipi_poll();	/* queued calls, a panic; the stop itself is taken already */
-		if (atomic_load_explicit(v, memory_order_acquire) == g)
+		if (atomic_load_explicit(v, memory_order_acquire) >= g)
 			return;
 		if (clock_ns() - start < STW_SPIN_NS) {
 			arch_cpu_relax();
 			continue;
 		}
-		HALT_COUNTED(&stw_sleepers, atomic_load(v) != g);
+		HALT_COUNTED(&stw_sleepers, atomic_load(v) < g);
 	}
 }
 
 /* The owner moved `go` or `release` to g: wake whoever halted waiting for it. */
-static void wake_sleepers(_Atomic uint64_t *v, uint64_t g, unsigned n)
+static void wake_sleepers(_Atomic uint64_t *v, uint64_t g)
 {
 	/* An exchange, not a store: the store of v and the load of the count must not be
 	 * reordered (the sleeper counts itself, then loads v). A seq_cst store and load
@@ -134,7 +161,9 @@ static void wake_sleepers(_Atomic uint64_t *v, uint64_t g, unsigned n)
 	 * at 0 while the sleeper saw the old v, and both halted for good (mark
 	 * termination, gc_stackbar2). An RMW is a locked instruction there. */
 	(void)atomic_exchange(v, g);
-	if (n && atomic_load(&stw_sleepers))
+	/* whatever the stop's participants: a CPU claimed asleep that woke during the stop
+	 * waits for the release among the sleepers too (stw_idle_wake) */
+	if (atomic_load(&stw_sleepers))
 		arch_ipi_broadcast(IPI_STOP);
 }
 
@@ -162,6 +191,46 @@ void stw_participate(void)
 	atomic_fetch_add_explicit(&stw_left, 1, memory_order_release);
 }
 
+void stw_idle_halt(void)
+{
+	unsigned me = cpu_id();
+	KASSERT(!arch_irq_enabled());
+	/* an exchange: ordered before the halt's check for pending interrupts, and after
+	 * every write of the idle CPU's own state that an owner may take over */
+	(void)atomic_exchange(&stw_idle[me], STW_IDLE_HALTED);
+	arch_wait_for_interrupt();
+	stw_idle_wake();
+}
+
+void stw_idle_wake(void)
+{
+	struct cpu *self = cpu_this();
+	KASSERT(!arch_irq_enabled());
+	if (atomic_load_explicit(&stw_idle[self->id], memory_order_relaxed) == STW_IDLE_RUNNING)
+		return;
+	uint64_t v = atomic_exchange_explicit(&stw_idle[self->id], STW_IDLE_RUNNING, memory_order_acq_rel);
+	if (v == STW_IDLE_HALTED)
+		return;		/* not claimed: the stop (if any) sends its IPI */
+	/* claimed by stop v / 2, which may be doing this CPU's share: wait for its release */
+	atomic_store_explicit(&stw_where[self->id], self->in_irq ? STW_STOPPED_IRQ : STW_STOPPED_WAIT,
+			      memory_order_relaxed);
+	wait_gen(&stw_release, v / 2);
+	atomic_store_explicit(&stw_where[self->id], STW_NONE, memory_order_relaxed);
+}
+
+/* Claim CPU i, asleep in its idle halt, for stop g; false if it is awake. */
+static bool idle_claim(unsigned i, uint64_t g)
+{
+	uint64_t v = atomic_load_explicit(&stw_idle[i], memory_order_relaxed);
+	while (v != STW_IDLE_RUNNING) {
+		KASSERT(v == STW_IDLE_HALTED || v / 2 < g);
+		if (atomic_compare_exchange_weak_explicit(&stw_idle[i], &v, 2 * g, memory_order_acq_rel,
+							  memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
 /* Wait until *counter == n; on timeout, panic naming a CPU that has not answered. */
 static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 {
@@ -182,7 +251,8 @@ static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 	}
 }
 
-static void stop(void (*prep)(void *), void (*fn)(void *), void (*post)(void *), void *arg, bool all)
+static void stop(void (*prep)(void *), void (*fn)(void *), void (*idle)(void *, unsigned), void (*post)(void *),
+		 void *arg, bool all)
 {
 	irq_push();
 	struct cpu *self = cpu_this();
@@ -207,23 +277,41 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void (*post)(void *),
 	stw_all_arg = arg;
 	atomic_store_explicit(&stw_gen, g, memory_order_release);
 	unsigned n = 0;
+	uint64_t claimed = 0;	/* CPUs left asleep in their idle halt (see the top) */
+	bool may_claim = !all || idle;
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		struct cpu *c = &cpus[i];
 		if (c == self || !atomic_load(&c->online))
 			continue;
+		if (may_claim && idle_claim(i, g)) {
+			claimed |= 1ull << i;
+			continue;
+		}
 		atomic_store_explicit(&c->stop_pending, true, memory_order_release);
 		n++;
 	}
 	stw_ncpus = n + 1;	/* read by fn only, after go (release) or on this CPU */
+	stw_claimed = claimed;
 	atomic_store_explicit(&stw_where[self->id], STW_OWNER, memory_order_relaxed);
-	if (n)
+	if (n && !claimed) {
 		arch_ipi_broadcast(IPI_STOP);
+	} else if (n) {		/* the sleepers claimed must not be woken: one IPI each */
+		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+			if (atomic_load_explicit(&cpus[i].stop_pending, memory_order_relaxed) &&
+			    &cpus[i] != self && !(claimed & (1ull << i)))
+				arch_ipi_send(cpus[i].hwid, IPI_STOP);
+	}
+	if (claimed)
+		atomic_fetch_add_explicit(&stw_idle_claims, (uint64_t)__builtin_popcountll(claimed),
+					  memory_order_relaxed);
 	wait_count(&stw_arrived, n, "stop");
 
 	if (all) {
 		if (prep)
 			prep(arg);	/* the others are stopped, none runs fn yet */
-		wake_sleepers(&stw_go, g, n);
+		wake_sleepers(&stw_go, g);
+		for (uint64_t m = claimed; m; m &= m - 1)
+			idle(arg, (unsigned)__builtin_ctzll(m));	/* the sleepers' shares */
 		atomic_fetch_or_explicit(&stw_in_fn, 1ull << self->id, memory_order_relaxed);
 		fn(arg);
 		atomic_fetch_and_explicit(&stw_in_fn, ~(1ull << self->id), memory_order_relaxed);
@@ -235,7 +323,7 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void (*post)(void *),
 	}
 
 	stw_prev_n = n;		/* the next owner waits for them to leave */
-	wake_sleepers(&stw_release, g, n);
+	wake_sleepers(&stw_release, g);
 	atomic_store_explicit(&stw_where[self->id], STW_NONE, memory_order_relaxed);
 	atomic_fetch_add_explicit(&stw_count, 1, memory_order_relaxed);
 	atomic_store_explicit(&stw_owner, 0, memory_order_release);
@@ -244,17 +332,18 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void (*post)(void *),
 
 void stop_the_world(void (*fn)(void *), void *arg)
 {
-	stop(NULL, fn, NULL, arg, false);
+	stop(NULL, fn, NULL, NULL, arg, false);
 }
 
 void stop_the_world_all(void (*fn)(void *), void *arg)
 {
-	stop(NULL, fn, NULL, arg, true);
+	stop(NULL, fn, NULL, NULL, arg, true);
 }
 
-void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void (*post)(void *), void *arg)
+void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void (*idle)(void *, unsigned),
+			     void (*post)(void *), void *arg)
 {
-	stop(prep, fn, post, arg, true);
+	stop(prep, fn, idle, post, arg, true);
 }
 
 enum stw_stop_point stw_stop_point(void)
@@ -269,6 +358,12 @@ unsigned stw_cpus(void)
 {
 	KASSERT(stw_stop_point() != STW_NONE);
 	return stw_ncpus;
+}
+
+bool stw_cpu_claimed(unsigned cpu)
+{
+	KASSERT(stw_stop_point() != STW_NONE);
+	return cpu < 64 && (stw_claimed & (1ull << cpu));
 }
 
 unsigned stw_halted(void)

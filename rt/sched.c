@@ -16,7 +16,8 @@
  *      P's runnext only in the last, after a grace period (rt/runq.c);
  *   5. nothing: set our bit in sched.idle_mask, spin a while (SCHED_SPIN_NS)
  *      watching the queues and the bit, look once more, and halt
- *      (arch_wait_for_interrupt). Whoever makes work runnable and sees idle bits
+ *      (stw_idle_halt: a stop-the-world meanwhile claims this CPU asleep instead of
+ *      waking it, kernel/stw.c). Whoever makes work runnable and sees idle bits
  *      claims one (clears it) and, if that P is halting, sends it IPI_RESCHEDULE
  *      (wakep); a spinning P sees its bit cleared instead. The idle side sets its bit and the
  *      waking side reads the bits, both with read-modify-writes of idle_mask: those
@@ -55,6 +56,7 @@
 #include <kernel/preempt.h>
 #include <kernel/smp.h>
 #include <kernel/start.h>
+#include <kernel/stw.h>
 #include <rt/go.h>
 #include <rt/libc_lock.h>
 #include <rt/sched.h>
@@ -660,7 +662,7 @@ static struct g *find_runnable(struct p *p)
 			(void)atomic_exchange(&p->halting, true);
 			if ((atomic_load(&sched.idle_mask) & bit) && !work_to_steal()) {
 				check_deadlock();
-				arch_wait_for_interrupt();
+				stw_idle_halt();	/* a stop may claim it asleep */
 			}
 			atomic_store(&p->halting, false);
 			spin_since = 0;		/* woken: a new spell of spinning next time */

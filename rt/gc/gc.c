@@ -217,6 +217,7 @@ void (*gc_test_mark_start_hook)(void);
 _Atomic bool gc_test_hold_marking;
 _Atomic bool gc_test_hold_sweep;
 _Atomic uint64_t gc_test_cycles_started;
+_Atomic uint64_t gc_test_term_idle_cpus;
 
 /* ---- cycle requests ---------------------------------------------------------------------------------- */
 
@@ -431,6 +432,7 @@ struct term {
 	_Atomic unsigned bar[8];	/* barriers, one per use */
 	_Atomic unsigned nwait;		/* CPUs out of work (the drain's termination) */
 	_Atomic unsigned sleepers;	/* CPUs halted in a wait (term_wake only if any) */
+	uint64_t idle_cpus;		/* left asleep by the stop, their share done by the owner */
 	uint64_t heap_marked, scan_work, heap_live_end;
 	_Atomic uint64_t cached_free;	/* free bytes of the spans the CPUs' caches gave back */
 	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
@@ -459,7 +461,8 @@ static void term_wake(struct term *t)
 		return;		/* all still spinning: they see the change by themselves */
 	unsigned me = cpu_id();
 	for (unsigned i = 0; i < cpu_ids_end; i++)
-		if (i != me && atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
+		if (i != me && atomic_load_explicit(&cpus[i].online, memory_order_relaxed) &&
+		    !(t->idle_cpus & (1ull << i)))
 			ipi_reschedule(i);
 }
 
@@ -534,6 +537,7 @@ static void stw_drain(struct term *t, struct gcwork *w)
 static void mark_termination_prep(void *arg)
 {
 	struct term *t = arg;
+	t->n = stw_cpus();	/* the CPUs that run mark_termination: not those left asleep */
 	if (t->full)
 		mark_setup(NULL);
 	atomic_store(&gc_phase, GC_MARKTERM);
@@ -587,6 +591,28 @@ static void mark_termination(void *arg)
 	atomic_fetch_add_explicit(&t->cached_free, mc->nalloc_bytes - mcache_alloc_bytes(mc),
 				  memory_order_relaxed);
 	gcwork_flush(w);
+	mcache_flush(mc);
+}
+
+/*
+ * The share of a CPU the stop left asleep in its idle halt (kernel/stw.c), done by the
+ * owner before its own mark_termination, while that CPU cannot run: what
+ * mark_termination does on a CPU that runs no goroutine. It has none to rescan, and
+ * nothing on its stack to scan: the idle loop holds no heap pointer it uses after the
+ * halt (it looks for work afresh); its work buffers go to the full list, for the drain
+ * (it halted with them empty, unless its idle marking was cut short), and its span
+ * cache back to the centrals.
+ */
+static void mark_termination_idle(void *arg, unsigned cpu)
+{
+	struct term *t = arg;
+	KASSERT(!__atomic_load_n(&allp[cpu].curg, __ATOMIC_RELAXED));
+	t->idle_cpus |= 1ull << cpu;
+	atomic_fetch_add_explicit(&gc_test_term_idle_cpus, 1, memory_order_relaxed);
+	struct mcache *mc = &gc_mcaches[cpu];
+	atomic_fetch_add_explicit(&t->cached_free, mc->nalloc_bytes - mcache_alloc_bytes(mc),
+				  memory_order_relaxed);
+	gcwork_flush(&gc_cpus[cpu].w);
 	mcache_flush(mc);
 }
 
@@ -704,7 +730,8 @@ static void run_cycle(bool forced, int mode)
 	irq_push();
 	t.owner = cpu_id();	/* stop_the_world_all runs fn here too, with interrupts off */
 	uint64_t t3 = clock_ns();
-	stop_the_world_all_prep(mark_termination_prep, mark_termination, mark_termination_end, &t);
+	stop_the_world_all_prep(mark_termination_prep, mark_termination, mark_termination_idle,
+				mark_termination_end, &t);
 	uint64_t p2 = clock_ns() - t3;
 	irq_pop();
 	if (hook) {
@@ -719,7 +746,7 @@ static void run_cycle(bool forced, int mode)
 	atomic_fetch_add(&stats.cycles, 1);
 	mutex_lock(&ctl.mu);
 	cycle_log[cyc % GC_TEST_CYCLES] = (struct gc_cycle_info){
-		.cycle = cyc, .nprocs = t.n, .pause_setup_ns = p1, .mark_ns = mark, .pause_term_ns = p2,
+		.cycle = cyc, .nprocs = nprocs(), .pause_setup_ns = p1, .mark_ns = mark, .pause_term_ns = p2,
 		.marked_bytes = t.heap_marked, .scan_bytes = t.scan_work, .heap_goal = goal,
 		.rescanned_stacks = t.rescans,
 		.dirty_pages = t.dirty ? dirty_cycle_pages() : 0,

@@ -9,6 +9,7 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <kernel/clock.h>
 #include <kernel/console.h>
 #include <kernel/test.h>
 #include <rt/chan.h>
@@ -101,6 +102,112 @@ TEST_G(gc, list_survives_collections)
 		}
 	}
 	EXPECT_EQ(i, 0);
+}
+
+/*
+ * CPUs asleep at mark termination are left asleep (kernel/stw.c), and the CPU that
+ * stopped the world gives back their span caches and work buffers (gc.c,
+ * mark_termination_idle). Goroutines allocate on every CPU, so that each CPU's cache
+ * holds partly used spans of several classes, and exit; collections run while those
+ * CPUs sleep; then goroutines allocate as much again from the emptied caches. Every
+ * object of both rounds must keep its magic: a cache given back wrong (or not at all)
+ * hands a slot out twice across the sweep. With two CPUs or more, at least one cycle
+ * must have left a CPU asleep (the path taken), within IDLE_TRIES tries.
+ */
+#define IDLE_G_PER_CPU 2
+#define IDLE_NODES 3000
+#define IDLE_TRIES 300	/* hosted at 2 CPUs the other one is asleep at 1 pause in 3 to 25 */
+static struct node *idle_lists[2 * IDLE_G_PER_CPU * 64];
+static struct wait_group idle_wg = WAIT_GROUP_INIT;
+
+static void idle_alloc_body(void *arg)
+{
+	unsigned slot = (unsigned)(uintptr_t)arg;
+	struct node *head = NULL;
+	for (unsigned i = 0; i < IDLE_NODES; i++) {
+		struct node *x = gc_new(&node_type);
+		x->magic = magic_of(slot * IDLE_NODES + i);
+		size_t sz = 8 + (i % 13) * 24;		/* classes 16 .. 304 */
+		x->payload = gc_alloc_noscan(sz);
+		memset(x->payload, (int)(x->magic & 0xff), sz);
+		x->tail[0] = sz;
+		gc_store(&x->next, head);
+		head = x;
+	}
+	gc_store(&idle_lists[slot], head);
+	wg_done(&idle_wg);
+}
+
+static void idle_round(unsigned first, unsigned n)
+{
+	wg_add(&idle_wg, (int)n);
+	for (unsigned k = 0; k < n; k++)
+		go(idle_alloc_body, (void *)(uintptr_t)(first + k));
+	wg_wait(&idle_wg);
+}
+
+/* Just before the termination pause, on the collecting CPU: 2 ms in which the other
+ * CPUs, with nothing to run and no marking left, halt (rt/sched.c spins 20 us). */
+static void idle_spin_hook(void)
+{
+	uint64_t start = clock_ns();
+	while (clock_ns() - start < 2000000)
+		;
+}
+
+static bool idle_lists_intact(unsigned n)
+{
+	for (unsigned slot = 0; slot < n; slot++) {
+		unsigned i = IDLE_NODES;
+		for (struct node *x = idle_lists[slot]; x; x = x->next) {
+			i--;
+			const unsigned char *b = x->payload;
+			bool ok = x->magic == magic_of(slot * IDLE_NODES + i) && x->tail[0] == 8 + (i % 13) * 24;
+			for (size_t k = 0; ok && k < x->tail[0]; k++)
+				ok = b[k] == (unsigned char)(x->magic & 0xff);
+			if (!ok) {
+				test_fail(__FILE__, __LINE__, "list %u, node %u (%p): magic 0x%llx, size %llu",
+					  slot, i, (void *)x, (unsigned long long)x->magic,
+					  (unsigned long long)x->tail[0]);
+				return false;
+			}
+		}
+		if (i != 0) {
+			test_fail(__FILE__, __LINE__, "list %u: %u nodes missing", slot, i);
+			return false;
+		}
+	}
+	return true;
+}
+
+TEST_G(gc, idle_cpus_caches_given_back_by_the_owner)
+{
+	unsigned per = IDLE_G_PER_CPU * go_ncpu();
+	ASSERT_TRUE(2 * per <= sizeof(idle_lists) / sizeof(idle_lists[0]));
+	idle_round(0, per);
+	uint64_t idle0 = atomic_load(&gc_test_term_idle_cpus);
+	int tries = 0;
+	gc_test_mark_done_hook = idle_spin_hook;
+	while (tries++ < IDLE_TRIES) {
+		gc_collect();
+		if (tries >= 3 && (go_ncpu() == 1 || atomic_load(&gc_test_term_idle_cpus) > idle0))
+			break;
+	}
+	gc_test_mark_done_hook = NULL;
+	uint64_t idle = atomic_load(&gc_test_term_idle_cpus) - idle0;
+	if (go_ncpu() == 1)
+		EXPECT_EQ(idle, 0);
+	else
+		EXPECT_TRUE(idle > 0);
+	ASSERT_TRUE(idle_lists_intact(per));
+	idle_round(per, per);		/* from the caches given back */
+	gc_collect();
+	gc_collect();
+	ASSERT_TRUE(idle_lists_intact(2 * per));
+	kprintf("gc: %llu CPU shares of mark termination done by the owner in %d cycles\n",
+		(unsigned long long)idle, tries);
+	for (unsigned slot = 0; slot < 2 * per; slot++)
+		gc_store(&idle_lists[slot], NULL);
 }
 
 TEST_G(gc, garbage_is_freed)

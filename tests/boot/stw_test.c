@@ -15,6 +15,9 @@
  *     not the stop's fn, sends it: fn must not cross-call);
  *   - timers that expire while their CPU is stopped are delivered after the release,
  *     not during the stop;
+ *   - CPUs asleep in the scheduler's idle halt are claimed by a stop, not woken (no
+ *     STOP IPI, stw_cpus() without them), and one woken during the stop waits for
+ *     the release before its interrupt's handler runs;
  *   - tests=stw_panic ends the boot on purpose: a panic inside a stop, whose dump must
  *     walk the goroutine of a CPU halted in the stop (the panic's IPI stops it there).
  *
@@ -359,6 +362,138 @@ TEST(stw, timers_expiring_in_a_stop_come_after_it)
 		EXPECT_EQ(atomic_load(&tm_hits[i]), atomic_load(&cpus[i].online) ? 1 : 0);
 	EXPECT_EQ(atomic_load(&tm_in_stop), 0);
 	EXPECT_EQ(atomic_load(&tm_early), 0);
+}
+
+/* ---- CPUs asleep in the scheduler's idle halt: claimed, not woken ---------------- */
+
+/*
+ * With the other CPUs idle (no goroutine to run), a plain stop takes them asleep: no
+ * STOP IPI reaches them, stw_idle_claims counts them, and fn runs with stw_cpus() == 1.
+ * An idle CPU halts after spinning a few microseconds (rt/sched.c), at a moment this
+ * test cannot see, so it busy-waits 2 ms before each try and tries up to CLAIM_TRIES
+ * times: passing needs one stop that claimed every other CPU.
+ */
+#define CLAIM_TRIES 200
+static unsigned claim_ncpus;
+static uint64_t claim_mask;
+
+static void claim_fn(void *arg)
+{
+	(void)arg;
+	claim_ncpus = stw_cpus();
+	claim_mask = 0;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (stw_cpu_claimed(i))
+			claim_mask |= 1ull << i;
+}
+
+static void busy_wait_ns(uint64_t ns)
+{
+	uint64_t start = clock_ns();
+	while (clock_ns() - start < ns)
+		arch_cpu_relax();
+}
+
+static uint64_t others_mask(void)
+{
+	uint64_t m = 0;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if (atomic_load(&cpus[i].online) && i != cpu_id())
+			m |= 1ull << i;
+	return m;
+}
+
+TEST_G(stw, idle_cpus_claimed_asleep_not_woken)
+{
+	if (cpu_count() < 2) {
+		uint64_t c0 = atomic_load(&stw_idle_claims);
+		stop_the_world(claim_fn, NULL);
+		EXPECT_EQ(claim_ncpus, 1);
+		EXPECT_EQ(atomic_load(&stw_idle_claims), c0);
+		return;
+	}
+	bool all = false;
+	int tries = 0;
+	while (!all && tries++ < CLAIM_TRIES) {
+		busy_wait_ns(2000000);
+		irq_push();	/* one CPU throughout: the mask and the counters are this stop's */
+		uint64_t others = others_mask(), stops[ARCH_MAX_CPUS];
+		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+			stops[i] = atomic_load(&cpus[i].irqs[IPI_STOP]);
+		uint64_t c0 = atomic_load(&stw_idle_claims);
+		stop_the_world(claim_fn, NULL);
+		uint64_t claims = atomic_load(&stw_idle_claims) - c0;
+		irq_pop();
+		EXPECT_EQ(claims, (uint64_t)__builtin_popcountll(claim_mask));
+		EXPECT_EQ(claim_ncpus, cpu_count() - (unsigned)__builtin_popcountll(claim_mask));
+		EXPECT_EQ(claim_mask & ~others, 0);
+		/* a claimed CPU was sent nothing: its STOP count has not moved. (Only when
+		 * every other CPU was claimed: a participant that halted makes the release
+		 * a broadcast, which does wake the claimed ones, after the stop.) */
+		bool unsent = true;
+		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+			if ((claim_mask & (1ull << i)) && atomic_load(&cpus[i].irqs[IPI_STOP]) != stops[i])
+				unsent = false;
+		all = claim_mask == others && unsent;
+	}
+	if (!all)
+		test_fail(__FILE__, __LINE__, "no stop in %d found every other CPU asleep to claim "
+			  "and left them unsent", CLAIM_TRIES);
+	kprintf("stw: every other CPU claimed asleep, no STOP sent to it, at try %d\n", tries);
+}
+
+/*
+ * A claimed CPU that something wakes during the stop waits for the release before
+ * anything runs on it: fn (owner) sends it IPI_RESCHEDULE, sees it wake and wait in
+ * the stop (counted among the halted: stw_halted), holds the stop 20 ms more, and its
+ * reschedule handler must not have run by then (irq dispatch counts an IPI only once
+ * the CPU is past its wait); after the release it does.
+ */
+static _Atomic int woke_cpu = -1;
+static _Atomic bool woke_waited;
+static _Atomic uint64_t woke_before, woke_in_stop;
+
+static void woke_fn(void *arg)
+{
+	(void)arg;
+	int t = -1;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS && t < 0 && stw_cpus() == 1; i++)
+		if (stw_cpu_claimed(i))
+			t = (int)i;	/* every other CPU claimed: none halts as a participant */
+	atomic_store(&woke_cpu, t);
+	if (t < 0)
+		return;
+	atomic_store(&woke_before, atomic_load(&cpus[t].irqs[IPI_RESCHEDULE]));
+	ipi_reschedule((unsigned)t);
+	uint64_t start = clock_ns();
+	while (stw_halted() == 0 && clock_ns() - start < WAIT_NS)
+		arch_cpu_relax();
+	atomic_store(&woke_waited, stw_halted() > 0);
+	busy_wait_ns(20000000);
+	atomic_store(&woke_in_stop, atomic_load(&cpus[t].irqs[IPI_RESCHEDULE]));
+}
+
+TEST_G(stw, claimed_cpu_woken_waits_for_the_release)
+{
+	if (cpu_count() < 2) {
+		kprintf("stw: 1 CPU: nothing to claim\n");
+		return;
+	}
+	int tries = 0;
+	atomic_store(&woke_cpu, -1);
+	while (atomic_load(&woke_cpu) < 0 && tries++ < CLAIM_TRIES) {
+		busy_wait_ns(2000000);
+		stop_the_world(woke_fn, NULL);
+	}
+	int t = atomic_load(&woke_cpu);
+	ASSERT_TRUE(t >= 0);
+	EXPECT_TRUE(atomic_load(&woke_waited));
+	EXPECT_EQ(atomic_load(&woke_in_stop), atomic_load(&woke_before));	/* held */
+	uint64_t start = clock_ns();
+	while (atomic_load(&cpus[t].irqs[IPI_RESCHEDULE]) == atomic_load(&woke_before) &&
+	       clock_ns() - start < WAIT_NS)
+		go_yield();
+	EXPECT_TRUE(atomic_load(&cpus[t].irqs[IPI_RESCHEDULE]) > atomic_load(&woke_before));	/* then ran */
 }
 
 /* ---- a panic inside a stop (tests=stw_panic, ends the boot) ----------------------- */

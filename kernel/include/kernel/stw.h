@@ -4,7 +4,8 @@
  *   stop_the_world(fn, arg)
  *       brings every other online CPU to a known point (its STOP IPI handler, or the
  *       wait loop it was in), halted there with interrupts off, runs fn(arg) on the
- *       calling CPU, then releases them.
+ *       calling CPU, then releases them. A CPU asleep in the scheduler's idle halt
+ *       is left there, claimed (below).
  *   stop_the_world_all(fn, arg)
  *       the same, but once every other online CPU has stopped, fn(arg) runs on EVERY
  *       online CPU at once, the caller's included, each with interrupts off, wherever
@@ -12,13 +13,24 @@
  *       releases them. fn may spin waiting for the others' progress through shared
  *       memory (they all run it concurrently: parallel mark termination), bounded:
  *       a CPU still inside fn after ipi_wait_ns is a panic naming it.
- *   stop_the_world_all_prep(prep, fn, post, arg)
+ *   stop_the_world_all_prep(prep, fn, idle, post, arg)
  *       the same, with prep(arg) run on the calling CPU alone once every other CPU has
  *       stopped and before any runs fn: what fn needs set up with the world stopped,
  *       without a barrier inside fn (each one costs a wake-up per CPU); and post(arg)
  *       (if not NULL) on the calling CPU alone once every CPU has returned from fn,
  *       before any is released: what must follow everyone's part, again without a
- *       barrier inside fn. Either may be NULL.
+ *       barrier inside fn. Either may be NULL. With idle not NULL, CPUs asleep in the
+ *       scheduler's idle halt (stw_idle_halt) are left asleep: the caller runs
+ *       idle(arg, cpu) for each of them, after prep and before its own fn, to do that
+ *       CPU's share (what fn would have done on a CPU that runs nothing); fn runs on
+ *       the others only (stw_cpus()). With idle NULL every CPU is woken and runs fn.
+ *
+ * A plain stop_the_world never wakes a CPU asleep in stw_idle_halt either: such a CPU
+ * is claimed (counted as stopped) without an IPI, and if anything wakes it before the
+ * release, it waits for the release first, before the handler of what woke it runs.
+ * Go takes idle Ps the same way: a stop costs nothing on CPUs with nothing to run,
+ * where a wake-up from a halt costs 10 to 100 us under QEMU's TCG and more from a deep
+ * sleep state on hardware.
  *
  * Any CPU may call either, several at the same moment: one wins, the others join its
  * stop as participants while they wait for their turn (running fn if it is an
@@ -45,8 +57,18 @@
  *                         tlb_shootdown, a losing stop_the_world, ...): the flow is
  *                         the one running fn, on its own stack, below the wait loop
  *     and outside a stop, or between stops, STW_NONE. Any context.
- *   stw_cpus()         how many CPUs are in the stop, the owner included (all of them
- *                      run fn in stop_the_world_all). Only inside a stop.
+ *   stw_cpus()         how many CPUs run fn in the stop, the owner included: every
+ *                      online CPU but those left asleep in their idle halt (claimed).
+ *                      Only inside a stop.
+ *   stw_cpu_claimed(c) whether CPU c was left asleep in its idle halt (claimed, see
+ *                      above) by this stop. Only inside a stop.
+ *
+ * The idle side (the scheduler's idle loop, interrupts off):
+ *   stw_idle_halt()    arch_wait_for_interrupt, during which a stop may claim this CPU
+ *                      instead of stopping it with an IPI; on waking, a claimed CPU
+ *                      waits for that stop's release before it returns (and before any
+ *                      interrupt handler runs: irq dispatch calls stw_idle_wake).
+ *   stw_idle_claims    CPUs claimed so, in all (tests and benchmarks: the path taken).
  *   stw_halted()       how many participants are halted (or about to: counted, then
  *                      halted with the IPI that ends the halt taken inside it), for
  *                      tests that need a participant past its spinning.
@@ -55,6 +77,7 @@
 #define KERNEL_STW_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <arch/irq.h>
 
@@ -84,9 +107,14 @@ enum stw_stop_point {
 
 void stop_the_world(void (*fn)(void *), void *arg);
 void stop_the_world_all(void (*fn)(void *), void *arg);
-void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void (*post)(void *), void *arg);
+void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void (*idle)(void *, unsigned),
+			     void (*post)(void *), void *arg);
+void stw_idle_halt(void);
+void stw_idle_wake(void);
+extern _Atomic uint64_t stw_idle_claims;
 enum stw_stop_point stw_stop_point(void);
 unsigned stw_cpus(void);
+bool stw_cpu_claimed(unsigned cpu);
 unsigned stw_halted(void);
 void stw_init(void);
 

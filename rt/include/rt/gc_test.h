@@ -58,6 +58,8 @@ extern _Atomic bool gc_test_hold_sweep;
 struct g;
 void gc_test_scan_stack(struct g *g);
 extern _Atomic uint64_t gc_test_cycles_started;
+extern _Atomic uint64_t gc_test_term_idle_cpus;	/* CPUs' shares of mark termination
+							 * done by the owner (left asleep) */
 bool gc_test_marked(const void *p);
 const char *gc_test_span_type(const void *p);
 unsigned gc_test_phase(void);
