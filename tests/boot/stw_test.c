@@ -532,7 +532,11 @@ static void panic_in_stop(void *arg)
 	(void)arg;
 	/* participants spin a few microseconds before they halt (kernel/stw.c): wait for
 	 * every one to halt, however long its vCPU is kept off a host core; a clock bound
-	 * would let a slow one still be spinning when the panic's IPI comes */
+	 * would let a slow one still be spinning when the panic's IPI comes. (CPUs asleep
+	 * in their idle halt are claimed, not participants: stw_cpus() leaves them out.)
+	 * A participant counts itself just before it halts: 20 ms more, so that the count
+	 * is the halt (the hosted TSan build was caught between the two, the dump then
+	 * showing the wait loop's poll instead of the halt) */
 	uint64_t t0 = clock_ns();
 	while (stw_halted() < stw_cpus() - 1) {
 		if (clock_ns() - t0 > 20000000000ull)
@@ -540,6 +544,7 @@ static void panic_in_stop(void *arg)
 			      stw_cpus() - 1);
 		arch_cpu_relax();
 	}
+	busy_wait_ns(20000000);
 	panic("deliberate panic inside a stop, goroutine halted on cpu %d",
 	      atomic_load(&stw_spinner_cpu));
 }
