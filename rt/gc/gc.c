@@ -212,8 +212,8 @@ void gc_stats(struct gc_stats *s)
 
 /* ---- test hooks (rt/gc_test.h) --------------------------------------------------------------------- */
 
-void (*gc_test_mark_done_hook)(void);
-void (*gc_test_mark_start_hook)(void);
+void (*_Atomic gc_test_mark_done_hook)(void);
+void (*_Atomic gc_test_mark_start_hook)(void);
 _Atomic bool gc_test_hold_marking;
 _Atomic bool gc_test_hold_sweep;
 _Atomic uint64_t gc_test_cycles_started;
@@ -713,16 +713,19 @@ static void run_cycle(bool forced, int mode)
 		if (hook)
 			hook(GC_HOOK_RESUME);
 		atomic_fetch_add(&gc_test_cycles_started, 1);
-		if (gc_test_mark_start_hook)
-			gc_test_mark_start_hook();
+		void (*test_hook)(void) = gc_test_mark_start_hook;	/* (one load: a test may reset it) */
+		if (test_hook)
+			test_hook();
 
 		uint64_t t2 = clock_ns();
 		mark_concurrent(t.dirty);
-		if (gc_test_mark_done_hook)
-			gc_test_mark_done_hook();
+		if ((test_hook = gc_test_mark_done_hook))
+			test_hook();
 		mark = clock_ns() - t2;
-	} else if (gc_test_mark_done_hook) {
-		gc_test_mark_done_hook();	/* (just before the pause, which does it all) */
+	} else {
+		void (*test_hook)(void) = gc_test_mark_done_hook;
+		if (test_hook)
+			test_hook();	/* (just before the pause, which does it all) */
 	}
 
 	if (hook)
@@ -816,6 +819,18 @@ bool gc_sched_idle(bool (*stop)(void))
 int gc_mode_option(void)
 {
 	return !opt_mode[0] ? -1 : atomic_load(&gc_mode_boot);
+}
+
+void gc_cycles_hold(void)
+{
+	mutex_lock(&ctl.mu);
+	while (ctl.done != ctl.started)
+		cond_wait(&ctl.done_cv, &ctl.mu);
+}
+
+void gc_cycles_release(void)
+{
+	mutex_unlock(&ctl.mu);
 }
 
 int gc_set_mode(int mode)

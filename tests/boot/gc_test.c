@@ -11,11 +11,13 @@
 #include <string.h>
 #include <kernel/clock.h>
 #include <kernel/console.h>
+#include <kernel/cpu.h>
 #include <kernel/test.h>
 #include <rt/chan.h>
 #include <rt/gc.h>
 #include <rt/gc_test.h>
 #include <rt/go.h>
+#include <rt/sched.h>
 
 struct node {
 	struct node *next;
@@ -116,7 +118,7 @@ TEST_G(gc, list_survives_collections)
  */
 #define IDLE_G_PER_CPU 2
 #define IDLE_NODES 3000
-#define IDLE_TRIES 300	/* hosted at 2 CPUs the other one is asleep at 1 pause in 3 to 25 */
+#define IDLE_TRIES 100
 static struct node *idle_lists[2 * IDLE_G_PER_CPU * 64];
 static struct wait_group idle_wg = WAIT_GROUP_INIT;
 
@@ -146,12 +148,21 @@ static void idle_round(unsigned first, unsigned n)
 	wg_wait(&idle_wg);
 }
 
-/* Just before the termination pause, on the collecting CPU: 2 ms in which the other
- * CPUs, with nothing to run and no marking left, halt (rt/sched.c spins 20 us). */
+/* Just before the termination pause, on the collecting CPU: until the other CPUs,
+ * with nothing to run and no marking left, halt (rt/sched.c spins 20 us first; on a
+ * loaded host their threads may wait milliseconds for a core), at most 100 ms; then
+ * 100 us, from their halting flag to the halt itself. */
 static void idle_spin_hook(void)
 {
 	uint64_t start = clock_ns();
-	while (clock_ns() - start < 2000000)
+	for (bool all = false; !all && clock_ns() - start < 100000000;) {
+		all = true;
+		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+			if (i != go_cpu() && atomic_load(&cpus[i].online) &&
+			    !__atomic_load_n(&allp[i].halting, __ATOMIC_RELAXED))
+				all = false;
+	}
+	for (uint64_t t = clock_ns(); clock_ns() - t < 100000;)
 		;
 }
 

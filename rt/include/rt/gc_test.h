@@ -51,8 +51,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-extern void (*gc_test_mark_done_hook)(void);
-extern void (*gc_test_mark_start_hook)(void);
+extern void (*_Atomic gc_test_mark_done_hook)(void);	/* (atomic: tests set them while an */
+extern void (*_Atomic gc_test_mark_start_hook)(void);	/*  automatic cycle may run) */
 extern _Atomic bool gc_test_hold_marking;
 extern _Atomic bool gc_test_hold_sweep;
 struct g;
