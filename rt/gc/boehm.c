@@ -496,10 +496,16 @@ static void on_cycle(enum gc_hook_event ev)
 	}
 }
 
+/* Between cycles (gc_cycles_hold): a collection under way reports all its events to
+ * the callback it started with, and none comes after this returns with NULL (Boehm's
+ * collections run inside the allocating call, so its callers never see a collection
+ * cut in two; ours run on the collector's goroutine). Not from the callback. */
 void GC_set_on_collection_event(GC_on_collection_event_proc fn)
 {
+	gc_cycles_hold();
 	atomic_store(&event_proc, fn);
 	gc_cycle_hook = fn ? on_cycle : NULL;
+	gc_cycles_release();
 }
 
 GC_on_collection_event_proc GC_get_on_collection_event(void)

@@ -257,6 +257,12 @@ void final_start(void);
  * the last). Short, no allocation, no blocking. */
 enum gc_hook_event { GC_HOOK_START, GC_HOOK_STOP, GC_HOOK_RESUME, GC_HOOK_END };
 extern void (*_Atomic gc_cycle_hook)(enum gc_hook_event ev);
+/* Between cycles, to change what the hook reports to: gc_cycles_hold returns once no
+ * cycle is under way, and none starts until gc_cycles_release (each cycle reads the
+ * hook once, at its start: so all of a cycle's events go to one hook, and none comes
+ * after a release that set it NULL). Goroutine context, never from the hook. */
+void gc_cycles_hold(void);
+void gc_cycles_release(void);
 /* Wait until no finalizer is queued or running (not from a finalizer: returns at once);
  * how many ran meanwhile. */
 uint64_t final_wait_idle(void);

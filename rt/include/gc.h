@@ -142,7 +142,9 @@ typedef GC_word GC_hidden_pointer;
  * GC_EVENT_POST_STOP_WORLD just before it, GC_EVENT_PRE_START_WORLD and
  * GC_EVENT_POST_START_WORLD just after it; called in the collector's goroutine, so a
  * callback must be short and must not allocate or block. The other kinds are never
- * reported. */
+ * reported. Setting the callback waits for a collection under way to end: all of a
+ * collection's events go to one callback, and none comes after the call that sets
+ * it to 0 returns (so not from inside the callback). */
 typedef enum {
 	GC_EVENT_START,
 	GC_EVENT_MARK_START,

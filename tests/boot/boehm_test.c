@@ -67,9 +67,100 @@ TEST_G_EXPLICIT(boehmsrc_bintree, bintree)
 }
 #endif
 
-/* ---- misuse of the Boehm-style interface: clear panics (explicit, each ends the boot) ---- */
+/* ---- collection events: a collection is never cut in two by a change of callback ---- */
 
 #include <gc.h>
+#include <kernel/clock.h>
+#include <rt/gc_test.h>
+#include <rt/go.h>
+
+/*
+ * (Explicit, tests=gc_h: the first call of gc.h switches the collector to its
+ * dirty-page mode for the rest of the boot.)
+ * A collection is held after its first pause (the mark-start hook blocks), with the
+ * events' callback set: a goroutine that sets it to 0 meanwhile must wait for that
+ * collection's end, which then reports its events to the callback it started with
+ * (as many GC_EVENT_END as GC_EVENT_START, as many starts of the world as stops); and
+ * no event comes after the call returned. (Before, the callback was read at each
+ * event: a program that unset it while a collection ran saw a start and no end, and
+ * tools/gcbench.py's Boehm-source GCBench failed on it once in a while.)
+ */
+static _Atomic unsigned ev_start, ev_end, ev_stop, ev_resume;
+static _Atomic bool ev_held, ev_release, ev_unset_done;
+static struct wait_group ev_wg = WAIT_GROUP_INIT;
+
+static void ev_count(GC_EventType e)
+{
+	if (e == GC_EVENT_START)
+		atomic_fetch_add(&ev_start, 1);
+	else if (e == GC_EVENT_END)
+		atomic_fetch_add(&ev_end, 1);
+	else if (e == GC_EVENT_PRE_STOP_WORLD)
+		atomic_fetch_add(&ev_stop, 1);
+	else if (e == GC_EVENT_POST_START_WORLD)
+		atomic_fetch_add(&ev_resume, 1);
+}
+
+static void ev_hold_hook(void)
+{
+	atomic_store(&ev_held, true);
+	while (!atomic_load(&ev_release))
+		go_yield();	/* (the collector's goroutine cannot sleep: no timer node) */
+}
+
+static void ev_collect(void *arg)
+{
+	(void)arg;
+	GC_gcollect();
+	wg_done(&ev_wg);
+}
+
+static void ev_unset(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&ev_held))
+		go_yield();
+	GC_set_on_collection_event(0);
+	atomic_store(&ev_unset_done, true);
+	wg_done(&ev_wg);
+}
+
+TEST_G_EXPLICIT(gc_h, collection_events_never_cut_by_a_new_callback)
+{
+	atomic_store(&ev_held, false);
+	atomic_store(&ev_release, false);
+	atomic_store(&ev_unset_done, false);
+	GC_set_on_collection_event(ev_count);
+	unsigned s0 = atomic_load(&ev_start), e0 = atomic_load(&ev_end);
+	EXPECT_EQ(s0, e0);
+	/* Nothing below allocates while the collection is held (go_yield, not go_sleep,
+	 * whose timer is a heap object): an allocation then could owe an assist to a
+	 * cycle that cannot go on. */
+	gc_test_mark_start_hook = ev_hold_hook;
+	wg_add(&ev_wg, 2);
+	go(ev_collect, NULL);
+	go(ev_unset, NULL);		/* waits for the hold, then unsets */
+	uint64_t t0 = clock_ns();
+	while (!atomic_load(&ev_held) && clock_ns() - t0 < 10000000000ull)
+		go_yield();
+	gc_test_mark_start_hook = NULL;		/* (the held cycle is past it) */
+	EXPECT_TRUE(atomic_load(&ev_held));
+	EXPECT_EQ(atomic_load(&ev_start), atomic_load(&ev_end) + 1);	/* a collection under way */
+	for (t0 = clock_ns(); clock_ns() - t0 < 20000000;)
+		go_yield();		/* the unsetter is in its call by now */
+	EXPECT_TRUE(!atomic_load(&ev_unset_done));	/* waits for the collection */
+	atomic_store(&ev_release, true);
+	wg_wait(&ev_wg);
+	EXPECT_TRUE(atomic_load(&ev_unset_done));
+	EXPECT_EQ(atomic_load(&ev_start), atomic_load(&ev_end));
+	EXPECT_EQ(atomic_load(&ev_stop), atomic_load(&ev_resume));
+	EXPECT_TRUE(atomic_load(&ev_end) > e0);
+	unsigned s1 = atomic_load(&ev_start);
+	GC_gcollect();
+	EXPECT_EQ(atomic_load(&ev_start), s1);		/* unset: nothing more */
+}
+
+/* ---- misuse of the Boehm-style interface: clear panics (explicit, each ends the boot) ---- */
 
 static void *never(void *arg)
 {
