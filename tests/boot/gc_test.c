@@ -11,13 +11,12 @@
 #include <string.h>
 #include <kernel/clock.h>
 #include <kernel/console.h>
-#include <kernel/cpu.h>
 #include <kernel/test.h>
 #include <rt/chan.h>
 #include <rt/gc.h>
 #include <rt/gc_test.h>
 #include <rt/go.h>
-#include <rt/sched.h>
+#include "halting.h"
 
 struct node {
 	struct node *next;
@@ -149,21 +148,10 @@ static void idle_round(unsigned first, unsigned n)
 }
 
 /* Just before the termination pause, on the collecting CPU: until the other CPUs,
- * with nothing to run and no marking left, halt (rt/sched.c spins 20 us first; on a
- * loaded host their threads may wait milliseconds for a core), at most 100 ms; then
- * 100 us, from their halting flag to the halt itself. */
+ * with nothing to run and no marking left, are asleep (halting.h). */
 static void idle_spin_hook(void)
 {
-	uint64_t start = clock_ns();
-	for (bool all = false; !all && clock_ns() - start < 100000000;) {
-		all = true;
-		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-			if (i != go_cpu() && atomic_load(&cpus[i].online) &&
-			    !__atomic_load_n(&allp[i].halting, __ATOMIC_RELAXED))
-				all = false;
-	}
-	for (uint64_t t = clock_ns(); clock_ns() - t < 100000;)
-		;
+	test_wait_others_halting();
 }
 
 static bool idle_lists_intact(unsigned n)

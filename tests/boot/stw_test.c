@@ -36,8 +36,8 @@
 #include <kernel/stw.h>
 #include <kernel/test.h>
 #include <rt/go.h>
-#include <rt/sched.h>
 #include "everywhere.h"
+#include "halting.h"
 
 #define WAIT_NS    (10ull * 1000 * 1000 * 1000)
 #define BARRIER_NS (5ull * 1000 * 1000 * 1000)
@@ -396,22 +396,6 @@ static void busy_wait_ns(uint64_t ns)
 		arch_cpu_relax();
 }
 
-/* Until every other CPU's scheduler is halting (or 100 ms): on a loaded host an idle
- * CPU's thread may wait milliseconds for a core before it gets to halt. Then 100 us,
- * from the flag to the halt itself. */
-static void wait_others_halting(void)
-{
-	uint64_t start = clock_ns();
-	for (bool all = false; !all && clock_ns() - start < 100000000;) {
-		all = true;
-		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-			if (i != cpu_id() && atomic_load(&cpus[i].online) &&
-			    !__atomic_load_n(&allp[i].halting, __ATOMIC_RELAXED))
-				all = false;
-	}
-	busy_wait_ns(100000);
-}
-
 static uint64_t others_mask(void)
 {
 	uint64_t m = 0;
@@ -433,7 +417,7 @@ TEST_G(stw, idle_cpus_claimed_asleep_not_woken)
 	bool all = false;
 	int tries = 0;
 	while (!all && tries++ < CLAIM_TRIES) {
-		wait_others_halting();
+		test_wait_others_halting();
 		irq_push();	/* one CPU throughout: the mask and the counters are this stop's */
 		uint64_t others = others_mask(), stops[ARCH_MAX_CPUS];
 		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
@@ -501,7 +485,7 @@ TEST_G(stw, claimed_cpu_woken_waits_for_the_release)
 	int tries = 0;
 	atomic_store(&woke_cpu, -1);
 	while (atomic_load(&woke_cpu) < 0 && tries++ < CLAIM_TRIES) {
-		wait_others_halting();
+		test_wait_others_halting();
 		stop_the_world(woke_fn, NULL);
 	}
 	int t = atomic_load(&woke_cpu);
