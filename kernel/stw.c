@@ -278,6 +278,7 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void (*idle)(void *, 
 	atomic_store_explicit(&stw_gen, g, memory_order_release);
 	unsigned n = 0;
 	uint64_t claimed = 0;	/* CPUs left asleep in their idle halt (see the top) */
+	uint64_t stopping = 0;	/* the others: sent STOP */
 	bool may_claim = !all || idle;
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		struct cpu *c = &cpus[i];
@@ -288,6 +289,7 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void (*idle)(void *, 
 			continue;
 		}
 		atomic_store_explicit(&c->stop_pending, true, memory_order_release);
+		stopping |= 1ull << i;
 		n++;
 	}
 	stw_ncpus = n + 1;	/* read by fn only, after go (release) or on this CPU */
@@ -295,11 +297,9 @@ static void stop(void (*prep)(void *), void (*fn)(void *), void (*idle)(void *, 
 	atomic_store_explicit(&stw_where[self->id], STW_OWNER, memory_order_relaxed);
 	if (n && !claimed) {
 		arch_ipi_broadcast(IPI_STOP);
-	} else if (n) {		/* the sleepers claimed must not be woken: one IPI each */
-		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-			if (atomic_load_explicit(&cpus[i].stop_pending, memory_order_relaxed) &&
-			    &cpus[i] != self && !(claimed & (1ull << i)))
-				arch_ipi_send(cpus[i].hwid, IPI_STOP);
+	} else {		/* the sleepers claimed must not be woken: one IPI each */
+		for (uint64_t m = stopping; m; m &= m - 1)
+			arch_ipi_send(cpus[__builtin_ctzll(m)].hwid, IPI_STOP);
 	}
 	if (claimed)
 		atomic_fetch_add_explicit(&stw_idle_claims, (uint64_t)__builtin_popcountll(claimed),

@@ -546,6 +546,17 @@ static void mark_termination_prep(void *arg)
 		dirty_term_prepare();
 }
 
+/* CPU cpu's work buffers (to the full list, or empty) and cached spans go back, its
+ * cache's free slots counted for the trace (mark_termination_end). */
+static void give_back(struct term *t, unsigned cpu)
+{
+	struct mcache *mc = &gc_mcaches[cpu];
+	atomic_fetch_add_explicit(&t->cached_free, mc->nalloc_bytes - mcache_alloc_bytes(mc),
+				  memory_order_relaxed);
+	gcwork_flush(&gc_cpus[cpu].w);
+	mcache_flush(mc);
+}
+
 static void mark_termination(void *arg)
 {
 	struct term *t = arg;
@@ -587,11 +598,7 @@ static void mark_termination(void *arg)
 	 * of this generation, which the flip makes the next one's unswept list, where it
 	 * would have gone after the flip (central.c). Its free slots were counted live
 	 * (cache.c): mark_termination_end adds them back for the trace's "heap at the end". */
-	struct mcache *mc = &gc_mcaches[me];
-	atomic_fetch_add_explicit(&t->cached_free, mc->nalloc_bytes - mcache_alloc_bytes(mc),
-				  memory_order_relaxed);
-	gcwork_flush(w);
-	mcache_flush(mc);
+	give_back(t, me);
 }
 
 /*
@@ -609,11 +616,7 @@ static void mark_termination_idle(void *arg, unsigned cpu)
 	KASSERT(!__atomic_load_n(&allp[cpu].curg, __ATOMIC_RELAXED));
 	t->idle_cpus |= 1ull << cpu;
 	atomic_fetch_add_explicit(&gc_test_term_idle_cpus, 1, memory_order_relaxed);
-	struct mcache *mc = &gc_mcaches[cpu];
-	atomic_fetch_add_explicit(&t->cached_free, mc->nalloc_bytes - mcache_alloc_bytes(mc),
-				  memory_order_relaxed);
-	gcwork_flush(&gc_cpus[cpu].w);
-	mcache_flush(mc);
+	give_back(t, cpu);
 }
 
 /*
@@ -839,13 +842,10 @@ int gc_set_mode(int mode)
 		panic("gc_set_mode: %d is not a mode (GC_MODE_CONCURRENT, GC_MODE_STW or GC_MODE_DIRTY)", mode);
 	if (mode == GC_MODE_DIRTY)
 		atomic_store(&gc_heap_small_pages, true);
-	mutex_lock(&ctl.mu);
-	/* a concurrent cycle under way relies on the barrier until its end */
-	while (ctl.done != ctl.started)
-		cond_wait(&ctl.done_cv, &ctl.mu);
+	gc_cycles_hold();	/* a concurrent cycle under way relies on the barrier until its end */
 	int old = atomic_exchange(&gc_mode, mode);
 	pacer_set_stw(mode == GC_MODE_STW);
-	mutex_unlock(&ctl.mu);
+	gc_cycles_release();
 	return old;
 }
 
