@@ -297,9 +297,11 @@ void heap_counts(uint64_t *inuse_pages, uint64_t *free_pages, uint64_t *mapped_c
 
 /* ---- metadata (meta.c) -------------------------------------------------------------------- */
 
-/* Zeroed blocks of bytes (<= META_MAX) for span structs and their bitmaps, from pages
- * of the direct map; never unmapped, so stale readers stay safe. Any context but
- * interrupt handlers; takes the meta lock (highest of the collector's ranks). */
+/* Zeroed blocks of bytes (<= META_MAX) for bitmaps and the collector's other records,
+ * from pages of the direct map. Span structs come from a pool of their own and are
+ * type-stable (a stale span-map entry always names a span struct: meta.c's top).
+ * Any context but interrupt handlers; takes the meta lock (highest of the
+ * collector's ranks). */
 #define META_MAX 4096
 void *meta_alloc(size_t bytes);
 void meta_free(void *p, size_t bytes);

@@ -3,21 +3,34 @@
  * per-span bitmaps (Go's fixalloc and gcBits arenas, simplified).
  *
  * Blocks are multiples of 64 bytes up to META_MAX, one free list per size, carved
- * from pages of the kernel's page allocator (reached through the direct map). Blocks
- * are recycled, never given back: a marker that read a stale span-map entry may still
- * be looking at a span struct that was freed meanwhile, and that read must stay safe
- * (it then finds the state or the bounds wrong and ignores the span). Bitmaps come
- * from here rather than from the spans themselves so that objects keep their natural
- * alignment and a span's pages hold nothing but objects.
+ * from pages of the kernel's page allocator (reached through the direct map), recycled
+ * and never given back. Bitmaps come from here rather than from the spans themselves
+ * so that objects keep their natural alignment and a span's pages hold nothing but
+ * objects.
+ *
+ * Span structs are type-stable (Go's fixalloc for mspans): they have a pool of their
+ * own, and memory that once held a span struct only ever holds span structs. The span
+ * map keeps naming a struct after its span went away (a free span's map entries are
+ * set only at its ends, and a span merged into its neighbour is freed here), so a
+ * lock-free reader of an entry (span_of, for every conservative word a marker
+ * follows) may hold a struct that was freed meanwhile. That read is safe only because
+ * the struct is still a span struct: DEAD while in the pool, and when handed out
+ * again its state is published last (SPAN_INUSE with release once it is filled in),
+ * so the reader finds the state or the bounds wrong and ignores it. Were the memory a
+ * bitmap now, a word of bits could read as an in-use span covering the address, and
+ * the marker would set a "mark bit" through a pointer made of bits. A recycled struct
+ * is therefore cleared around its state byte, which stays DEAD throughout.
  *
  * The lock is the collector's highest rank: any of its other locks may be held.
  * Interrupts are off while it is held; allocation of a fresh page (pmm) nests inside.
  */
+#include <stddef.h>
 #include <string.h>
 #include <arch/memlayout.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
 #include <kernel/spinlock.h>
+#include <rt/gc_test.h>
 #include "heap.h"
 #include "mark.h"
 
@@ -88,16 +101,57 @@ void meta_free(void *p, size_t bytes)
 	spin_unlock_irqrestore(&meta_lock);
 }
 
+/* Span structs: their own pool (the top), a cache line apart. */
+#define SPAN_STRUCT_SIZE ((sizeof(struct span) + META_GRAIN - 1) / META_GRAIN * META_GRAIN)
+
+static struct span *span_pool;		/* meta_lock: freed structs, linked through next */
+static char *span_bump;			/* meta_lock: rest of the pool's page */
+static size_t span_left;
+
 struct span *span_struct_alloc(void)
 {
-	return meta_alloc(sizeof(struct span));
+	struct span *s;
+	bool fresh = false;
+	spin_lock_irqsave(&meta_lock);
+	if (span_pool) {
+		s = span_pool;
+		span_pool = s->next;
+	} else {
+		if (span_left < SPAN_STRUCT_SIZE) {
+			uint64_t pa = page_alloc();
+			if (!pa) {
+				spin_unlock_irqrestore(&meta_lock);
+				panic("gc: out of memory for the collector's metadata (a span struct)");
+			}
+			span_bump = phys_to_virt(pa);
+			span_left = PAGE_SIZE;
+		}
+		s = (struct span *)span_bump;
+		span_bump += SPAN_STRUCT_SIZE;
+		span_left -= SPAN_STRUCT_SIZE;
+		fresh = true;
+	}
+	spin_unlock_irqrestore(&meta_lock);
+	if (fresh) {
+		memset(s, 0, sizeof(*s));	/* never named by the span map yet */
+	} else {
+		/* A stale span-map entry may name it: its state stays DEAD (the top) */
+		KASSERT(atomic_load(&s->state) == SPAN_DEAD);
+		size_t st = offsetof(struct span, state);
+		memset(s, 0, st);
+		memset((char *)s + st + 1, 0, sizeof(*s) - st - 1);
+	}
+	return s;
 }
 
 void span_struct_free(struct span *s)
 {
 	KASSERT(atomic_load(&s->state) != SPAN_INUSE);
 	atomic_store_explicit(&s->state, SPAN_DEAD, memory_order_release);
-	meta_free(s, sizeof(*s));
+	spin_lock_irqsave(&meta_lock);
+	s->next = span_pool;
+	span_pool = s;
+	spin_unlock_irqrestore(&meta_lock);
 }
 
 /*
@@ -135,4 +189,52 @@ void span_bitmaps_free(struct span *s)
 	s->metasize = 0;
 	s->allocbits = s->markbits = s->checkbits = s->ptrbits = NULL;
 	s->bitwords = 0;
+}
+
+/* ---- test hooks (rt/gc_test.h) -------------------------------------------------------------- */
+
+#define ALIAS_BLOCKS 64
+static uint64_t *alias_blocks[ALIAS_BLOCKS];	/* held between the two calls (one test) */
+static uint64_t alias_scratch[2];
+
+unsigned gc_test_meta_alias(bool hold)
+{
+	if (!hold) {
+		for (unsigned i = 0; i < ALIAS_BLOCKS; i++) {
+			meta_free(alias_blocks[i], SPAN_STRUCT_SIZE);
+			alias_blocks[i] = NULL;
+		}
+		return 0;
+	}
+	/* Blocks of a span struct's size as a bitmap would take them, whose bits read as
+	 * an in-use span covering every address (its bits pointing at scratch words). */
+	struct span fake;
+	memset(&fake, 0, sizeof(fake));
+	fake.base = 0;
+	fake.limit = UINTPTR_MAX;
+	fake.npages = UINT32_MAX;
+	fake.elemsize = 1u << 31;
+	fake.nelems = 1;
+	fake.allocbits = &alias_scratch[0];
+	fake.markbits = &alias_scratch[1];
+	atomic_init(&fake.state, SPAN_INUSE);
+	for (unsigned i = 0; i < ALIAS_BLOCKS; i++) {
+		alias_blocks[i] = meta_alloc(SPAN_STRUCT_SIZE);
+		memcpy(alias_blocks[i], &fake, sizeof(fake));
+	}
+	/* How many span-map entries name one of them? */
+	unsigned n = 0;
+	uintptr_t used = __atomic_load_n(&gcheap.arena_used, __ATOMIC_ACQUIRE);
+	for (uintptr_t a = GC_HEAP_BASE; a < used; a += PAGE_SIZE) {
+		uintptr_t e = (uintptr_t)atomic_load(&GC_SPANMAP[page_index(a)]);
+		for (unsigned i = 0; i < ALIAS_BLOCKS; i++)
+			if (e >= (uintptr_t)alias_blocks[i] && e < (uintptr_t)alias_blocks[i] + SPAN_STRUCT_SIZE)
+				n++;
+	}
+	return n;
+}
+
+bool gc_test_in_span(const void *p)
+{
+	return span_of((uintptr_t)p) != NULL;
 }

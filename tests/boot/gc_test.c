@@ -401,6 +401,34 @@ TEST_G(gc, idle_memory_is_released)
 	EXPECT_TRUE(b.heap_mapped + (8u << 20) <= a.heap_mapped);
 }
 
+/*
+ * A span freed into a free neighbour gives its struct back, while its pages' span-map
+ * entries still name it; a marker following a conservative word into those pages
+ * reads that struct without a lock. The memory must still be a span struct (DEAD),
+ * never a bitmap block whose bits could read as an in-use span covering the word.
+ */
+TEST_G(gc, freed_span_structs_never_become_bitmaps)
+{
+	int pct = gc_test_quiesce();
+	enum { N = 32, SZ = 64 << 10 };
+	char *big[N];
+	for (unsigned i = 0; i < N; i++)
+		big[i] = gc_alloc_noscan(SZ);
+	for (unsigned i = 0; i < N; i++)
+		EXPECT_TRUE(gc_test_in_span(big[i] + SZ / 2));
+	for (unsigned i = 0; i < N; i++)
+		gc_free(big[i]);	/* at once: large, swept, no cycle */
+	unsigned alias = gc_test_meta_alias(true);
+	unsigned found = 0;
+	for (unsigned i = 0; i < N; i++)
+		for (unsigned off = 0; off < SZ; off += 4096)
+			found += gc_test_in_span(big[i] + off);
+	gc_test_meta_alias(false);
+	gc_set_percent(pct);
+	EXPECT_EQ(alias, 0);
+	EXPECT_EQ(found, 0);
+}
+
 /* ---- options: gc=off and gc_percent=N (explicit suites, run with the option) ------------- */
 
 static __attribute__((noinline)) void garbage_mib(unsigned mib)

@@ -31,6 +31,14 @@
  *   gc_test_span_type(p)     the type recorded by the span of p's object: the name
  *                            of the one type all its objects have, "typed, several
  *                            types", "(none)" (no object yet) or "(not typed)"
+ *   gc_test_in_span(p)       does the collector's lookup (span_of) find p in an
+ *                            in-use span? (what a marker asks of every conservative word)
+ *   gc_test_meta_alias(hold) hold: take 64 metadata blocks of a span struct's size, as
+ *                            a span's bitmaps would, fill each with bits that read as
+ *                            an in-use span covering every address, and return how
+ *                            many span-map entries name one of them (a stale entry
+ *                            must only ever name a span struct: 0); !hold: give
+ *                            them back
  *   gc_test_phase()          0 off, 1 marking, 2 mark termination
  *   gc_test_cycle()          the current (or last) cycle's number
  *   gc_test_cycle_info(n, &ci)  what cycle n cost (the last GC_TEST_CYCLES cycles are
@@ -61,6 +69,8 @@ extern _Atomic uint64_t gc_test_cycles_started;
 extern _Atomic uint64_t gc_test_term_idle_cpus;	/* CPUs' shares of mark termination
 							 * done by the owner (left asleep) */
 bool gc_test_marked(const void *p);
+bool gc_test_in_span(const void *p);
+unsigned gc_test_meta_alias(bool hold);
 const char *gc_test_span_type(const void *p);
 unsigned gc_test_phase(void);
 uint32_t gc_test_cycle(void);
