@@ -163,29 +163,40 @@ static inline void zero_object(uintptr_t x, size_t n)
 	}
 }
 
+/* This CPU's cached span of class sc was missing or full: take another (cache.c).
+ * Out of line, so that the fast path below keeps a small frame. Interrupts off. */
+static __attribute__((noinline)) struct span *alloc_refill(struct mcache *mc, unsigned sc, uint32_t *idx)
+{
+	if (!atomic_load_explicit(&gc_ready, memory_order_relaxed))
+		panic("gc: allocation before the collector is initialised (no goroutine yet?)");
+	if (!sched_curg_irqoff())
+		panic("gc: allocation outside a goroutine");
+	if (!mcache_refill(mc, sc))
+		return NULL;
+	struct span *s = mc->alloc[sc];
+	*idx = span_next_free(s);
+	KASSERT(*idx != UINT32_MAX);
+	return s;
+}
+
 /* A small object of spanclass sc, zeroed: its address, or 0 when the heap cannot grow.
  * *grew set if the CPU's cache took a span for it; *owe if a cycle marks and the
- * goroutine, debited `size` here, must assist (pacer_assist). */
-static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, size_t size, bool *grew,
-			     bool *owe)
+ * goroutine, debited `size` here, must assist (pacer_assist). Inlined into every
+ * allocation: the common case is a free slot in the cached span's alloccache. */
+static inline __attribute__((always_inline)) uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n,
+								  size_t size, bool *grew, bool *owe)
 {
 	irq_push();
 	struct mcache *mc = &gc_mcaches[cpu_id()];
 	struct span *s = mc->alloc[sc];
 	uint32_t idx;
 	if (__builtin_expect(!s || (idx = span_next_free(s)) == UINT32_MAX, 0)) {
-		if (!atomic_load_explicit(&gc_ready, memory_order_relaxed))
-			panic("gc: allocation before the collector is initialised (no goroutine yet?)");
-		if (!sched_curg_irqoff())
-			panic("gc: allocation outside a goroutine");
 		*grew = true;
-		if (!mcache_refill(mc, sc)) {
+		s = alloc_refill(mc, sc, &idx);
+		if (!s) {
 			irq_pop();
 			return 0;
 		}
-		s = mc->alloc[sc];
-		idx = span_next_free(s);
-		KASSERT(idx != UINT32_MAX);
 	}
 	uintptr_t x = span_objbase(s, idx);
 	hold(&x);
@@ -193,7 +204,7 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, siz
 		zero_object(x, s->elemsize);
 	if (s->kind == SPAN_TYPED)
 		set_type(s, x, t, n);
-	/* outside a cycle (nearly always) nothing is owed */
+	/* outside a cycle (most of the time) nothing is owed */
 	if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF, 0)) {
 		struct g *g = sched_curg_irqoff();
 		if (!g)
@@ -205,7 +216,7 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, siz
 }
 
 /* A large object, zeroed: its address, or 0 when the heap cannot grow. */
-static uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_type *t, bool *grew)
+static __attribute__((noinline)) uintptr_t alloc_large(size_t size, enum span_kind kind, const struct gc_type *t, bool *grew)
 {
 	if (!atomic_load_explicit(&gc_ready, memory_order_relaxed))
 		panic("gc: allocation before the collector is initialised (no goroutine yet?)");
@@ -281,20 +292,25 @@ static __attribute__((noinline)) void alloc_grew(size_t size)
 	pacer_heap_grew(alloc_g(size));
 }
 
-static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, size_t n)
+/* Everything but a small object found at once: a large one, a refill that grew the
+ * heap (the pacer's trigger), an assist, and when the heap cannot grow a collection
+ * and the retries. `first` is the small fast path's result (0: none, try again). */
+static __attribute__((noinline)) void *alloc_slow(size_t size, enum span_kind kind, const struct gc_type *t,
+						   size_t n, uintptr_t first, bool grew, bool owe)
 {
-	KASSERT(arch_irq_enabled());
-	/* outside a cycle (nearly always) nothing is owed */
 	if (size > GC_MAX_SMALL && atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF)
 		alloc_pay(size);
 	for (int attempt = 0;; attempt++) {
-		bool grew = false, owe = false;
-		uintptr_t x = size <= GC_MAX_SMALL ? alloc_small(spanclass_make(sizeclass_of(size), kind), t, n,
-								 size, &grew, &owe)
-						   : alloc_large(size, kind, t, &grew);
-		if (__builtin_expect(grew, 0))
+		uintptr_t x = first;
+		if (attempt > 0 || size > GC_MAX_SMALL) {
+			grew = owe = false;
+			x = size <= GC_MAX_SMALL ? alloc_small(spanclass_make(sizeclass_of(size), kind), t, n, size,
+							       &grew, &owe)
+						 : alloc_large(size, kind, t, &grew);
+		}
+		if (grew)
 			alloc_grew(size);
-		if (__builtin_expect(owe, 0))
+		if (owe)
 			alloc_assist(size);
 		if (x)
 			return (void *)x;
@@ -307,6 +323,20 @@ static void *alloc(size_t size, enum span_kind kind, const struct gc_type *t, si
 	}
 }
 
+static inline __attribute__((always_inline)) void *alloc(size_t size, enum span_kind kind,
+							 const struct gc_type *t, size_t n)
+{
+	KASSERT(arch_irq_enabled());
+	bool grew = false, owe = false;
+	uintptr_t x = 0;
+	if (__builtin_expect(size <= GC_MAX_SMALL, 1)) {
+		x = alloc_small(spanclass_make(sizeclass_of(size), kind), t, n, size, &grew, &owe);
+		if (__builtin_expect(x && !grew && !owe, 1))
+			return (void *)x;
+	}
+	return alloc_slow(size, kind, t, n, x, grew, owe);
+}
+
 void *gc_new(const struct gc_type *t)
 {
 	return gc_new_array(t, 1);
@@ -316,9 +346,9 @@ void *gc_new_array(const struct gc_type *t, size_t n)
 {
 	if (!t || t->size == 0)
 		panic("gc_new: a type of size 0");
-	if (n && t->size > (SIZE_MAX / 2) / n)
+	size_t size;	/* (no division: gc_new comes this way) */
+	if (__builtin_mul_overflow(t->size, n ? n : 1, &size) || size > SIZE_MAX / 2)
 		panic("gc_new_array: %zu elements of %zu bytes overflow", n, t->size);
-	size_t size = t->size * (n ? n : 1);
 	if (t->nptr == 0)
 		return alloc(size, SPAN_NOSCAN, NULL, 0);
 	return alloc(size, SPAN_TYPED, t, n ? n : 1);
