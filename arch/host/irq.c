@@ -84,6 +84,7 @@
  * the caller is on, and without a ucontext).
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -228,6 +229,33 @@ static void irq_signal(int sig, siginfo_t *si, void *ucv)
 /* ---- preemption: see preempt.S --------------------------------------------------- */
 
 __thread uint64_t host_preempt_rip, host_preempt_rec, host_preempt_fn;
+
+/* What the trampoline saves with XSAVE (0: no XSAVE, FXSAVE then) and the size of its
+ * standard-form area for those components, a multiple of 64. Set by xsave_init. */
+uint64_t host_xsave_mask, host_xsave_size;
+
+#define XSAVE_VECTOR_COMPONENTS 0xe7ull	/* x87, SSE, AVX, AVX-512 opmask, ZMM_Hi256, Hi16_ZMM */
+
+static void xsave_init(void)
+{
+	unsigned a, b, c, d;
+	__cpuid(1, a, b, c, d);
+	if (!(c & bit_OSXSAVE))
+		return;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	uint64_t mask = (((uint64_t)hi << 32) | lo) & XSAVE_VECTOR_COMPONENTS;
+	uint64_t size = 576;	/* the legacy area and the header */
+	for (unsigned i = 2; i < 64; i++) {
+		if (!((mask >> i) & 1))
+			continue;
+		__cpuid_count(0xd, i, a, b, c, d);	/* a: the component's size, b: its offset */
+		if ((uint64_t)a + b > size)
+			size = (uint64_t)a + b;
+	}
+	host_xsave_size = (size + 63) & ~63ull;
+	host_xsave_mask = mask;
+}
 
 void host_preempt_call(void (*fn)(void));
 
@@ -382,6 +410,7 @@ int arch_intc_init(const struct arch_intc_config *cfg, char *err, size_t errlen)
 	struct sigaction sa;
 	(void)cfg;		/* no controller: the firmware described none */
 
+	xsave_init();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = irq_signal;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;

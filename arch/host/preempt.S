@@ -9,6 +9,13 @@
  * takes what was recorded meanwhile) before calling fn. And the host program is
  * compiled with the System V red zone, 128 bytes below %rsp that a leaf may use
  * without moving %rsp: the trampoline steps over it first and `ret $128` steps back.
+ *
+ * The vector registers: Linux enables AVX (and AVX-512 where the CPU has it) for
+ * every program, so code built with -mavx or above may hold ymm/zmm state where it
+ * is preempted, and the goroutine that runs meanwhile may change it. The trampoline
+ * saves with XSAVE what host_xsave_mask names (irq.c: x87, SSE, AVX and AVX-512 as
+ * XCR0 enables them; 2.7 KiB at most, on the goroutine's stack), and falls back to
+ * FXSAVE (x87/SSE, the image's own state) where the OS has no XSAVE.
  */
 #include "../x86_64/include/arch/callsave_asm.h"
 
@@ -23,10 +30,36 @@ host_preempt_tramp:
 	movq %rsp, %rbp			/* frame record {rbp, rip + 1} */
 	pushfq
 	CALLSAVE_PUSH
+	movq host_xsave_mask(%rip), %rax
+	testq %rax, %rax
+	jz 1f
+	/* XSAVE of the components host_xsave_mask names (irq.c), 64-byte aligned, its
+	 * header zeroed first (XRSTOR refuses a standard-form area whose header bytes
+	 * past XSTATE_BV are not zero, and XSAVE writes only XSTATE_BV) */
+	subq host_xsave_size(%rip), %rsp
+	andq $-64, %rsp
+	xorl %ecx, %ecx
+	movq %rcx, 512(%rsp)
+	movq %rcx, 520(%rsp)
+	movq %rcx, 528(%rsp)
+	movq %rcx, 536(%rsp)
+	movq %rcx, 544(%rsp)
+	movq %rcx, 552(%rsp)
+	movq %rcx, 560(%rsp)
+	movq %rcx, 568(%rsp)
+	xorl %edx, %edx			/* (the mask is below bit 32) */
+	xsave64 (%rsp)
 	movq %fs:host_preempt_fn@tpoff, %rdi
-	CALLSAVE_FXSAVE
 	call host_preempt_call
-	CALLSAVE_POP
+	movq host_xsave_mask(%rip), %rax
+	xorl %edx, %edx
+	xrstor64 (%rsp)
+	jmp 2f
+1:	CALLSAVE_FXSAVE			/* no XSAVE: the x87/SSE state */
+	movq %fs:host_preempt_fn@tpoff, %rdi
+	call host_preempt_call
+	fxrstor64 (%rsp)
+2:	CALLSAVE_POP_GPRS
 	popfq
 	popq %rbp
 	leaq 8(%rsp), %rsp
