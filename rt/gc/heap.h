@@ -390,6 +390,15 @@ static inline void span_alloc_reset(struct span *s)
 	atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
 }
 
+/* Object idx, the first free one in s's alloccache, is handed out: move past it. The
+ * owner of the span only (a CPU's cache, interrupts off). */
+static inline void span_take(struct span *s, uint32_t idx)
+{
+	s->alloccache &= s->alloccache - 1;
+	s->allocount++;
+	atomic_store_explicit(&s->freeindex, idx + 1, memory_order_relaxed);
+}
+
 /* The next free object of s, or UINT32_MAX when s is full; advances freeindex. The
  * owner of the span only (a CPU's cache, interrupts off). */
 static inline uint32_t span_next_free(struct span *s)
@@ -399,9 +408,7 @@ static inline uint32_t span_next_free(struct span *s)
 			uint32_t idx = s->cachebase + (uint32_t)__builtin_ctzll(s->alloccache);
 			if (idx >= s->nelems)
 				break;
-			s->alloccache &= s->alloccache - 1;
-			s->allocount++;
-			atomic_store_explicit(&s->freeindex, idx + 1, memory_order_relaxed);
+			span_take(s, idx);
 			return idx;
 		}
 		s->cachebase += 64;
