@@ -90,7 +90,7 @@ static struct workbuf *trygetfull(void)
 	return b;
 }
 
-void gcwork_put(struct gcwork *w, uintptr_t obj)
+void gcwork_put_slow(struct gcwork *w, uintptr_t obj)
 {
 	KASSERT(!arch_irq_enabled());
 	struct workbuf *b = w->wbuf1;
@@ -111,7 +111,7 @@ void gcwork_put(struct gcwork *w, uintptr_t obj)
 	b->obj[b->nobj++] = obj;
 }
 
-uintptr_t gcwork_tryget_local(struct gcwork *w)
+uintptr_t gcwork_tryget_local_slow(struct gcwork *w)
 {
 	KASSERT(!arch_irq_enabled());
 	struct workbuf *b = w->wbuf1;
@@ -127,9 +127,9 @@ uintptr_t gcwork_tryget_local(struct gcwork *w)
 	return b->obj[--b->nobj];
 }
 
-uintptr_t gcwork_tryget(struct gcwork *w)
+uintptr_t gcwork_tryget_slow(struct gcwork *w)
 {
-	uintptr_t obj = gcwork_tryget_local(w);
+	uintptr_t obj = gcwork_tryget_local_slow(w);
 	if (obj)
 		return obj;
 	struct workbuf *full = trygetfull();

@@ -27,6 +27,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <arch/ops.h>
+#include <kernel/panic.h>
 
 #define WORKBUF_SIZE	2048
 #define WORKBUF_N	((WORKBUF_SIZE - 16) / 8)
@@ -64,13 +66,43 @@ struct gcwork {
 extern struct lfstack gc_work_full, gc_work_empty;
 extern _Atomic uint64_t gc_work_nfull;	/* buffers on the full stack (a hint) */
 
+/* The three below are inline for their common case (this CPU's first buffer has room,
+ * or an object), a marker's every object; the rest is out of line (work.c). */
+void gcwork_put_slow(struct gcwork *w, uintptr_t obj);
+uintptr_t gcwork_tryget_slow(struct gcwork *w);
+uintptr_t gcwork_tryget_local_slow(struct gcwork *w);
+
 /* Queue obj (interrupts off, this CPU's w). Never fails: a new buffer is allocated
  * if none is free (from the page allocator; also from an interrupt handler). */
-void gcwork_put(struct gcwork *w, uintptr_t obj);
+static inline void gcwork_put(struct gcwork *w, uintptr_t obj)
+{
+	KASSERT(!arch_irq_enabled());
+	struct workbuf *b = w->wbuf1;
+	if (__builtin_expect(b != NULL && b->nobj < WORKBUF_N, 1))
+		b->obj[b->nobj++] = obj;
+	else
+		gcwork_put_slow(w, obj);
+}
+
 /* Take an object: own buffers, then a full buffer from the global stack. 0: none. */
-uintptr_t gcwork_tryget(struct gcwork *w);
+static inline uintptr_t gcwork_tryget(struct gcwork *w)
+{
+	KASSERT(!arch_irq_enabled());
+	struct workbuf *b = w->wbuf1;
+	if (__builtin_expect(b != NULL && b->nobj != 0, 1))
+		return b->obj[--b->nobj];
+	return gcwork_tryget_slow(w);
+}
+
 /* Only own buffers. */
-uintptr_t gcwork_tryget_local(struct gcwork *w);
+static inline uintptr_t gcwork_tryget_local(struct gcwork *w)
+{
+	KASSERT(!arch_irq_enabled());
+	struct workbuf *b = w->wbuf1;
+	if (__builtin_expect(b != NULL && b->nobj != 0, 1))
+		return b->obj[--b->nobj];
+	return gcwork_tryget_local_slow(w);
+}
 /* Give every non-empty buffer to the global full stack; true if there were any. */
 bool gcwork_flush(struct gcwork *w);
 /* Share: if the global stack is empty and w holds more than one buffer's worth... */
