@@ -68,9 +68,23 @@ bool gc_one_cpu;
 
 /* ---- shading ------------------------------------------------------------------------------ */
 
+/* The heap's extent, [GC_HEAP_BASE, GC_HEAP_BASE + heap_extent()): a scan loop reads it
+ * once, not per word. The heap only grows, and an object made after a scan read it is
+ * allocated black (it needs no marking), so a value read at the start of a range
+ * covers every object a word of the range can keep. */
+static inline uintptr_t heap_extent(void)
+{
+	return __atomic_load_n(&gcheap.arena_used, __ATOMIC_RELAXED) - GC_HEAP_BASE;
+}
+
+static inline bool in_heap_extent(uintptr_t v, uintptr_t extent)
+{
+	return v - GC_HEAP_BASE < extent;
+}
+
 static inline bool in_heap(uintptr_t v)
 {
-	return v - GC_HEAP_BASE < __atomic_load_n(&gcheap.arena_used, __ATOMIC_RELAXED) - GC_HEAP_BASE;
+	return in_heap_extent(v, heap_extent());
 }
 
 /* The checkmark pass's marking (world stopped): out of line, off the markers' path. */
@@ -123,9 +137,10 @@ NO_SANITIZE void gc_scan_conservative(uintptr_t lo, uintptr_t hi, struct gcwork 
 {
 	lo = (lo + 7) & ~(uintptr_t)7;
 	hi &= ~(uintptr_t)7;
+	uintptr_t extent = heap_extent();
 	for (uintptr_t a = lo; a < hi; a += 8) {
 		uintptr_t v = *(volatile uintptr_t *)a;
-		if (in_heap(v))
+		if (in_heap_extent(v, extent))
 			mark_slow(v, a, w);
 	}
 	w->scan_work += hi > lo ? hi - lo : 0;
@@ -134,12 +149,13 @@ NO_SANITIZE void gc_scan_conservative(uintptr_t lo, uintptr_t hi, struct gcwork 
 /* Mark what the words that `bits` selects hold: bit j stands for the word at a + 8j. */
 NO_SANITIZE static inline void mark_words(uintptr_t a, uint64_t bits, struct gcwork *w)
 {
+	uintptr_t extent = heap_extent();
 	while (bits) {
 		unsigned j = (unsigned)__builtin_ctzll(bits);
 		bits &= bits - 1;
 		uintptr_t slot = a + j * 8;
 		uintptr_t v = *(volatile uintptr_t *)slot;
-		if (in_heap(v))
+		if (in_heap_extent(v, extent))
 			mark_slow(v, slot, w);
 	}
 }
@@ -167,12 +183,13 @@ NO_SANITIZE static void scan_bits(uintptr_t b, size_t nwords, const uint64_t *bi
 NO_SANITIZE static void scan_typed_range(uintptr_t base, uintptr_t b, uintptr_t e, const struct gc_type *t,
 					 struct gcwork *w)
 {
+	uintptr_t extent = heap_extent();
 	for (uintptr_t a = b; a < e; a += 8) {
 		size_t word = ((a - base) / 8) % t->nwords;
 		if (!((t->ptrmask[word / 64] >> (word % 64)) & 1))
 			continue;
 		uintptr_t v = *(volatile uintptr_t *)a;
-		if (in_heap(v))
+		if (in_heap_extent(v, extent))
 			mark_slow(v, a, w);
 	}
 	w->scan_work += e - b;
