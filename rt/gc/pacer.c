@@ -38,7 +38,12 @@
 _Atomic int64_t pacer_live;	/* heap_live (the top); read inline by the allocator */
 _Atomic uint64_t pacer_heap_marked, pacer_heap_goal = GOAL_MIN, pacer_heap_trigger = GOAL_MIN * 7 / 8;
 _Atomic int pacer_percent = 100;
-static double trigger_ratio = 0.7;		/* changed with the world stopped */
+/* Runway fractions in fixed point, RATIO_ONE = 1: integer arithmetic only, since this
+ * runs with the world stopped and floating point is a library call per operation
+ * under emulation (QEMU's TCG: 1.7-2 us of a 15 us mark termination at two vCPUs). */
+#define RATIO_SHIFT	16
+#define RATIO_ONE	((int64_t)1 << RATIO_SHIFT)
+static int64_t trigger_ratio = RATIO_ONE * 7 / 10;	/* changed with the world stopped */
 static _Atomic bool pacer_stw;			/* the stop-the-world mode: trigger at the goal */
 static _Atomic uint64_t last_scan_work;
 static _Atomic uint64_t assist_ratio_x1000;	/* scan bytes per allocated byte, x1000 */
@@ -58,7 +63,7 @@ static void set_goal(uint64_t marked)
 	uint64_t goal = pct < 0 ? UINT64_MAX : marked + marked / 100 * (uint64_t)pct;
 	if (goal < GOAL_MIN)
 		goal = GOAL_MIN;
-	uint64_t trigger = pct < 0 ? UINT64_MAX : marked + (uint64_t)((double)(goal - marked) * trigger_ratio);
+	uint64_t trigger = pct < 0 ? UINT64_MAX : marked + (((goal - marked) * (uint64_t)trigger_ratio) >> RATIO_SHIFT);
 	if (pct >= 0 && atomic_load(&pacer_stw))
 		trigger = goal;		/* nothing is allocated while a cycle marks */
 	if (pct >= 0 && trigger < GOAL_MIN * 7 / 8)
@@ -191,10 +196,10 @@ void pacer_mark_start(void)
  * slowing the program: GCBench's allocating goroutine assisted through half of every
  * mark phase with a CPU idle beside it.)
  */
-#define TRIGGER_GAIN	0.5
-#define ASSIST_WEIGHT	2.0
-#define TRIGGER_MIN	0.2
-#define TRIGGER_MAX	0.95
+#define TRIGGER_GAIN_SHIFT 1			/* TRIGGER_GAIN 1/2 */
+#define ASSIST_WEIGHT	2
+#define TRIGGER_MIN	(RATIO_ONE * 20 / 100)
+#define TRIGGER_MAX	(RATIO_ONE * 95 / 100)
 
 void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work)
 {
@@ -211,9 +216,12 @@ void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work)
 		}
 		/* with one CPU the background worker shares it with the program, and assists
 		 * are how marking gets its share of it: the trigger then aims at the goal */
-		double share = assist + free && cpu_count() > 1 ? (double)assist / (double)(assist + free) : 0;
-		double reached = ((double)live_at_end - (double)marked_before) / (double)(goal - marked_before);
-		trigger_ratio += TRIGGER_GAIN * ((1.0 - reached) - ASSIST_WEIGHT * share);
+		int64_t share = assist + free && cpu_count() > 1
+					? (int64_t)((assist << RATIO_SHIFT) / (assist + free)) : 0;
+		int64_t reached = (((int64_t)live_at_end - (int64_t)marked_before) * RATIO_ONE) /
+				  (int64_t)(goal - marked_before);
+		int64_t e = (RATIO_ONE - reached) - ASSIST_WEIGHT * share;
+		trigger_ratio += e / (1 << TRIGGER_GAIN_SHIFT);
 		if (trigger_ratio < TRIGGER_MIN)
 			trigger_ratio = TRIGGER_MIN;
 		if (trigger_ratio > TRIGGER_MAX)
