@@ -236,27 +236,12 @@ static void scan_part(struct span *s, uintptr_t base, uintptr_t b, uintptr_t e, 
 	}
 }
 
-NO_SANITIZE void gc_scan_object(uintptr_t obj, struct gcwork *w)
+/* The general case of scan_object: any kind, any size, a large object's pieces. */
+NO_SANITIZE static __attribute__((noinline)) void scan_object_slow(struct span *s, uintptr_t obj,
+								     struct gcwork *w)
 {
-	struct span *s = span_of(obj);
-	if (!s)
-		panic("gc: scanning 0x%lx, which is not in a heap span", (unsigned long)obj);
 	uint32_t i = span_objindex(s, obj);
 	uintptr_t base = span_objbase(s, i);
-	if (s->kind == SPAN_TYPED && s->ptrbits) {
-		/* The common case, GCBench's every object: a small object in a span of one
-		 * type of at most 64 words, its pointer words straight from the type's
-		 * first mask word (scan_part's general way cost a hundred instructions) */
-		const struct gc_type *t = atomic_load_explicit(&s->type, memory_order_acquire);
-		if (t && t != &gc_type_mixed && t->nwords <= 64) {
-			uint64_t bits = t->ptrmask[0];
-			if (t->nwords < 64)
-				bits &= (1ull << t->nwords) - 1;
-			mark_words(base, bits, w);
-			w->scan_work += s->elemsize;
-			return;
-		}
-	}
 	uintptr_t end = base + s->elemsize;
 	if (s->elemsize <= OBLET_BYTES) {
 		scan_part(s, base, base, end, w);
@@ -268,6 +253,33 @@ NO_SANITIZE void gc_scan_object(uintptr_t obj, struct gcwork *w)
 			gcwork_put(w, o);
 	uintptr_t pe = obj + OBLET_BYTES < end ? obj + OBLET_BYTES : end;
 	scan_part(s, base, obj, pe, w);
+}
+
+/*
+ * Scan a grey object: obj is what mark_slow queued, a small object's base or a large
+ * object's base or piece, so its span is in use until the sweep and the span map
+ * alone finds it. Inlined into the drain. The common case, GCBench's every object: a
+ * small object in a span of one type of at most 64 words, its pointer words straight
+ * from the type's first mask word (scan_part's general way cost a hundred
+ * instructions an object).
+ */
+NO_SANITIZE static inline __attribute__((always_inline)) void scan_object(uintptr_t obj, struct gcwork *w)
+{
+	struct span *s = atomic_load_explicit(&GC_SPANMAP[page_index(obj)], memory_order_acquire);
+	if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != SPAN_INUSE)
+		panic("gc: scanning 0x%lx, which is not in a heap span", (unsigned long)obj);
+	if (s->kind == SPAN_TYPED && s->ptrbits) {
+		const struct gc_type *t = atomic_load_explicit(&s->type, memory_order_acquire);
+		if (t && t != &gc_type_mixed && t->nwords <= 64) {
+			uint64_t bits = t->ptrmask[0];
+			if (t->nwords < 64)
+				bits &= (1ull << t->nwords) - 1;
+			mark_words(obj, bits, w);
+			w->scan_work += s->elemsize;
+			return;
+		}
+	}
+	scan_object_slow(s, obj, w);
 }
 
 /* The marked objects of s over [lo, hi) (page-aligned, inside s), just that part of
@@ -394,7 +406,7 @@ bool gc_roots_done(void)
 #define DRAIN_BATCH	64
 #define PREFETCH_DEPTH	8
 
-unsigned gc_drain_batch(struct gcwork *w)
+NO_SANITIZE unsigned gc_drain_batch(struct gcwork *w)
 {
 	uintptr_t q[PREFETCH_DEPTH];
 	unsigned head = 0, n = 0, got = 0;
@@ -412,7 +424,7 @@ unsigned gc_drain_batch(struct gcwork *w)
 		uintptr_t next = q[head];
 		head = (head + 1) % PREFETCH_DEPTH;
 		n--;
-		gc_scan_object(next, w);
+		scan_object(next, w);
 	}
 }
 

@@ -58,8 +58,6 @@ extern struct gc_cpu gc_cpus[ARCH_MAX_CPUS];
 bool gc_mark_ptr(uintptr_t p, struct gcwork *w);
 /* Shade every aligned word of [lo, hi) that points into a heap object. */
 void gc_scan_conservative(uintptr_t lo, uintptr_t hi, struct gcwork *w);
-/* Scan one grey object (or a 128 KiB piece of a large one). */
-void gc_scan_object(uintptr_t obj, struct gcwork *w);
 /* Scan the parts over [lo, hi) of s's allocated, marked objects (dirty.c). */
 void gc_scan_marked_range(struct span *s, uintptr_t lo, uintptr_t hi, struct gcwork *w);
 /* Scan what obj points to without marking obj (finalizers). */
