@@ -84,24 +84,28 @@ static inline void gcwork_put(struct gcwork *w, uintptr_t obj)
 		gcwork_put_slow(w, obj);
 }
 
-/* Take an object: own buffers, then a full buffer from the global stack. 0: none. */
-static inline uintptr_t gcwork_tryget(struct gcwork *w)
+/* The first buffer's last object, or 0 if it has none (objects are never 0). */
+static inline uintptr_t gcwork_pop_first(struct gcwork *w)
 {
 	KASSERT(!arch_irq_enabled());
 	struct workbuf *b = w->wbuf1;
 	if (__builtin_expect(b != NULL && b->nobj != 0, 1))
 		return b->obj[--b->nobj];
-	return gcwork_tryget_slow(w);
+	return 0;
+}
+
+/* Take an object: own buffers, then a full buffer from the global stack. 0: none. */
+static inline uintptr_t gcwork_tryget(struct gcwork *w)
+{
+	uintptr_t obj = gcwork_pop_first(w);
+	return __builtin_expect(obj != 0, 1) ? obj : gcwork_tryget_slow(w);
 }
 
 /* Only own buffers. */
 static inline uintptr_t gcwork_tryget_local(struct gcwork *w)
 {
-	KASSERT(!arch_irq_enabled());
-	struct workbuf *b = w->wbuf1;
-	if (__builtin_expect(b != NULL && b->nobj != 0, 1))
-		return b->obj[--b->nobj];
-	return gcwork_tryget_local_slow(w);
+	uintptr_t obj = gcwork_pop_first(w);
+	return __builtin_expect(obj != 0, 1) ? obj : gcwork_tryget_local_slow(w);
 }
 /* Give every non-empty buffer to the global full stack; true if there were any. */
 bool gcwork_flush(struct gcwork *w);

@@ -193,19 +193,26 @@ static void fp_noise(void *arg)
 	wg_done(wg);
 }
 
-TEST_G_EXPLICIT(preempt, registers_survive_preemption)
+/* spinner (given a wait group to finish on) alongside one noise goroutine per CPU, which
+ * run until `stop`: returns when the spinner and the noise are done. */
+static void spin_among_noise(void (*spinner)(void *), void (*noise_fn)(void *))
 {
 	struct wait_group wg = WAIT_GROUP_INIT, noise = WAIT_GROUP_INIT;
 	atomic_store(&stop, false);
 	unsigned n = cpu_count();
 	wg_add(&noise, (int)n);
 	for (unsigned i = 0; i < n; i++)
-		go(fp_noise, &noise);
+		go(noise_fn, &noise);
 	wg_add(&wg, 1);
-	go(reg_spinner, &wg);
+	go(spinner, &wg);
 	wg_wait(&wg);
 	atomic_store(&stop, true);
 	wg_wait(&noise);
+}
+
+TEST_G_EXPLICIT(preempt, registers_survive_preemption)
+{
+	spin_among_noise(reg_spinner, fp_noise);
 	struct regsum want = regsum_expected(reg_result.n);
 	EXPECT_TRUE(atomic_load(&reg_preempts) >= 5);
 	EXPECT_TRUE(reg_result.n > 0);
@@ -287,17 +294,7 @@ TEST_G_EXPLICIT(preempt, avx_registers_survive_preemption)
 		avx_want[i] = (uint8_t)(i * 7 + 1);
 	memset(avx_noise_bytes, 0xa5, sizeof(avx_noise_bytes));
 	memset(avx_got, 0, sizeof(avx_got));
-	struct wait_group wg = WAIT_GROUP_INIT, noise = WAIT_GROUP_INIT;
-	atomic_store(&stop, false);
-	unsigned n = cpu_count();
-	wg_add(&noise, (int)n);
-	for (unsigned i = 0; i < n; i++)
-		go(avx_noise, &noise);
-	wg_add(&wg, 1);
-	go(avx_spinner, &wg);
-	wg_wait(&wg);
-	atomic_store(&stop, true);
-	wg_wait(&noise);
+	spin_among_noise(avx_spinner, avx_noise);
 	EXPECT_TRUE(atomic_load(&avx_preempts) >= 5);
 	unsigned bad = 0, first = 0;
 	for (unsigned i = 0; i < sizeof(avx_want); i++)
