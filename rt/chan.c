@@ -259,13 +259,15 @@ static inline bool elem_may_point(const struct chan *c)
 }
 
 /* Fault in the pages under [p, p + n) now (reading: it must not change them), not
- * later under a lock. */
-static void touch(const void *p, size_t n)
+ * later under a lock. Up to a page (every element but a huge one) its first and last
+ * byte cover them, with no loop. */
+static inline void touch(const void *p, size_t n)
 {
 	if (!p || !n)
 		return;
 	const volatile char *b = (const volatile char *)p;
-	for (size_t off = 0; off < n; off += PAGE_SIZE)
+	(void)b[0];
+	for (size_t off = PAGE_SIZE; off < n; off += PAGE_SIZE)
 		(void)b[off];
 	(void)b[n - 1];
 }
@@ -641,14 +643,21 @@ static bool selunlock_park(struct g *g, void *arg)
 	return true;
 }
 
-static uint64_t select_rand(void)
+static inline uint64_t xorshift64(uint64_t x)
 {
-	irq_push();
-	struct p *p = &allp[cpu_id()];
-	uint64_t x = p->rand;
 	x ^= x << 13;
 	x ^= x >> 7;
 	x ^= x << 17;
+	return x;
+}
+
+/* A select's seed: this P's xorshift state, advanced once (interrupts off for that
+ * alone); the select draws its cases' positions from it without touching the P again. */
+static uint64_t select_seed(void)
+{
+	irq_push();
+	struct p *p = &allp[cpu_id()];
+	uint64_t x = xorshift64(p->rand);
 	p->rand = x;
 	irq_pop();
 	return x;
@@ -669,13 +678,16 @@ int chan_select(struct select_case *cases, int n, bool has_default)
 	 * are on the goroutine's stack, sized by n (about 80 bytes a case). */
 	int order[n];
 	int norder = 0;
+	uint64_t r = select_seed();
 	for (int i = 0; i < n; i++) {
 		if (!cases[i].c)
 			continue;
 		if (cases[i].dir != SELECT_SEND && cases[i].dir != SELECT_RECV)
 			panic("select: case %d has no direction", i);
 		touch(cases[i].elem, cases[i].c->elem_size);
-		int j = (int)(select_rand() % (uint64_t)(norder + 1));
+		/* a position in [0, norder]: the top 32 bits scaled, no division */
+		r = xorshift64(r);
+		int j = (int)(((r >> 32) * (uint64_t)(norder + 1)) >> 32);
 		order[norder] = order[j];
 		order[j] = i;
 		norder++;

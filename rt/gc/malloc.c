@@ -169,7 +169,7 @@ static inline void zero_object(uintptr_t x, size_t n)
 	}
 }
 
-/* A small object of spanclass sc, zeroed, the whole way (alloc_fast's fallback): its
+/* A small object of spanclass sc, zeroed, the whole way (the fast path's fallback): its
  * address, or 0 when the heap cannot grow. *grew set if the CPU's cache took a span
  * for it; *owe if a cycle marks and the goroutine, debited `size` here, must assist
  * (pacer_assist). */
