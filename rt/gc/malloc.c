@@ -341,8 +341,8 @@ static inline __attribute__((always_inline)) void *alloc(size_t size, enum span_
 {
 	if (__builtin_expect(size <= GC_MAX_SMALL, 1)) {
 		unsigned sc = spanclass_make(sizeclass_of(size), kind);
-		unsigned long on = arch_irq_save();
-		KASSERT(on);
+		KASSERT(arch_irq_enabled());
+		unsigned long flags = arch_irq_save();
 		struct span *s = gc_mcaches[cpu_id()].alloc[sc];
 		uint64_t ac;
 		uint32_t idx;
@@ -362,12 +362,12 @@ static inline __attribute__((always_inline)) void *alloc(size_t size, enum span_
 					panic("gc: allocation of %zu bytes outside a goroutine", size);
 				owe = pacer_debit(g, size);
 			}
-			arch_irq_restore(on);
+			arch_irq_restore(flags);
 			if (__builtin_expect(owe, 0))
 				return alloc_owed(x, size);
 			return (void *)x;
 		}
-		arch_irq_restore(on);
+		arch_irq_restore(flags);
 	}
 	return alloc_slow(size, kind, t, n);
 }

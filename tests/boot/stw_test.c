@@ -35,7 +35,10 @@
 #include <kernel/smp.h>
 #include <kernel/stw.h>
 #include <kernel/test.h>
+#include <rt/gc.h>
+#include <rt/gc_test.h>
 #include <rt/go.h>
+#include <rt/sched.h>
 #include "everywhere.h"
 #include "halting.h"
 
@@ -414,6 +417,9 @@ TEST_G(stw, idle_cpus_claimed_asleep_not_woken)
 		EXPECT_EQ(atomic_load(&stw_idle_claims), c0);
 		return;
 	}
+	/* the collector quiet: a background sweep or a cycle would keep a CPU awake
+	 * (after an allocating suite, under a loaded host, for many seconds) */
+	int pct = gc_test_quiesce();
 	bool all = false;
 	int tries = 0;
 	while (!all && tries++ < CLAIM_TRIES) {
@@ -438,9 +444,15 @@ TEST_G(stw, idle_cpus_claimed_asleep_not_woken)
 				unsent = false;
 		all = claim_mask == others && unsent;
 	}
-	if (!all)
+	gc_set_percent(pct);
+	if (!all) {
+		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+			if ((others_mask() & (1ull << i)) && !(claim_mask & (1ull << i)))
+				kprintf("stw: cpu %u not claimed at the last try (halting %d)\n", i,
+					(int)__atomic_load_n(&allp[i].halting, __ATOMIC_RELAXED));
 		test_fail(__FILE__, __LINE__, "no stop in %d found every other CPU asleep to claim "
 			  "and left them unsent", CLAIM_TRIES);
+	}
 	kprintf("stw: every other CPU claimed asleep, no STOP sent to it, at try %d\n", tries);
 }
 
@@ -483,11 +495,13 @@ TEST_G(stw, claimed_cpu_woken_waits_for_the_release)
 		return;
 	}
 	int tries = 0;
+	int pct = gc_test_quiesce();	/* (as above) */
 	atomic_store(&woke_cpu, -1);
 	while (atomic_load(&woke_cpu) < 0 && tries++ < CLAIM_TRIES) {
 		test_wait_others_halting();
 		stop_the_world(woke_fn, NULL);
 	}
+	gc_set_percent(pct);
 	int t = atomic_load(&woke_cpu);
 	ASSERT_TRUE(t >= 0);
 	EXPECT_TRUE(atomic_load(&woke_waited));
