@@ -259,20 +259,8 @@ static inline size_t page_index(uintptr_t p)
 	return (p - GC_HEAP_BASE) >> PAGE_SHIFT;
 }
 
-/* The span containing address p, if p is in a heap object's span (INUSE), else NULL.
- * Lock-free; any context. Inline: a marker calls it for every object it scans and
- * every pointer it follows (7% of GCBench's time at one CPU was its calls). */
-static inline struct span *span_of_inheap(uintptr_t p);
-
-static inline struct span *span_of(uintptr_t p)
-{
-	uintptr_t used = __atomic_load_n(&gcheap.arena_used, __ATOMIC_ACQUIRE);
-	if (p < GC_HEAP_BASE || p >= used)
-		return NULL;
-	return span_of_inheap(p);
-}
-
-/* span_of(p) for p already found in [GC_HEAP_BASE, arena_used) (a marker's in_heap). */
+/* span_of(p) below, for p already found in [GC_HEAP_BASE, arena_used) (a marker's
+ * in_heap). */
 static inline struct span *span_of_inheap(uintptr_t p)
 {
 	struct span *s = atomic_load_explicit(&GC_SPANMAP[page_index(p)], memory_order_acquire);
@@ -281,6 +269,17 @@ static inline struct span *span_of_inheap(uintptr_t p)
 	if (p < s->base || p >= s->limit)
 		return NULL;
 	return s;
+}
+
+/* The span containing address p, if p is in a heap object's span (INUSE), else NULL.
+ * Lock-free; any context. Inline: a marker calls it for every object it scans and
+ * every pointer it follows (7% of GCBench's time at one CPU was its calls). */
+static inline struct span *span_of(uintptr_t p)
+{
+	uintptr_t used = __atomic_load_n(&gcheap.arena_used, __ATOMIC_ACQUIRE);
+	if (p < GC_HEAP_BASE || p >= used)
+		return NULL;
+	return span_of_inheap(p);
 }
 
 void heap_init(void);

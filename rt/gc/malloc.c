@@ -169,6 +169,19 @@ static inline void zero_object(uintptr_t x, size_t n)
 	}
 }
 
+/* Debit the allocating goroutine `size` bytes while a cycle marks (pacer_debit):
+ * whether it must assist. Outside a cycle (most of the time) nothing is owed.
+ * Interrupts off. */
+static inline bool alloc_debit(size_t size)
+{
+	if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) == GC_OFF, 1))
+		return false;
+	struct g *g = sched_curg_irqoff();
+	if (!g)
+		panic("gc: allocation of %zu bytes outside a goroutine", size);
+	return pacer_debit(g, size);
+}
+
 /* A small object of spanclass sc, zeroed, the whole way (the fast path's fallback): its
  * address, or 0 when the heap cannot grow. *grew set if the CPU's cache took a span
  * for it; *owe if a cycle marks and the goroutine, debited `size` here, must assist
@@ -199,13 +212,7 @@ static uintptr_t alloc_small(unsigned sc, const struct gc_type *t, size_t n, siz
 		zero_object(x, s->elemsize);
 	if (s->kind == SPAN_TYPED)
 		set_type(s, x, t, n);
-	/* outside a cycle (most of the time) nothing is owed */
-	if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF, 0)) {
-		struct g *g = sched_curg_irqoff();
-		if (!g)
-			panic("gc: allocation of %zu bytes outside a goroutine", size);
-		*owe = pacer_debit(g, size);
-	}
+	*owe = alloc_debit(size);
 	irq_pop();
 	return x;
 }
@@ -355,13 +362,7 @@ static inline __attribute__((always_inline)) void *alloc(size_t size, enum span_
 			hold(&x);
 			if (s->needzero)
 				zero_object(x, s->elemsize);
-			bool owe = false;
-			if (__builtin_expect(atomic_load_explicit(&gc_phase, memory_order_relaxed) != GC_OFF, 0)) {
-				struct g *g = allp[cpu_id()].curg;
-				if (!g)
-					panic("gc: allocation of %zu bytes outside a goroutine", size);
-				owe = pacer_debit(g, size);
-			}
+			bool owe = alloc_debit(size);
 			arch_irq_restore(flags);
 			if (__builtin_expect(owe, 0))
 				return alloc_owed(x, size);
