@@ -23,7 +23,7 @@ HOST_UNDER_pmm     := kernel/pmm.c
 HOST_TESTS := $(patsubst tests/host/test_%.c,%,$(wildcard tests/host/test_*.c))
 HOST_BINS  := $(patsubst %,$(HOST_OUT)/test_%,$(HOST_TESTS))
 
-$(HOST_OUT)/test_%: tests/host/test_%.c tests/host/hosttest_main.c tests/host/hosttest.h $$(HOST_UNDER_$$*) \
+$(HOST_OUT)/test_%: tests/host/test_%.c tests/host/hosttest_main.c tests/host/*.h $$(HOST_UNDER_$$*) \
 		kernel/include/kernel/*.h boot/include/boot/*.h
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $< tests/host/hosttest_main.c $(HOST_UNDER_$*) -o $@

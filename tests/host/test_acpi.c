@@ -16,6 +16,7 @@
  */
 #define HTEST_SUITE "acpi"
 #include "hosttest.h"
+#include "xorshift.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -977,10 +978,7 @@ static uint64_t rng_state = 0x243f6a8885a308d3ull;
 
 static uint32_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
+	return xorshift_next(&rng_state);
 }
 
 /* Random damage with checksums repaired, so the damage reaches the fields. */

@@ -11,6 +11,7 @@
  */
 #define HTEST_SUITE "fdt"
 #include "hosttest.h"
+#include "xorshift.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -1158,10 +1159,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
+	return xorshift_next(&rng_state);
 }
 
 /* Thousands of damaged copies of each real tree: errors are fine, faults are not. */
