@@ -2,7 +2,8 @@
  * rt/gc/stackscan.c: goroutine stacks as roots (DESIGN.md "Stacks are roots").
  *
  * A stack is scanned conservatively within its exact bounds, from the goroutine's
- * stack pointer to the top of its reservation, together with its registers. Stacks
+ * stack pointer to the top of its frames (frames_top: its G and stack-barrier record
+ * above them are not roots), together with its registers. Stacks
  * take no write barrier, so with the insertion barrier a stack that ran after its
  * scan may hold a pointer the heap no longer has: such stacks are scanned again
  * before marking ends (rescans, below).
@@ -23,7 +24,7 @@
  *  3. g runs on another CPU: an IPI asks that CPU (a cross-call, kernel/ipi.h), and
  *     the handler scans g right there: g's registers are in the interrupt frame the
  *     IPI pushed (general and FP/SIMD, arch_frame_gc_areas), its stack is [frame's
- *     sp, top). If that CPU was in a wait loop with interrupts off (a shootdown, a
+ *     sp, frames' top). If that CPU was in a wait loop with interrupts off (a shootdown, a
  *     cross-call) when the call came, it runs it from the loop, on g's own stack: then
  *     it is case 1 there. A CPU with interrupts off delays the scan until it turns them
  *     on (a bounded section); one that never answers within IPI_WAIT_NS is the named
