@@ -13,6 +13,13 @@
  *                      pointer with gc_store and parks with the node only in its frame.
  *                      The hybrid barrier shades the node at the cut; the insertion
  *                      barrier does not, and rescans the stack. The node survives.
+ *   store_into_a_parked_goroutines_stack
+ *                      a goroutine parks holding a pointer to its local; just after
+ *                      marking begins its stack is scanned, then another goroutine takes
+ *                      a white node out of the heap and stores it into that local with
+ *                      gc_store (rt/gc.h: a store into another goroutine's stack takes
+ *                      the barrier), and the parked one does not run again before the
+ *                      cycle ends: the node survives two cycles, intact
  *   spawned_during_mark_survives
  *                      a goroutine spawned while marking, its argument the only
  *                      pointer to a node that is still white: kept
@@ -34,7 +41,9 @@
  * not in the ThreadSanitizer build): the out-parameter test's cut made with a plain
  * NULL store, which the insertion barrier allows and the hybrid one does not:
  * checkmark must panic and name the goroutine's stack as the place the node was
- * found.
+ * found. And tests=gc_missing_cross_stack: the store into the parked goroutine's stack
+ * made plainly, under the insertion barrier: checkmark must panic naming that
+ * goroutine's stack.
  */
 #include <stdint.h>
 #include <kernel/console.h>
@@ -222,6 +231,110 @@ TEST_G(gc_hybrid, cut_pointer_held_by_a_scanned_stack)
 		 * in the victim's reused stack, scanned conservatively, can have marked
 		 * the node early (an earlier round's node at the same address) */
 		EXPECT_TRUE(armed >= 1);
+	}
+	gc_store(&hy.chain, NULL);
+}
+
+/* ---- a store into a parked goroutine's stack -------------------------------------------------- */
+
+static void op_scrub(void);
+
+static struct {
+	struct hnode **box;		/* the parked goroutine's local */
+	struct chan *go_ch, *done_ch, *work_ch, *ack_ch;
+	struct g *parked;
+	bool plain, white_before;
+	uint64_t tag;
+} xs;
+
+static void xs_parked(void *arg)
+{
+	(void)arg;
+	int t = 0;
+	struct hnode *local = NULL;
+	xs.box = &local;
+	__atomic_store_n(&xs.parked, sched_curg(), __ATOMIC_RELEASE);
+	chan_recv(xs.go_ch, &t);		/* parked through the cycle: scanned, never run again */
+	xs.tag = local ? local->tag : 0;
+	gc_keep_alive(local);
+	xs.box = NULL;
+	chan_send(xs.done_ch, &t);
+}
+
+/* Hand the white node into xs_parked's frame and cut the heap's pointer to it; no copy
+ * of it left in this frame or below (the worker runs again until it exits, and a rescan
+ * of its stack would find it). */
+__attribute__((noinline)) static void xs_hand_over(void)
+{
+	struct hnode *x = hy.holder->next;	/* white: gc_test_hold_marking */
+	xs.white_before = !gc_test_marked(x);
+	if (xs.plain)
+		*xs.box = x;			/* (gc_missing_cross_stack) */
+	else
+		gc_store(xs.box, x);		/* another goroutine's stack: the barrier */
+	gc_store(&hy.holder->next, NULL);	/* the parked frame is its only place now */
+}
+
+static void xs_worker(void *arg)
+{
+	(void)arg;
+	int t = 0;
+	chan_recv(xs.work_ch, &t);
+	xs_hand_over();
+	op_scrub();
+	chan_send(xs.ack_ch, &t);
+}
+
+/* Just after marking began, in the collector's goroutine: the parked goroutine's stack
+ * is scanned first, then written. */
+static void xs_hook(void)
+{
+	gc_test_mark_start_hook = NULL;
+	gc_test_scan_stack(xs.parked);
+	handshake(xs.work_ch, xs.ack_ch);
+	atomic_store(&gc_test_hold_marking, false);
+}
+
+/* One round: whether the node was still white when it was handed over. */
+static bool xs_round(bool hybrid, bool plain, unsigned round)
+{
+	uint64_t tag = tagof(round + (hybrid ? 9100 : 9000));
+	build_chain(tag);
+	xs.plain = plain;
+	xs.go_ch = chan_make(sizeof(int), 1);
+	xs.done_ch = chan_make(sizeof(int), 0);
+	xs.work_ch = chan_make(sizeof(int), 1);
+	xs.ack_ch = chan_make(sizeof(int), 0);
+	__atomic_store_n(&xs.parked, NULL, __ATOMIC_RELAXED);
+	go(xs_parked, NULL);
+	go(xs_worker, NULL);
+	struct g *g;
+	while (!(g = __atomic_load_n(&xs.parked, __ATOMIC_ACQUIRE)) || atomic_load(&g->status) != G_WAITING)
+		go_yield();
+	if (plain)
+		kprintf("gc_missing_cross_stack: the node will be in the frame of goroutine %llu\n",
+			(unsigned long long)g->id);
+	atomic_store(&gc_test_hold_marking, true);
+	gc_test_mark_start_hook = xs_hook;
+	gc_collect();			/* checkmark: a node the barrier missed is a panic here */
+	churn();
+	gc_collect();
+	handshake(xs.go_ch, xs.done_ch);
+	EXPECT_EQ(xs.tag, tag);
+	return xs.white_before;
+}
+
+TEST_G(gc_hybrid, store_into_a_parked_goroutines_stack)
+{
+	for (int hybrid = 0, n = barriers("cross-stack"); hybrid < n; hybrid++) {
+		struct gc_test_settings s = select_barrier(hybrid);
+		unsigned armed = 0;
+		for (unsigned r = 0; r < CUT_ROUNDS; r++)
+			armed += xs_round(hybrid, false, r);
+		gc_test_settings_restore(s);
+		kprintf("gc_hybrid: %s barrier: the node was white at the store in %u of %u rounds\n",
+			hybrid ? "hybrid" : "insertion", armed, CUT_ROUNDS);
+		EXPECT_TRUE(armed >= 1);	/* (as in the cut test) */
 	}
 	gc_store(&hy.chain, NULL);
 }
@@ -555,4 +668,15 @@ TEST_G_EXPLICIT(gc_missing_deletion, plain_cut_is_caught)
 		op_round(true, true);	/* checkmark panics in it when the node was white */
 	gc_test_settings_restore(s);
 	EXPECT_TRUE(!"checkmark did not catch the missing deletion barrier");
+}
+
+/* ---- the missing barrier on a store into another goroutine's stack ------------------------------- */
+
+TEST_G_EXPLICIT(gc_missing_cross_stack, plain_store_is_caught)
+{
+	struct gc_test_settings s = select_barrier(false);	/* (the hybrid one shades at the cut) */
+	for (unsigned r = 0; r < CUT_ROUNDS; r++)
+		xs_round(false, true, r);	/* checkmark panics in it when the node was white */
+	gc_test_settings_restore(s);
+	EXPECT_TRUE(!"checkmark did not catch the plain store into a parked goroutine's stack");
 }

@@ -58,7 +58,10 @@
  * object the collector has already scanned can be given a new pointer safely.
  * Outside a collection it costs two loads of a flag, one of the old value and two
  * predictable branches. Stores into a goroutine's own stack and registers need no
- * barrier (stacks are scanned again at the end of marking if they ran). A missing
+ * barrier (stacks are scanned again at the end of marking if they ran). A store into
+ * another goroutine's stack (through a pointer to its locals: `go(worker, &result)`)
+ * does: that goroutine may be parked, scanned already, and not run again before
+ * marking ends (channels' element copies take it themselves). A missing
  * barrier can lose an object: run the program with gccheckmark=1, which finds it and
  * names the slot.
  *
@@ -76,7 +79,8 @@
  * ---- Roots --------------------------------------------------------------------------
  *
  * What the collector starts from: every goroutine's stack (from its stack pointer to
- * its top) and saved registers, and the argument of a goroutine not yet started; the
+ * the top of its frames) and saved registers, and the argument of a goroutine not yet
+ * started; the
  * image's initialised and zeroed data (.data and .bss: a program's own globals need
  * no registration) except the kernel's large tables, which it places in .bss.noscan
  * and .data.noscan (GC_NOSCAN below: interrupt and exception stacks, the page
