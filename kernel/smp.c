@@ -20,6 +20,8 @@
 
 #define AP_STACK_PAGES 4
 
+bool cpu_single;
+
 extern char boot_stack[], boot_stack_top[];
 
 void smp_init_boot_cpu(void)
@@ -160,5 +162,6 @@ void smp_init(void)
 		next++;
 	}
 	cpu_ids_end = next;
+	cpu_single = cpus_described <= 1 && cpu_count() == 1;
 	kprintf("smp: %u of %u CPUs online\n", cpu_count(), cpus_described);
 }

@@ -869,7 +869,7 @@ void gc_init(void)
 		panic("gc_barrier=hybrid: the hybrid barrier needs stack barriers, which are not "
 		      "supported in the ThreadSanitizer build");
 	atomic_store(&gc_mode_boot, atomic_load(&gc_mode));
-	gc_one_cpu = cpu_count() == 1;	/* (mark.c: every CPU is online by now) */
+	gc_one_cpu = cpu_single;	/* (mark.c; kernel/cpu.h: one CPU for good) */
 	gc_alloc_init();	/* (maps the first chunk: the mode first) */
 	gc_stkbar_init();
 	pacer_set_stw(atomic_load(&gc_mode) == GC_MODE_STW);

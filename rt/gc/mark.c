@@ -29,8 +29,8 @@
  * and answering IPIs every few microseconds.
  *
  * A mark bit is set with an atomic OR: markers on other CPUs set other bits of the same
- * word. With one CPU online (gc_one_cpu, fixed at boot: every CPU is up before the
- * collector starts) nothing else can: every write of a mark bit, by a marker, a
+ * word. With one CPU (gc_one_cpu: kernel/cpu.h cpu_single, a machine described with
+ * one, so that no CPU left out of bring-up can arrive late) nothing else can: every write of a mark bit, by a marker, a
  * barrier, the allocator's blackening or a stop's drain, happens with this CPU's
  * interrupts off, so a plain load and store cannot be interleaved with another, and
  * the locked instruction (a store-buffer drain at every object marked) is saved:

@@ -2,14 +2,17 @@
  * tests/boot/sync_test.c: rt/sync.h (semaphore, mutex, rwmutex, once, cond). TEST_G:
  * they run inside the first goroutine once the scheduler runs on every CPU.
  *
- * There is no preemption yet, so a goroutine runs until it parks or yields: the
- * tests yield inside critical sections to force interleavings even on one CPU, and
- * "deterministic" tests wait for a goroutine to be parked with the expected wait
- * reason (wait_parked) before taking the next step.
+ * Most tests yield inside critical sections to force interleavings even on one CPU,
+ * and "deterministic" tests wait for a goroutine to be parked with the expected wait
+ * reason (wait_parked) before taking the next step; mutex_exact_under_preemption
+ * leaves the interleaving to the timer's preemption instead, inside the lock's fast
+ * paths (on a machine with one CPU, the local atomics of kernel/cpu.h cpu_single).
  */
 #include <stdatomic.h>
 #include <string.h>
+#include <kernel/console.h>
 #include <kernel/cpu.h>
+#include <kernel/preempt.h>
 #include <kernel/test.h>
 #include <rt/go.h>
 #include <rt/sched.h>
@@ -72,6 +75,60 @@ TEST_G(sync, mutex_contention_exact)
 	EXPECT_EQ(mu_counter, (uint64_t)MU_GS * MU_ITERS);
 	mutex_unlock(&mu);
 	EXPECT_EQ(atomic_load(&mu_overlap), 0);
+}
+
+/* Goroutines that lock, count and unlock in a loop with no call and no yield until a
+ * deadline: they are interleaved only by the timer's preemption, which lands inside
+ * mutex_lock's and mutex_unlock's fast paths as often as anywhere. The count under the
+ * lock must equal the sum of their own counts, and preemptions must have happened. */
+#define MP_GS_MAX 32			/* twice the CPUs: each CPU has a goroutine to preempt for */
+#define MP_NS 150000000ull		/* 150 ms of looping each */
+static struct mutex mp_mu = MUTEX_INIT;
+static uint64_t mp_counter;		/* mp_mu */
+static _Atomic uint64_t mp_total, mp_preempts;
+
+static void mp_worker(void *arg)
+{
+	uint64_t mine = 0, end = go_now() + MP_NS;
+	while (go_now() < end) {
+		for (int k = 0; k < 256; k++) {
+			mutex_lock(&mp_mu);
+			mp_counter++;
+			mutex_unlock(&mp_mu);
+		}
+		mine += 256;
+	}
+	atomic_fetch_add(&mp_total, mine);
+	atomic_fetch_add(&mp_preempts, sched_curg()->npreempt);
+	wg_done(arg);
+}
+
+TEST_G(sync, mutex_exact_under_preemption)
+{
+	struct wait_group wg = WAIT_GROUP_INIT;
+	mp_counter = 0;
+	atomic_store(&mp_total, 0);
+	atomic_store(&mp_preempts, 0);
+	uint64_t slice = atomic_load(&preempt_slice_ns);
+	if (slice)
+		atomic_store(&preempt_slice_ns, 100000);	/* 100 us: many preemptions */
+	unsigned gs = 2 * cpu_count() < MP_GS_MAX ? 2 * cpu_count() : MP_GS_MAX;
+	wg_add(&wg, gs);
+	for (unsigned i = 0; i < gs; i++)
+		go(mp_worker, &wg);
+	wg_wait(&wg);
+	if (slice)
+		atomic_store(&preempt_slice_ns, slice);
+	mutex_lock(&mp_mu);
+	uint64_t n = mp_counter;
+	mutex_unlock(&mp_mu);
+	kprintf("sync: %llu lock/unlock pairs by %u goroutines, %llu preemptions among them, %s atomics\n",
+		(unsigned long long)n, gs, (unsigned long long)atomic_load(&mp_preempts),
+		MUTEX_LOCAL_OK ? "one CPU's local" : "locked");
+	EXPECT_EQ(n, atomic_load(&mp_total));
+#if !defined(__SANITIZE_THREAD__)	/* (TSan delivers a signal at a call it intercepts: the loop makes none) */
+	EXPECT_TRUE(atomic_load(&mp_preempts) > 0 || !slice);	/* (slice_ms=0: none) */
+#endif
 }
 
 static struct mutex try_mu = MUTEX_INIT;

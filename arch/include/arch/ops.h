@@ -13,6 +13,11 @@
  *   arch_cpu_relax()       spin-wait hint (pause / yield)
  *   arch_irq_window()      in a wait with interrupts off: let pending ones in, then off
  *   arch_cycles()          a monotonic per-CPU cycle counter (TSC / CNTVCT_EL0)
+ *   arch_cas32_local(p, &old, new), arch_fetch_add32_local(p, v)
+ *                          compare-and-swap and fetch-and-add that are atomic against
+ *                          this CPU's own interrupts only: for a machine with one CPU
+ *                          (kernel/cpu.h cpu_single), where nothing else can come
+ *                          between (x86-64: the instruction without its lock prefix)
  */
 #ifndef ARCH_OPS_H
 #define ARCH_OPS_H

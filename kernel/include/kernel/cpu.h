@@ -63,6 +63,12 @@ extern _Atomic unsigned cpus_online;	/* CPUs that came up, the boot CPU included
 extern unsigned cpu_ids_end;	/* every CPU's id is below this (smp_init sets it, before
 				 * anything runs on the others): loops over CPUs stop here */
 extern unsigned cpus_described;	/* enabled CPUs the firmware described */
+/* One CPU, for good: the firmware described one, and it runs (set by smp_init, before
+ * anything else runs; a CPU left out of bring-up could still arrive late, so only a
+ * machine described with one qualifies). Then nothing but this CPU's own interrupts
+ * can come between its accesses to memory, and an atomic only against them
+ * (arch_cas32_local) does what a locked one would. */
+extern bool cpu_single;
 
 static inline struct cpu *cpu_this(void) { return (struct cpu *)arch_percpu(); }
 static inline unsigned cpu_id(void) { return cpu_this()->id; }

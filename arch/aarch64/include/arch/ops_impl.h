@@ -7,6 +7,28 @@
 
 #define ARCH_NAME "aarch64"
 
+#include <stdatomic.h>
+
+/* <arch/ops.h>'s read-modify-writes atomic against this CPU's interrupts only: an
+ * exclusive pair without the acquire and release barriers (no single instruction
+ * without them would be cheaper), fenced for the compiler on both sides. */
+static inline bool arch_cas32_local(_Atomic uint32_t *p, uint32_t *old, uint32_t new)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	bool ok = atomic_compare_exchange_strong_explicit(p, old, new, memory_order_relaxed,
+							  memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	return ok;
+}
+
+static inline uint32_t arch_fetch_add32_local(_Atomic uint32_t *p, uint32_t v)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	uint32_t old = atomic_fetch_add_explicit(p, v, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	return old;
+}
+
 #define DAIF_F (1ul << 6)	/* PSTATE.F: FIQs masked */
 #define DAIF_I (1ul << 7)	/* PSTATE.I: IRQs masked */
 

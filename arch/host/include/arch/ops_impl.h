@@ -38,6 +38,8 @@
 
 #define ARCH_NAME "host"
 
+#include "../../../x86_64/include/arch/local_atomic_impl.h"	/* (an x86-64 host) */
+
 extern __thread int host_irq_off;
 extern __thread int host_irq_pending;
 extern __thread void *host_percpu;

@@ -7,6 +7,8 @@
 
 #define ARCH_NAME "x86_64"
 
+#include <arch/local_atomic_impl.h>
+
 static inline unsigned long arch_irq_save(void)
 {
 	unsigned long flags;
