@@ -422,7 +422,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	g->schedlink = NULL;
 	g->npreempt = 0;
 	libc_state_init(&g->libc);
-	arch_context_init(&g->ctx, g->stack.top - G_STACK_RESERVED, g_entry, g);
+	arch_context_init(&g->ctx, g_frames_top(g), g_entry, g);
 	g->gc_system = false;
 	g->gc_noroots = false;
 	atomic_store(&g->status, G_RUNNABLE);

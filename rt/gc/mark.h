@@ -159,7 +159,8 @@ void gc_stkbar_install(struct g *g, uintptr_t sp, uintptr_t fp, uintptr_t pc);
 /* g, not running, about to: put back its barriers (the cycle is over). */
 void gc_stkbar_remove(struct g *g);
 /* A rescan of g (stopped at sp, fp, pc) must read [sp, the result) whole; above it,
- * only the pages written since the mark began. g's top when barriers do not apply. */
+ * only the pages written since the mark began. The top of g's frames (g_frames_top)
+ * when barriers do not apply. */
 uintptr_t gc_stkbar_bound(const struct g *g, uintptr_t sp, uintptr_t fp, uintptr_t pc);
 
 /* Zero GC_SCRUB_BYTES of the stack below the caller (stackscan.c): the collector's own

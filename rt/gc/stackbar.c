@@ -295,7 +295,7 @@ NO_SANITIZE void gc_stkbar_remove(struct g *g)
 
 NO_SANITIZE uintptr_t gc_stkbar_bound(const struct g *g, uintptr_t sp, uintptr_t fp, uintptr_t pc)
 {
-	uintptr_t top = g->stack.top;
+	uintptr_t top = g_frames_top(g);
 	const struct stkbar_buf *b = buf_of(g);
 	if (!gc_stkbar_active || !g->gc_stkbar || b->cycle != atomic_load(&gc_cycle))
 		return top;

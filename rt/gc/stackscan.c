@@ -2,7 +2,7 @@
  * rt/gc/stackscan.c: goroutine stacks as roots (DESIGN.md "Stacks are roots").
  *
  * A stack is scanned conservatively within its exact bounds, from the goroutine's
- * stack pointer to the top of its frames (frames_top: its G and stack-barrier record
+ * stack pointer to the top of its frames (g_frames_top: its G and stack-barrier record
  * above them are not roots), together with its registers. Stacks
  * take no write barrier, so with the insertion barrier a stack that ran after its
  * scan may hold a pointer the heap no longer has: such stacks are scanned again
@@ -133,23 +133,18 @@ static inline bool on_stack(const struct g *g, uintptr_t a)
 	return a >= g->stack.base && a < g->stack.top;
 }
 
-/* The top of g's frames: above them its stack-barrier record and the G itself
- * (rt/sched.h), which hold no roots (code addresses, stack bounds, links between Gs,
- * which live in their stacks' top pages, and newlib's state, in pages of its own),
- * except the G's saved context and its argument, which scan_saved scans by name. Half
- * a kilobyte a goroutine not read: with 10,000 parked ones, about half of what their
- * stacks held from sp up, in cache lines nothing else touches. */
-static inline uintptr_t frames_top(const struct g *g)
-{
-	return g->stack.top - G_STACK_RESERVED;
-}
-
+/* Scans stop at the top of g's frames (rt/sched.h g_frames_top): above them the
+ * stack-barrier record and the G hold no roots (code addresses, stack bounds, links
+ * between Gs, which live in their stacks' top pages, and newlib's state, in pages of
+ * its own) but the G's saved context and its argument, which scan_saved reads by
+ * name. Half a kilobyte a goroutine not read: with 10,000 parked ones, about half of
+ * what their stacks held from sp up, in cache lines nothing else touches. */
 /* From this function's own frame to the top of g's stack: the caller's spilled
  * registers are in its frame, above ours. */
 NO_SANITIZE __attribute__((noinline)) static void scan_from_my_frame(struct g *g, struct gcwork *w)
 {
 	uintptr_t lo = (uintptr_t)__builtin_frame_address(0);
-	gc_scan_conservative(lo, frames_top(g), w);
+	gc_scan_conservative(lo, g_frames_top(g), w);
 	__asm__ volatile("" ::: "memory");	/* not a tail call */
 }
 
@@ -166,7 +161,7 @@ NO_SANITIZE __attribute__((noinline)) static void scan_here_spilled(struct g *g,
 /*
  * A rescan reads [sp, bound) whole and, above the bound the stack barriers give
  * (stackbar.c), only the pages written since the mark began (their dirty state: the
- * take at mark start). The bytes it read. top need not be page-aligned (frames_top):
+ * take at mark start). The bytes it read. top need not be page-aligned (g_frames_top):
  * the page it falls in is looked at whole, and read only up to it.
  */
 static uint64_t scan_written(uintptr_t lo, uintptr_t top, struct gcwork *w)
@@ -192,10 +187,8 @@ static uint64_t scan_written(uintptr_t lo, uintptr_t top, struct gcwork *w)
 NO_SANITIZE static uint64_t scan_range(struct g *g, uintptr_t lo, uintptr_t fp, uintptr_t pc, bool rescan,
 				       struct gcwork *w)
 {
-	uintptr_t top = frames_top(g);
-	uintptr_t hi = rescan ? gc_stkbar_bound(g, lo, fp, pc) : top;
-	if (hi > top)
-		hi = top;
+	uintptr_t top = g_frames_top(g);
+	uintptr_t hi = rescan ? gc_stkbar_bound(g, lo, fp, pc) : top;	/* (<= top) */
 	if (lo >= top)
 		return 0;	/* a goroutine that has not started: no frame yet */
 	gc_scan_conservative(lo, hi, w);
@@ -238,7 +231,7 @@ static uint64_t scan_here(struct g *g, struct gcwork *w, bool rescan)
 		bytes = scan_range(g, lo, arch_frame_fp(f), arch_frame_pc(f), rescan, w);
 		if (rescan) {
 			atomic_fetch_add_explicit(&gc_term_rescan_bytes, bytes, memory_order_relaxed);
-			atomic_fetch_add_explicit(&gc_term_rescan_total, frames_top(g) - lo, memory_order_relaxed);
+			atomic_fetch_add_explicit(&gc_term_rescan_total, g_frames_top(g) - lo, memory_order_relaxed);
 		}
 	}
 	gc_cpus[c->id].scanning = NULL;
@@ -293,14 +286,14 @@ NO_SANITIZE static void scan_saved(struct g *g, struct gcwork *w, bool rescan, u
 		return;		/* see "Stale words" */
 	unsigned me = cpu_id();
 	gc_cpus[me].scanning = g;
-	uintptr_t sp = arch_context_sp(&g->ctx), start = frames_top(g);
+	uintptr_t sp = arch_context_sp(&g->ctx), start = g_frames_top(g);
 	gc_scan_conservative((uintptr_t)&g->ctx, (uintptr_t)(&g->ctx + 1), w);
 	gc_scan_conservative((uintptr_t)&g->arg, (uintptr_t)(&g->arg + 1), w);
 	if (g->stack.top && on_stack(g, sp)) {
 		uint64_t n = scan_range(g, sp, arch_context_fp(&g->ctx), arch_context_pc(&g->ctx), rescan, w);
 		if (rescan) {
 			*bytes += n;
-			*total += sp < frames_top(g) ? frames_top(g) - sp : 0;
+			*total += sp < g_frames_top(g) ? g_frames_top(g) - sp : 0;
 		}
 	} else if (g->stack.top && sp != start && sp != (start & ~(uintptr_t)15))
 		panic("gc: goroutine %llu's saved sp 0x%lx is outside its stack [0x%lx, 0x%lx)",
@@ -516,7 +509,7 @@ NO_SANITIZE static void prefetch_ahead(const struct g *g)
 	if (!n1)
 		return;
 #if !defined(__SANITIZE_THREAD__)	/* (arch_context_sp is not inlined there: a racy read it reports) */
-	uintptr_t sp = arch_context_sp(&n1->ctx), top = frames_top(n1);
+	uintptr_t sp = arch_context_sp(&n1->ctx), top = g_frames_top(n1);
 	if (top && sp < top && top - sp < (64u << 10))
 		for (unsigned k = 0; k < STACK_PREFETCH_LINES && sp + 64 * k < top; k++)
 			__builtin_prefetch((const void *)(sp + 64 * k));

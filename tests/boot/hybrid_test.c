@@ -139,14 +139,21 @@ static void victim(void *arg)
 	chan_send(hy.done_ch, &t);
 }
 
+/* The goroutine *gp names once it has published itself there and parked. */
+static struct g *await_parked(struct g **gp)
+{
+	struct g *g;
+	while (!(g = __atomic_load_n(gp, __ATOMIC_ACQUIRE)) || atomic_load(&g->status) != G_WAITING)
+		go_yield();
+	return g;
+}
+
 /* The victim, parked in its first receive. */
 static void start_victim(void)
 {
 	__atomic_store_n(&hy.victim, NULL, __ATOMIC_RELAXED);
 	go(victim, NULL);
-	struct g *g;
-	while (!(g = __atomic_load_n(&hy.victim, __ATOMIC_ACQUIRE)) || atomic_load(&g->status) != G_WAITING)
-		go_yield();
+	await_parked(&hy.victim);
 }
 
 /* Just after marking began, in the collector's goroutine. */
@@ -308,9 +315,7 @@ static bool xs_round(bool hybrid, bool plain, unsigned round)
 	__atomic_store_n(&xs.parked, NULL, __ATOMIC_RELAXED);
 	go(xs_parked, NULL);
 	go(xs_worker, NULL);
-	struct g *g;
-	while (!(g = __atomic_load_n(&xs.parked, __ATOMIC_ACQUIRE)) || atomic_load(&g->status) != G_WAITING)
-		go_yield();
+	struct g *g = await_parked(&xs.parked);
 	if (plain)
 		kprintf("gc_missing_cross_stack: the node will be in the frame of goroutine %llu\n",
 			(unsigned long long)g->id);

@@ -105,6 +105,14 @@ struct g {
 #define G_STKBAR_BYTES	 256
 #define G_STACK_RESERVED (G_STKBAR_BYTES + G_HDR_BYTES)
 
+/* The top of g's frames: its first frame is built just below (sched.c's spawn); the
+ * stack-barrier record and the G above are not frames, and the collector's scans of
+ * the stack stop here (rt/gc/stackscan.c). */
+static inline uintptr_t g_frames_top(const struct g *g)
+{
+	return g->stack.top - G_STACK_RESERVED;
+}
+
 /* The action a G asks of its CPU's scheduler loop when it switches to it. */
 enum p_action {
 	P_NONE = 0,

@@ -89,8 +89,8 @@ void mutex_unlock_slow(struct mutex *m, uint32_t new_state);
 /*
  * The fast paths inline, as Go inlines Lock's and Unlock's: one atomic each. On a
  * machine with one CPU (cpu_single) that atomic need only be one against this CPU's
- * interrupts (arch_cas32_local: on x86-64 the instruction without its lock prefix,
- * a third of an uncontended lock's cost); the slow halves keep their ordinary atomics,
+ * interrupts (arch_cas32_local: on x86-64 the instruction without its lock prefix;
+ * 4.6 against 5.2 ns a lock and unlock hosted); the slow halves keep their ordinary atomics,
  * which are that and more. Not in the ThreadSanitizer build, which sees only the
  * ordinary ones.
  */
