@@ -415,6 +415,15 @@ void gc_scan_stack(struct g *g)
 			atomic_compare_exchange_strong(&g->gc_scancycle, &old, cyc);
 			return;
 		}
+		if (base == G_RUNNING && !(st & G_SCAN) && g->gc_noroots) {
+			/* never scanned ("Stale words"): no IPI to the collector's own goroutine
+			 * marking on another CPU (read once it was seen running: its own write
+			 * came before; under ThreadSanitizer, whose signals wait for an
+			 * intercepted call, such an IPI went unanswered for 10 s once) */
+			uint32_t old = atomic_load(&g->gc_scancycle);
+			atomic_compare_exchange_strong(&g->gc_scancycle, &old, cyc);
+			return;
+		}
 		if (base == G_RUNNING && !(st & G_SCAN)) {		/* case 3 */
 			struct p *p = __atomic_load_n(&g->p, __ATOMIC_ACQUIRE);
 			if (p && scan_remote(g, p->id))
