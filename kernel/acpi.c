@@ -6,7 +6,9 @@
  *   RSDP ──► XSDT (revision >= 2 and an XSDT address) or RSDT ──► entries
  *                                                                  ├─ "APIC" MADT: CPUs,
  *                                                                  │   IOAPICs, overrides
- *                                                                  ├─ "FACP" FADT: PM timer
+ *                                                                  ├─ "FACP" FADT: PM timer,
+ *                                                                  │   PM1 control ──► DSDT:
+ *                                                                  │   the \_S5 package
  *                                                                  └─ "HPET" HPET: base
  *
  * What it trusts: nothing. Every table lives in firmware memory that the loader
@@ -33,8 +35,17 @@
  * is ignored: the first one in the root table wins. Tables we do not read are not
  * mapped past their header, so a broken SSDT does not stop the boot.
  *
+ * Soft-off (S5) is optional, so nothing about it stops the boot: a missing or broken
+ * DSDT, a malformed \_S5, ports past the I/O space leave have_s5 false and the reason
+ * in s5_missing. There is no AML interpreter: the DSDT is searched for the one
+ * construct firmware uses for it, Name (_S5, Package () {SLP_TYPa, SLP_TYPb, ...})
+ * (NameOp, an optional root prefix, "_S5_", PackageOp, PkgLength, NumElements, then
+ * integer constants); an \_S5 that is a method, or one defined only in an SSDT, is
+ * not found (said in s5_missing).
+ *
  * Layouts (ACPI 6.5, section 5.2): RSDP 5.2.5.3, header 5.2.6, MADT 5.2.12,
- * FADT 5.2.9, HPET (IA-PC HPET spec 1.0a, table 3).
+ * FADT 5.2.9, HPET (IA-PC HPET spec 1.0a, table 3); AML encodings 20.2 (NameOp 0x08,
+ * PackageOp 0x12, PkgLength 20.2.4, integer constants 20.2.3).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -71,9 +82,18 @@
 #define MADT_CPU_ONLINE_CAPABLE	(1u << 1)
 
 /* FADT fields we read; each is read only when the table's length covers it. */
+#define FADT_DSDT		40	/* u32 physical address */
+#define FADT_SMI_CMD		48	/* u32 I/O port */
+#define FADT_ACPI_ENABLE	52	/* u8 */
+#define FADT_PM1A_CNT_BLK	64	/* u32 I/O port */
+#define FADT_PM1B_CNT_BLK	68	/* u32 I/O port */
 #define FADT_PM_TMR_BLK		76	/* u32 I/O port */
+#define FADT_PM1_CNT_LEN	89	/* u8, at least 2 */
 #define FADT_PM_TMR_LEN		91	/* u8, 4 when the PM timer exists */
 #define FADT_FLAGS		112	/* u32 */
+#define FADT_X_DSDT		140	/* u64 physical address */
+#define FADT_X_PM1A_CNT_BLK	172	/* generic address structure, 12 bytes */
+#define FADT_X_PM1B_CNT_BLK	184	/* generic address structure, 12 bytes */
 #define FADT_X_PM_TMR_BLK	208	/* generic address structure, 12 bytes */
 #define FADT_TMR_VAL_EXT	(1u << 8)
 #define FADT_HW_REDUCED_ACPI	(1u << 20)
@@ -466,6 +486,183 @@ static int acpi_parse_fadt(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 	return 0;
 }
 
+/* ---- soft-off (S5) ------------------------------------------------------------- */
+
+#define AML_NAME_OP		0x08
+#define AML_ROOT_PREFIX		'\\'
+#define AML_PACKAGE_OP		0x12
+#define SLP_TYP_MAX		7	/* a 3-bit field of PM1 control */
+
+/* An AML integer constant at p (before end): Zero, One, Ones or a Byte, Word, DWord or
+ * QWord prefix and its value. The bytes it takes, 0 when there is none or it is cut. */
+static unsigned aml_integer(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+	if (p >= end)
+		return 0;
+	size_t room = (size_t)(end - p);
+	switch (p[0]) {
+	case 0x00: *v = 0; return 1;				/* ZeroOp */
+	case 0x01: *v = 1; return 1;				/* OneOp */
+	case 0xff: *v = UINT64_MAX; return 1;			/* OnesOp */
+	case 0x0a: if (room < 2) return 0; *v = p[1]; return 2;			/* BytePrefix */
+	case 0x0b: if (room < 3) return 0; *v = acpi_le16(p + 1); return 3;	/* WordPrefix */
+	case 0x0c: if (room < 5) return 0; *v = acpi_le32(p + 1); return 5;	/* DWordPrefix */
+	case 0x0e: if (room < 9) return 0; *v = acpi_le64(p + 1); return 9;	/* QWordPrefix */
+	}
+	return 0;
+}
+
+/* A PkgLength at p (before end): its value in *len, the bytes it takes, or 0 when it
+ * is cut or malformed (bits 5-4 of a lead byte followed by others must be zero). */
+static unsigned aml_pkglength(const uint8_t *p, const uint8_t *end, uint32_t *len)
+{
+	if (p >= end)
+		return 0;
+	unsigned follow = p[0] >> 6;
+	if ((size_t)(end - p) < follow + 1)
+		return 0;
+	if (follow == 0) {
+		*len = p[0] & 0x3f;
+		return 1;
+	}
+	if (p[0] & 0x30)
+		return 0;
+	uint32_t v = p[0] & 0x0f;
+	for (unsigned i = 0; i < follow; i++)
+		v |= (uint32_t)p[1 + i] << (4 + 8 * i);
+	*len = v;
+	return follow + 1;
+}
+
+/*
+ * Find Name (_S5, Package () {a, b, ...}) in the AML aml[0, n): 0 with the SLP_TYP
+ * values, or -1 with the reason in why. An "_S5_" in any other place (a method's
+ * name, a string, a reference) is passed over. One element gives both values.
+ */
+static int aml_find_s5(const uint8_t *aml, size_t n, uint8_t *typa, uint8_t *typb, char *why,
+		       size_t whylen)
+{
+	const uint8_t *end = aml + n;
+	for (size_t i = 1; i + 4 < n; i++) {
+		if (memcmp(aml + i, "_S5_", 4) != 0)
+			continue;
+		bool named = aml[i - 1] == AML_NAME_OP ||
+			     (i >= 2 && aml[i - 1] == AML_ROOT_PREFIX && aml[i - 2] == AML_NAME_OP);
+		if (!named || aml[i + 4] != AML_PACKAGE_OP)
+			continue;
+		const uint8_t *pkg = aml + i + 5;
+		uint32_t pkglen;
+		unsigned k = aml_pkglength(pkg, end, &pkglen);
+		if (k == 0 || pkglen < k + 1 || pkglen > (size_t)(end - pkg)) {
+			snprintf(why, whylen, "ACPI DSDT: \\_S5 package at offset %zu has a bad length",
+				 ACPI_HDR_LEN + i + 4);
+			return -1;
+		}
+		const uint8_t *q = pkg + k, *pend = pkg + pkglen;
+		uint8_t count = *q++;
+		uint64_t v[2] = { 0, 0 };
+		for (unsigned e = 0; e < 2 && e < count; e++) {
+			unsigned used = aml_integer(q, pend, &v[e]);
+			if (used == 0) {
+				snprintf(why, whylen,
+					 "ACPI DSDT: \\_S5 element %u is not an integer constant", e);
+				return -1;
+			}
+			q += used;
+		}
+		if (count == 0) {
+			snprintf(why, whylen, "ACPI DSDT: \\_S5 package is empty");
+			return -1;
+		}
+		if (count == 1)
+			v[1] = v[0];
+		for (unsigned e = 0; e < 2; e++)
+			if (v[e] > SLP_TYP_MAX) {
+				snprintf(why, whylen,
+					 "ACPI DSDT: \\_S5 SLP_TYP%c 0x%llx does not fit its 3 bits",
+					 e ? 'b' : 'a', (unsigned long long)v[e]);
+				return -1;
+			}
+		*typa = (uint8_t)v[0];
+		*typb = (uint8_t)v[1];
+		return 0;
+	}
+	snprintf(why, whylen,
+		 "ACPI DSDT: no Name (_S5, Package ...) (a method, or in an SSDT: not read)");
+	return -1;
+}
+
+/* A PM1 control port of the FADT: the X_ field when it is an I/O address, else the
+ * 32-bit one. 0 when neither is there. */
+static uint64_t fadt_port(const uint8_t *t, uint32_t len, uint32_t xoff, uint32_t off)
+{
+	uint64_t port = 0;
+	if (len >= xoff + GAS_LEN && t[xoff + GAS_SPACE] == GAS_SPACE_IO)
+		port = acpi_le64(t + xoff + GAS_ADDRESS);
+	if (port == 0 && len >= off + 4)
+		port = acpi_le32(t + off);
+	return port;
+}
+
+/* The S5 registers: PM1 control from the FADT, SLP_TYP from the DSDT's \_S5. Never
+ * fails the parse (see the top): have_s5, or the reason in s5_missing. */
+static void acpi_parse_s5(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
+{
+	struct platform *p = c->out;
+	char *why = p->s5_missing;
+	size_t whylen = sizeof p->s5_missing;
+	uint32_t flags = len >= FADT_FLAGS + 4 ? acpi_le32(t + FADT_FLAGS) : 0;
+
+	if (flags & FADT_HW_REDUCED_ACPI) {
+		snprintf(why, whylen, "ACPI FADT: hardware-reduced ACPI (sleep registers not supported)");
+		return;
+	}
+	uint64_t a = fadt_port(t, len, FADT_X_PM1A_CNT_BLK, FADT_PM1A_CNT_BLK);
+	uint64_t b = fadt_port(t, len, FADT_X_PM1B_CNT_BLK, FADT_PM1B_CNT_BLK);
+	if (a == 0) {
+		snprintf(why, whylen, "ACPI FADT: no PM1a control block");
+		return;
+	}
+	if (len >= FADT_PM1_CNT_LEN + 1 && t[FADT_PM1_CNT_LEN] < 2) {
+		snprintf(why, whylen, "ACPI FADT: PM1_CNT_LEN %u is shorter than 2",
+			 (unsigned)t[FADT_PM1_CNT_LEN]);
+		return;
+	}
+	if (a > 0xffff - 1 || b > 0xffff - 1) {
+		snprintf(why, whylen, "ACPI FADT: PM1%c_CNT_BLK port 0x%llx is past the I/O port space",
+			 a > 0xffff - 1 ? 'a' : 'b', (unsigned long long)(a > 0xffff - 1 ? a : b));
+		return;
+	}
+	uint64_t smi = len >= FADT_SMI_CMD + 4 ? acpi_le32(t + FADT_SMI_CMD) : 0;
+	if (smi > 0xffff) {
+		snprintf(why, whylen, "ACPI FADT: SMI_CMD port 0x%llx is past the I/O port space",
+			 (unsigned long long)smi);
+		return;
+	}
+	uint64_t dsdt = len >= FADT_X_DSDT + 8 ? acpi_le64(t + FADT_X_DSDT) : 0;
+	if (dsdt == 0 && len >= FADT_DSDT + 4)
+		dsdt = acpi_le32(t + FADT_DSDT);
+	if (dsdt == 0) {
+		snprintf(why, whylen, "ACPI FADT: no DSDT");
+		return;
+	}
+	/* the DSDT's errors go to s5_missing, not to the parse's error */
+	struct acpi_ctx d = { c->pa, c->out, why, whylen };
+	uint32_t dlen;
+	const uint8_t *dt = acpi_map_table(&d, dsdt, "DSDT", ACPI_HDR_LEN, &dlen);
+	uint8_t typa, typb;
+	if (!dt || aml_find_s5(dt + ACPI_HDR_LEN, dlen - ACPI_HDR_LEN, &typa, &typb, why, whylen) < 0)
+		return;
+	p->have_s5 = true;
+	p->pm1a_cnt = (uint16_t)a;
+	p->pm1b_cnt = (uint16_t)b;
+	p->slp_typa = typa;
+	p->slp_typb = typb;
+	p->smi_cmd = (uint16_t)smi;
+	p->acpi_enable = len >= FADT_ACPI_ENABLE + 1 ? t[FADT_ACPI_ENABLE] : 0;
+	why[0] = '\0';
+}
+
 /* Read the HPET's base address; it must be in system memory. */
 static int acpi_parse_hpet(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 {
@@ -545,9 +742,14 @@ int acpi_parse(const struct phys_access *pa, uint64_t rsdp_phys, struct platform
 	if (!(t = acpi_map_table(&c, madt, "APIC", MADT_ENTRIES, &len)) ||
 	    acpi_parse_madt(&c, t, len) < 0)
 		return -1;
-	if (fadt && (!(t = acpi_map_table(&c, fadt, "FACP", ACPI_HDR_LEN, &len)) ||
-		     acpi_parse_fadt(&c, t, len) < 0))
-		return -1;
+	if (fadt) {
+		if (!(t = acpi_map_table(&c, fadt, "FACP", ACPI_HDR_LEN, &len)) ||
+		    acpi_parse_fadt(&c, t, len) < 0)
+			return -1;
+		acpi_parse_s5(&c, t, len);
+	} else {
+		snprintf(out->s5_missing, sizeof out->s5_missing, "ACPI: no FADT");
+	}
 	if (hpet && (!(t = acpi_map_table(&c, hpet, "HPET", HPET_MIN_LEN, &len)) ||
 		     acpi_parse_hpet(&c, t, len) < 0))
 		return -1;

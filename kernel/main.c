@@ -143,6 +143,22 @@ static void interrupts_init(void)
 	arch_irq_enable();
 }
 
+/* Hand the firmware interfaces the platform described to the arch (power-off). */
+static void firmware_init(void)
+{
+	const struct platform *p = &boot_platform;
+	arch_firmware_init(&(struct arch_firmware){
+		.psci_conduit = p->psci,
+		.acpi_s5 = p->have_s5,
+		.pm1a_cnt = p->pm1a_cnt,
+		.pm1b_cnt = p->pm1b_cnt,
+		.slp_typa = p->slp_typa,
+		.slp_typb = p->slp_typb,
+		.smi_cmd = p->smi_cmd,
+		.acpi_enable = p->acpi_enable,
+	});
+}
+
 static void banner(const struct bootinfo *bi)
 {
 	char cpu[64];
@@ -163,6 +179,15 @@ static void banner(const struct bootinfo *bi)
 		(unsigned long long)bi->kernel_phys, (unsigned long long)(bi->kernel_size >> 10));
 	if (p->model[0])
 		kprintf("machine: %s\n", p->model);
+	if (p->have_s5)
+		kprintf("power-off: ACPI S5 (PM1a control 0x%x, SLP_TYP %u/%u)\n", p->pm1a_cnt,
+			p->slp_typa, p->slp_typb);
+	else if (bi->acpi_rsdp)
+		kprintf("power-off: halts, no ACPI S5 (%s)\n", p->s5_missing);
+	else if (p->psci != PSCI_NONE)
+		kprintf("power-off: PSCI SYSTEM_OFF (%s)\n", p->psci == PSCI_HVC ? "hvc" : "smc");
+	else if (bi->dtb && bi->boot_path != BOOT_PATH_HOSTED)
+		kprintf("power-off: halts, no PSCI in the device tree\n");
 	if (cmdline_copy[0])
 		kprintf("command line: %s\n", cmdline_copy);
 }
@@ -246,7 +271,7 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 		panic("%s", boot_error);
 	if (bi->dtb && platform_init_dtb(bi, err, sizeof(err)))
 		panic("%s", err);
-	arch_firmware_init(boot_platform.psci);
+	firmware_init();
 	memory_init(bi);
 	if (boot_platform.have_uart) {
 		void *uart = vm_map_phys(boot_platform.uart.base, boot_platform.uart.size ? boot_platform.uart.size : PAGE_SIZE, true);
@@ -256,6 +281,7 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 	}
 	if (bi->acpi_rsdp && platform_init_acpi(bi, err, sizeof(err)))
 		panic("%s", err);
+	firmware_init();	/* again, with what the ACPI tables added */
 	arch_cycles_init(boot_platform.have_pm_timer ? boot_platform.pm_timer_port : 0);
 	clock_init();
 	interrupts_init();

@@ -93,6 +93,7 @@ class Case:
         self.qemu_args = []       # extra QEMU arguments ("qemu:ARGS" fields)
         self.app = None           # a program's image ("app:NAME" field), else the default
         self.script = []          # console input: ("wait", regex) / ("send", bytes) / ("close",)
+        self.exit_device = True   # False: "noexit:", QEMU without its exit device
 
     @property
     def id(self):
@@ -151,7 +152,7 @@ def parse_matrix(text, filename="matrix.txt"):
             raise MatrixError("%s: %s" % (where, e))
         if smp < 1 or timeout <= 0 or not 0 <= expect <= 255:
             raise MatrixError("%s: smp must be >= 1, timeout > 0, expect 0..255" % where)
-        regexes, qemu_args, app, script = [], [], None, []
+        regexes, qemu_args, app, script, noexit = [], [], None, [], False
         for r in f[7:]:
             if r.startswith("qemu:"):
                 qemu_args += shlex.split(r[len("qemu:"):])
@@ -178,6 +179,9 @@ def parse_matrix(text, filename="matrix.txt"):
             if r == "close:":
                 script.append(("close",))
                 continue
+            if r == "noexit:":
+                noexit = True
+                continue
             if r.startswith("app:"):
                 app = r[len("app:"):]
                 if not CASE_NAME_RE.match(app):
@@ -191,6 +195,10 @@ def parse_matrix(text, filename="matrix.txt"):
         case.qemu_args = qemu_args
         case.app = app
         case.script = script
+        if noexit and (arch == qemu.HOST_ARCH or expect != 0):
+            raise MatrixError("%s: noexit: is for QEMU cases expecting 0 (a power-off without "
+                              "the exit device carries no status)" % where)
+        case.exit_device = not noexit
         if case.id in seen:
             raise MatrixError("%s: case %s already defined at %s" % (where, case.id, seen[case.id]))
         seen[case.id] = where
@@ -316,7 +324,7 @@ def judge(case, run):
                        % (case.timeout, TAIL_LINES))
         v.tail = out.lines[-TAIL_LINES:]
     else:
-        status, why = qemu.map_exit(case.arch, run.rc)
+        status, why = qemu.map_exit(case.arch, run.rc, case.exit_device)
         if status is None:
             reasons.append(why)
         elif status != case.expect:
@@ -512,7 +520,7 @@ def boot_case(case, build, log_dir, run):
     with open(log_path, "wb") as log:
         try:
             argv, cleanup = qemu.build_cmd(case.arch, case.path, image, case.cmdline,
-                                           smp=case.smp)
+                                           smp=case.smp, exit_device=case.exit_device)
             argv = argv + case.qemu_args
         except qemu.QemuError as e:
             log.write(("### %s\n" % e).encode())

@@ -5,7 +5,8 @@ Every host tool that boots the image (tools/run.py for `make run`,
 tools/boottest.py for the boot-test matrix) builds its QEMU command here, so a
 flag is fixed once for all of them.
 
-    build_cmd(arch, path, image, cmdline, smp=1, mem="512M", interactive=False)
+    build_cmd(arch, path, image, cmdline, smp=1, mem="512M", interactive=False,
+              exit_device=True)
         -> (argv, cleanup)
 
 arch is "x86_64" or "aarch64"; path is "uefi" (firmware boots the EFI system
@@ -17,7 +18,7 @@ cleanup() removes the copy and must be called once QEMU has exited. Copying
 also keeps parallel runs apart and keeps the build output unchanged (OVMF
 without a flash variable store writes an NvVars file to the ESP).
 
-    map_exit(arch, rc) -> (status or None, reason)
+    map_exit(arch, rc, exit_device=True) -> (status or None, reason)
 
 turns QEMU's exit code into the kernel's power-off status (0 all tests passed,
 1 some test failed, 2 panic), see below.
@@ -112,7 +113,8 @@ def check_arch_path(arch, path):
                         % (path, ", ".join(PATHS + (DISK_PATH,))))
 
 
-def build_cmd(arch, path, image, cmdline, smp=1, mem="512M", interactive=False):
+def build_cmd(arch, path, image, cmdline, smp=1, mem="512M", interactive=False,
+              exit_device=True):
     """Return (argv, cleanup) to boot `image` on `arch` through `path`.
 
     cmdline None leaves the command line alone: the ESP's own cmdline.txt on
@@ -141,14 +143,14 @@ def build_cmd(arch, path, image, cmdline, smp=1, mem="512M", interactive=False):
         argv += ["-bios", FIRMWARE[arch]]
         if arch == "aarch64":
             argv += ["-boot", "menu=on,splash-time=0"]
-    if arch == "aarch64":
+    if arch == "aarch64" and exit_device:
         argv += ["-semihosting"]
     argv += ["-net", "none", "-no-reboot"]
     if interactive:
         argv += ["-nographic", "-serial", "mon:stdio"]
     else:
         argv += ["-display", "none", "-serial", "stdio", "-monitor", "none"]
-    if arch == "x86_64":
+    if arch == "x86_64" and exit_device:
         argv += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
     if path == "direct":
@@ -248,7 +250,7 @@ def gpt_esp_offset(img, hdr):
     return first * 512
 
 
-def map_exit(arch, rc):
+def map_exit(arch, rc, exit_device=True):
     """Map QEMU's exit code `rc` to the kernel's power-off status.
 
     Returns (status, None), or (None, reason) when QEMU did not carry one.
@@ -259,11 +261,20 @@ def map_exit(arch, rc):
     which the caller accepts as 0 only next to a clean summary line.
     host: the process's exit status is v.
     A negative rc is death by a signal (the runner's timeout kill).
+    Without the exit device (build_cmd's exit_device False: no isa-debug-exit,
+    no semihosting) the kernel powers the machine off itself (ACPI S5, PSCI
+    SYSTEM_OFF) and QEMU exits with 0, which carries no status: 0 is taken as
+    0 (the caller requires a clean summary with it), anything else is a failure.
     """
     if rc is None:
         return None, "qemu did not exit"
     if rc < 0:
         return None, "qemu killed by signal %d" % -rc
+    if not exit_device:
+        if rc == 0:
+            return 0, None
+        return None, ("qemu exit code %d without its exit device (the kernel's own "
+                      "power-off gives 0)" % rc)
     if arch == "x86_64":
         if rc & 1:
             return rc >> 1, None

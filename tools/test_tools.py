@@ -275,6 +275,16 @@ def test_map_exit_x86_64():
 
 
 @test
+def test_map_exit_without_exit_device():
+    for arch in ("x86_64", "aarch64"):
+        eq(qemu.map_exit(arch, 0, exit_device=False), (0, None), arch)
+        for rc in (1, 3, 2, -9):
+            status, why = qemu.map_exit(arch, rc, exit_device=False)
+            eq(status, None, "%s rc %d" % (arch, rc))
+        assert "without its exit device" in qemu.map_exit(arch, 1, exit_device=False)[1]
+
+
+@test
 def test_map_exit_aarch64():
     for rc in (0, 1, 2):
         eq(qemu.map_exit("aarch64", rc), (rc, None), "rc %d" % rc)
@@ -551,6 +561,29 @@ def case(arch="x86_64", expect=0, regexes=()):
 
 
 @test
+def test_matrix_noexit():
+    cases = boottest.parse_matrix(
+        "p x86_64 direct 2 60 'tests=sync' 0 noexit: 'S5'\n"
+        "p aarch64 uefi 1 60 'tests=sync' 0 'PSCI' noexit:\n"
+        "q x86_64 direct 1 60 'tests=sync' 0 'x'\n")
+    eq([c.exit_device for c in cases], [False, False, True], "exit devices")
+    eq([r.pattern for r in cases[0].regexes], ["S5"], "noexit: is not a regex")
+    for bad in ("p x86_64 direct 1 10 '' 2 noexit:\n", "p host native 1 10 '' 0 noexit:\n"):
+        try:
+            boottest.parse_matrix(bad, "m")
+        except boottest.MatrixError as e:
+            assert "noexit:" in str(e), e
+        else:
+            raise AssertionError("accepted %r" % bad)
+    good = "[ OK ] a.b\r\n1 passed, 0 failed\r\n"
+    c = case()
+    c.exit_device = False
+    assert boottest.judge(c, boottest.Run(0, good)).passed, "rc 0 and a clean summary"
+    assert not boottest.judge(c, boottest.Run(1, good)).passed, "the exit device's status"
+    assert not boottest.judge(c, boottest.Run(0, "[ OK ] a.b\r\n")).passed, "no summary"
+
+
+@test
 def test_judge():
     good = "[ OK ] a.b\r\n1 passed, 0 failed\r\n"
     j = boottest.judge
@@ -596,6 +629,9 @@ def test_build_cmd_direct():
                      "-nographic", "-serial mon:stdio"):
             assert flag in s, "%r not in %s" % (flag, s)
         assert "-append" not in argv and "-monitor" not in argv, s
+        for arch, flag in (("x86_64", "isa-debug-exit"), ("aarch64", "-semihosting")):
+            argv, _ = qemu.build_cmd(arch, "direct", k.name, None, exit_device=False)
+            assert flag not in " ".join(argv), "%s without its exit device: %s" % (arch, argv)
 
 
 @test

@@ -14,9 +14,9 @@
 static uint32_t psci_conduit;		/* 0 none, 1 hvc, 2 smc (enum psci_conduit) */
 
 /* The conduit the device tree named (0 none, 1 hvc, 2 smc). */
-void arch_firmware_init(uint32_t conduit)
+void arch_firmware_init(const struct arch_firmware *fw)
 {
-	psci_conduit = conduit <= 2 ? conduit : 0;
+	psci_conduit = fw->psci_conduit <= 2 ? fw->psci_conduit : 0;
 }
 
 /* Is there a PSCI to call? */

@@ -15,9 +15,9 @@
 #include <arch/ops.h>
 #include "host.h"
 
-void arch_firmware_init(uint32_t psci_conduit)
+void arch_firmware_init(const struct arch_firmware *fw)
 {
-	(void)psci_conduit;
+	(void)fw;
 }
 
 _Noreturn void arch_poweroff(int status)

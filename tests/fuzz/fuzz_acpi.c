@@ -6,11 +6,14 @@
  * byte past the input is "not readable" (map() returns NULL). The input buffer has
  * exactly the input's size, so a read the parser did not ask map() for is an ASan
  * report. Besides no faults, it checks that the error is one NUL-terminated line
- * of printable ASCII and that a success stays inside struct platform's arrays.
+ * of printable ASCII, that a success stays inside struct platform's arrays, and that
+ * soft-off (S5) is either found, with a PM1a port and 3-bit SLP_TYP values, or
+ * missing with a printable reason.
  *
  * Checksums would stop almost every mutation at the first table, so when the last
  * input byte is odd the harness first repairs, in a copy of the same size, the
- * checksums of the RSDP, the RSDT and XSDT and every table they point to; inputs
+ * checksums of the RSDP, the RSDT and XSDT, every table they point to and the
+ * DSDT an FADT among them names; inputs
  * with an even last byte reach the parser as they are, checksum errors included.
  * Seeds (tests/fuzz/corpus/acpi) are the q35-like tables of tests/host/test_acpi.c.
  */
@@ -68,8 +71,18 @@ static void fuzz_fix_root(uint8_t *b, size_t size, uint64_t off, int esize)
 	uint64_t len = fuzz_le(b + off + 4, 4);
 	for (uint64_t e = off + 36; len <= size - off && e + esize <= off + len; e += esize) {
 		uint64_t t = fuzz_le(b + e, esize);
-		if (t <= size && size - t >= 36)
-			fuzz_fix_sum(b, size, t, fuzz_le(b + t + 4, 4), 9);
+		if (t > size || size - t < 36)
+			continue;
+		uint64_t tlen = fuzz_le(b + t + 4, 4);
+		if (memcmp(b + t, "FACP", 4) == 0 && tlen <= size - t && tlen >= 44) {
+			/* the DSDT it names (X_DSDT first), for the \_S5 search */
+			uint64_t d = tlen >= 148 ? fuzz_le(b + t + 140, 8) : 0;
+			if (!d)
+				d = fuzz_le(b + t + 40, 4);
+			if (d <= size && size - d >= 36)
+				fuzz_fix_sum(b, size, d, fuzz_le(b + d + 4, 4), 9);
+		}
+		fuzz_fix_sum(b, size, t, tlen, 9);
 	}
 	fuzz_fix_sum(b, size, off, len, 9);
 }
@@ -103,6 +116,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(copy);
 	fuzz_check_err(err, sizeof err);
 	if (r == 0) {
+		/* soft-off: found with its ports and 3-bit values, or missing with a reason */
+		fuzz_check_err(pf.s5_missing, sizeof pf.s5_missing);
+		if (pf.have_s5 ? (pf.pm1a_cnt == 0 || pf.slp_typa > 7 || pf.slp_typb > 7 ||
+				  pf.s5_missing[0])
+			       : !pf.s5_missing[0])
+			abort();
 		if (err[0] || pf.ncpus == 0 || pf.ncpus > PLATFORM_MAX_CPUS ||
 		    pf.nioapics > PLATFORM_MAX_IOAPICS || pf.niso > PLATFORM_MAX_ISO ||
 		    pf.lapic_phys == 0 || !memchr(pf.oem_id, '\0', sizeof pf.oem_id) ||

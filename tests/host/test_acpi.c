@@ -36,6 +36,7 @@
 #define OFF_FADT 0x800
 #define OFF_HPET 0xc00
 #define OFF_SSDT 0xd00
+#define OFF_DSDT 0xe00
 #define OFF_FREE 0x1000
 
 static uint8_t *mem;		/* MEM_SIZE bytes ... */
@@ -269,6 +270,33 @@ static void fadt(size_t off, uint32_t len, uint32_t pm, uint32_t flags, uint8_t 
 	fix(off);
 }
 
+/* Give the FADT PM1 control blocks and a DSDT (the 32-bit field and, when the table
+ * is long enough, X_DSDT), PM1_CNT_LEN 2. */
+static void fadt_pm1(uint32_t pm1a, uint32_t pm1b, uint64_t dsdt_phys)
+{
+	uint32_t len = get32(OFF_FADT + 4);
+
+	put32(OFF_FADT + 40, (uint32_t)dsdt_phys);
+	if (len >= 148)
+		put64(OFF_FADT + 140, dsdt_phys);
+	put32(OFF_FADT + 64, pm1a);
+	put32(OFF_FADT + 68, pm1b);
+	if (len >= 90)
+		mem[OFF_FADT + 89] = 2;
+	fix(OFF_FADT);
+}
+
+/* A DSDT at OFF_DSDT whose AML is aml[0, n). */
+static void dsdt(const uint8_t *aml, size_t n)
+{
+	header(OFF_DSDT, "DSDT", 36 + (uint32_t)n, 2);
+	memcpy(mem + OFF_DSDT + 36, aml, n);
+	fix(OFF_DSDT);
+}
+
+/* QEMU's: Name (_S5, Package (0x04) {Zero, Zero, Zero, Zero}) */
+static const uint8_t qemu_s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
+
 static void hpet(size_t off, uint8_t space, uint64_t addr)
 {
 	header(off, "HPET", 56, 1);
@@ -299,6 +327,8 @@ static void std_tables(uint64_t base, size_t size)
 	madt_raw(nmi, 6);
 	madt_finish();
 	fadt(OFF_FADT, 244, 0x608, 0x84a5 | (1u << 8), 1, 0x608);
+	dsdt(qemu_s5, sizeof qemu_s5);
+	fadt_pm1(0x604, 0, base + OFF_DSDT);
 	hpet(OFF_HPET, 0, 0xfed00000);
 	header(OFF_SSDT, "SSDT", 36, 1);	/* bad checksum on purpose: never read */
 }
@@ -577,6 +607,14 @@ static void check_q35_dump(const char *name, uint8_t revision)
 	HEXPECT(pf.have_pm_timer);
 	HEXPECT_EQ(pf.pm_timer_port, 0x608);
 	HEXPECT(!pf.pm_timer_32bit);		/* QEMU's FADT flags: 0x84a5 */
+	HEXPECT_STREQ(pf.s5_missing, "");
+	HEXPECT(pf.have_s5);			/* ICH9's PM1a control, \_S5 {0, 0, 0, 0} */
+	HEXPECT_EQ(pf.pm1a_cnt, 0x604);
+	HEXPECT_EQ(pf.pm1b_cnt, 0);
+	HEXPECT_EQ(pf.slp_typa, 0);
+	HEXPECT_EQ(pf.slp_typb, 0);
+	HEXPECT_EQ(pf.smi_cmd, 0xb2);		/* ICH9's APM control port */
+	HEXPECT_EQ(pf.acpi_enable, 2);
 	free(b);
 }
 
@@ -917,6 +955,171 @@ HTEST(fadt_checks)
 	HEXPECT_STR_HAS(err, "ACPI FADT: PM_TMR_BLK port 0xfffe");
 }
 
+/* ---- soft-off (S5) ------------------------------------------------------------- */
+
+/* Parse, which must succeed whatever S5 finds: the reason S5 is missing, or "". */
+static const char *s5_parse(void)
+{
+	HEXPECT_EQ(parse(), 0);
+	HEXPECT_EQ(pf.ncpus, 4);
+	HEXPECT_EQ(pf.have_s5, pf.s5_missing[0] == '\0');
+	return pf.s5_missing;
+}
+
+HTEST(s5_qemu_layout)
+{
+	std();
+	HEXPECT_STREQ(s5_parse(), "");
+	HEXPECT(pf.have_s5);
+	HEXPECT_EQ(pf.pm1a_cnt, 0x604);
+	HEXPECT_EQ(pf.pm1b_cnt, 0);
+	HEXPECT_EQ(pf.slp_typa, 0);
+	HEXPECT_EQ(pf.slp_typb, 0);
+	HEXPECT_EQ(pf.smi_cmd, 0);
+}
+
+HTEST(s5_encodings)
+{
+	/* a root prefix, byte prefixes; a PM1b block; the X_ field wins when it is I/O */
+	static const uint8_t rooted[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04,
+					  0x0a, 0x05, 0x0a, 0x06, 0x00, 0x00 };
+	std();
+	dsdt(rooted, sizeof rooted);
+	fadt_pm1(0x604, 0x640, MEM_BASE + OFF_DSDT);
+	mem[OFF_FADT + 172] = 1;
+	put64(OFF_FADT + 176, 0x1004);
+	put32(OFF_FADT + 48, 0xb2);
+	mem[OFF_FADT + 52] = 0xf0;
+	fix(OFF_FADT);
+	HEXPECT_STREQ(s5_parse(), "");
+	HEXPECT_EQ(pf.pm1a_cnt, 0x1004);
+	HEXPECT_EQ(pf.pm1b_cnt, 0x640);
+	HEXPECT_EQ(pf.slp_typa, 5);
+	HEXPECT_EQ(pf.slp_typb, 6);
+	HEXPECT_EQ(pf.smi_cmd, 0xb2);
+	HEXPECT_EQ(pf.acpi_enable, 0xf0);
+
+	/* decoys passed over (a method named _S5_, a string, a reference), then one
+	 * element, which gives both values */
+	static const uint8_t decoys[] = {
+		0x14, 0x08, '_', 'S', '5', '_', 0x00, 0xa4, 0x00,	/* Method (_S5) { Return (0) } */
+		0x08, 'S', 'T', 'R', '_', 0x0d, '_', 'S', '5', '_', 0x00, /* Name (STR, "_S5_") */
+		0x08, 'R', 'E', 'F', '_', '_', 'S', '5', '_',		/* Name (REF, _S5_) */
+		0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x01, 0x0a, 0x07,
+	};
+	std();
+	dsdt(decoys, sizeof decoys);
+	HEXPECT_STREQ(s5_parse(), "");
+	HEXPECT_EQ(pf.slp_typa, 7);
+	HEXPECT_EQ(pf.slp_typb, 7);
+
+	/* a two-byte PkgLength, a word prefix and One; an ACPI 1.0 FADT (no X_ fields) */
+	static const uint8_t wide[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x47, 0x00, 0x02,
+					0x0b, 0x03, 0x00, 0x01 };
+	std();
+	fadt(OFF_FADT, 116, 0xb008, 0, 0, 0);
+	dsdt(wide, sizeof wide);
+	fadt_pm1(0xb004, 0, MEM_BASE + OFF_DSDT);
+	HEXPECT_STREQ(s5_parse(), "");
+	HEXPECT_EQ(pf.pm1a_cnt, 0xb004);
+	HEXPECT_EQ(pf.slp_typa, 3);
+	HEXPECT_EQ(pf.slp_typb, 1);
+}
+
+HTEST(s5_missing_never_stops_the_boot)
+{
+	std();
+	uint64_t e[1] = { MEM_BASE + OFF_MADT };
+	xsdt_entries(e, 1);
+	HEXPECT_STREQ(s5_parse(), "ACPI: no FADT");
+
+	std();
+	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
+	fadt_pm1(0x604, 0, MEM_BASE + OFF_DSDT);
+	HEXPECT_STR_HAS(s5_parse(), "ACPI FADT: hardware-reduced ACPI");
+
+	std();
+	fadt_pm1(0, 0x640, MEM_BASE + OFF_DSDT);
+	HEXPECT_STREQ(s5_parse(), "ACPI FADT: no PM1a control block");
+
+	std();
+	mem[OFF_FADT + 89] = 1;
+	fix(OFF_FADT);
+	HEXPECT_STREQ(s5_parse(), "ACPI FADT: PM1_CNT_LEN 1 is shorter than 2");
+
+	std();
+	fadt_pm1(0xffff, 0, MEM_BASE + OFF_DSDT);
+	HEXPECT_STREQ(s5_parse(), "ACPI FADT: PM1a_CNT_BLK port 0xffff is past the I/O port space");
+
+	std();
+	fadt_pm1(0x604, 0x10000, MEM_BASE + OFF_DSDT);
+	HEXPECT_STREQ(s5_parse(), "ACPI FADT: PM1b_CNT_BLK port 0x10000 is past the I/O port space");
+
+	std();
+	put32(OFF_FADT + 48, 0x10000);
+	fix(OFF_FADT);
+	HEXPECT_STREQ(s5_parse(), "ACPI FADT: SMI_CMD port 0x10000 is past the I/O port space");
+
+	std();
+	fadt_pm1(0x604, 0, 0);
+	HEXPECT_STREQ(s5_parse(), "ACPI FADT: no DSDT");
+
+	std();
+	fadt_pm1(0x604, 0, 0x90000000);
+	HEXPECT_STREQ(s5_parse(), "ACPI DSDT: header at 0x90000000 points past the end of memory");
+
+	std();
+	mem[OFF_DSDT + 40] ^= 1;
+	HEXPECT_STREQ(s5_parse(), "ACPI DSDT: checksum mismatch");
+
+	std();
+	memcpy(mem + OFF_DSDT, "SSDT", 4);
+	HEXPECT_STR_HAS(s5_parse(), "ACPI DSDT: signature 'SSDT'");
+
+	std();
+	put32(OFF_DSDT + 4, OFF_FREE - OFF_DSDT + 1);
+	fix(OFF_DSDT);
+	mem_truncate(OFF_FREE);
+	HEXPECT_STR_HAS(s5_parse(), "ACPI DSDT: length 513 at 0x7ffe0e00 points past the end of memory");
+}
+
+HTEST(s5_malformed_packages)
+{
+	static const struct {
+		uint8_t aml[16];
+		size_t n;
+		const char *why;
+	} cases[] = {
+		{ { 0x08, 'S', 'T', 'R', '_', 0x0d, 'x', 0x00 }, 8,
+		  "ACPI DSDT: no Name (_S5, Package ...) (a method, or in an SSDT: not read)" },
+		{ { 0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x01, 0x0a, 0x08 }, 10,
+		  "ACPI DSDT: \\_S5 SLP_TYPa 0x8 does not fit its 3 bits" },
+		{ { 0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x02, 0x00, 0xff }, 10,
+		  "ACPI DSDT: \\_S5 SLP_TYPb 0xffffffffffffffff does not fit its 3 bits" },
+		{ { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x02, 0x0d, 'a', 0x00, 0x00 }, 12,
+		  "ACPI DSDT: \\_S5 element 0 is not an integer constant" },
+		{ { 0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x00, 0x0b, 0x01 }, 11,
+		  "ACPI DSDT: \\_S5 element 1 is not an integer constant" },	/* word cut by the package */
+		{ { 0x08, '_', 'S', '5', '_', 0x12, 0x02, 0x00 }, 8,
+		  "ACPI DSDT: \\_S5 package is empty" },
+		{ { 0x08, '_', 'S', '5', '_', 0x12, 0x3f, 0x04, 0x00, 0x00 }, 10,
+		  "ACPI DSDT: \\_S5 package at offset 41 has a bad length" },	/* past the table */
+		{ { 0x08, '_', 'S', '5', '_', 0x12, 0x01, 0x04 }, 8,
+		  "ACPI DSDT: \\_S5 package at offset 41 has a bad length" },	/* no room for the count */
+		{ { 0x08, '_', 'S', '5', '_', 0x12, 0x41 }, 7,
+		  "ACPI DSDT: \\_S5 package at offset 41 has a bad length" },	/* PkgLength cut */
+		{ { 0x08, '_', 'S', '5', '_', 0x12, 0x76, 0x00, 0x02, 0x00, 0x00 }, 11,
+		  "ACPI DSDT: \\_S5 package at offset 41 has a bad length" },	/* reserved bits set */
+		{ { 0x08, '_', 'S', '5', '_', 0x12 }, 6,
+		  "ACPI DSDT: \\_S5 package at offset 41 has a bad length" },	/* the table ends */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		std();
+		dsdt(cases[i].aml, cases[i].n);
+		HEXPECT_STREQ(s5_parse(), cases[i].why);
+	}
+}
+
 HTEST(hpet_checks)
 {
 	std();
@@ -1054,6 +1257,22 @@ HTEST(write_fuzz_seeds)
 	fadt(OFF_FADT, 116, 0xb008, 0, 0, 0);
 	HREQUIRE_EQ(parse_at(0), 0);
 	write_seed(dir, "x2apic-fadt1");
+
+	/* \_S5 after a method, a string and a reference named like it, rooted, with a
+	 * two-byte PkgLength and every integer prefix */
+	static const uint8_t aml[] = {
+		0x14, 0x08, '_', 'S', '5', '_', 0x00, 0xa4, 0x00,
+		0x08, 'S', 'T', 'R', '_', 0x0d, '_', 'S', '5', '_', 0x00,
+		0x08, 'R', 'E', 'F', '_', '_', 'S', '5', '_',
+		0x08, '\\', '_', 'S', '5', '_', 0x12, 0x48, 0x01, 0x06, 0x0a, 0x05, 0x0b, 0x05, 0x00,
+		0x0c, 0x00, 0x00, 0x00, 0x00, 0x0e, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff,
+	};
+	std_tables(0, OFF_FREE);
+	dsdt(aml, sizeof aml);
+	fadt_pm1(0x604, 0x640, OFF_DSDT);
+	HREQUIRE_EQ(parse_at(0), 0);
+	HREQUIRE(pf.have_s5 && pf.slp_typa == 5 && pf.slp_typb == 5);
+	write_seed(dir, "s5-decoys");
 }
 
 HTEST(no_error_buffer)

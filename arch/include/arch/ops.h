@@ -47,9 +47,20 @@ void arch_cpu_describe(char *buf, unsigned long len);
 /* Calibrate arch_cycles_freq(); may use firmware timers the platform described. */
 void arch_cycles_init(uint32_t pm_timer_port);
 
-/* Firmware interfaces the platform described: aarch64's PSCI conduit (0 none, 1 hvc,
- * 2 smc), used for power-off and, later, CPU_ON. Ignored on x86-64. */
-void arch_firmware_init(uint32_t psci_conduit);
+/* Firmware interfaces the platform described, for power-off and CPU bring-up. */
+struct arch_firmware {
+	uint32_t psci_conduit;		/* aarch64: PSCI's, 0 none, 1 hvc, 2 smc */
+	/* x86-64: ACPI soft-off (S5), from the FADT and the DSDT's \_S5 (kernel/acpi.c) */
+	bool acpi_s5;
+	uint16_t pm1a_cnt, pm1b_cnt;	/* PM1 control ports; pm1b_cnt 0 when none */
+	uint8_t slp_typa, slp_typb;	/* the SLP_TYP values to write there */
+	uint16_t smi_cmd;		/* 0: the machine is always in ACPI mode */
+	uint8_t acpi_enable;		/* written to smi_cmd to enter ACPI mode */
+};
+
+/* Record what the platform described (copied); called again when more is known (the
+ * device tree first, then the ACPI tables). Each arch reads only its own fields. */
+void arch_firmware_init(const struct arch_firmware *fw);
 
 /* Power off with an exit status the QEMU runner can read; never returns. */
 _Noreturn void arch_poweroff(int status);

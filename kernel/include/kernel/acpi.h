@@ -16,14 +16,16 @@
 
 #include <kernel/platform.h>
 
-/* Largest table (RSDT, XSDT, MADT, FADT, HPET) the parser accepts, in bytes. */
+/* Largest table (RSDT, XSDT, MADT, FADT, HPET, DSDT) the parser accepts, in bytes. */
 #define ACPI_TABLE_MAX (1u << 20)
 
 /*
  * Parse the RSDP at rsdp_phys, its RSDT or XSDT, and the MADT, FADT and HPET they
- * point to, into *out (which is cleared first). Returns 0, or -1 with a one-line
- * message naming the table and the field in err (errlen bytes, always
- * NUL-terminated when errlen > 0); *out is then partly filled and must not be used.
+ * point to, and the DSDT the FADT points to (for \_S5 only), into *out (which is
+ * cleared first). Returns 0, or -1 with a one-line message naming the table and the
+ * field in err (errlen bytes, always NUL-terminated when errlen > 0); *out is then
+ * partly filled and must not be used. Soft-off never makes it fail: out->have_s5, or
+ * the reason in out->s5_missing.
  */
 int acpi_parse(const struct phys_access *pa, uint64_t rsdp_phys, struct platform *out,
 	       char *err, size_t errlen);

@@ -79,6 +79,15 @@ struct platform {
 	bool have_pm_timer;
 	uint32_t pm_timer_port;		/* FADT PM_TMR_BLK (I/O port) */
 	bool pm_timer_32bit;		/* FADT flags TMR_VAL_EXT */
+	/* ACPI soft-off (S5, ACPI 6.5 7.4.2 and 16.1.7): the FADT's PM1 control ports and
+	 * the SLP_TYP values of the DSDT's \_S5 package. Optional: without them (s5_missing
+	 * says why, when an FADT was there) power-off on hardware halts instead. */
+	bool have_s5;
+	uint16_t pm1a_cnt, pm1b_cnt;	/* I/O ports; pm1b_cnt 0 when there is none */
+	uint8_t slp_typa, slp_typb;	/* 3-bit SLP_TYP fields */
+	uint16_t smi_cmd;		/* FADT SMI_CMD: 0 when the machine is always in ACPI mode */
+	uint8_t acpi_enable;		/* FADT ACPI_ENABLE: written to smi_cmd to enter it */
+	char s5_missing[96];
 
 	/* aarch64 (device tree) */
 	char model[64];			/* /model */

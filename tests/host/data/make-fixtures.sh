@@ -12,8 +12,8 @@
 # ACPI: QEMU q35 with SeaBIOS (RSDP revision 0, RSDT) and with OVMF (revision 2,
 # XSDT) is left without a disk for a few seconds, its RAM is saved through the
 # monitor (pmemsave), and the RSDP, root tables and every table they list are cut
-# out into a segment file: records of {u64 base, u64 length, bytes}, little
-# endian, the RSDP first.
+# out into a segment file, with the DSDT the FADT points to: records of {u64 base,
+# u64 length, bytes}, little endian, the RSDP first.
 set -eu
 d=tests/host/data
 tmp=$(mktemp -d)
@@ -67,6 +67,13 @@ for base, esz in roots:
     for k in range((n - 36) // esz):
         a = struct.unpack_from('<Q' if esz == 8 else '<I', d, base + 36 + esz * k)[0]
         segs.append((a, struct.unpack_from('<I', d, a + 4)[0]))
+# The FADT's DSDT too (X_DSDT when set): the parser reads its \_S5.
+for base, n in list(segs[1:]):
+    if d[base:base + 4] == b'FACP':
+        a = struct.unpack_from('<Q', d, base + 140)[0] if n >= 148 else 0
+        a = a or struct.unpack_from('<I', d, base + 40)[0]
+        if a:
+            segs.append((a, struct.unpack_from('<I', d, a + 4)[0]))
 segs = segs[:1] + sorted(set(segs[1:]) - {segs[0]})
 with open(sys.argv[2], 'wb') as f:
     for base, n in segs:
