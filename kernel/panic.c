@@ -36,6 +36,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <arch/frame.h>
 #include <arch/mmu.h>
 #include <arch/ops.h>
 #include <arch/trap.h>
@@ -128,6 +129,7 @@ void backtrace_print_trap(uint64_t pc, uint64_t ret, uint64_t fp)
 	if (ret)
 		print_pc(i++, ret - 1);
 	int switches = 0;
+	uint64_t prev = 0;
 	while (i < 64 && fp && frame_readable(fp)) {
 		const struct frame_record *r = (const struct frame_record *)fp;
 		uint64_t rret = backtrace_record_ret(fp);
@@ -135,6 +137,15 @@ void backtrace_print_trap(uint64_t pc, uint64_t ret, uint64_t fp)
 			break;
 		/* ret points after the call; name the call itself */
 		print_pc(i++, rret - 1);
+		/* the record the preemption trampoline planted: the code it interrupted may
+		 * have no record of its own yet (a frameless leaf): its caller from the
+		 * saved registers */
+		struct arch_frame f;
+		uint64_t off, ret;
+		if (prev && arch_preempt_frame(prev, fp, &f) && ksyms_lookup(arch_frame_pc(&f), &off) &&
+		    arch_frame_unrecorded_ret(&f, arch_frame_pc(&f) - off, &ret) && ksyms_lookup(ret, &off))
+			print_pc(i++, ret - 1);
+		prev = rret;
 		if ((uint64_t)r->next == fp || ((uint64_t)r->next < fp && ++switches > 2))
 			break;
 		fp = (uint64_t)r->next;

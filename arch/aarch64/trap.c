@@ -340,6 +340,28 @@ uint64_t arch_frame_fp(const struct arch_frame *f) { return f->x[29]; }
 
 extern const char a64_preempt_tramp[], a64_preempt_tramp_end[];
 
+/* preempt.S's frame at rec: the record, x0..x30 at 16, the interrupted pc at 272;
+ * the interrupted sp was rec + 816 */
+#define PT_X0	16
+#define PT_PC	272
+#define PT_SIZE	816
+
+bool arch_preempt_frame(uint64_t ret, uint64_t rec, struct arch_frame *f)
+{
+	uint64_t pa;
+	unsigned flags;
+	if (ret <= (uint64_t)a64_preempt_tramp || ret > (uint64_t)a64_preempt_tramp_end || rec & 15 ||
+	    !arch_mmu_query(rec, &pa, &flags) || !arch_mmu_query(rec + PT_PC + 7, &pa, &flags))
+		return false;
+	const uint64_t *w = (const uint64_t *)rec;
+	memset(f, 0, sizeof(*f));
+	for (unsigned i = 0; i < 31; i++)
+		f->x[i] = w[PT_X0 / 8 + i];
+	f->elr = w[PT_PC / 8];
+	f->sp = rec + PT_SIZE;
+	return true;
+}
+
 bool arch_frame_inject_call(struct arch_frame *f, void (*fn)(void))
 {
 	unsigned group = (f->kind >> 2) & 3, type = f->kind & 3;

@@ -44,6 +44,30 @@ bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, 
 	return true;
 }
 
+/* Both ports' trampolines (preempt.S) plant {interrupted rbp, rip + 1} at rec, above
+ * it the interrupted rip as a return address; the interrupted rsp was just above that,
+ * plus the red zone the hosted one steps over first. */
+#ifndef PREEMPT_TRAMP
+#define PREEMPT_TRAMP		x86_preempt_tramp
+#define PREEMPT_TRAMP_END	x86_preempt_tramp_end
+#define PREEMPT_RED_ZONE	0
+#endif
+extern const char PREEMPT_TRAMP[], PREEMPT_TRAMP_END[];
+
+bool arch_preempt_frame(uint64_t ret, uint64_t rec, struct arch_frame *f)
+{
+	uint64_t pa;
+	unsigned flags;
+	if (ret <= (uint64_t)PREEMPT_TRAMP || ret > (uint64_t)PREEMPT_TRAMP_END || rec & 7 ||
+	    !arch_mmu_query(rec, &pa, &flags) || !arch_mmu_query(rec + 23, &pa, &flags))
+		return false;
+	memset(f, 0, sizeof(*f));
+	f->rbp = ((const uint64_t *)rec)[0];
+	f->rip = ((const uint64_t *)rec)[2];
+	f->rsp = rec + 24 + PREEMPT_RED_ZONE;
+	return true;
+}
+
 /*
  * The calls GCC emits, read back from their end: e8 rel32 (direct: the target is ret
  * plus rel32); through a register, ff d0+r (a REX prefix before it changes nothing

@@ -457,6 +457,40 @@ TEST_G_EXPLICIT(panic_running, with_a_goroutine_spinning_elsewhere)
 	panic("deliberate panic with goroutine spinning on cpu %d", atomic_load(&spinner_cpu));
 }
 
+/*
+ * tests=panic_leaf: at one CPU, a goroutine preempted inside a leaf the compiler
+ * left frameless (x86-64: no frame record, its return address only at its sp): the
+ * dump names the leaf and then its caller, found from the registers the preemption
+ * saved (kernel/panic.c, arch_preempt_frame); the frame chain alone skips the caller.
+ */
+static volatile int leaf_entered, leaf_stop;
+
+__attribute__((noinline)) void panic_test_leaf(volatile int *entered, volatile int *stop);
+__attribute__((noinline)) void panic_test_leaf(volatile int *entered, volatile int *stop)
+{
+	*entered = 1;
+	while (!*stop)
+		;
+}
+
+__attribute__((noinline)) void panic_test_leaf_caller(void *arg);
+__attribute__((noinline)) void panic_test_leaf_caller(void *arg)
+{
+	(void)arg;
+	panic_test_leaf(&leaf_entered, &leaf_stop);
+	leaf_entered = 2;	/* (not a tail call) */
+}
+
+TEST_G_EXPLICIT(panic_leaf, preempted_in_a_frameless_leaf)
+{
+	ASSERT_TRUE(cpu_count() == 1);
+	go(panic_test_leaf_caller, NULL);
+	while (leaf_entered != 1)
+		go_yield();
+	/* one CPU: this runs again only once the timer preempted the leaf's loop */
+	panic("deliberate panic with a goroutine preempted in a frameless leaf");
+}
+
 /* tests=panic_sched: a panic on the scheduler's own stack, in the callback a parking
  * goroutine hands it: the goroutine is parked by then; the dump names the CPU's
  * scheduler and still lists every goroutine. */

@@ -44,6 +44,16 @@ void arch_frame_dump(const struct arch_frame *f, int (*printfn)(const char *fmt,
 bool arch_frame_unrecorded_ret(const struct arch_frame *f, uint64_t func_start, uint64_t *ret);
 
 /*
+ * A walk of the frame chain that just printed ret, a return address into the
+ * preemption trampoline (preempt.S), has reached the record the trampoline planted
+ * for the code it interrupted, at rec: fill f with that code's pc, sp and fp (and
+ * aarch64's x30) from what the trampoline saved, for arch_frame_unrecorded_ret (a
+ * preempted frameless leaf's caller is not on the chain). False when ret is not
+ * into the trampoline or the saved words are not readable.
+ */
+bool arch_preempt_frame(uint64_t ret, uint64_t rec, struct arch_frame *f);
+
+/*
  * What ends at ret, a return address in the function starting at ret_func_start: a
  * direct call (its target in *target), a call through a register or memory (the code
  * does not say where to), or no call at all (ret is no return address: a function
