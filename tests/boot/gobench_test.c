@@ -32,6 +32,11 @@
  *                             1 MiB ones share it by two
  * The memory figures come first, so that no dead goroutine of an earlier figure is
  * reused (its pages would count as in use before).
+ * The channels of the timed figures carry uint64_t and say so (chan_make_typed with
+ * gc_type_u64), as the Go program's `chan uint64` does: an element the collector
+ * need not scan, whose slot a receive need not clear (an untyped channel's is
+ * cleared, since it may hold a pointer: 25.8 against 24.3 ns a buffered message at one
+ * CPU, medians of 5 interleaved runs).
  * Not timed tests: nothing fails on a slow figure; the counts are checked.
  */
 #include <stdatomic.h>
@@ -43,6 +48,7 @@
 #include <kernel/pmm.h>
 #include <kernel/test.h>
 #include <rt/chan.h>
+#include <rt/gc.h>
 #include <rt/go.h>
 #include <rt/sync.h>
 
@@ -185,7 +191,7 @@ static void pong_fn(void *arg)
 static void bench_pingpong(void)
 {
 	for (int r = 0; r < GB_ROUNDS; r++) {
-		struct pingpong pp = { chan_make(sizeof(uint64_t), 0), chan_make(sizeof(uint64_t), 0),
+		struct pingpong pp = { chan_make_typed(&gc_type_u64, 0), chan_make_typed(&gc_type_u64, 0),
 				       WAIT_GROUP_INIT };
 		uint64_t good = 0;
 		wg_add(&pp.done, 1);
@@ -224,7 +230,7 @@ static void producer_fn(void *arg)
 static void bench_chanbuf(void)
 {
 	for (int r = 0; r < GB_ROUNDS; r++) {
-		struct stream s = { chan_make(sizeof(uint64_t), GB_CAP), WAIT_GROUP_INIT };
+		struct stream s = { chan_make_typed(&gc_type_u64, GB_CAP), WAIT_GROUP_INIT };
 		uint64_t sum = 0, v;
 		wg_add(&s.done, 1);
 		uint64_t t0 = go_now();
@@ -265,7 +271,7 @@ static void bench_select4(void)
 		uint64_t v, got[4] = { 0 };
 		wg_add(&done, 4);
 		for (int k = 0; k < 4; k++) {
-			feeds[k] = (struct feed){ chan_make(sizeof(uint64_t), GB_CAP), &done };
+			feeds[k] = (struct feed){ chan_make_typed(&gc_type_u64, GB_CAP), &done };
 			cases[k] = (struct select_case){ feeds[k].c, SELECT_RECV, &v, NULL };
 		}
 		uint64_t t0 = go_now();
