@@ -167,11 +167,101 @@ def _cpu_of(g):
     return int(p["id"]) if int(p) != 0 else None
 
 
+# The preemption trampolines (arch/*/preempt.S): each plants a frame record for the
+# code it interrupted and saves that code's registers next to it.
+PREEMPT_TRAMPS = ("x86_preempt_tramp", "host_preempt_tramp", "a64_preempt_tramp")
+
+# aarch64 prologue and epilogue instructions (arch/aarch64/trap.c's, same masks)
+A64_STP_FP_LR = (0xa9807bfd, 0xa9007bfd)	# stp x29, x30, [sp, #imm]! / [sp, #imm]
+A64_LDP_FP_LR = (0xa8c07bfd, 0xa9407bfd)	# ldp x29, x30, [sp], #imm / [sp, #imm]
+A64_PAIR_MASK = 0xffc07fff
+A64_ADD_FP_SP, A64_ADD_MASK = 0x910003fd, 0xffc003ff
+
+
+def _preempt_tramp(ret):
+    """The trampoline ret returns into, or None."""
+    for name in PREEMPT_TRAMPS:
+        lo, hi = _sym_addr(name), _sym_addr(name + "_end")
+        if lo is not None and hi is not None and lo < ret <= hi:
+            return name
+    return None
+
+
+def _func_start(pc):
+    sym = _symbol(pc)
+    if "+0x" not in sym:
+        return None
+    return pc - int(sym.rsplit("+0x", 1)[1], 16)
+
+
+def _a64_insn(addr):
+    return int.from_bytes(bytes(gdb.selected_inferior().read_memory(addr, 4)), "little")
+
+
+def _a64_ends_block(i):
+    return ((i & 0xfffffc1f) in (0xd65f0000, 0xd61f0000) or (i & 0xfc000000) == 0x14000000
+            or i == 0xd69f03e0)
+
+
+def _unrecorded_ret(tramp, rec):
+    """The return address of the code the trampoline interrupted when that code had no
+    frame record on the chain (a frameless leaf, or in its prologue or epilogue), as
+    the kernel's arch_frame_unrecorded_ret finds it; None when it had one."""
+    if tramp == "a64_preempt_tramp":
+        # its frame: the record, x0..x30 at 16, the interrupted pc at 272
+        pc, x30 = _u64(rec + 272), _u64(rec + 16 + 8 * 30)
+        start = _func_start(pc)
+        if start is None or pc % 4:
+            return None
+        if pc == start:
+            return x30
+        stored, set_fp = False, None
+        for k in range(16):
+            i = _a64_insn(start + 4 * k)
+            if not stored and (i & A64_PAIR_MASK) in A64_STP_FP_LR:
+                stored = True
+            elif stored and (i & A64_ADD_MASK) == A64_ADD_FP_SP:
+                set_fp = start + 4 * k
+                break
+            if _a64_ends_block(i):
+                break
+        if set_fp is None or pc <= set_fp or (_a64_insn(pc) & 0xfffffc1f) == 0xd65f0000:
+            return x30
+        a = pc
+        while a > set_fp + 4 and pc - a < 4 * 8:
+            i = _a64_insn(a - 4)
+            if (i & A64_PAIR_MASK) in A64_LDP_FP_LR:
+                return x30
+            if _a64_ends_block(i):
+                break
+            a -= 4
+        return None
+    # x86-64 and hosted: {rbp, rip + 1} at rec, the interrupted rip at rec + 16, its
+    # rsp just above (plus the red zone the hosted trampoline steps over)
+    rip = _u64(rec + 16)
+    rsp = rec + 24 + (128 if tramp == "host_preempt_tramp" else 0)
+    start = _func_start(rip)
+    if start is None:
+        return None
+    code = bytes(gdb.selected_inferior().read_memory(start, 4))
+    if rip == start or code != b"\x55\x48\x89\xe5":
+        return _u64(rsp)		# frameless, or not started: the return at sp
+    if rip == start + 1:
+        return _u64(rsp + 8)		# between push %rbp and mov %rsp,%rbp
+    at = bytes(gdb.selected_inferior().read_memory(rip, 2))
+    if at[0] == 0xc3 or at == b"\xf3\xc3":
+        return _u64(rsp)		# at its ret, after the epilogue
+    return None
+
+
 def _walk(pc, fp, lo, hi, upwards=True):
     """Frames from pc and the frame-record chain at fp, inside [lo, hi), each record
     above the last (upwards; a running CPU's chain may go from its interrupt stack
-    to the goroutine's, anywhere: then only a record that repeats stops it)."""
+    to the goroutine's, anywhere: then only a record that repeats stops it). After
+    the record a preemption trampoline planted, the interrupted code's caller when
+    that code had no record of its own (a preempted frameless leaf)."""
     frames = [pc]
+    prev = None
     for _ in range(MAX_FRAMES - 1):
         if fp == 0 or fp % 8 or not (lo <= fp < hi - 16):
             break
@@ -182,6 +272,15 @@ def _walk(pc, fp, lo, hi, upwards=True):
         if ret == 0:
             break
         frames.append(ret)
+        tramp = _preempt_tramp(prev) if prev is not None else None
+        if tramp is not None:
+            try:
+                leaf_ret = _unrecorded_ret(tramp, fp)
+            except gdb.MemoryError:
+                leaf_ret = None
+            if leaf_ret and _symbol(leaf_ret - 1) != "?":
+                frames.append(leaf_ret)
+        prev = ret
         if nfp == fp or (upwards and nfp < fp):
             break
         fp = nfp

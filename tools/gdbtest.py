@@ -21,6 +21,11 @@ commands, kill. The case passes when every regex matches gdb's output, in order.
                while it ran a spinner, before any frame record names the spinner:
                x86-64 seven pushes into trap_common, aarch64 the first instruction
                of the IRQ vector; the spinner must still be the second frame
+    preempted  one CPU, stopped (a breakpoint) as a new filter goroutine starts:
+               the spinner is runnable, preempted inside spin, a leaf GCC leaves
+               without a frame record on x86-64; its backtrace must name spin and
+               then its caller, g_entry, found from the registers the preemption
+               saved (the frame chain alone skips it)
 
 Output: "[ OK ] gdb/<arch>/<case>" or "[FAIL] gdb/<arch>/<case>: reason" (with gdb's
 output), then "N passed, M failed"; --results appends PASS/FAIL lines for
@@ -41,6 +46,11 @@ import qemu  # noqa: E402
 RUNNING = ("python r = [int(g['id']) for g in _goroutines() if _status(g)[1] == 2]; "
            "print('running goroutines: %d' % len(r)); "
            "[gdb.execute('goroutine %d bt' % i) for i in r]")
+
+SPINNERS = ("python s = [int(g['id']) for g in _goroutines() "
+            "if int(g['fn']) and _symbol(int(g['fn'])).startswith('spin+')]; "
+            "print('spinners: %d' % len(s)); "
+            "[gdb.execute('goroutine %d bt' % i) for i in s]")
 
 # The entry case's breakpoint, per arch: where, and the condition that the
 # interrupted pc is in spin (sieve.c; its loop is well inside its first 64 bytes).
@@ -77,6 +87,12 @@ CASES = [
      ["break %(where)s if %(cond)s", "continue", "delete", RUNNING],
      [r"running goroutines: [12]$",
       r"^  #0 0x[0-9a-f]{16} %(entry)s\n  #1 0x[0-9a-f]{16} spin\+"]),
+    ("preempted", "sieve", 1, "gccheckmark=1 -- 1000", r"sieve: 2 3 5 7",
+     ["break filter", "continue", "delete", SPINNERS],
+     [r"spinners: 1$",
+      r"^goroutine \d+ \[runnable\]:",
+      r"_preempt_tramp\+0x[0-9a-f]+\n  #\d+ 0x[0-9a-f]{16} spin\+0x[0-9a-f]+\n"
+      r"  #\d+ 0x[0-9a-f]{16} g_entry\+"]),
 ]
 
 
