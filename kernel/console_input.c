@@ -89,7 +89,11 @@ void console_input_init(void)
 	if (hosted)
 		line = (struct arch_irq_line){ 0, false, false };
 	else if (!boot_platform.have_uart_irq) {
-		snprintf(cin.why, sizeof(cin.why), "the firmware gives the console's UART no interrupt");
+		if (boot_platform.uart_irq_missing[0])
+			snprintf(cin.why, sizeof(cin.why), "the console's UART: %s",
+				 boot_platform.uart_irq_missing);
+		else
+			snprintf(cin.why, sizeof(cin.why), "the firmware gives the console's UART no interrupt");
 		return;
 	}
 	if (irq_register(IRQ_DEVICE(line.num), console_rx_irq, NULL) < 0) {

@@ -104,7 +104,8 @@ static int fdt_parse_rsvmap(const struct fdt_blob *fb, struct platform *out, cha
 /* Properties the extracting visitor keeps for the node whose property list is open. */
 enum fdt_prop_id {
 	FP_REG, FP_COMPATIBLE, FP_DEVICE_TYPE, FP_STATUS, FP_METHOD, FP_CPU_ON,
-	FP_INTERRUPTS, FP_CLOCK_FREQUENCY, FP_MODEL, FP_BOOTARGS, FP_COUNT
+	FP_INTERRUPTS, FP_CLOCK_FREQUENCY, FP_MODEL, FP_BOOTARGS, FP_PHANDLE,
+	FP_LINUX_PHANDLE, FP_COUNT
 };
 
 static const char *const fdt_prop_names[FP_COUNT] = {
@@ -118,6 +119,8 @@ static const char *const fdt_prop_names[FP_COUNT] = {
 	[FP_CLOCK_FREQUENCY] = "clock-frequency",
 	[FP_MODEL] = "model",
 	[FP_BOOTARGS] = "bootargs",
+	[FP_PHANDLE] = "phandle",
+	[FP_LINUX_PHANDLE] = "linux,phandle",
 };
 
 /* Nodes that matter by their place in the tree. */
@@ -129,6 +132,7 @@ struct fdt_level {
 	bool has_ranges;
 	uint32_t ranges_len;
 	const uint8_t *ranges;
+	uint32_t irq_parent;			/* interrupt-parent, its own or inherited; 0 none */
 	uint8_t kind;				/* enum fdt_kind */
 };
 
@@ -142,6 +146,12 @@ struct fdt_state {
 	bool uart_is_stdout;
 	bool have_timer;
 	uint32_t ncpu_nodes;
+	uint32_t gic_phandle;			/* 0: the GIC has none (or no GIC yet) */
+	/* the chosen PL011's interrupts, decoded after the walk (fdt_uart_irq), when the
+	 * GIC's phandle is known: the GIC may come later in the tree */
+	const uint8_t *uart_irq_val;
+	uint32_t uart_irq_len, uart_irq_parent;
+	char uart_path[FDT_SHOWN_MAX];
 };
 
 /* True if the node named n (namelen bytes) is "want" or "want@...". */
@@ -161,6 +171,7 @@ static int fdt_extract_begin(void *arg, const struct fdt_cursor *cur)
 	memset(l, 0, sizeof *l);
 	l->addr_cells = 2;
 	l->size_cells = 1;
+	l->irq_parent = cur->depth > 0 ? st->lv[cur->depth - 1].irq_parent : 0;
 	if (cur->depth == 0)
 		l->kind = FK_ROOT;
 	else if (cur->depth == 1 && fdt_name_is(cur->name, cur->namelen, "chosen"))
@@ -190,6 +201,14 @@ static int fdt_extract_prop(void *arg, const struct fdt_cursor *cur, const char 
 		l->has_ranges = true;
 		l->ranges = val;
 		l->ranges_len = len;
+	} else if (strcmp(name, "interrupt-parent") == 0) {
+		if (len != 4) {
+			snprintf(cur->err, cur->errlen,
+				 "FDT %s: interrupt-parent length %u is not one cell", fdt_path(cur),
+				 (unsigned)len);
+			return -1;
+		}
+		l->irq_parent = fdt_be32(val);
 	} else {
 		for (int i = 0; i < FP_COUNT; i++) {
 			if (strcmp(name, fdt_prop_names[i]) == 0) {
@@ -497,40 +516,53 @@ static int fdt_handle_timer(struct fdt_state *st, const struct fdt_cursor *cur)
 }
 
 /*
- * The PL011's receive interrupt: its first interrupts triple, which must be an SPI
- * (GIC binding: type 0, number, flags; flags 1 rising edge, 2 falling edge, 4 level
- * high, 8 level low). No interrupts property: no input (have_uart_irq stays false).
- * The interrupt parent is taken to be the GIC (the only controller parsed).
+ * The PL011's receive interrupt, after the walk: its first interrupts triple, which
+ * must be an SPI (GIC binding: type 0, number, flags; flags 1 rising edge, 2 falling
+ * edge, 4 level high, 8 level low). No interrupts property: no input (have_uart_irq
+ * stays false). Its interrupt parent (its own interrupt-parent, else the nearest
+ * ancestor's) must be the GIC, the one controller the kernel drives: another one (a
+ * secondary controller, a nexus) leaves the console without input and says why in
+ * uart_irq_missing, and its cells are not read (their format is that controller's).
+ * No interrupt-parent anywhere above it: the GIC.
  */
-static int fdt_uart_irq(struct fdt_state *st, const struct fdt_cursor *cur)
+static int fdt_uart_irq(struct fdt_state *st, char *err, size_t errlen)
 {
-	const uint8_t *v = st->prop[FP_INTERRUPTS].val;
-	uint32_t len = st->prop[FP_INTERRUPTS].len;
+	struct platform *out = st->out;
+	const uint8_t *v = st->uart_irq_val;
+	uint32_t len = st->uart_irq_len;
 
-	st->out->have_uart_irq = false;
-	if (!v)
+	out->have_uart_irq = false;
+	if (!out->have_uart || !v)
 		return 0;
+	if (st->uart_irq_parent && st->uart_irq_parent != st->gic_phandle) {
+		if (st->gic_phandle)
+			snprintf(out->uart_irq_missing, sizeof out->uart_irq_missing,
+				 "its interrupt parent (phandle 0x%x) is not the GIC (0x%x)",
+				 (unsigned)st->uart_irq_parent, (unsigned)st->gic_phandle);
+		else
+			snprintf(out->uart_irq_missing, sizeof out->uart_irq_missing,
+				 "its interrupt parent (phandle 0x%x) is not the GIC (which has no phandle)",
+				 (unsigned)st->uart_irq_parent);
+		return 0;
+	}
 	if (len == 0 || len % 12 != 0) {
-		snprintf(cur->err, cur->errlen,
-			 "FDT %s: interrupts length %u is not a multiple of 3 cells", fdt_path(cur),
-			 (unsigned)len);
+		snprintf(err, errlen, "FDT %s: interrupts length %u is not a multiple of 3 cells",
+			 st->uart_path, (unsigned)len);
 		return -1;
 	}
 	uint32_t type = fdt_be32(v), num = fdt_be32(v + 4), flags = fdt_be32(v + 8) & 0xf;
 	if (type != 0 || num > 987) {
-		snprintf(cur->err, cur->errlen,
-			 "FDT %s: interrupts (type %u, number %u) is not an SPI", fdt_path(cur),
-			 (unsigned)type, (unsigned)num);
+		snprintf(err, errlen, "FDT %s: interrupts (type %u, number %u) is not an SPI",
+			 st->uart_path, (unsigned)type, (unsigned)num);
 		return -1;
 	}
 	if (flags != 1 && flags != 2 && flags != 4 && flags != 8) {
-		snprintf(cur->err, cur->errlen,
-			 "FDT %s: interrupts flags 0x%x are not one trigger (1, 2, 4 or 8)",
-			 fdt_path(cur), (unsigned)flags);
+		snprintf(err, errlen, "FDT %s: interrupts flags 0x%x are not one trigger (1, 2, 4 or 8)",
+			 st->uart_path, (unsigned)flags);
 		return -1;
 	}
-	st->out->uart_irq = (struct arch_irq_line){ num, flags >= 4, flags == 2 || flags == 8 };
-	st->out->have_uart_irq = true;
+	out->uart_irq = (struct arch_irq_line){ num, flags >= 4, flags == 2 || flags == 8 };
+	out->have_uart_irq = true;
 	return 0;
 }
 
@@ -594,6 +626,9 @@ static int fdt_handle_compatible(struct fdt_state *st, const struct fdt_cursor *
 			out->gic_version = version;
 			out->gicd = r[0];
 			out->gicr = r[1];
+			int ph = st->prop[FP_PHANDLE].val ? FP_PHANDLE : FP_LINUX_PHANDLE;
+			if (st->prop[ph].val && st->prop[ph].len == 4)
+				st->gic_phandle = fdt_be32(st->prop[ph].val);
 			return 0;
 		}
 	}
@@ -610,11 +645,14 @@ static int fdt_handle_compatible(struct fdt_state *st, const struct fdt_cursor *
 				 fdt_path_is(cur, st->stdout_path, st->stdout_pathlen);
 		if (out->have_uart && !is_stdout)
 			return 0;
-		if (fdt_reg_ranges(st, cur, &out->uart, 1, "PL011") < 0 ||
-		    fdt_uart_irq(st, cur) < 0)
+		if (fdt_reg_ranges(st, cur, &out->uart, 1, "PL011") < 0)
 			return -1;
 		out->have_uart = true;
 		st->uart_is_stdout = is_stdout;
+		st->uart_irq_val = st->prop[FP_INTERRUPTS].val;
+		st->uart_irq_len = st->prop[FP_INTERRUPTS].len;
+		st->uart_irq_parent = st->lv[cur->depth].irq_parent;
+		snprintf(st->uart_path, sizeof st->uart_path, "%s", fdt_path(cur));
 	}
 	return 0;
 }
@@ -684,7 +722,7 @@ int fdt_parse(const void *blob, size_t avail, struct platform *out, char *err,
 	memset(&st, 0, sizeof st);
 	st.out = out;
 	if (fdt_stdout_path(&fb, &cur, &st.stdout_path, &st.stdout_pathlen) < 0 ||
-	    fdt_walk(&fb, &extract, &st, &cur) < 0)
+	    fdt_walk(&fb, &extract, &st, &cur) < 0 || fdt_uart_irq(&st, err, errlen) < 0)
 		return -1;
 	if (out->ncpus == 0) {
 		snprintf(err, errlen, "FDT /cpus: no cpu node with device_type \"cpu\"");

@@ -33,6 +33,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (pf.gic_version != 0 && pf.gic_version != 2 && pf.gic_version != 3) ||
 		    (pf.timer_irq_virt && (pf.timer_irq_virt < 16 || pf.timer_irq_virt > 31)))
 			abort();
+		/* the console's interrupt: an SPI of a UART, or a reason when one is refused */
+		fuzz_check_err(pf.uart_irq_missing, sizeof pf.uart_irq_missing);
+		if ((pf.have_uart_irq && (!pf.have_uart || pf.uart_irq_missing[0] ||
+					  pf.uart_irq.num > 987)) ||
+		    (pf.uart_irq_missing[0] && !pf.have_uart))
+			abort();
 	} else if (r != -1 || !err[0]) {
 		abort();
 	}

@@ -1364,3 +1364,100 @@ HTEST(uart_interrupt_spi)
 	HEXPECT_EQ(uart_with_interrupts(2, 0, 3, 0), -1);
 	HEXPECT_STR_HAS(err, "interrupts length 8 is not a multiple of 3 cells");
 }
+
+/*
+ * The PL011's interrupt parent: its own interrupt-parent, else the nearest ancestor's,
+ * must be the GIC (by phandle; none anywhere is the GIC too). Another controller
+ * leaves the console without input, says why, and its cells are not read.
+ *   root_parent, uart_parent: interrupt-parent of the root and of the UART (0: none);
+ *   gic_phandle: the GIC's phandle (0: none), gic_first: the GIC before the UART;
+ *   legacy: the GIC's phandle as linux,phandle.
+ */
+static int uart_under_parent(uint32_t root_parent, uint32_t uart_parent, uint32_t gic_phandle,
+			     bool gic_first, bool legacy)
+{
+	b_reset();
+	b_begin("");
+	b_prop_cells("#address-cells", 1, 2);
+	b_prop_cells("#size-cells", 1, 2);
+	if (root_parent)
+		b_prop_cells("interrupt-parent", 1, root_parent);
+	b_begin("cpus");
+	b_prop_cells("#address-cells", 1, 1);
+	b_prop_cells("#size-cells", 1, 0);
+	b_begin("cpu@0");
+	b_prop_str("device_type", "cpu");
+	b_prop_cells("reg", 1, 0);
+	b_end();
+	b_end();
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == (gic_first ? 0 : 1)) {
+			b_begin("intc@8000000");
+			b_prop_str("compatible", "arm,gic-v3");
+			b_prop_cells("reg", 8, 0, 0x08000000, 0, 0x10000, 0, 0x080a0000, 0, 0xf60000);
+			if (gic_phandle)
+				b_prop_cells(legacy ? "linux,phandle" : "phandle", 1, gic_phandle);
+			b_end();
+			/* a second controller, with two cells per interrupt */
+			b_begin("gpio-intc@100");
+			b_prop_cells("#interrupt-cells", 1, 2);
+			b_prop_cells("phandle", 1, 0x77);
+			b_end();
+		} else {
+			b_begin("pl011@9000000");
+			b_prop("compatible", "arm,pl011\0arm,primecell", 24);
+			b_prop_cells("reg", 4, 0, 0x09000000, 0, 0x1000);
+			if (uart_parent)
+				b_prop_cells("interrupt-parent", 1, uart_parent);
+			if (uart_parent == 0x77)
+				b_prop_cells("interrupts", 2, 5, 4);	/* that controller's format */
+			else
+				b_prop_cells("interrupts", 3, 0, 1, 4);
+			b_end();
+		}
+	}
+	b_end();
+	return b_parse();
+}
+
+HTEST(uart_interrupt_parent)
+{
+	/* QEMU's shape: the root names the GIC, the UART inherits it; in either order */
+	for (int first = 0; first < 2; first++) {
+		HREQUIRE_EQ(uart_under_parent(0x8001, 0, 0x8001, first, false), 0);
+		HEXPECT(pf.have_uart && pf.have_uart_irq);
+		HEXPECT_EQ(pf.uart_irq.num, 1);
+		HEXPECT_STREQ(pf.uart_irq_missing, "");
+	}
+	/* no interrupt-parent anywhere: the GIC; the UART's own wins over the root's */
+	HREQUIRE_EQ(uart_under_parent(0, 0, 0, true, false), 0);
+	HEXPECT(pf.have_uart_irq);
+	HREQUIRE_EQ(uart_under_parent(0x77, 0x8001, 0x8001, false, false), 0);
+	HEXPECT(pf.have_uart_irq);
+	HREQUIRE_EQ(uart_under_parent(0x77, 0x8001, 0x8001, true, true), 0);	/* linux,phandle */
+	HEXPECT(pf.have_uart_irq);
+	/* another controller: no input, the reason, and its two-cell interrupts not judged */
+	HREQUIRE_EQ(uart_under_parent(0x8001, 0x77, 0x8001, true, false), 0);
+	HEXPECT(pf.have_uart);
+	HEXPECT(!pf.have_uart_irq);
+	HEXPECT_STREQ(pf.uart_irq_missing, "its interrupt parent (phandle 0x77) is not the GIC (0x8001)");
+	HREQUIRE_EQ(uart_under_parent(0x77, 0, 0x8001, false, false), 0);	/* inherited */
+	HEXPECT(!pf.have_uart_irq);
+	HEXPECT_STR_HAS(pf.uart_irq_missing, "(phandle 0x77) is not the GIC");
+	HREQUIRE_EQ(uart_under_parent(0x8001, 0x8001, 0, true, false), 0);
+	HEXPECT(!pf.have_uart_irq);
+	HEXPECT_STREQ(pf.uart_irq_missing,
+		      "its interrupt parent (phandle 0x8001) is not the GIC (which has no phandle)");
+
+	/* a malformed interrupt-parent is an error like any malformed property */
+	b_reset();
+	b_root_with_cpus(1);
+	b_begin("serial@2000");
+	b_prop("compatible", "arm,pl011\0arm,primecell", 24);
+	b_prop_cells("reg", 4, 0, 0x2000, 0, 0x1000);
+	b_prop_cells("interrupt-parent", 2, 1, 2);
+	b_end();
+	b_end();
+	HEXPECT_EQ(b_parse(), -1);
+	HEXPECT_STREQ(err, "FDT /serial@2000: interrupt-parent length 8 is not one cell");
+}

@@ -64,6 +64,7 @@ struct platform {
 	 * property (one SPI). Absent: the console takes no input. */
 	bool have_uart_irq;
 	struct arch_irq_line uart_irq;
+	char uart_irq_missing[96];	/* why not, when the UART has interrupts we cannot use */
 
 	/* x86-64 (ACPI) */
 	char oem_id[7];			/* RSDP OEM id, NUL-terminated */
