@@ -95,6 +95,7 @@
 #define FADT_X_PM1A_CNT_BLK	172	/* generic address structure, 12 bytes */
 #define FADT_X_PM1B_CNT_BLK	184	/* generic address structure, 12 bytes */
 #define FADT_X_PM_TMR_BLK	208	/* generic address structure, 12 bytes */
+#define FADT_SLEEP_CONTROL_REG	244	/* generic address structure (hardware-reduced) */
 #define FADT_TMR_VAL_EXT	(1u << 8)
 #define FADT_HW_REDUCED_ACPI	(1u << 20)
 
@@ -613,17 +614,35 @@ static void acpi_parse_s5(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 	size_t whylen = sizeof p->s5_missing;
 	uint32_t flags = len >= FADT_FLAGS + 4 ? acpi_le32(t + FADT_FLAGS) : 0;
 
+	uint64_t sctl = 0;		/* hardware-reduced: the sleep control register */
+	uint8_t sspace = 0;
 	if (flags & FADT_HW_REDUCED_ACPI) {
-		snprintf(why, whylen, "ACPI FADT: hardware-reduced ACPI (sleep registers not supported)");
-		return;
+		/* no PM1 blocks: the sleep control register, an 8-bit register in I/O or
+		 * memory space (ACPI 6.5 4.8.3.7) */
+		if (len < FADT_SLEEP_CONTROL_REG + GAS_LEN) {
+			snprintf(why, whylen, "ACPI FADT: hardware-reduced, length %u has no sleep "
+				 "control register", (unsigned)len);
+			return;
+		}
+		const uint8_t *g = t + FADT_SLEEP_CONTROL_REG;
+		uint64_t addr = acpi_le64(g + GAS_ADDRESS);
+		if ((g[GAS_SPACE] != GAS_SPACE_IO && g[GAS_SPACE] != GAS_SPACE_MEMORY) || addr == 0 ||
+		    (g[GAS_SPACE] == GAS_SPACE_IO && addr > 0xffff)) {
+			snprintf(why, whylen, "ACPI FADT: sleep control register (space %u, address "
+				 "0x%llx) is not an I/O port or memory", (unsigned)g[GAS_SPACE],
+				 (unsigned long long)addr);
+			return;
+		}
+		sspace = g[GAS_SPACE];
+		sctl = addr;
 	}
-	uint64_t a = fadt_port(t, len, FADT_X_PM1A_CNT_BLK, FADT_PM1A_CNT_BLK);
-	uint64_t b = fadt_port(t, len, FADT_X_PM1B_CNT_BLK, FADT_PM1B_CNT_BLK);
-	if (a == 0) {
+	uint64_t a = sctl ? 0 : fadt_port(t, len, FADT_X_PM1A_CNT_BLK, FADT_PM1A_CNT_BLK);
+	uint64_t b = sctl ? 0 : fadt_port(t, len, FADT_X_PM1B_CNT_BLK, FADT_PM1B_CNT_BLK);
+	if (a == 0 && !sctl) {
 		snprintf(why, whylen, "ACPI FADT: no PM1a control block");
 		return;
 	}
-	if (len >= FADT_PM1_CNT_LEN + 1 && t[FADT_PM1_CNT_LEN] < 2) {
+	if (!sctl && len >= FADT_PM1_CNT_LEN + 1 && t[FADT_PM1_CNT_LEN] < 2) {
 		snprintf(why, whylen, "ACPI FADT: PM1_CNT_LEN %u is shorter than 2",
 			 (unsigned)t[FADT_PM1_CNT_LEN]);
 		return;
@@ -660,6 +679,8 @@ static void acpi_parse_s5(struct acpi_ctx *c, const uint8_t *t, uint32_t len)
 	p->slp_typb = typb;
 	p->smi_cmd = (uint16_t)smi;
 	p->acpi_enable = len >= FADT_ACPI_ENABLE + 1 ? t[FADT_ACPI_ENABLE] : 0;
+	p->sleep_ctl = sctl;
+	p->sleep_ctl_space = sspace;
 	why[0] = '\0';
 }
 

@@ -147,6 +147,15 @@ static void interrupts_init(void)
 static void firmware_init(void)
 {
 	const struct platform *p = &boot_platform;
+	uint64_t sleep_ctl = p->sleep_ctl;
+	if (p->have_s5 && sleep_ctl && !p->sleep_ctl_space) {
+		/* a memory-mapped sleep control register (hardware-reduced ACPI) */
+		uint8_t *va = vm_map_phys(sleep_ctl & ~(uint64_t)(PAGE_SIZE - 1), PAGE_SIZE, true);
+		if (!va)
+			panic("ACPI: cannot map the sleep control register at 0x%llx",
+			      (unsigned long long)sleep_ctl);
+		sleep_ctl = (uint64_t)(uintptr_t)(va + (sleep_ctl & (PAGE_SIZE - 1)));
+	}
 	arch_firmware_init(&(struct arch_firmware){
 		.psci_conduit = p->psci,
 		.acpi_s5 = p->have_s5,
@@ -156,6 +165,8 @@ static void firmware_init(void)
 		.slp_typb = p->slp_typb,
 		.smi_cmd = p->smi_cmd,
 		.acpi_enable = p->acpi_enable,
+		.acpi_sleep_ctl = p->have_s5 ? sleep_ctl : 0,
+		.acpi_sleep_io = p->sleep_ctl_space == 1,
 	});
 }
 
@@ -179,7 +190,11 @@ static void banner(const struct bootinfo *bi)
 		(unsigned long long)bi->kernel_phys, (unsigned long long)(bi->kernel_size >> 10));
 	if (p->model[0])
 		kprintf("machine: %s\n", p->model);
-	if (p->have_s5)
+	if (p->have_s5 && p->sleep_ctl)
+		kprintf("power-off: ACPI S5 (sleep control register, %s 0x%llx, SLP_TYP %u)\n",
+			p->sleep_ctl_space ? "port" : "memory", (unsigned long long)p->sleep_ctl,
+			p->slp_typa);
+	else if (p->have_s5)
 		kprintf("power-off: ACPI S5 (PM1a control 0x%x, SLP_TYP %u/%u)\n", p->pm1a_cnt,
 			p->slp_typa, p->slp_typb);
 	else if (bi->acpi_rsdp)
@@ -283,6 +298,13 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 		panic("%s", err);
 	firmware_init();	/* again, with what the ACPI tables added */
 	arch_cycles_init(boot_platform.have_pm_timer ? boot_platform.pm_timer_port : 0);
+	if (!arch_cycles_freq())
+#if defined(__x86_64__)
+		panic("clock: the TSC's frequency is unknown: no CPUID leaf 0x15, and no ACPI PM "
+		      "timer, PIT channel 2 (port 0x61) or CMOS RTC that runs to measure it against");
+#else
+		panic("clock: the counter's frequency is unknown: CNTFRQ_EL0 is 0");
+#endif
 	clock_init();
 	interrupts_init();
 	console_input_init();

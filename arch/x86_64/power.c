@@ -9,8 +9,9 @@
  *      ACPI mode first if the firmware left the machine in legacy mode (SCI_EN clear:
  *      ACPI_ENABLE written to SMI_CMD, then SCI_EN awaited, boundedly), then write
  *      SLP_TYP into each PM1 control register and, in a second write, SLP_EN with it,
- *      as the specification orders. The machine goes off; QEMU exits with status 0,
- *      whatever the status was;
+ *      as the specification orders. On hardware-reduced ACPI (QEMU's microvm) one
+ *      write of SLP_TYP and SLP_EN to the sleep control register instead (4.8.3.7).
+ *      The machine goes off; QEMU exits with status 0, whatever the status was;
  *   3. arch_hang, if the machine is still running after about a second.
  * Context: any, including exception handlers (a panic powers off from its stack).
  */
@@ -20,6 +21,8 @@
 #define PM1_SLP_TYP_SHIFT	10
 #define PM1_SLP_TYP_MASK	(7u << PM1_SLP_TYP_SHIFT)
 #define PM1_SLP_EN		(1u << 13)
+#define SLEEP_CTL_TYP_SHIFT	2	/* the hardware-reduced sleep control register */
+#define SLEEP_CTL_EN		(1u << 5)
 #define PORT_READS_PER_SECOND	1000000	/* an I/O port read takes about a microsecond */
 
 static struct arch_firmware firmware;
@@ -41,6 +44,16 @@ static void pm1_sleep(uint16_t port, uint8_t typ)
 static void acpi_soft_off(void)
 {
 	const struct arch_firmware *fw = &firmware;
+	if (fw->acpi_sleep_ctl) {
+		uint8_t v = (uint8_t)((fw->slp_typa & 7u) << SLEEP_CTL_TYP_SHIFT | SLEEP_CTL_EN);
+		if (fw->acpi_sleep_io)
+			outb((uint16_t)fw->acpi_sleep_ctl, v);
+		else
+			*(volatile uint8_t *)(uintptr_t)fw->acpi_sleep_ctl = v;
+		for (unsigned i = 0; i < PORT_READS_PER_SECOND; i++)
+			(void)inb(0x80);	/* (a port read: about a microsecond) */
+		return;
+	}
 	if (!(inw(fw->pm1a_cnt) & PM1_SCI_EN) && fw->smi_cmd && fw->acpi_enable) {
 		outb(fw->smi_cmd, fw->acpi_enable);
 		for (unsigned i = 0; i < 3 * PORT_READS_PER_SECOND && !(inw(fw->pm1a_cnt) & PM1_SCI_EN); i++)

@@ -7,8 +7,8 @@
  * exactly the input's size, so a read the parser did not ask map() for is an ASan
  * report. Besides no faults, it checks that the error is one NUL-terminated line
  * of printable ASCII, that a success stays inside struct platform's arrays, and that
- * soft-off (S5) is either found, with a PM1a port and 3-bit SLP_TYP values, or
- * missing with a printable reason.
+ * soft-off (S5) is either found, with a PM1a port or (hardware-reduced) a sleep
+ * control register, and 3-bit SLP_TYP values, or missing with a printable reason.
  *
  * Checksums would stop almost every mutation at the first table, so when the last
  * input byte is odd the harness first repairs, in a copy of the same size, the
@@ -118,9 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0) {
 		/* soft-off: found with its ports and 3-bit values, or missing with a reason */
 		fuzz_check_err(pf.s5_missing, sizeof pf.s5_missing);
-		if (pf.have_s5 ? (pf.pm1a_cnt == 0 || pf.slp_typa > 7 || pf.slp_typb > 7 ||
-				  pf.s5_missing[0])
-			       : !pf.s5_missing[0])
+		if (pf.have_s5 ? ((pf.pm1a_cnt == 0) == (pf.sleep_ctl == 0) || pf.slp_typa > 7 ||
+				  pf.slp_typb > 7 || pf.s5_missing[0] || pf.sleep_ctl_space > 1 ||
+				  (pf.sleep_ctl_space == 1 && pf.sleep_ctl > 0xffff))
+			       : !pf.s5_missing[0] || pf.sleep_ctl)
 			abort();
 		if (err[0] || pf.ncpus == 0 || pf.ncpus > PLATFORM_MAX_CPUS ||
 		    pf.nioapics > PLATFORM_MAX_IOAPICS || pf.niso > PLATFORM_MAX_ISO ||

@@ -1026,6 +1026,38 @@ HTEST(s5_encodings)
 	HEXPECT_EQ(pf.slp_typb, 1);
 }
 
+/* Hardware-reduced ACPI (QEMU's microvm): no PM1 blocks, the FADT's sleep control
+ * register (memory or I/O) with the DSDT's \_S5 values. */
+HTEST(s5_hardware_reduced)
+{
+	static const uint8_t five[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x01, 0x0a, 0x05 };
+	for (int io = 0; io < 2; io++) {
+		std();
+		fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
+		dsdt(five, sizeof five);
+		fadt_pm1(0, 0, MEM_BASE + OFF_DSDT);
+		mem[OFF_FADT + 244] = io ? 1 : 0;
+		mem[OFF_FADT + 245] = 8;
+		put64(OFF_FADT + 248, io ? 0x4004 : 0xfea00200);
+		fix(OFF_FADT);
+		HEXPECT_STREQ(s5_parse(), "");
+		HEXPECT(pf.have_s5);
+		HEXPECT_EQ(pf.sleep_ctl, io ? 0x4004 : 0xfea00200);
+		HEXPECT_EQ(pf.sleep_ctl_space, io ? 1 : 0);
+		HEXPECT_EQ(pf.slp_typa, 5);
+		HEXPECT_EQ(pf.pm1a_cnt, 0);
+	}
+	/* the register but no \_S5: nothing of it is kept */
+	std();
+	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
+	dsdt((const uint8_t *)"\x08STR_\x0dx", 7);
+	fadt_pm1(0, 0, MEM_BASE + OFF_DSDT);
+	put64(OFF_FADT + 248, 0xfea00200);
+	fix(OFF_FADT);
+	HEXPECT_STR_HAS(s5_parse(), "no Name (_S5");
+	HEXPECT_EQ(pf.sleep_ctl, 0);
+}
+
 HTEST(s5_missing_never_stops_the_boot)
 {
 	std();
@@ -1036,7 +1068,26 @@ HTEST(s5_missing_never_stops_the_boot)
 	std();
 	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
 	fadt_pm1(0x604, 0, MEM_BASE + OFF_DSDT);
-	HEXPECT_STR_HAS(s5_parse(), "ACPI FADT: hardware-reduced ACPI");
+	HEXPECT_STREQ(s5_parse(), "ACPI FADT: sleep control register (space 0, address 0x0) is "
+				  "not an I/O port or memory");	/* hardware-reduced: PM1 unused */
+	std();
+	fadt(OFF_FADT, 244, 0x608, 1u << 20, 1, 0x608);
+	fadt_pm1(0x604, 0, MEM_BASE + OFF_DSDT);
+	HEXPECT_STREQ(s5_parse(), "ACPI FADT: hardware-reduced, length 244 has no sleep control register");
+	std();
+	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
+	fadt_pm1(0, 0, MEM_BASE + OFF_DSDT);
+	mem[OFF_FADT + 244] = 2;		/* PCI configuration space */
+	put64(OFF_FADT + 248, 0x100);
+	fix(OFF_FADT);
+	HEXPECT_STR_HAS(s5_parse(), "sleep control register (space 2, address 0x100) is not");
+	std();
+	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
+	fadt_pm1(0, 0, MEM_BASE + OFF_DSDT);
+	mem[OFF_FADT + 244] = 1;
+	put64(OFF_FADT + 248, 0x10000);
+	fix(OFF_FADT);
+	HEXPECT_STR_HAS(s5_parse(), "address 0x10000) is not an I/O port or memory");
 
 	std();
 	fadt_pm1(0, 0x640, MEM_BASE + OFF_DSDT);
@@ -1273,6 +1324,17 @@ HTEST(write_fuzz_seeds)
 	HREQUIRE_EQ(parse_at(0), 0);
 	HREQUIRE(pf.have_s5 && pf.slp_typa == 5 && pf.slp_typb == 5);
 	write_seed(dir, "s5-decoys");
+
+	/* hardware-reduced: the sleep control register in memory */
+	std_tables(0, OFF_FREE);
+	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
+	fadt_pm1(0, 0, OFF_DSDT);
+	mem[OFF_FADT + 245] = 8;
+	put64(OFF_FADT + 248, 0xfea00200);
+	fix(OFF_FADT);
+	HREQUIRE_EQ(parse_at(0), 0);
+	HREQUIRE(pf.have_s5 && pf.sleep_ctl == 0xfea00200);
+	write_seed(dir, "s5-hw-reduced");
 }
 
 HTEST(no_error_buffer)

@@ -56,6 +56,10 @@ struct arch_firmware {
 	uint8_t slp_typa, slp_typb;	/* the SLP_TYP values to write there */
 	uint16_t smi_cmd;		/* 0: the machine is always in ACPI mode */
 	uint8_t acpi_enable;		/* written to smi_cmd to enter ACPI mode */
+	/* hardware-reduced ACPI: the sleep control register instead of PM1 (0: none),
+	 * an I/O port, or the virtual address the kernel mapped it at */
+	uint64_t acpi_sleep_ctl;
+	bool acpi_sleep_io;
 };
 
 /* Record what the platform described (copied); called again when more is known (the

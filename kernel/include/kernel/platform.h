@@ -88,6 +88,10 @@ struct platform {
 	uint8_t slp_typa, slp_typb;	/* 3-bit SLP_TYP fields */
 	uint16_t smi_cmd;		/* FADT SMI_CMD: 0 when the machine is always in ACPI mode */
 	uint8_t acpi_enable;		/* FADT ACPI_ENABLE: written to smi_cmd to enter it */
+	/* hardware-reduced ACPI: the FADT's sleep control register instead of PM1
+	 * (sleep_ctl 0: none); its address space is GAS's: 0 memory, 1 I/O */
+	uint64_t sleep_ctl;
+	uint8_t sleep_ctl_space;
 	char s5_missing[96];
 
 	/* aarch64 (device tree) */
