@@ -187,12 +187,15 @@ static int b_parse(void)
 	return parse_copy(B.out, B.outlen);
 }
 
-/* Root properties (#address-cells 2, #size-cells 2) and a /cpus with n CPUs. */
-static void b_root_with_cpus(int n)
+/* Root properties (#address-cells 2, #size-cells 2, an interrupt-parent unless 0)
+ * and a /cpus with n CPUs. */
+static void b_root_with_cpus_parent(int n, uint32_t irq_parent)
 {
 	b_begin("");
 	b_prop_cells("#address-cells", 1, 2);
 	b_prop_cells("#size-cells", 1, 2);
+	if (irq_parent)
+		b_prop_cells("interrupt-parent", 1, irq_parent);
 	b_begin("cpus");
 	b_prop_cells("#address-cells", 1, 1);
 	b_prop_cells("#size-cells", 1, 0);
@@ -205,6 +208,11 @@ static void b_root_with_cpus(int n)
 		b_end();
 	}
 	b_end();
+}
+
+static void b_root_with_cpus(int n)
+{
+	b_root_with_cpus_parent(n, 0);
 }
 
 /* ---- the real trees ------------------------------------------------------------ */
@@ -1377,19 +1385,7 @@ static int uart_under_parent(uint32_t root_parent, uint32_t uart_parent, uint32_
 			     bool gic_first, bool legacy)
 {
 	b_reset();
-	b_begin("");
-	b_prop_cells("#address-cells", 1, 2);
-	b_prop_cells("#size-cells", 1, 2);
-	if (root_parent)
-		b_prop_cells("interrupt-parent", 1, root_parent);
-	b_begin("cpus");
-	b_prop_cells("#address-cells", 1, 1);
-	b_prop_cells("#size-cells", 1, 0);
-	b_begin("cpu@0");
-	b_prop_str("device_type", "cpu");
-	b_prop_cells("reg", 1, 0);
-	b_end();
-	b_end();
+	b_root_with_cpus_parent(1, root_parent);
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == (gic_first ? 0 : 1)) {
 			b_begin("intc@8000000");
