@@ -86,13 +86,14 @@ def _x86_pushed(start, pc):
 
 
 def _x86_entry_rip(pc, sp):
-    """The interrupted rip when an x86-64 CPU was stopped in an interrupt or
+    """The interrupted (rip, rsp) when an x86-64 CPU was stopped in an interrupt or
     exception entry (arch/x86_64/trap.S) while %rbp did not hold the entry's frame
     record {rbp, rip + 1}: from the first instruction of a stub until trap_common
     builds the record, and from where it pops %rbp back to the iretq. The CPU pushed
-    rip (and, for some exceptions, an error code), the stub a vector (and a 0 where
-    the CPU pushed no error code), trap_common the registers: the rip lies above
-    what the instructions before pc pushed. None anywhere else."""
+    rip, cs, rflags, rsp, ss (and, for some exceptions, an error code), the stub a
+    vector (and a 0 where the CPU pushed no error code), trap_common the registers:
+    the rip lies above what the instructions before pc pushed, the rsp three words
+    above it. None anywhere else."""
     if _arch() != "x86_64":
         return None
     irq = _sym_addr("x86_irq_stubs")
@@ -106,7 +107,8 @@ def _x86_entry_rip(pc, sp):
         start = pc - int(off, 16)
         if name == "trap_common":
             depth, record = _x86_pushed(start, pc)
-            return None if record else _u64(sp + depth + 16)
+            slot = sp + depth + 16
+            return None if record else (_u64(slot), _u64(slot + 24))
         if not re.match(r"trap_\d+$", name):
             return None
     # an entry stub: one push before its jmp (the CPU pushed an error code) or two
@@ -117,7 +119,8 @@ def _x86_entry_rip(pc, sp):
             break
         pushes += insn["asm"].startswith("push")
     depth, _ = _x86_pushed(start, pc)
-    return _u64(sp + depth + (8 if pushes == 1 else 0))
+    slot = sp + depth + (8 if pushes == 1 else 0)
+    return _u64(slot), _u64(slot + 24)
 
 
 def _arch():
@@ -209,7 +212,18 @@ def _unrecorded_ret(tramp, rec):
     the kernel's arch_frame_unrecorded_ret finds it; None when it had one."""
     if tramp == "a64_preempt_tramp":
         # its frame: the record, x0..x30 at 16, the interrupted pc at 272
-        pc, x30 = _u64(rec + 272), _u64(rec + 16 + 8 * 30)
+        return _unrecorded_ret_regs(_u64(rec + 272), None, _u64(rec + 16 + 8 * 30))
+    # x86-64 and hosted: {rbp, rip + 1} at rec, the interrupted rip at rec + 16, its
+    # rsp just above (plus the red zone the hosted trampoline steps over)
+    return _unrecorded_ret_regs(_u64(rec + 16),
+                                rec + 24 + (128 if tramp == "host_preempt_tramp" else 0), None)
+
+
+def _unrecorded_ret_regs(pc, sp, x30):
+    """The return address of the code at pc (with that sp on x86-64, that x30 on
+    aarch64) when its function has no frame record on the chain yet or any more;
+    None when it has one."""
+    if x30 is not None:
         start = _func_start(pc)
         if start is None or pc % 4:
             return None
@@ -236,10 +250,7 @@ def _unrecorded_ret(tramp, rec):
                 break
             a -= 4
         return None
-    # x86-64 and hosted: {rbp, rip + 1} at rec, the interrupted rip at rec + 16, its
-    # rsp just above (plus the red zone the hosted trampoline steps over)
-    rip = _u64(rec + 16)
-    rsp = rec + 24 + (128 if tramp == "host_preempt_tramp" else 0)
+    rip, rsp = pc, sp
     start = _func_start(rip)
     if start is None:
         return None
@@ -363,23 +374,39 @@ class Goroutine(gdb.Command):
             try:
                 frame = gdb.newest_frame()
                 pc = int(frame.pc())
-                fp = int(gdb.parse_and_eval("$x29" if _arch() == "aarch64" else "$rbp"))
+                # (x29 is a signed long to gdb: a kernel address reads negative)
+                fp = int(gdb.parse_and_eval("$x29" if _arch() == "aarch64" else "$rbp")) % (1 << 64)
                 # stopped inside the exception vector table: the handler has built no
                 # frame record yet, and the interrupted pc is only in ELR_EL1 (a
                 # call-free goroutine's own function is in no record at all); on
                 # x86-64 it is on the stack, in an entry stub (_x86_entry_rip)
+                # the code at the interrupted pc (or at pc) may have no frame record
+                # on the chain (a frameless leaf): its caller from the registers
+                sp = int(gdb.parse_and_eval("$sp" if _arch() == "aarch64" else "$rsp")) % (1 << 64)
+                x30 = int(gdb.parse_and_eval("$x30")) % (1 << 64) if _arch() == "aarch64" else None
+                leaf_ret = None
                 if _in_vectors(pc):
                     elr = int(gdb.parse_and_eval("$ELR_EL1")) % (1 << 64)
+                    leaf_ret = _unrecorded_ret_regs(elr, None, x30)
                 elif _arch() == "x86_64":
-                    elr = _x86_entry_rip(pc, int(gdb.parse_and_eval("$rsp")) % (1 << 64))
+                    entry = _x86_entry_rip(pc, sp)
+                    elr = entry[0] if entry else None
+                    leaf_ret = (_unrecorded_ret_regs(entry[0], entry[1], None) if entry
+                                else _unrecorded_ret_regs(pc, sp, None))
                 else:
                     elr = None
+                    leaf_ret = _unrecorded_ret_regs(pc, None, x30)
+            except gdb.MemoryError:
+                elr = leaf_ret = None
             finally:
                 old.switch()
             # the CPU may be in an interrupt handler on its own stack: walk anywhere
             frames = _walk(pc, fp, 0, 1 << 64, upwards=False)
             if elr is not None:
                 frames = [pc, elr + 1] + frames[1:]	# (named by the byte before)
+            if leaf_ret and _symbol(leaf_ret - 1) != "?":
+                at = 2 if elr is not None else 1
+                frames = frames[:at] + [leaf_ret] + frames[at:]
             _print_frames(frames)
             return
         elif st == 4:

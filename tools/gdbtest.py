@@ -16,11 +16,14 @@ commands, kill. The case passes when every regex matches gdb's output, in order.
     sieve      running goroutines: each CPU is running one (a spinner or a
                filter) when gdb stops them: their backtraces come from the
                vCPUs' registers, through an interrupt handler's frames when the
-               CPU was in one, down to the goroutine's function
+               CPU was in one, down to the goroutine's function and on to the
+               first frame of every goroutine (arch_context_start)
     entry      a CPU stopped (a breakpoint) at the entry of an interrupt that came
                while it ran a spinner, before any frame record names the spinner:
                x86-64 seven pushes into trap_common, aarch64 the first instruction
-               of the IRQ vector; the spinner must still be the second frame
+               of the IRQ vector; the spinner must still be the second frame, and
+               its caller (g_entry) the third: on x86-64 spin has no frame record,
+               so that return address comes from the interrupted rsp
     preempted  one CPU, stopped (a breakpoint) as a new filter goroutine starts:
                the spinner is runnable, preempted inside spin, a leaf GCC leaves
                without a frame record on x86-64; its backtrace must name spin and
@@ -82,11 +85,13 @@ CASES = [
      [r"goroutine \d+: running on cpu [01], started at (spin|filter|generate)",
       r"running goroutines: [12]$",
       r"goroutine \d+ \[running\]:",
-      r"#\d+ 0x[0-9a-f]{16} (spin|filter|generate)\+"]),
+      r"#\d+ 0x[0-9a-f]{16} (spin|filter|generate)\+",
+      r"#\d+ 0x[0-9a-f]{16} arch_context_start\+"]),
     ("entry", "sieve", 2, "gccheckmark=1 -- 1000", r"sieve: 2 3 5 7",
      ["break %(where)s if %(cond)s", "continue", "delete", RUNNING],
      [r"running goroutines: [12]$",
-      r"^  #0 0x[0-9a-f]{16} %(entry)s\n  #1 0x[0-9a-f]{16} spin\+"]),
+      r"^  #0 0x[0-9a-f]{16} %(entry)s\n  #1 0x[0-9a-f]{16} spin\+0x[0-9a-f]+\n"
+      r"  #2 0x[0-9a-f]{16} g_entry\+"]),
     ("preempted", "sieve", 1, "gccheckmark=1 -- 1000", r"sieve: 2 3 5 7",
      ["break filter", "continue", "delete", SPINNERS],
      [r"spinners: 1$",
