@@ -181,11 +181,20 @@ A64_PAIR_MASK = 0xffc07fff
 A64_ADD_FP_SP, A64_ADD_MASK = 0x910003fd, 0xffc003ff
 
 
+_tramp_ranges = None	# [(name, start, end)] of the trampolines this image has
+
+
 def _preempt_tramp(ret):
-    """The trampoline ret returns into, or None."""
-    for name in PREEMPT_TRAMPS:
-        lo, hi = _sym_addr(name), _sym_addr(name + "_end")
-        if lo is not None and hi is not None and lo < ret <= hi:
+    """The trampoline ret returns into, or None (their addresses looked up once)."""
+    global _tramp_ranges
+    if _tramp_ranges is None:
+        _tramp_ranges = []
+        for name in PREEMPT_TRAMPS:
+            lo, hi = _sym_addr(name), _sym_addr(name + "_end")
+            if lo is not None and hi is not None:
+                _tramp_ranges.append((name, lo, hi))
+    for name, lo, hi in _tramp_ranges:
+        if lo < ret <= hi:
             return name
     return None
 

@@ -32,6 +32,13 @@ void arch_firmware_init(const struct arch_firmware *fw)
 	firmware = *fw;
 }
 
+/* The power goes within a few cycles; give a slow board its second. */
+static void wait_a_second(void)
+{
+	for (unsigned i = 0; i < PORT_READS_PER_SECOND; i++)
+		(void)inb(0x80);	/* the POST port: any PC ignores its reads */
+}
+
 /* Write SLP_TYP, then SLP_TYP with SLP_EN, into one PM1 control register. */
 static void pm1_sleep(uint16_t port, uint8_t typ)
 {
@@ -50,8 +57,7 @@ static void acpi_soft_off(void)
 			outb((uint16_t)fw->acpi_sleep_ctl, v);
 		else
 			*(volatile uint8_t *)(uintptr_t)fw->acpi_sleep_ctl = v;
-		for (unsigned i = 0; i < PORT_READS_PER_SECOND; i++)
-			(void)inb(0x80);	/* (a port read: about a microsecond) */
+		wait_a_second();
 		return;
 	}
 	if (!(inw(fw->pm1a_cnt) & PM1_SCI_EN) && fw->smi_cmd && fw->acpi_enable) {
@@ -62,9 +68,7 @@ static void acpi_soft_off(void)
 	pm1_sleep(fw->pm1a_cnt, fw->slp_typa);
 	if (fw->pm1b_cnt)
 		pm1_sleep(fw->pm1b_cnt, fw->slp_typb);
-	/* the power goes within a few cycles; give a slow board its second */
-	for (unsigned i = 0; i < PORT_READS_PER_SECOND; i++)
-		(void)inw(fw->pm1a_cnt);
+	wait_a_second();
 }
 
 _Noreturn void arch_poweroff(int status)

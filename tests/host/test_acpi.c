@@ -294,6 +294,18 @@ static void dsdt(const uint8_t *aml, size_t n)
 	fix(OFF_DSDT);
 }
 
+/* Make the FADT hardware-reduced (276 bytes, no PM1 blocks) with its sleep control
+ * register at addr in GAS space `space` (0 memory, 1 I/O), 8 bits wide. */
+static void fadt_hw_reduced(uint8_t space, uint64_t addr)
+{
+	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
+	fadt_pm1(0, 0, mem_base + OFF_DSDT);
+	mem[OFF_FADT + 244] = space;
+	mem[OFF_FADT + 245] = 8;
+	put64(OFF_FADT + 248, addr);
+	fix(OFF_FADT);
+}
+
 /* QEMU's: Name (_S5, Package (0x04) {Zero, Zero, Zero, Zero}) */
 static const uint8_t qemu_s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
 
@@ -1033,13 +1045,8 @@ HTEST(s5_hardware_reduced)
 	static const uint8_t five[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x01, 0x0a, 0x05 };
 	for (int io = 0; io < 2; io++) {
 		std();
-		fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
 		dsdt(five, sizeof five);
-		fadt_pm1(0, 0, MEM_BASE + OFF_DSDT);
-		mem[OFF_FADT + 244] = io ? 1 : 0;
-		mem[OFF_FADT + 245] = 8;
-		put64(OFF_FADT + 248, io ? 0x4004 : 0xfea00200);
-		fix(OFF_FADT);
+		fadt_hw_reduced(io ? 1 : 0, io ? 0x4004 : 0xfea00200);
 		HEXPECT_STREQ(s5_parse(), "");
 		HEXPECT(pf.have_s5);
 		HEXPECT_EQ(pf.sleep_ctl, io ? 0x4004 : 0xfea00200);
@@ -1049,11 +1056,8 @@ HTEST(s5_hardware_reduced)
 	}
 	/* the register but no \_S5: nothing of it is kept */
 	std();
-	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
 	dsdt((const uint8_t *)"\x08STR_\x0dx", 7);
-	fadt_pm1(0, 0, MEM_BASE + OFF_DSDT);
-	put64(OFF_FADT + 248, 0xfea00200);
-	fix(OFF_FADT);
+	fadt_hw_reduced(0, 0xfea00200);
 	HEXPECT_STR_HAS(s5_parse(), "no Name (_S5");
 	HEXPECT_EQ(pf.sleep_ctl, 0);
 }
@@ -1075,18 +1079,10 @@ HTEST(s5_missing_never_stops_the_boot)
 	fadt_pm1(0x604, 0, MEM_BASE + OFF_DSDT);
 	HEXPECT_STREQ(s5_parse(), "ACPI FADT: hardware-reduced, length 244 has no sleep control register");
 	std();
-	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
-	fadt_pm1(0, 0, MEM_BASE + OFF_DSDT);
-	mem[OFF_FADT + 244] = 2;		/* PCI configuration space */
-	put64(OFF_FADT + 248, 0x100);
-	fix(OFF_FADT);
+	fadt_hw_reduced(2, 0x100);		/* PCI configuration space */
 	HEXPECT_STR_HAS(s5_parse(), "sleep control register (space 2, address 0x100) is not");
 	std();
-	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
-	fadt_pm1(0, 0, MEM_BASE + OFF_DSDT);
-	mem[OFF_FADT + 244] = 1;
-	put64(OFF_FADT + 248, 0x10000);
-	fix(OFF_FADT);
+	fadt_hw_reduced(1, 0x10000);
 	HEXPECT_STR_HAS(s5_parse(), "address 0x10000) is not an I/O port or memory");
 
 	std();
@@ -1327,11 +1323,7 @@ HTEST(write_fuzz_seeds)
 
 	/* hardware-reduced: the sleep control register in memory */
 	std_tables(0, OFF_FREE);
-	fadt(OFF_FADT, 276, 0x608, 1u << 20, 1, 0x608);
-	fadt_pm1(0, 0, OFF_DSDT);
-	mem[OFF_FADT + 245] = 8;
-	put64(OFF_FADT + 248, 0xfea00200);
-	fix(OFF_FADT);
+	fadt_hw_reduced(0, 0xfea00200);
 	HREQUIRE_EQ(parse_at(0), 0);
 	HREQUIRE(pf.have_s5 && pf.sleep_ctl == 0xfea00200);
 	write_seed(dir, "s5-hw-reduced");
