@@ -369,8 +369,6 @@ static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
 	enum stack_fault_result sf = ti->is_mem ? stack_fault(ti->addr, &stk) : STACK_FAULT_NOT_STACK;
 	if (sf == STACK_FAULT_GREW)
 		return;		/* a stack grew by a page: resume the faulting instruction */
-	if (sf == STACK_FAULT_OVERFLOW)
-		stack_overflow_report(ti->addr, &stk);	/* the upper layer's report, if any */
 	arch_irq_save();
 	if (!claim())
 		panic_stop_self(f);	/* another CPU reports: be one of its stopped CPUs */
@@ -398,12 +396,14 @@ static void panic_trap(const struct trap_info *ti, struct arch_frame *f)
 	default:
 		break;
 	}
-	if (what)
+	if (what) {
 		kprintf("\nPANIC: %s: fault at 0x%llx (%s) %s [0x%llx, 0x%llx) in %s+0x%llx\n", what,
 			(unsigned long long)ti->addr, ti->is_write ? "write" : "read", where,
 			(unsigned long long)stk.base, (unsigned long long)stk.top, fn ? fn : "?",
 			(unsigned long long)off);
-	else if (ti->is_mem)
+		if (sf == STACK_FAULT_OVERFLOW)
+			stack_overflow_report(ti->addr, &stk);	/* the upper layer's word, if any */
+	} else if (ti->is_mem)
 		kprintf("\nPANIC: %s at address 0x%llx (%s) in %s+0x%llx\n", ti->name,
 			(unsigned long long)ti->addr, ti->is_write ? "write" : "read",
 			fn ? fn : "?", (unsigned long long)off);

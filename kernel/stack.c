@@ -112,20 +112,22 @@ enum slot_state {
 	SLOT_LIVE = 1,		/* a reservation someone owns */
 };
 
-/* One per slot, in the class's metadata array (32 bytes: a power of two, so an entry
- * never straddles a page). */
+/* One per slot, in the class's metadata array (16 bytes: a power of two, so an entry
+ * never straddles a page; a parked goroutine's share of the images' memory, so kept
+ * small: page indexes fit 16 bits, the largest class having 16384 pages). */
 struct stack_slot {
 	_Atomic uint32_t state;		/* enum slot_state: written by alloc/free (release),
 					 * read by the fault path (acquire) */
 	uint32_t next;			/* free-list link (stack_lock) */
 	/* Guarded by the vm lock (read without it for statistics only). */
-	_Atomic uint32_t npages;	/* pages mapped now */
-	_Atomic uint32_t low;		/* page index (from base): nothing mapped below */
-	_Atomic uint32_t deep;		/* the lowest page index mapped since alloc */
-	uint32_t maps;			/* pages ever mapped by growth (shrink's check) */
-	uint32_t pad[2];
+	_Atomic uint16_t npages;	/* pages mapped now */
+	_Atomic uint16_t low;		/* page index (from base): nothing mapped below */
+	_Atomic uint16_t deep;		/* the lowest page index mapped since alloc */
+	uint16_t grew;			/* a page was mapped by growth since shrink cleared
+					 * it (shrink's check) */
 };
-_Static_assert(sizeof(struct stack_slot) == 32, "stack_slot must stay a power of two");
+_Static_assert(sizeof(struct stack_slot) == 16, "stack_slot must stay a power of two");
+_Static_assert((STACK_MAX_SIZE >> PAGE_SHIFT) <= UINT16_MAX, "page indexes must fit 16 bits");
 _Static_assert((REGION_SIZE >> MIN_SHIFT) * sizeof(struct stack_slot) <= META_STRIDE,
 	       "the metadata of the smallest class must fit its part of the last sub-region");
 
@@ -244,13 +246,13 @@ static int map_locked(struct stack_slot *m, uintptr_t base, uintptr_t va, uint64
 		return 0;
 	if (arch_mmu_map(va, pa, PAGE_SIZE, MMU_WRITE) != 0)
 		return -1;
-	uint32_t idx = (uint32_t)((va - base) >> PAGE_SHIFT);
+	uint16_t idx = (uint16_t)((va - base) >> PAGE_SHIFT);
 	atomic_fetch_add_explicit(&m->npages, 1, memory_order_relaxed);
 	if (idx < atomic_load_explicit(&m->low, memory_order_relaxed))
 		atomic_store_explicit(&m->low, idx, memory_order_relaxed);
 	if (idx < atomic_load_explicit(&m->deep, memory_order_relaxed))
 		atomic_store_explicit(&m->deep, idx, memory_order_relaxed);
-	m->maps++;
+	m->grew = 1;
 	return 1;
 }
 
@@ -314,7 +316,7 @@ static size_t release(struct stack_slot *m, uintptr_t base, uintptr_t from, uint
 	uintptr_t lo = to, hi = from;	/* the range actually unmapped */
 	size_t n = 0;
 
-	uint32_t low = atomic_load_explicit(&m->low, memory_order_relaxed);
+	uint16_t low = atomic_load_explicit(&m->low, memory_order_relaxed);
 	uintptr_t va = base + ((uintptr_t)low << PAGE_SHIFT);
 	if (va < from)
 		va = from;
@@ -322,7 +324,7 @@ static size_t release(struct stack_slot *m, uintptr_t base, uintptr_t from, uint
 	while (va < to && more) {
 		vm_lock();
 		for (unsigned i = 0; i < UNMAP_CHUNK && va < to; i++, va += PAGE_SIZE) {
-			uint32_t left = atomic_load_explicit(&m->npages, memory_order_relaxed);
+			uint16_t left = atomic_load_explicit(&m->npages, memory_order_relaxed);
 			uint64_t pa;
 			unsigned flags;
 			if (!left) {
@@ -379,8 +381,8 @@ int stack_alloc(struct kstack *s, size_t size)
 	uintptr_t base = slot_base(c, slot), top = base + class_size(c);
 	KASSERT(atomic_load_explicit(&m->state, memory_order_relaxed) == SLOT_FREE);
 	KASSERT(atomic_load_explicit(&m->npages, memory_order_relaxed) == 0);
-	atomic_store_explicit(&m->low, (uint32_t)(class_size(c) >> PAGE_SHIFT), memory_order_relaxed);
-	atomic_store_explicit(&m->deep, (uint32_t)(class_size(c) >> PAGE_SHIFT), memory_order_relaxed);
+	atomic_store_explicit(&m->low, (uint16_t)(class_size(c) >> PAGE_SHIFT), memory_order_relaxed);
+	atomic_store_explicit(&m->deep, (uint16_t)(class_size(c) >> PAGE_SHIFT), memory_order_relaxed);
 	atomic_store_explicit(&m->state, SLOT_LIVE, memory_order_release);
 	spin_unlock_irqrestore(&stack_lock);
 
@@ -448,14 +450,14 @@ size_t stack_shrink(struct kstack *s, uintptr_t sp, size_t keep)
 	if (limit <= s->base + PAGE_SIZE)
 		return 0;
 	vm_lock();
-	uint32_t maps0 = m->maps;
+	m->grew = 0;
 	vm_unlock();
 	size_t n = release(m, s->base, s->base + PAGE_SIZE, limit);
 	/* Nothing below limit is mapped any more, unless a fault mapped it meanwhile:
 	 * then keep the older, lower bound. */
 	vm_lock();
-	uint32_t lim = (uint32_t)((limit - s->base) >> PAGE_SHIFT);
-	if (m->maps == maps0 && atomic_load_explicit(&m->low, memory_order_relaxed) < lim)
+	uint16_t lim = (uint16_t)((limit - s->base) >> PAGE_SHIFT);
+	if (!m->grew && atomic_load_explicit(&m->low, memory_order_relaxed) < lim)
 		atomic_store_explicit(&m->low, lim, memory_order_relaxed);
 	vm_unlock();
 	return n;

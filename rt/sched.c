@@ -345,14 +345,14 @@ static void g_entry(void *arg)
 	g_exit();
 }
 
-/* go()'s reservation (gstack_kib): a program with many goroutines may boot with
- * smaller ones for all of them, the memory against the depth each may reach. The
- * program's main goroutine and the runtime's own keep STACK_DEFAULT_SIZE. */
-static uint32_t opt_gstack_kib = STACK_DEFAULT_SIZE >> 10;
+/* go()'s reservation (GO_STACK_DEFAULT, rt/go.h; gstack_kib): the memory a parked
+ * goroutine costs against the depth it may reach. The program's main goroutine and the
+ * runtime's own keep STACK_DEFAULT_SIZE. */
+static uint32_t opt_gstack_kib = GO_STACK_DEFAULT >> 10;
 CMDLINE_OPTION(gstack_kib, "gstack_kib", CMDLINE_UINT, &opt_gstack_kib, sizeof(opt_gstack_kib),
 	       STACK_MIN_SIZE >> 10, STACK_MAX_SIZE >> 10,
 	       "the stack reservation of a goroutine started with go(), in KiB, rounded up to a "
-	       "power of two; default 1024 (go_stack() chooses per goroutine; main and the "
+	       "power of two; default 32 (go_stack() chooses per goroutine; main and the "
 	       "runtime's own goroutines keep 1024)");
 
 static size_t stack_class(size_t size)
@@ -368,6 +368,23 @@ static size_t stack_class(size_t size)
 size_t go_stack_default(void)
 {
 	return stack_class(0);
+}
+
+/* The kernel's panic on a stack overflow calls this after its line (kernel/stack.h): say
+ * whose reservation it was, its size, and how to ask for a larger one. */
+static void sched_overflow_word(uintptr_t addr, const struct kstack *s)
+{
+	(void)addr;
+	struct g *g = sched_curg();
+	size_t kib = (size_t)((s->top - s->base) >> 10);
+	if (g && g->stack.base == s->base)
+		kprintf("goroutine %llu outgrew its stack reservation of %zu KiB (go() gives %zu KiB; "
+			"for more, go_stack(fn, arg, bytes) for one goroutine, up to %u MiB, or the "
+			"boot option gstack_kib=N for every go())\n", (unsigned long long)g->id, kib,
+			go_stack_default() >> 10, STACK_MAX_SIZE >> 20);
+	else
+		kprintf("the guard page of a %zu KiB stack reservation that is not the running "
+			"goroutine's\n", kib);
 }
 
 /* Ids come to a P GOID_BATCH at a time (Go's goidcache): unique, increasing on each
@@ -814,6 +831,7 @@ _Noreturn void sched_start(int (*main_fn)(void *), void *arg, void (*exit_fn)(in
 	preempt_set_handler(sched_preempt);
 	libc_lock_start();		/* newlib's locks park goroutines from now on */
 	panic_set_dump_hook(sched_dump);
+	stack_set_overflow_handler(sched_overflow_word);
 	gc_init();			/* the heap: channels and timers live there */
 	sched_spawn(main_goroutine, NULL, STACK_DEFAULT_SIZE);
 	gc_start();			/* the collector's goroutines, after main (goroutine 1) */

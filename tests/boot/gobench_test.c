@@ -22,14 +22,15 @@
  *   gort_mutex_pN      one lock/increment/unlock by one of GB_MUTEX_G goroutines
  *                      hammering one mutex (the final count is checked exactly)
  * and the memory figure (one measurement, not timed):
- *   gort_parked_bytes_pN      GB_PARKED goroutines (default 1 MiB stack reservations)
+ *   gort_parked_bytes_pN      GB_PARKED goroutines (go()'s 32 KiB stack reservations)
  *                             parked on a channel: pages in use in the physical page
  *                             allocator after, minus before, per goroutine; everything
  *                             the runtime takes (G slab, stack pages, page tables) comes
  *                             from there
  *   gort_parked16k_bytes_pN   the same with 16 KiB reservations (go_stack), the
  *                             smallest: 128 stacks share a leaf page table where
- *                             1 MiB ones share it by two
+ *                             32 KiB ones share it by 64
+ *   gort_parked1m_bytes_pN    the same with 1 MiB ones (main's), two to a table
  * The memory figures come first, so that no dead goroutine of an earlier figure is
  * reused (its pages would count as in use before).
  * The channels of the timed figures carry uint64_t and say so (chan_make_typed with
@@ -333,6 +334,7 @@ TEST_G_EXPLICIT(gobench, figures)
 {
 	parked_run("parked_bytes", 0);
 	parked_run("parked16k_bytes", 16 << 10);	/* its own size class: nothing to reuse */
+	parked_run("parked1m_bytes", 1 << 20);		/* and main's, whose one slot is live */
 	bench_spawn();
 	bench_pingpong();
 	bench_chanbuf();

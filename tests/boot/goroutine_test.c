@@ -284,7 +284,7 @@ TEST_G_EXPLICIT(deadlock, all_goroutines_asleep)
  * 100,000 goroutines in two ways, each doing a little hashing; the sum, xor and count
  * of the results are checked exactly against the same hashes computed here.
  *  - short-lived: spawned and joined with a wait group, at most SCALE_BATCH alive at
- *    a time (every spawn gets a default 1 MiB reservation; the hosted build has 32 Ki
+ *    a time (every spawn gets go()'s 32 KiB reservation; the hosted build has 1 Mi
  *    slots of that class, and a G's top page and page tables cost memory);
  *  - all alive at once: SCALE_ALIVE goroutines with 64 KiB reservations each mark a
  *    wait group and park on a gate; once all are parked the memory they hold is

@@ -510,7 +510,7 @@ static void op_round(bool hybrid, bool plain)
 	op.done = (struct wait_group)WAIT_GROUP_INIT;
 	atomic_store(&op.bad, 0);
 	wg_add(&op.done, 1);
-	go(op_start, NULL);
+	go_stack(op_start, NULL, STACK_DEFAULT_SIZE);	/* OP_DEPTH frames and op_scrub: deeper than go()'s */
 	sema_acquire(&op.parked);	/* at the bottom */
 	if (plain)
 		kprintf("gc_missing_deletion: the node will be in the outermost frame of goroutine %llu\n",

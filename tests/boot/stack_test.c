@@ -717,18 +717,33 @@ TEST_G(gstack, smallest_reservation_fills_its_three_pages)
 	EXPECT_EQ(small.pages, STACK_MIN_SIZE / PAGE_SIZE - 1);
 }
 
-/* go() gives go_stack_default(): 1 MiB, or the boot's gstack_kib rounded up to a power
+/* go() gives go_stack_default(): 32 KiB, or the boot's gstack_kib rounded up to a power
  * of two (the matrix boots tests=gstack with gstack_kib=16 and checks the line printed
  * here); the program's main goroutine, which runs this, keeps 1 MiB whatever it says. */
 static struct {
 	size_t size;
+	bool filled;
 	struct wait_group wg;
-} dflt = { 0, WAIT_GROUP_INIT };
+} dflt = { 0, false, WAIT_GROUP_INIT };
+
+/* Uses all but three pages of its reservation (the guard, the top page with the G,
+ * and one for the frames above this one): what go() promises is usable. */
+static __attribute__((noinline)) bool dflt_fill(size_t n)
+{
+	volatile unsigned char buf[n];
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (unsigned char)(i * 7);
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] != (unsigned char)(i * 7))
+			return false;
+	return true;
+}
 
 static void dflt_goroutine(void *arg)
 {
 	(void)arg;
 	dflt.size = sched_curg()->stack.top - sched_curg()->stack.base;
+	dflt.filled = dflt_fill(dflt.size - 3 * PAGE_SIZE);
 	wg_done(&dflt.wg);
 }
 
@@ -741,6 +756,7 @@ TEST_G(gstack, go_takes_the_default_reservation)
 	go(dflt_goroutine, NULL);
 	wg_wait(&dflt.wg);
 	EXPECT_EQ(dflt.size, d);
+	EXPECT_TRUE(dflt.filled);
 	EXPECT_EQ(sched_curg()->stack.top - sched_curg()->stack.base, STACK_DEFAULT_SIZE);
 }
 

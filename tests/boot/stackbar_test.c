@@ -58,6 +58,9 @@ static uint64_t tagof(uint64_t salt, unsigned n)
 	return x * 0xbf58476d1ce4e5b9ull;
 }
 
+/* A diving goroutine's reservation: hundreds of frames, deeper than go()'s 32 KiB. */
+#define DIVE_STACK STACK_DEFAULT_SIZE
+
 /* One script for a descending goroutine. */
 struct dive {
 	uint64_t salt;
@@ -214,7 +217,7 @@ TEST_G(gc_stackbar, hit_on_return_and_bound_the_rescan)
 	dive_start(&d1, 11, 300);
 	d1.park_at = 280;
 	d1.at_bottom = d1_store_out;
-	go(dive_entry, &d1);
+	go_stack(dive_entry, &d1, DIVE_STACK);
 	sema_acquire(&d1.parked);		/* at the bottom */
 	uint64_t hits0 = gc_test_stkbar_hits();
 	gc_test_mark_done_hook = d1_hook;
@@ -299,7 +302,7 @@ TEST_G(gc_stackbar, traceback_sees_through)
 	static uint64_t raw0[WALK_MAX], fixed0[WALK_MAX], raw1[WALK_MAX], fixed1[WALK_MAX];
 	struct gc_test_settings old = sb_on();
 	dive_start(&d2, 0, 0);
-	struct g *g = sched_spawn(d2_entry, &d2, 0);
+	struct g *g = sched_spawn(d2_entry, &d2, DIVE_STACK);
 	sema_acquire(&d2.parked);
 	while (atomic_load(&g->status) != G_WAITING)	/* its context saved */
 		go_yield();
@@ -352,7 +355,7 @@ TEST_G(gc_stackbar, longjmp_across_barriers)
 	d3.jump_at = 250;
 	d3.park_at = 280;
 	d3.at_bottom = d3_bottom;
-	go(dive_entry, &d3);
+	go_stack(dive_entry, &d3, DIVE_STACK);
 	sema_acquire(&d3.parked);
 	gc_test_mark_done_hook = d3_hook;
 	gc_collect();
@@ -440,7 +443,7 @@ TEST_G(gc_stackbar, returns_under_preemption)
 	go(pcollector, NULL);
 	wg_add(&pwg, (int)n);
 	for (uintptr_t i = 0; i < n; i++)
-		go(pdiver, (void *)i);
+		go_stack(pdiver, (void *)i, DIVE_STACK);
 	struct wait_group *wg = &pwg;
 	while (atomic_load(&pdone) < n * PDIVES || atomic_load(&pdone) != atomic_load(&pstarted) ||
 	       atomic_load(&pfinished) < n)

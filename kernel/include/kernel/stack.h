@@ -4,9 +4,9 @@
  * C cannot move stacks, so each stack is a reservation of virtual memory in the
  * STACK_ARENA (arch/memlayout.h) with an unmapped guard page below it; only the top
  * page is mapped at allocation. A fault inside a reservation maps a zeroed page
- * (growth); a fault on the guard page is a stack overflow, reported through the
- * handler the upper layer registered (the goroutine scheduler prints the goroutine's
- * traceback) or, without one, a kernel panic "stack overflow".
+ * (growth); a fault on the guard page is a stack overflow: a kernel panic "stack
+ * overflow", with the upper layer's word on the reservation (stack_set_overflow_handler)
+ * and its dump of the goroutines.
  *
  *        reservation (size bytes, power of two, aligned to its size)
  *   base                                                                top
@@ -80,11 +80,12 @@ enum stack_fault_result {
  * in (live or not). Lock-free up to the decision; growth takes the pmm and vm locks. */
 enum stack_fault_result stack_fault(uintptr_t addr, struct kstack *s);
 
-/* The upper layer's overflow report (prints the goroutine and panics; must not return).
- * Runs in the fault handler, on the fault stack, interrupts off. */
+/* The upper layer's word on an overflow (whose reservation it was, how to get a larger
+ * one): the kernel's panic calls it right after its "stack overflow" line, on the fault
+ * stack, interrupts off, the console in panic mode (kprintf takes no lock), the other
+ * CPUs not yet stopped; it prints and returns, and the panic goes on. */
 void stack_set_overflow_handler(void (*fn)(uintptr_t addr, const struct kstack *s));
-/* For the fault handler: call the registered overflow handler; returns only if none is
- * registered (or it returned), and the kernel then panics itself. */
+/* For the panic: call the registered handler, if any. */
 void stack_overflow_report(uintptr_t addr, const struct kstack *s);
 
 /* Call fn(lo, hi, arg) for each size class's part of the arena that reservations

@@ -3,8 +3,8 @@
  * select, sync and timers).
  *
  *   go(fn, arg)              run fn(arg) as a new goroutine (a demand-paged stack
- *                            reservation of 1 MiB, or what the boot's gstack_kib=N
- *                            says: go_stack_default())
+ *                            reservation of GO_STACK_DEFAULT, 32 KiB, or what the
+ *                            boot's gstack_kib=N says: go_stack_default())
  *   go_stack(fn, arg, size)  the same with a stack reservation of `size` bytes
  *                            (16 KiB .. 64 MiB; a stack of 16 KiB holds a guard
  *                            page and three pages of frames)
@@ -34,6 +34,20 @@
 #include <stdint.h>
 #include <kernel/spinlock.h>
 #include <rt/timer.h>
+
+/* go()'s stack reservation unless the boot says otherwise: 32 KiB, a guard page and
+ * seven pages for the G and the goroutine's frames (28 KiB, as deep as twice a Linux
+ * kernel thread's). C cannot move a stack to grow it, so a reservation is the most
+ * a goroutine's stack can ever reach, and what it costs parked is its top page (which
+ * holds the G), 16 bytes of the reservation's metadata and, in the images, its share
+ * of a leaf page table (512 pages of reservations per table): 64 B at 32 KiB, 2 KiB
+ * at 1 MiB. 4176 bytes per parked goroutine, about 1.6x Go's, where 1 MiB would cost
+ * 6160. A goroutine that recurses deeply asks for more with go_stack (up to 64 MiB);
+ * a program whose goroutines all do boots with gstack_kib=N. The program's main
+ * goroutine and the runtime's own have 1 MiB (STACK_DEFAULT_SIZE). Outgrowing a
+ * reservation is the "stack overflow" panic, naming the goroutine and its
+ * reservation's size. */
+#define GO_STACK_DEFAULT (32u << 10)
 
 void go(void (*fn)(void *), void *arg);
 void go_stack(void (*fn)(void *), void *arg, size_t stack_size);
