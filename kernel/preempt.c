@@ -30,13 +30,22 @@ bool preempt_irq(struct arch_frame *f)
 	KASSERT(!arch_irq_enabled());
 	if (!preempt_handler)
 		return false;
+	if (c->preempt_inflight)
+		return true;	/* the flow is on its way to the handler already */
 	if (c->irq_depth == 0 && c->nlocks == 0 && arch_frame_inject_call(f, preempt_entry)) {
+		c->preempt_inflight = true;
 		atomic_store_explicit(&c->preempt_pending, false, memory_order_relaxed);
 		atomic_fetch_add_explicit(&c->preempt_injected, 1, memory_order_relaxed);
 		return true;
 	}
 	atomic_store_explicit(&c->preempt_pending, true, memory_order_relaxed);
 	return false;
+}
+
+void preempt_arrived(void)
+{
+	KASSERT(!arch_irq_enabled());
+	cpu_this()->preempt_inflight = false;
 }
 
 void preempt_check(void)

@@ -786,13 +786,13 @@ void sched_tick(struct arch_frame *f)
 static void sched_preempt(void)
 {
 	irq_push();
+	preempt_arrived();	/* no second redirect until here; none after, until the switch */
 	struct g *g = p_this()->curg;
+	if (g) {		/* else not a goroutine: nothing to give away */
+		g->npreempt++;
+		sched_switch(P_YIELD);
+	}
 	irq_pop();
-	if (!g)
-		return;		/* not a goroutine: nothing to give away */
-	g->npreempt++;
-	sched_switch(P_YIELD);
-	__asm__ volatile("");	/* not a tail call: dumps show "sched_preempt" */
 }
 
 /* ---- start ------------------------------------------------------------------------------ */

@@ -44,6 +44,8 @@ struct cpu {
 					 * scans a goroutine stopped there) */
 	_Atomic bool preempt_pending;	/* a tick asked to preempt non-preemptible code
 					 * (atomic: a flow that just moved may peek) */
+	bool preempt_inflight;		/* a redirected frame's call of the handler has not
+					 * reached preempt_arrived yet (kernel/preempt.h) */
 	uint64_t probe_va;		/* arch_probe_read in progress on this address */
 
 	/* Written by other CPUs, atomically. */

@@ -20,6 +20,12 @@
  *
  * The pending request belongs to the flow that was running: the scheduler clears it
  * (preempt_cancel) whenever it takes the CPU back.
+ *
+ * One redirect at a time: from the redirect until the handler calls preempt_arrived
+ * (with interrupts off, before it switches), the flow runs the trampoline and the
+ * handler's first instructions with interrupts on, and a tick there must not redirect
+ * it again (cpu.preempt_inflight): that would be a second switch for one slice, and a
+ * trampoline frame inside another, which every stack walker would have to untangle.
  */
 #ifndef KERNEL_PREEMPT_H
 #define KERNEL_PREEMPT_H
@@ -34,8 +40,13 @@ struct arch_frame;
 extern _Atomic uint64_t preempt_slice_ns;	/* a test may change it while CPUs run */
 
 /* The scheduler's handler: called with interrupts on, no lock held, depth 0, on the
- * preempted flow's stack; it switches away and returns when the flow is resumed. */
+ * preempted flow's stack; it calls preempt_arrived, switches away and returns when the
+ * flow is resumed. */
 void preempt_set_handler(void (*fn)(void));
+
+/* The handler's first act, interrupts off (irq_push): the redirect that called it has
+ * arrived, and a tick may redirect this CPU's flow again. */
+void preempt_arrived(void);
 
 /* Interrupt context: preempt the interrupted flow now if it is preemptible, else as
  * soon as it is. Returns true when it was redirected at once. */
