@@ -112,21 +112,33 @@ enum slot_state {
 	SLOT_LIVE = 1,		/* a reservation someone owns */
 };
 
-/* One per slot, in the class's metadata array (16 bytes: a power of two, so an entry
- * never straddles a page; a parked goroutine's share of the images' memory, so kept
- * small: page indexes fit 16 bits, the largest class having 16384 pages). */
+/* One per slot, in the class's metadata array (8 bytes, 16 under ASan: a power of two,
+ * so an entry never straddles a page). A parked goroutine's share of the images'
+ * memory, so kept small: page indexes fit 16 bits (the largest class has 16384
+ * pages), and the free-list link and the live slot's page counts share their word (a
+ * slot is on the free list only once its pages are all gone: stack_free's release
+ * returns with npages 0 and no fault in flight, the vm lock ordering it after them). */
 struct stack_slot {
-	_Atomic uint32_t state;		/* enum slot_state: written by alloc/free (release),
+	_Atomic uint16_t state;		/* enum slot_state: written by alloc/free (release),
 					 * read by the fault path (acquire) */
-	uint32_t next;			/* free-list link (stack_lock) */
-	/* Guarded by the vm lock (read without it for statistics only). */
-	_Atomic uint16_t npages;	/* pages mapped now */
-	_Atomic uint16_t low;		/* page index (from base): nothing mapped below */
-	_Atomic uint16_t deep;		/* the lowest page index mapped since alloc */
-	uint16_t grew;			/* a page was mapped by growth since shrink cleared
-					 * it (shrink's check) */
+	uint16_t grew;			/* vm lock: a page was mapped by growth since shrink
+					 * cleared it (shrink's check) */
+	union {
+		uint32_t next;		/* FREE: the free-list link (stack_lock) */
+		struct {		/* LIVE: vm lock (read without it for statistics) */
+			_Atomic uint16_t npages;	/* pages mapped now */
+			_Atomic uint16_t low;		/* page index (from base): nothing
+							 * mapped below */
+		};
+	};
+#if defined(__SANITIZE_ADDRESS__)
+	_Atomic uint16_t deep;		/* vm lock: the lowest page index mapped since alloc
+					 * (stack_free unpoisons from there) */
+	uint16_t pad[3];
+#endif
 };
-_Static_assert(sizeof(struct stack_slot) == 16, "stack_slot must stay a power of two");
+_Static_assert(sizeof(struct stack_slot) == 8 || sizeof(struct stack_slot) == 16,
+	       "stack_slot must stay a power of two");
 _Static_assert((STACK_MAX_SIZE >> PAGE_SHIFT) <= UINT16_MAX, "page indexes must fit 16 bits");
 _Static_assert((REGION_SIZE >> MIN_SHIFT) * sizeof(struct stack_slot) <= META_STRIDE,
 	       "the metadata of the smallest class must fit its part of the last sub-region");
@@ -250,8 +262,10 @@ static int map_locked(struct stack_slot *m, uintptr_t base, uintptr_t va, uint64
 	atomic_fetch_add_explicit(&m->npages, 1, memory_order_relaxed);
 	if (idx < atomic_load_explicit(&m->low, memory_order_relaxed))
 		atomic_store_explicit(&m->low, idx, memory_order_relaxed);
+#if defined(__SANITIZE_ADDRESS__)
 	if (idx < atomic_load_explicit(&m->deep, memory_order_relaxed))
 		atomic_store_explicit(&m->deep, idx, memory_order_relaxed);
+#endif
 	m->grew = 1;
 	return 1;
 }
@@ -380,9 +394,13 @@ int stack_alloc(struct kstack *s, size_t size)
 	struct stack_slot *m = slot_meta(c, slot);
 	uintptr_t base = slot_base(c, slot), top = base + class_size(c);
 	KASSERT(atomic_load_explicit(&m->state, memory_order_relaxed) == SLOT_FREE);
-	KASSERT(atomic_load_explicit(&m->npages, memory_order_relaxed) == 0);
+	/* The link in the shared word is spent: the live slot's counts start there. */
+	atomic_store_explicit(&m->npages, 0, memory_order_relaxed);
 	atomic_store_explicit(&m->low, (uint16_t)(class_size(c) >> PAGE_SHIFT), memory_order_relaxed);
+#if defined(__SANITIZE_ADDRESS__)
 	atomic_store_explicit(&m->deep, (uint16_t)(class_size(c) >> PAGE_SHIFT), memory_order_relaxed);
+#endif
+	m->grew = 0;
 	atomic_store_explicit(&m->state, SLOT_LIVE, memory_order_release);
 	spin_unlock_irqrestore(&stack_lock);
 
@@ -469,7 +487,10 @@ size_t stack_mapped_pages(const struct kstack *s)
 	uint32_t slot;
 	if (!reservation(s, &c, &slot))
 		return 0;
-	return atomic_load_explicit(&slot_meta(c, slot)->npages, memory_order_relaxed);
+	struct stack_slot *m = slot_meta(c, slot);
+	if (atomic_load_explicit(&m->state, memory_order_acquire) != SLOT_LIVE)
+		return 0;	/* freed: its pages are gone, and the word holds the link */
+	return atomic_load_explicit(&m->npages, memory_order_relaxed);
 }
 
 /* Growth takes pmm and vm: a fault with either (or a later lock) held cannot grow. */

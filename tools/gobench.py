@@ -23,6 +23,16 @@ run printed) and the ratios ours/Go and ours/pthreads (> 1: ours is slower or la
     BENCH pingpong_p1_vs_go 0.97 x
     BENCH pingpong_p1_vs_pthread 0.01 x
 
+The images' memory per parked goroutine comes from one boot of each image (direct
+path, one CPU, tests=gobench_mem: counts of pages, not timed, the same at every boot),
+after the rounds, set beside Go's median of the same run (the images' timed figures
+are tests/boot/bench.txt's, emulated):
+
+    BENCH img_x86_64_parked_bytes_p1 4176 bytes
+    BENCH img_x86_64_parked_bytes_p1_vs_go 1.59 x
+
+--no-images leaves them out (no QEMU, or images not built).
+
 A run that fails (non-zero exit, or ours without "1 passed, 0 failed") stops the
 whole thing with its output: a broken side is not a figure. Exit status 0 on success.
 """
@@ -35,6 +45,9 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402  (tools/qemu.py, next to this file)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIDES = ("gort", "go", "pthread")
 PROCS = (1, 2)
@@ -43,6 +56,9 @@ FIGURES = ("parked_bytes", "parked_sys_bytes", "spawn", "pingpong",
            "chanbuf", "select4", "mutex")
 BENCH_RE = re.compile(r"^BENCH (\S+) (-?[0-9][0-9.eE+-]*) (\S+)\s*$", re.MULTILINE)
 GORT_MEM = "2G"
+IMAGE_ARCHES = ("x86_64", "aarch64")
+# The images' memory figures (tests=gobench_mem), each set against Go's parked_bytes.
+IMAGE_FIGURES = ("parked_bytes", "parked16k_bytes", "parked1m_bytes")
 TIMEOUT = 300
 
 
@@ -92,16 +108,56 @@ def report(medians):
     return lines
 
 
-def run(argv, env=None, check_summary=False):
+def run(argv, env=None, check_summary=False, arch=None):
+    """One program's BENCH lines; arch: an image booted in QEMU, whose exit code
+    carries the kernel's status (tools/qemu.py map_exit)."""
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            env=env, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         raise BenchError("%s: no result in %d s" % (" ".join(argv), TIMEOUT))
     text = p.stdout.decode("utf-8", "replace")
-    if p.returncode != 0 or (check_summary and not re.search(r"^1 passed, 0 failed$", text, re.M)):
+    status = qemu.map_exit(arch, p.returncode)[0] if arch else p.returncode
+    if status != 0 or (check_summary and not re.search(r"^1 passed, 0 failed\r?$", text, re.M)):
         raise BenchError("%s failed (status %d):\n%s" % (" ".join(argv), p.returncode, text[-3000:]))
     return parse_bench(text)
+
+
+def image_commands(build_dir):
+    """[(arch, argv)]: each image booted once for its memory figures."""
+    cmds = []
+    for arch in IMAGE_ARCHES:
+        image = qemu.image_path(build_dir, arch, "direct")
+        argv, _ = qemu.build_cmd(arch, "direct", image, "tests=gobench_mem", smp=1, mem=GORT_MEM)
+        cmds.append((arch, argv))
+    return cmds
+
+
+def image_figures(arch, figures):
+    """One image boot's gort_<fig>_p1 figures, renamed img_<arch>_<fig>_p1."""
+    out = {}
+    for fig in IMAGE_FIGURES:
+        v = figures.get("gort_%s_p1" % fig)
+        if v is None:
+            raise BenchError("the %s image printed no gort_%s_p1" % (arch, fig))
+        out["img_%s_%s_p1" % (arch, fig)] = v
+    return out
+
+
+def image_report(medians):
+    """The images' memory figures and their ratios to Go's parked_bytes at one CPU."""
+    lines = []
+    go = medians.get("go_parked_bytes_p1")
+    for arch in IMAGE_ARCHES:
+        for fig in IMAGE_FIGURES:
+            name = "img_%s_%s_p1" % (arch, fig)
+            if name not in medians:
+                continue
+            v, unit = medians[name]
+            lines.append("BENCH %s %s %s" % (name, fmt(v), unit))
+            if go and go[0] > 0:
+                lines.append("BENCH %s_vs_go %.2f x" % (name, v / go[0]))
+    return lines
 
 
 def go_env(bench):
@@ -142,6 +198,8 @@ def main(argv=None):
     ap.add_argument("--build", default=os.environ.get("BUILD", "build"), help="build directory")
     ap.add_argument("--runs", type=int, default=5, help="runs of each side (default 5)")
     ap.add_argument("--no-build", action="store_true", help="use the peers already built")
+    ap.add_argument("--no-images", action="store_true",
+                    help="leave out the images' memory figures (no QEMU boots)")
     args = ap.parse_args(argv)
     args.build = os.path.abspath(args.build)
     try:
@@ -154,11 +212,15 @@ def main(argv=None):
             for argv_, summary in commands(args.build):
                 runs.append(run(argv_, check_summary=summary, env=go_env(os.path.join(args.build, "bench"))))
             print("gobench: round %d of %d done" % (r + 1, args.runs), file=sys.stderr)
-    except (BenchError, subprocess.CalledProcessError) as e:
+        if not args.no_images:
+            for arch, argv_ in image_commands(args.build):
+                runs.append(image_figures(arch, run(argv_, check_summary=True, arch=arch)))
+    except (BenchError, subprocess.CalledProcessError, qemu.QemuError) as e:
         print("gobench: %s" % e, file=sys.stderr)
         return 1
     print("# goroutine benchmarks: medians of %d runs per side" % args.runs)
-    for line in report(merge(runs)):
+    medians = merge(runs)
+    for line in report(medians) + image_report(medians):
         print(line)
     return 0
 

@@ -1003,6 +1003,39 @@ def test_gobench_commands_and_matrix():
         eq(c.qemu_args, ["-m", "2G"], c.id)
 
 
+@test
+def test_gobench_images():
+    d = tempfile.mkdtemp()
+    try:
+        for arch in gobench.IMAGE_ARCHES:
+            img = qemu.image_path(d, arch, "direct")
+            os.makedirs(os.path.dirname(img), exist_ok=True)
+            open(img, "w").close()
+        cmds = gobench.image_commands(d)
+        eq([a for a, _ in cmds], ["x86_64", "aarch64"], "both images")
+        for arch, argv in cmds:
+            eq("tests=gobench_mem" in " ".join(argv), True, arch + ": the memory suite")
+            eq(argv[argv.index("-smp") + 1], "1", arch + ": one CPU")
+            eq(argv[argv.index("-m") + 1], gobench.GORT_MEM, arch + ": 100k goroutines' memory")
+    finally:
+        shutil.rmtree(d)
+    figs = {"gort_parked_bytes_p1": (4176.0, "bytes"), "gort_parked16k_bytes_p1": (4144.0, "bytes"),
+            "gort_parked1m_bytes_p1": (6163.0, "bytes"), "boot_ms": (3.0, "ms")}
+    eq(gobench.image_figures("x86_64", figs),
+       {"img_x86_64_parked_bytes_p1": (4176.0, "bytes"), "img_x86_64_parked16k_bytes_p1": (4144.0, "bytes"),
+        "img_x86_64_parked1m_bytes_p1": (6163.0, "bytes")}, "renamed per arch")
+    try:
+        gobench.image_figures("aarch64", {"gort_parked_bytes_p1": (4176.0, "bytes")})
+        raise AssertionError("a missing figure must stop the run")
+    except gobench.BenchError as e:
+        eq("gort_parked16k_bytes_p1" in str(e), True, "names the missing figure")
+    med = {"go_parked_bytes_p1": (2619.0, "bytes"), "img_aarch64_parked_bytes_p1": (4176.0, "bytes")}
+    eq(gobench.image_report(med), ["BENCH img_aarch64_parked_bytes_p1 4176 bytes",
+                                   "BENCH img_aarch64_parked_bytes_p1_vs_go 1.59 x"], "ratio to Go")
+    eq(gobench.image_report({"img_x86_64_parked_bytes_p1": (4176.0, "bytes")}),
+       ["BENCH img_x86_64_parked_bytes_p1 4176 bytes"], "no Go figure: no ratio")
+
+
 # ---------------------------------------------------------------------------
 # gcbench.py: parsing, checking, derived figures, medians, ratios, binary-trees output
 

@@ -39,10 +39,10 @@
  * seven pages for the G and the goroutine's frames (28 KiB, as deep as twice a Linux
  * kernel thread's). C cannot move a stack to grow it, so a reservation is the most
  * a goroutine's stack can ever reach, and what it costs parked is its top page (which
- * holds the G), 16 bytes of the reservation's metadata and, in the images, its share
+ * holds the G), 8 bytes of the reservation's metadata and, in the images, its share
  * of a leaf page table (512 pages of reservations per table): 64 B at 32 KiB, 2 KiB
- * at 1 MiB. 4176 bytes per parked goroutine, about 1.6x Go's, where 1 MiB would cost
- * 6160. A goroutine that recurses deeply asks for more with go_stack (up to 64 MiB);
+ * at 1 MiB. 4168 bytes per parked goroutine, 1.59x Go's, where 1 MiB would cost
+ * 6155. A goroutine that recurses deeply asks for more with go_stack (up to 64 MiB);
  * a program whose goroutines all do boots with gstack_kib=N. The program's main
  * goroutine and the runtime's own have 1 MiB (STACK_DEFAULT_SIZE). Outgrowing a
  * reservation is the "stack overflow" panic, naming the goroutine and its
