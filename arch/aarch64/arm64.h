@@ -136,6 +136,8 @@ bool arm64_psci_present(void);
 void arm64_irq(struct arch_frame *f);
 uintptr_t gicv3_find_redist(uint64_t hwid);
 bool gicv3_ready(void);
+/* Whether an SGI can name the CPU hwid (Aff0 16..255 needs ICC_CTLR_EL1.RSS). */
+bool gicv3_can_target(uint64_t hwid);
 
 /* timer.c: on the timer's interrupt, disable the timer (no storm if the kernel does
  * not re-arm it); true when it really fired (enabled and its condition met). */

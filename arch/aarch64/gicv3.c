@@ -44,6 +44,7 @@
  * Every wait on the GIC (RWP, the redistributor waking up) is bounded.
  */
 #include <stdio.h>
+#include <arch/gicv3_sgi.h>
 #include <arch/irq.h>
 #include <arch/ops.h>
 #include <arch/smp.h>
@@ -362,20 +363,18 @@ void arch_intc_init_cpu(void)
 		arch_hang();
 }
 
-/* SGI `kind` to the CPU with affinity hwid through ICC_SGI1R_EL1: Aff3.Aff2.Aff1 name
- * a cluster, the target list one bit per Aff0 (in the 16 that RS selects). */
+bool gicv3_can_target(uint64_t hwid)
+{
+	uint64_t v;
+	return gicv3_sgi1r_value(hwid, 0, gic.rss, &v);
+}
+
+/* SGI `kind` to the CPU with affinity hwid through ICC_SGI1R_EL1 (arch/gicv3_sgi.h). */
 void arch_ipi_send(uint64_t hwid, enum ipi_kind kind)
 {
-	uint64_t aff0 = hwid & 0xff;
-	uint64_t v = ((hwid >> 32) & 0xff) << 48 |	/* Aff3 */
-		     ((hwid >> 16) & 0xff) << 32 |	/* Aff2 */
-		     ((hwid >> 8) & 0xff) << 16 |	/* Aff1 */
-		     (aff0 >> 4) << 44 |		/* RS: which 16 of Aff0 */
-		     ((uint64_t)kind & 0xf) << 24 |	/* INTID */
-		     1ull << (aff0 & 0xf);		/* target list */
-
-	if (!gic.ready || (aff0 >= 16 && !gic.rss))
-		return;		/* no GIC yet; or a CPU this GIC cannot target */
+	uint64_t v;
+	if (!gic.ready || !gicv3_sgi1r_value(hwid, kind, gic.rss, &v))
+		return;		/* no GIC yet; or a CPU smp.c never started (gicv3_can_target) */
 	/* Stores before the IPI (the work it announces) visible to the target first. */
 	__asm__ volatile("dsb ishst\n\t"
 			 "msr icc_sgi1r_el1, %0\n\t"

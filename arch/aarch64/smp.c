@@ -208,6 +208,10 @@ int arch_cpu_start(uint64_t hwid, uintptr_t stack_top, void (*entry)(void *), vo
 		return start_fail("MPIDR 0x%llx is the calling CPU", (unsigned long long)hwid);
 	if (gicv3_ready() && !gicv3_find_redist(hwid))
 		return start_fail("GICv3: no redistributor for MPIDR 0x%llx", (unsigned long long)hwid);
+	if (gicv3_ready() && !gicv3_can_target(hwid))
+		return start_fail("GICv3: MPIDR 0x%llx has Aff0 %llu, and this GIC's SGIs reach Aff0 0..15 "
+				  "only (ICC_CTLR_EL1.RSS 0): no IPI could reach it",
+				  (unsigned long long)hwid, (unsigned long long)(hwid & 0xff));
 	if (idmap_build())
 		return -1;
 	struct arm64_cpu *c = block_for(hwid, &i);

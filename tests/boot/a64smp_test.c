@@ -7,12 +7,15 @@
  *     the running priority of the first);
  *   - a timer disarmed while its interrupt is pending stays quiet (0 disarms);
  *   - an IPI to oneself arrives exactly once;
- *   - PSCI CPU_ON refusals come back as -1 with a reason.
+ *   - PSCI CPU_ON refusals come back as -1 with a reason;
+ *   - the SGI register's encoding for CPUs QEMU never has (Aff0 16..255, the range
+ *     selector; Aff1..Aff3), and its refusal on a GIC without the range selector.
  * tests=a64smp_fault ends the boot on purpose: a NULL write inside CPU 1's interrupt
  * handler, which must panic as a nested Data Abort on CPU 1's own nested stack.
  */
 #include <stdatomic.h>
 #include <string.h>
+#include <arch/gicv3_sgi.h>
 #include <arch/irq.h>
 #include <arch/ops.h>
 #include <arch/smp.h>
@@ -119,6 +122,29 @@ TEST_EXPLICIT(a64smp, cpu_start_refusals)
 		kprintf("a64smp: online CPU: %s\n", arch_cpu_start_error());
 		EXPECT_TRUE(strstr(arch_cpu_start_error(), "ALREADY_ON") != NULL);
 	}
+}
+
+TEST_EXPLICIT(a64smp, sgi_encoding)
+{
+	uint64_t v = 0;
+	/* Aff0 3 of cluster 0: target list bit 3, RS 0, the SGI's number in 27:24 */
+	EXPECT_TRUE(gicv3_sgi1r_value(0x3, 5, false, &v));
+	EXPECT_EQ(v, (5ull << 24) | (1ull << 3));
+	/* Aff3.Aff2.Aff1 = 0x12.0x34.0x56, Aff0 0x2b: RS 2, bit 11 */
+	EXPECT_TRUE(gicv3_sgi1r_value(0x1200345600ull | 0x2b, 1, true, &v));
+	EXPECT_EQ(v, (0x12ull << 48) | (0x34ull << 32) | (0x56ull << 16) | (2ull << 44) |
+		     (1ull << 24) | (1ull << 11));
+	/* Aff0 255: RS 15, bit 15 */
+	EXPECT_TRUE(gicv3_sgi1r_value(0xff, 0, true, &v));
+	EXPECT_EQ(v, (15ull << 44) | (1ull << 15));
+	/* Aff0 16 and up without the range selector: refused, v untouched */
+	v = 42;
+	EXPECT_TRUE(!gicv3_sgi1r_value(0x10, 0, false, &v));
+	EXPECT_TRUE(!gicv3_sgi1r_value(0xff, 0, false, &v));
+	EXPECT_EQ(v, 42);
+	/* Aff0 15, the last one without it, and the MPIDR's other bits ignored */
+	EXPECT_TRUE(gicv3_sgi1r_value((1ull << 31) | (1ull << 30) | 0xf, 2, false, &v));
+	EXPECT_EQ(v, (2ull << 24) | (1ull << 15));
 }
 
 /* Out of line, so the backtrace has a frame to name. */
