@@ -15,7 +15,6 @@
  */
 #include <stdatomic.h>
 #include <string.h>
-#include <arch/gicv3_sgi.h>
 #include <arch/irq.h>
 #include <arch/ops.h>
 #include <arch/smp.h>
@@ -25,6 +24,7 @@
 #include <kernel/test.h>
 
 #if defined(__aarch64__)
+#include <arch/gicv3_sgi.h>
 
 /* Spin for ns nanoseconds by the cycle counter, interrupts as they are. */
 static void spin_ns(uint64_t ns)
