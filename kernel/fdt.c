@@ -105,7 +105,7 @@ static int fdt_parse_rsvmap(const struct fdt_blob *fb, struct platform *out, cha
 enum fdt_prop_id {
 	FP_REG, FP_COMPATIBLE, FP_DEVICE_TYPE, FP_STATUS, FP_METHOD, FP_CPU_ON,
 	FP_INTERRUPTS, FP_CLOCK_FREQUENCY, FP_MODEL, FP_BOOTARGS, FP_PHANDLE,
-	FP_LINUX_PHANDLE, FP_COUNT
+	FP_LINUX_PHANDLE, FP_INTERRUPTS_EXTENDED, FP_COUNT
 };
 
 static const char *const fdt_prop_names[FP_COUNT] = {
@@ -121,6 +121,7 @@ static const char *const fdt_prop_names[FP_COUNT] = {
 	[FP_BOOTARGS] = "bootargs",
 	[FP_PHANDLE] = "phandle",
 	[FP_LINUX_PHANDLE] = "linux,phandle",
+	[FP_INTERRUPTS_EXTENDED] = "interrupts-extended",
 };
 
 /* Nodes that matter by their place in the tree. */
@@ -151,6 +152,7 @@ struct fdt_state {
 	 * GIC's phandle is known: the GIC may come later in the tree */
 	const uint8_t *uart_irq_val;
 	uint32_t uart_irq_len, uart_irq_parent;
+	bool uart_irq_ext;			/* from interrupts-extended: <phandle cells...> */
 	char uart_path[FDT_SHOWN_MAX];
 };
 
@@ -523,7 +525,10 @@ static int fdt_handle_timer(struct fdt_state *st, const struct fdt_cursor *cur)
  * ancestor's) must be the GIC, the one controller the kernel drives: another one (a
  * secondary controller, a nexus) leaves the console without input and says why in
  * uart_irq_missing, and its cells are not read (their format is that controller's).
- * No interrupt-parent anywhere above it: the GIC.
+ * No interrupt-parent anywhere above it: the GIC. An interrupts-extended property wins
+ * over both (the devicetree specification's rule): its first entry's phandle is the
+ * parent, and for the GIC its next three cells are the triple (later entries, for
+ * other parents or more interrupts, are not read).
  */
 static int fdt_uart_irq(struct fdt_state *st, char *err, size_t errlen)
 {
@@ -534,6 +539,18 @@ static int fdt_uart_irq(struct fdt_state *st, char *err, size_t errlen)
 	out->have_uart_irq = false;
 	if (!out->have_uart || !v)
 		return 0;
+	if (st->uart_irq_ext) {
+		if (len < 4 || len % 4 != 0) {
+			snprintf(err, errlen, "FDT %s: interrupts-extended length %u is not a phandle "
+				 "and whole cells", st->uart_path, (unsigned)len);
+			return -1;
+		}
+		if (fdt_be32(v) == 0) {
+			snprintf(err, errlen, "FDT %s: interrupts-extended names phandle 0",
+				 st->uart_path);
+			return -1;
+		}
+	}
 	if (st->uart_irq_parent && st->uart_irq_parent != st->gic_phandle) {
 		if (st->gic_phandle)
 			snprintf(out->uart_irq_missing, sizeof out->uart_irq_missing,
@@ -544,6 +561,15 @@ static int fdt_uart_irq(struct fdt_state *st, char *err, size_t errlen)
 				 "its interrupt parent (phandle 0x%x) is not the GIC (which has no phandle)",
 				 (unsigned)st->uart_irq_parent);
 		return 0;
+	}
+	if (st->uart_irq_ext) {
+		if (len < 16) {
+			snprintf(err, errlen, "FDT %s: interrupts-extended gives the GIC %u cells, "
+				 "not 3", st->uart_path, (unsigned)(len / 4 - 1));
+			return -1;
+		}
+		v += 4;
+		len = 12;
 	}
 	if (len == 0 || len % 12 != 0) {
 		snprintf(err, errlen, "FDT %s: interrupts length %u is not a multiple of 3 cells",
@@ -649,9 +675,16 @@ static int fdt_handle_compatible(struct fdt_state *st, const struct fdt_cursor *
 			return -1;
 		out->have_uart = true;
 		st->uart_is_stdout = is_stdout;
-		st->uart_irq_val = st->prop[FP_INTERRUPTS].val;
-		st->uart_irq_len = st->prop[FP_INTERRUPTS].len;
-		st->uart_irq_parent = st->lv[cur->depth].irq_parent;
+		st->uart_irq_ext = st->prop[FP_INTERRUPTS_EXTENDED].val != NULL;
+		if (st->uart_irq_ext) {
+			st->uart_irq_val = st->prop[FP_INTERRUPTS_EXTENDED].val;
+			st->uart_irq_len = st->prop[FP_INTERRUPTS_EXTENDED].len;
+			st->uart_irq_parent = st->uart_irq_len >= 4 ? fdt_be32(st->uart_irq_val) : 0;
+		} else {
+			st->uart_irq_val = st->prop[FP_INTERRUPTS].val;
+			st->uart_irq_len = st->prop[FP_INTERRUPTS].len;
+			st->uart_irq_parent = st->lv[cur->depth].irq_parent;
+		}
 		snprintf(st->uart_path, sizeof st->uart_path, "%s", fdt_path(cur));
 	}
 	return 0;

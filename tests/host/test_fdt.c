@@ -1416,6 +1416,78 @@ static int uart_under_parent(uint32_t root_parent, uint32_t uart_parent, uint32_
 	return b_parse();
 }
 
+/* A GIC (phandle 0x8001), a second controller (0x77) and a PL011 whose interrupts come
+ * by interrupts-extended (ncells cells), with interrupt-parent 0x77 and a plain
+ * interrupts beside it when `decoy` (both lose to interrupts-extended). */
+static int uart_extended(const uint32_t *cells, int ncells, bool decoy)
+{
+	b_reset();
+	b_root_with_cpus_parent(1, decoy ? 0x77 : 0);
+	b_begin("intc@8000000");
+	b_prop_str("compatible", "arm,gic-v3");
+	b_prop_cells("reg", 8, 0, 0x08000000, 0, 0x10000, 0, 0x080a0000, 0, 0xf60000);
+	b_prop_cells("phandle", 1, 0x8001);
+	b_end();
+	b_begin("gpio-intc@100");
+	b_prop_cells("#interrupt-cells", 1, 2);
+	b_prop_cells("phandle", 1, 0x77);
+	b_end();
+	b_begin("pl011@9000000");
+	b_prop("compatible", "arm,pl011\0arm,primecell", 24);
+	b_prop_cells("reg", 4, 0, 0x09000000, 0, 0x1000);
+	if (decoy) {
+		b_prop_cells("interrupt-parent", 1, 0x77);
+		b_prop_cells("interrupts", 2, 5, 4);
+	}
+	uint8_t raw[64];
+	for (int i = 0; i < ncells; i++) {
+		raw[4 * i] = (uint8_t)(cells[i] >> 24);
+		raw[4 * i + 1] = (uint8_t)(cells[i] >> 16);
+		raw[4 * i + 2] = (uint8_t)(cells[i] >> 8);
+		raw[4 * i + 3] = (uint8_t)cells[i];
+	}
+	b_prop("interrupts-extended", raw, (uint32_t)(4 * ncells));
+	b_end();
+	b_end();
+	return b_parse();
+}
+
+HTEST(uart_interrupts_extended)
+{
+	/* the GIC by interrupts-extended: its triple, whatever interrupt-parent and
+	 * interrupts say beside it */
+	for (int decoy = 0; decoy < 2; decoy++) {
+		static const uint32_t gic[] = { 0x8001, 0, 7, 8 };
+		HREQUIRE_EQ(uart_extended(gic, 4, decoy), 0);
+		HEXPECT(pf.have_uart && pf.have_uart_irq);
+		HEXPECT_EQ(pf.uart_irq.num, 7);
+		HEXPECT(pf.uart_irq.level && pf.uart_irq.active_low);
+		HEXPECT_STREQ(pf.uart_irq_missing, "");
+	}
+	/* only the first entry is read: a second one, for another controller, is not */
+	static const uint32_t two[] = { 0x8001, 0, 9, 4, 0x77, 3, 1 };
+	HREQUIRE_EQ(uart_extended(two, 7, false), 0);
+	HEXPECT(pf.have_uart_irq);
+	HEXPECT_EQ(pf.uart_irq.num, 9);
+	/* another controller first: no input, the reason; its cells not judged */
+	static const uint32_t other[] = { 0x77, 5 };
+	HREQUIRE_EQ(uart_extended(other, 2, false), 0);
+	HEXPECT(pf.have_uart && !pf.have_uart_irq);
+	HEXPECT_STREQ(pf.uart_irq_missing, "its interrupt parent (phandle 0x77) is not the GIC (0x8001)");
+	/* malformed: errors that name the property */
+	HEXPECT_EQ(uart_extended(NULL, 0, false), -1);
+	HEXPECT_STREQ(err, "FDT /pl011@9000000: interrupts-extended length 0 is not a phandle and whole cells");
+	static const uint32_t zero[] = { 0, 0, 1, 4 };
+	HEXPECT_EQ(uart_extended(zero, 4, false), -1);
+	HEXPECT_STREQ(err, "FDT /pl011@9000000: interrupts-extended names phandle 0");
+	static const uint32_t short_gic[] = { 0x8001, 0, 1 };
+	HEXPECT_EQ(uart_extended(short_gic, 3, false), -1);
+	HEXPECT_STREQ(err, "FDT /pl011@9000000: interrupts-extended gives the GIC 2 cells, not 3");
+	static const uint32_t ppi[] = { 0x8001, 1, 1, 4 };
+	HEXPECT_EQ(uart_extended(ppi, 4, false), -1);
+	HEXPECT_STR_HAS(err, "is not an SPI");
+}
+
 HTEST(uart_interrupt_parent)
 {
 	/* QEMU's shape: the root names the GIC, the UART inherits it; in either order */
