@@ -68,5 +68,11 @@ void preempt_check(void)
 void preempt_cancel(void)
 {
 	KASSERT(!arch_irq_enabled());
-	atomic_store_explicit(&cpu_this()->preempt_pending, false, memory_order_relaxed);
+	struct cpu *c = cpu_this();
+	atomic_store_explicit(&c->preempt_pending, false, memory_order_relaxed);
+	/* A redirect always arrives before its flow can give the CPU back, except where
+	 * the redirected frame was a copy the flow never resumes from (the hosted
+	 * platform under ThreadSanitizer, whose held-back signals get one): the mark must
+	 * not outlive that flow and block every later redirect on this CPU. */
+	c->preempt_inflight = false;
 }

@@ -55,7 +55,7 @@ bool preempt_irq(struct arch_frame *f);
 /* Act on a pending request if the current code is preemptible (irq_pop, spin_unlock). */
 void preempt_check(void);
 
-/* Drop this CPU's pending request (interrupts off). */
+/* Drop this CPU's pending request and redirect mark (interrupts off). */
 void preempt_cancel(void);
 
 #endif
