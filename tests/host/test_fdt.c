@@ -1381,6 +1381,22 @@ HTEST(uart_interrupt_spi)
  *   gic_phandle: the GIC's phandle (0: none), gic_first: the GIC before the UART;
  *   legacy: the GIC's phandle as linux,phandle.
  */
+/* The GIC (phandle gic_phandle, 0 for none; as linux,phandle when legacy) and a second
+ * controller, phandle 0x77, with two cells per interrupt. */
+static void b_two_intcs(uint32_t gic_phandle, bool legacy)
+{
+	b_begin("intc@8000000");
+	b_prop_str("compatible", "arm,gic-v3");
+	b_prop_cells("reg", 8, 0, 0x08000000, 0, 0x10000, 0, 0x080a0000, 0, 0xf60000);
+	if (gic_phandle)
+		b_prop_cells(legacy ? "linux,phandle" : "phandle", 1, gic_phandle);
+	b_end();
+	b_begin("gpio-intc@100");
+	b_prop_cells("#interrupt-cells", 1, 2);
+	b_prop_cells("phandle", 1, 0x77);
+	b_end();
+}
+
 static int uart_under_parent(uint32_t root_parent, uint32_t uart_parent, uint32_t gic_phandle,
 			     bool gic_first, bool legacy)
 {
@@ -1388,17 +1404,7 @@ static int uart_under_parent(uint32_t root_parent, uint32_t uart_parent, uint32_
 	b_root_with_cpus_parent(1, root_parent);
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == (gic_first ? 0 : 1)) {
-			b_begin("intc@8000000");
-			b_prop_str("compatible", "arm,gic-v3");
-			b_prop_cells("reg", 8, 0, 0x08000000, 0, 0x10000, 0, 0x080a0000, 0, 0xf60000);
-			if (gic_phandle)
-				b_prop_cells(legacy ? "linux,phandle" : "phandle", 1, gic_phandle);
-			b_end();
-			/* a second controller, with two cells per interrupt */
-			b_begin("gpio-intc@100");
-			b_prop_cells("#interrupt-cells", 1, 2);
-			b_prop_cells("phandle", 1, 0x77);
-			b_end();
+			b_two_intcs(gic_phandle, legacy);
 		} else {
 			b_begin("pl011@9000000");
 			b_prop("compatible", "arm,pl011\0arm,primecell", 24);
@@ -1423,15 +1429,7 @@ static int uart_extended(const uint32_t *cells, int ncells, bool decoy)
 {
 	b_reset();
 	b_root_with_cpus_parent(1, decoy ? 0x77 : 0);
-	b_begin("intc@8000000");
-	b_prop_str("compatible", "arm,gic-v3");
-	b_prop_cells("reg", 8, 0, 0x08000000, 0, 0x10000, 0, 0x080a0000, 0, 0xf60000);
-	b_prop_cells("phandle", 1, 0x8001);
-	b_end();
-	b_begin("gpio-intc@100");
-	b_prop_cells("#interrupt-cells", 1, 2);
-	b_prop_cells("phandle", 1, 0x77);
-	b_end();
+	b_two_intcs(0x8001, false);
 	b_begin("pl011@9000000");
 	b_prop("compatible", "arm,pl011\0arm,primecell", 24);
 	b_prop_cells("reg", 4, 0, 0x09000000, 0, 0x1000);
@@ -1440,12 +1438,8 @@ static int uart_extended(const uint32_t *cells, int ncells, bool decoy)
 		b_prop_cells("interrupts", 2, 5, 4);
 	}
 	uint8_t raw[64];
-	for (int i = 0; i < ncells; i++) {
-		raw[4 * i] = (uint8_t)(cells[i] >> 24);
-		raw[4 * i + 1] = (uint8_t)(cells[i] >> 16);
-		raw[4 * i + 2] = (uint8_t)(cells[i] >> 8);
-		raw[4 * i + 3] = (uint8_t)cells[i];
-	}
+	for (int i = 0; i < ncells; i++)
+		put_be32(raw + 4 * i, cells[i]);
 	b_prop("interrupts-extended", raw, (uint32_t)(4 * ncells));
 	b_end();
 	b_end();
