@@ -434,6 +434,7 @@ struct term {
 	_Atomic unsigned sleepers;	/* CPUs halted in a wait (term_wake only if any) */
 	uint64_t idle_cpus;		/* left asleep by the stop, their share done by the owner */
 	uint64_t heap_marked, scan_work, heap_live_end;
+	uint64_t assist_ns, free_mark_ns;	/* marking CPU time: assists, background and idle */
 	_Atomic uint64_t cached_free;	/* free bytes of the spans the CPUs' caches gave back */
 	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
 	bool full;			/* the stop-the-world mode: the whole mark in this pause */
@@ -525,14 +526,21 @@ static void stw_drain(struct term *t, struct gcwork *w)
 /*
  * Mark termination costs what its waits cost: each CPU that waits for another halts
  * after a few microseconds and is woken by an IPI (a round trip under emulation
- * costs about as much as the whole stop). So it has as few as the work allows:
- * what must be set up with the world stopped is done by the owner before the others
- * run anything (mark_termination_prep, run by stop_the_world_all_prep); the parallel
- * drain's own end (every CPU waiting, no work anywhere) is the point after which
- * nobody marks; then each CPU gives back its own work buffers and span cache, and
- * once all have returned the owner alone sets up the sweep and the next cycle
- * (mark_termination_end, stop_the_world_all_prep's post: no barrier). The checkmark
- * pass adds its barriers.
+ * costs about as much as the whole stop), and even a spinning wait costs a hand-off.
+ * So it has as few as the work allows. In the concurrent mode nothing needs setting
+ * up with the world stopped before the others run: the owner resets what the pause
+ * shares while the others are on their way (mark_termination_early, run by
+ * stop_the_world_all_early), and each CPU starts as soon as all have stopped, the
+ * phase set by each for itself (the same store by all, before anything of theirs
+ * reads it; a CPU still running must see GC_MARK, so no earlier). The stop-the-world
+ * and dirty-page modes set up with the world stopped first (mark_termination_prep,
+ * stop_the_world_all_prep). The parallel drain's own end (every CPU waiting, no work
+ * anywhere) is the point after which nobody marks; then the owner takes the totals
+ * and clears the weak links while each CPU gives back its own work buffers and span
+ * cache, and once all have returned the owner alone sets up the sweep (
+ * mark_termination_end, the stop's post: no barrier). The pacer's arithmetic for the
+ * next cycle follows the release (pacer_mark_done). The checkmark pass adds its
+ * barriers.
  */
 static void mark_termination_prep(void *arg)
 {
@@ -546,6 +554,14 @@ static void mark_termination_prep(void *arg)
 		dirty_term_prepare();
 }
 
+/* The concurrent mode's setup, before the others have stopped (see above). */
+static void mark_termination_early(void *arg)
+{
+	struct term *t = arg;
+	t->n = stw_cpus();
+	gc_rescan_stw_prepare();
+}
+
 /* CPU cpu's work buffers (to the full list, or empty) and cached spans go back, its
  * cache's free slots counted for the trace (mark_termination_end). */
 static void give_back(struct term *t, unsigned cpu)
@@ -557,12 +573,37 @@ static void give_back(struct term *t, unsigned cpu)
 	mcache_flush(mc);
 }
 
+/* Once the last object is marked (every CPU is out of the drain, checkmark's
+ * included), on the owner while the others give back their caches: the cycle's
+ * totals (each CPU's counters are final: only marking moves them), and the weak
+ * links to objects left unmarked are cleared, before the sweep generation flips. The
+ * marking times for the pacer too: a CPU stopped in its idle marking adds its last
+ * stretch once released. */
+static void term_totals(struct term *t)
+{
+	uint64_t marked = atomic_load(&gc_mark_bytes), work = atomic_load(&gc_scan_work);
+	uint64_t assist = 0, free = 0;
+	for (unsigned i = 0; i < cpu_ids_end; i++) {
+		marked += gc_cpus[i].w.bytes_marked;
+		work += gc_cpus[i].w.scan_work;
+		assist += gc_cpus[i].assist_ns;
+		free += gc_cpus[i].bg_ns + gc_cpus[i].idle_ns;
+	}
+	t->heap_marked = marked;
+	t->scan_work = work;
+	t->assist_ns = assist;
+	t->free_mark_ns = free;
+	weak_clear_dead();
+}
+
 static void mark_termination(void *arg)
 {
 	struct term *t = arg;
 	unsigned me = cpu_id();
 	struct gcwork *w = &gc_cpus[me].w;
 	bool owner = me == t->owner;
+	if (!t->full && !t->dirty)
+		atomic_store(&gc_phase, GC_MARKTERM);
 	atomic_fetch_add(&t->rescans, gc_rescan_stw(w));
 	gc_scan_own_stack(w);
 	if (t->full) {
@@ -592,6 +633,8 @@ static void mark_termination(void *arg)
 		if (owner)
 			checkmark_active = false;
 	}
+	if (owner)
+		term_totals(t);
 	/* This CPU's own share of the end, alongside the others: its work buffers (empty)
 	 * and its cached spans go back. Before the sweep generation flips (below, in
 	 * mark_termination_end): a span given back now goes on its central's swept list
@@ -614,6 +657,8 @@ static void mark_termination_idle(void *arg, unsigned cpu)
 {
 	struct term *t = arg;
 	KASSERT(!__atomic_load_n(&allp[cpu].curg, __ATOMIC_RELAXED));
+	if (!t->full && !t->dirty)
+		atomic_store(&gc_phase, GC_MARKTERM);	/* (see mark_termination_early) */
 	t->idle_cpus |= 1ull << cpu;
 	atomic_fetch_add_explicit(&gc_test_term_idle_cpus, 1, memory_order_relaxed);
 	give_back(t, cpu);
@@ -621,28 +666,21 @@ static void mark_termination_idle(void *arg, unsigned cpu)
 
 /*
  * The end, on the CPU that stopped the world, once every CPU has returned from
- * mark_termination (stop_the_world_all_prep's post) and before any is released: the
- * totals, weak links, the sweep generation, the pacer, the phase. What each CPU could
- * do for itself it did in mark_termination, in parallel: the others wait for this
+ * mark_termination (the stop's post) and before any is released: the heap at the
+ * end, the sweep generation, the pacer's counts, the phase. What each CPU could do
+ * for itself it did in mark_termination, in parallel, and the owner's totals and weak
+ * links went alongside the others' give-backs (term_totals): the others wait for this
  * alone, so the shorter it is the likelier they are still spinning when released
  * instead of halted (a wake-up each, 10-70 us under emulation).
  */
 static void mark_termination_end(void *arg)
 {
 	struct term *t = arg;
-	uint64_t marked = atomic_load(&gc_mark_bytes), work = atomic_load(&gc_scan_work);
-	for (unsigned i = 0; i < cpu_ids_end; i++) {
-		marked += gc_cpus[i].w.bytes_marked;
-		work += gc_cpus[i].w.scan_work;
-	}
-	t->heap_marked = marked;
-	t->scan_work = work;
 	t->heap_live_end = pacer_heap_live() + atomic_load(&t->cached_free);
-	weak_clear_dead();	/* before the sweep: the mark bits are final here */
 	atomic_fetch_add(&gcheap.sweepgen, 2);
 	gc_sweep_reset();
 	t->heap_marked += alloc_bytes_total() - mark_alloc_start;
-	pacer_mark_end(t->heap_marked, t->scan_work);
+	pacer_mark_end(t->heap_marked, t->scan_work, t->assist_ns, t->free_mark_ns);
 	atomic_store(&gc_phase, GC_OFF);
 	atomic_fetch_and(&gc_barrier_on, ~GC_BARRIER_MARK);
 }
@@ -736,9 +774,14 @@ static void run_cycle(bool forced, int mode)
 	irq_push();
 	t.owner = cpu_id();	/* stop_the_world_all runs fn here too, with interrupts off */
 	uint64_t t3 = clock_ns();
-	stop_the_world_all_prep(mark_termination_prep, mark_termination, mark_termination_idle,
-				mark_termination_end, &t);
+	if (t.full || t.dirty)
+		stop_the_world_all_prep(mark_termination_prep, mark_termination, mark_termination_idle,
+					mark_termination_end, &t);
+	else
+		stop_the_world_all_early(mark_termination_early, mark_termination, mark_termination_idle,
+					 mark_termination_end, &t);
 	uint64_t p2 = clock_ns() - t3;
+	pacer_mark_done();	/* (interrupts still off: no slice between the two halves) */
 	irq_pop();
 	if (hook) {
 		hook(GC_HOOK_RESUME);

@@ -224,9 +224,11 @@ void pacer_assist(struct g *g);
 /* The heap grew for the current goroutine's allocation (a span cached, a large
  * object): start a cycle if it reached the trigger. Interrupts on, a goroutine. */
 void pacer_heap_grew(struct g *g);
-/* Cycle boundaries (world stopped). */
+/* Cycle boundaries (world stopped), and the end's second half on the coordinator
+ * once the world runs again (the trigger's feedback, the next goal). */
 void pacer_mark_start(void);
-void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work);
+void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work, uint64_t assist_ns, uint64_t free_ns);
+void pacer_mark_done(void);
 /* The stop-the-world mode (gc_set_mode): cycles start at the goal itself, since the
  * heap does not grow while they mark. */
 void pacer_set_stw(bool stw);

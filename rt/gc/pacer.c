@@ -7,7 +7,7 @@
  * found live. It starts at the trigger, heap_marked + ratio * (goal - heap_marked),
  * early enough that marking, which runs while the program allocates, ends near the
  * goal. `ratio` is corrected after each cycle by how far the heap grew and how much
- * the program had to assist (pacer_mark_end, within [0.2, 0.95]). In the stop-the-world mode the trigger is the goal:
+ * the program had to assist (pacer_mark_done, within [0.2, 0.95]). In the stop-the-world mode the trigger is the goal:
  * the heap does not grow while a cycle marks. heap_marked counts what was allocated
  * during marking too (black, so kept: gc.c), as Go's does.
  *
@@ -43,7 +43,8 @@ _Atomic int pacer_percent = 100;
  * under emulation (QEMU's TCG: 1.7-2 us of a 15 us mark termination at two vCPUs). */
 #define RATIO_SHIFT	16
 #define RATIO_ONE	((int64_t)1 << RATIO_SHIFT)
-static int64_t trigger_ratio = RATIO_ONE * 7 / 10;	/* changed with the world stopped */
+/* changed by the coordinator alone (pacer_mark_done), read by set_goal anywhere */
+static _Atomic int64_t trigger_ratio = RATIO_ONE * 7 / 10;
 static _Atomic bool pacer_stw;			/* the stop-the-world mode: trigger at the goal */
 static _Atomic uint64_t last_scan_work;
 static _Atomic uint64_t assist_ratio_x1000;	/* scan bytes per allocated byte, x1000 */
@@ -63,7 +64,8 @@ static void set_goal(uint64_t marked)
 	uint64_t goal = pct < 0 ? UINT64_MAX : marked + marked / 100 * (uint64_t)pct;
 	if (goal < GOAL_MIN)
 		goal = GOAL_MIN;
-	uint64_t trigger = pct < 0 ? UINT64_MAX : marked + (((goal - marked) * (uint64_t)trigger_ratio) >> RATIO_SHIFT);
+	uint64_t ratio = (uint64_t)atomic_load_explicit(&trigger_ratio, memory_order_relaxed);
+	uint64_t trigger = pct < 0 ? UINT64_MAX : marked + (((goal - marked) * ratio) >> RATIO_SHIFT);
 	if (pct >= 0 && atomic_load(&pacer_stw))
 		trigger = goal;		/* nothing is allocated while a cycle marks */
 	if (pct >= 0 && trigger < GOAL_MIN * 7 / 8)
@@ -201,19 +203,36 @@ void pacer_mark_start(void)
 #define TRIGGER_MIN	(RATIO_ONE * 20 / 100)
 #define TRIGGER_MAX	(RATIO_ONE * 95 / 100)
 
-void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work)
+/* What pacer_mark_done needs of the cycle's end, taken with the world stopped. */
+static uint64_t end_live, end_marked_before, end_assist_ns, end_free_ns;
+
+/*
+ * The end of marking, with the world stopped and the caches flushed: the heap is
+ * counted from what was marked, and no cycle can be asked for (the trigger is out of
+ * reach) until pacer_mark_done, on the coordinator once the world runs again, has
+ * corrected the trigger and set the next goal: that arithmetic is not the pause's.
+ * (Until then an allocation that grows the heap finds the phase off and the trigger
+ * unreachable: nothing to do.)
+ */
+void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work, uint64_t assist_ns, uint64_t free_ns)
 {
-	/* world stopped, caches flushed */
-	uint64_t live_at_end = pacer_heap_live();
-	uint64_t marked_before = atomic_load(&pacer_heap_marked);
+	end_live = pacer_heap_live();
+	end_assist_ns = assist_ns;	/* marking's CPU time: by assists, by the free markers */
+	end_free_ns = free_ns;
+	end_marked_before = atomic_load(&pacer_heap_marked);
+	atomic_store(&pacer_heap_trigger, UINT64_MAX);
+	atomic_store(&pacer_heap_marked, heap_marked);
+	atomic_store(&pacer_live, (int64_t)heap_marked);
+	atomic_store(&last_scan_work, scan_work);
+}
+
+void pacer_mark_done(void)
+{
+	uint64_t live_at_end = end_live, marked_before = end_marked_before;
 	uint64_t goal = atomic_load(&pacer_heap_goal);
 	int pct = atomic_load(&pacer_percent);
 	if (pct > 0 && goal != UINT64_MAX && goal > marked_before && !atomic_load(&pacer_stw)) {
-		uint64_t assist = 0, free = 0;
-		for (unsigned i = 0; i < cpu_ids_end; i++) {
-			assist += gc_cpus[i].assist_ns;
-			free += gc_cpus[i].bg_ns + gc_cpus[i].idle_ns;
-		}
+		uint64_t assist = end_assist_ns, free = end_free_ns;
 		/* with one CPU the background worker shares it with the program, and assists
 		 * are how marking gets its share of it: the trigger then aims at the goal */
 		int64_t share = assist + free && cpu_count() > 1
@@ -221,14 +240,12 @@ void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work)
 		int64_t reached = (((int64_t)live_at_end - (int64_t)marked_before) * RATIO_ONE) /
 				  (int64_t)(goal - marked_before);
 		int64_t e = (RATIO_ONE - reached) - ASSIST_WEIGHT * share;
-		trigger_ratio += e / (1 << TRIGGER_GAIN_SHIFT);
-		if (trigger_ratio < TRIGGER_MIN)
-			trigger_ratio = TRIGGER_MIN;
-		if (trigger_ratio > TRIGGER_MAX)
-			trigger_ratio = TRIGGER_MAX;
+		int64_t r = atomic_load(&trigger_ratio) + e / (1 << TRIGGER_GAIN_SHIFT);
+		if (r < TRIGGER_MIN)
+			r = TRIGGER_MIN;
+		if (r > TRIGGER_MAX)
+			r = TRIGGER_MAX;
+		atomic_store(&trigger_ratio, r);
 	}
-	atomic_store(&pacer_heap_marked, heap_marked);
-	atomic_store(&pacer_live, (int64_t)heap_marked);
-	atomic_store(&last_scan_work, scan_work);
-	set_goal(heap_marked);
+	set_goal(atomic_load(&pacer_heap_marked));
 }

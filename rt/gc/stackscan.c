@@ -457,8 +457,9 @@ void gc_test_scan_stack(struct g *g)
  * firing: a go_timer off its heap and held only by the handler's frame) or in a wait
  * loop of its scheduler: the frames on its own stack, not a goroutine's, may hold
  * pointers too. The end of marking (and checkmark) scans them here, on that CPU:
- * [sp, the outermost interrupt frame] on the interrupt stack, or [sp, top) of the
- * scheduler's stack. The CPUs' stacks themselves are not data roots (arch/noscan.h):
+ * [sp, the outermost interrupt frame] on the interrupt stack (without the frame when
+ * it interrupted a goroutine, whose scan read it), or [sp, top) of the scheduler's
+ * stack. The CPUs' stacks themselves are not data roots (arch/noscan.h):
  * they change under a concurrent scan.
  */
 NO_SANITIZE __attribute__((noinline)) static void scan_own_frames(struct gcwork *w)
@@ -473,7 +474,10 @@ NO_SANITIZE __attribute__((noinline)) static void scan_own_frames(struct gcwork 
 		const void *area[2];
 		uint64_t len[2], slo;
 		arch_frame_gc_areas(c->irq_frame, &slo, area, len);
-		hi = (uintptr_t)area[0] + len[0];
+		/* the interrupted goroutine's registers in the frame were read by its own
+		 * scan in this pass (scan_here: the pass's callers scan curg first); only
+		 * the frames the interrupt stacked below them are this CPU's */
+		hi = cur && on_stack(cur, slo) ? (uintptr_t)c->irq_frame : (uintptr_t)area[0] + len[0];
 	} else if (lo >= c->stack_lo && lo < c->stack_hi) {
 		hi = c->stack_hi;
 	}
