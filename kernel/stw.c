@@ -13,7 +13,8 @@
  *   stop_pending = 1 on each
  *   [all, no prep: early(arg) if any;
  *         go = gen]
- *   broadcast IPI_STOP
+ *   IPI_STOP to each whose stop_pending
+ *     is still set (a broadcast if all)
  *   wait arrived == n (bounded)
  *   [all: prep(arg) if any,               [all: spin, then halt, until go == g
  *           then go = gen; IPI_STOP if any       and arrived == n
@@ -336,10 +337,16 @@ static void stop(void (*early)(void *), void (*prep)(void *), void (*fn)(void *)
 		/* fn may start on each CPU as soon as all have arrived (wait_arrived) */
 		(void)atomic_exchange(&stw_go, g);
 	}
-	if (n && !claimed) {
+	/* A CPU that took the stop already (its wait loop's ipi_poll saw stop_pending and
+	 * cleared it) needs no IPI: one would only interrupt it once released. */
+	uint64_t send = 0;
+	for (uint64_t m = stopping; m; m &= m - 1)
+		if (atomic_load_explicit(&cpus[__builtin_ctzll(m)].stop_pending, memory_order_relaxed))
+			send |= m & -m;
+	if (send && send == stopping && !claimed) {
 		arch_ipi_broadcast(IPI_STOP);
 	} else {		/* the sleepers claimed must not be woken: one IPI each */
-		for (uint64_t m = stopping; m; m &= m - 1)
+		for (uint64_t m = send; m; m &= m - 1)
 			arch_ipi_send(cpus[__builtin_ctzll(m)].hwid, IPI_STOP);
 	}
 	if (claimed)

@@ -436,6 +436,7 @@ struct term {
 	uint64_t heap_marked, scan_work, heap_live_end;
 	uint64_t assist_ns, free_mark_ns;	/* marking CPU time: assists, background and idle */
 	_Atomic uint64_t cached_free;	/* free bytes of the spans the CPUs' caches gave back */
+	_Atomic uint64_t spans_back;	/* CPUs whose span cache went back (give_back_spans) */
 	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
 	bool full;			/* the stop-the-world mode: the whole mark in this pause */
 	bool dirty;			/* the dirty-page mode: dirty.c's jobs in this pause */
@@ -496,6 +497,8 @@ static void term_barrier(struct term *t, unsigned k)
  * the last CPU out of work added a wake-up to every pause in which it finished its
  * share first (under QEMU's TCG 10 to 100 us, most of a pause at two vCPUs). No
  * deadline here: a drain is as long as the heap it marks (the stop-the-world mode). */
+static void give_back_spans(struct term *t, unsigned cpu);
+
 static void stw_drain(struct term *t, struct gcwork *w)
 {
 	for (;;) {
@@ -506,6 +509,13 @@ static void stw_drain(struct term *t, struct gcwork *w)
 			return;		/* nobody works, so nothing can be queued: done */
 		}
 		bool owner = cpu_id() == t->owner;
+		if (owner) {
+			/* the others still mark: their span caches can go back meanwhile,
+			 * off the pause's critical path (give_back_spans) */
+			for (unsigned i = 0; i < cpu_ids_end; i++)
+				if (atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
+					give_back_spans(t, i);
+		}
 		uint64_t start = clock_ns();
 		for (;;) {
 			if (!lfstack_empty(&gc_work_full)) {
@@ -562,15 +572,33 @@ static void mark_termination_early(void *arg)
 	gc_rescan_stw_prepare();
 }
 
-/* CPU cpu's work buffers (to the full list, or empty) and cached spans go back, its
- * cache's free slots counted for the trace (mark_termination_end). */
-static void give_back(struct term *t, unsigned cpu)
+/*
+ * CPU cpu's cached spans go back to the centrals, its cache's free slots counted for
+ * the trace (mark_termination_end), once: by whichever CPU claims it first, the CPU
+ * itself once out of the drain or the owner while it waits there for the others'
+ * marking (stw_drain), which takes it off the pause's critical path when the others
+ * are the last to finish. Another CPU may flush a stopped CPU's cache: nothing in the
+ * pause allocates, so its own CPU does not touch it until the claim.
+ */
+static void give_back_spans(struct term *t, unsigned cpu)
 {
+	uint64_t bit = 1ull << cpu;
+	if ((atomic_load_explicit(&t->spans_back, memory_order_relaxed) & bit) ||
+	    (atomic_fetch_or(&t->spans_back, bit) & bit))
+		return;
 	struct mcache *mc = &gc_mcaches[cpu];
 	atomic_fetch_add_explicit(&t->cached_free, mc->nalloc_bytes - mcache_alloc_bytes(mc),
 				  memory_order_relaxed);
-	gcwork_flush(&gc_cpus[cpu].w);
 	mcache_flush(mc);
+}
+
+/* CPU cpu's work buffers holding work go to the full list (after the drain, none
+ * do but an idle CPU's whose marking the stop cut short; empty ones stay for the next
+ * cycle), and its cached spans go back. */
+static void give_back(struct term *t, unsigned cpu)
+{
+	gcwork_flush_full(&gc_cpus[cpu].w);
+	give_back_spans(t, cpu);
 }
 
 /* Once the last object is marked (every CPU is out of the drain, checkmark's

@@ -166,6 +166,22 @@ bool gcwork_flush(struct gcwork *w)
 	return any;
 }
 
+bool gcwork_flush_full(struct gcwork *w)
+{
+	KASSERT(!arch_irq_enabled());
+	bool any = false;
+	struct workbuf **bs[2] = { &w->wbuf1, &w->wbuf2 };
+	for (int i = 0; i < 2; i++) {
+		struct workbuf *b = *bs[i];
+		if (b && b->nobj) {
+			*bs[i] = NULL;
+			putfull(b);
+			any = true;
+		}
+	}
+	return any;
+}
+
 void gcwork_balance(struct gcwork *w)
 {
 	KASSERT(!arch_irq_enabled());

@@ -109,6 +109,9 @@ static inline uintptr_t gcwork_tryget_local(struct gcwork *w)
 }
 /* Give every non-empty buffer to the global full stack; true if there were any. */
 bool gcwork_flush(struct gcwork *w);
+/* The same for the buffers holding work; empty ones stay with w (the end of marking:
+ * the next cycle's first greying needs no pop from the empty stack). */
+bool gcwork_flush_full(struct gcwork *w);
 /* Share: if the global stack is empty and w holds more than one buffer's worth... */
 void gcwork_balance(struct gcwork *w);
 bool gcwork_empty(const struct gcwork *w);
