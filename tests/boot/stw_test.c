@@ -8,7 +8,10 @@
  *   - stop_the_world_all runs fn exactly once on every online CPU per stop, all of
  *     them inside fn at once (a counter barrier inside fn that would hang if one were
  *     missing: bounded, a failure with a message instead), interrupts off, the stop
- *     points as documented (one owner per stop);
+ *     points as documented (one owner per stop), and on no CPU before every other
+ *     one has taken the stop (fn starts without a word from the owner);
+ *   - stop_the_world_all_early runs early once per stop, on the owner, before any CPU
+ *     runs fn, and post once, after all returned;
  *   - every CPU calling stop_the_world_all and stop_the_world at once, repeatedly:
  *     exact counts of stops, of fn runs, and of owners;
  *   - a participant halted in a stop answers a cross-call while halted (a third CPU,
@@ -131,7 +134,17 @@ TEST(stw, wait_for_ipi_takes_a_pending_ipi_only)
 #define ALL_STOPS 80
 static unsigned all_rounds;
 static _Atomic uint32_t all_hits[ARCH_MAX_CPUS];
-static _Atomic unsigned all_owner, all_irqs_on, all_bad_point, all_bad_ncpus, all_missed;
+static _Atomic unsigned all_owner, all_irqs_on, all_bad_point, all_bad_ncpus, all_missed, all_early_start;
+
+/* Another online CPU has not taken the stop yet (it clears stop_pending as it does). */
+static bool others_still_running(void)
+{
+	for (unsigned i = 0; i < cpu_ids_end; i++)
+		if (atomic_load(&cpus[i].online) && &cpus[i] != cpu_this() &&
+		    atomic_load(&cpus[i].stop_pending))
+			return true;
+	return false;
+}
 
 static void all_fn(void *arg)
 {
@@ -146,6 +159,8 @@ static void all_fn(void *arg)
 		atomic_fetch_add(&all_bad_point, 1);
 	if (stw_cpus() != cpu_count())
 		atomic_fetch_add(&all_bad_ncpus, 1);
+	if (others_still_running())
+		atomic_fetch_add(&all_early_start, 1);
 	if (!barrier(stw_cpus()))	/* everyone inside fn at the same time */
 		atomic_fetch_add(&all_missed, 1);
 }
@@ -158,6 +173,7 @@ TEST(stw, all_runs_fn_on_every_cpu_at_once)
 	atomic_store(&all_bad_point, 0);
 	atomic_store(&all_bad_ncpus, 0);
 	atomic_store(&all_missed, 0);
+	atomic_store(&all_early_start, 0);
 	barrier_reset();
 	all_rounds = ALL_STOPS / cpu_count() > 10 ? ALL_STOPS / cpu_count() : 10;
 	uint64_t before = atomic_load(&stw_count);
@@ -174,6 +190,60 @@ TEST(stw, all_runs_fn_on_every_cpu_at_once)
 	EXPECT_EQ(atomic_load(&all_bad_point), 0);
 	EXPECT_EQ(atomic_load(&all_bad_ncpus), 0);
 	EXPECT_EQ(atomic_load(&all_missed), 0);
+	EXPECT_EQ(atomic_load(&all_early_start), 0);
+	EXPECT_EQ(stw_stop_point(), STW_NONE);
+}
+
+/* ---- stop_the_world_all_early: its hooks' order ----------------------------------- */
+
+static _Atomic unsigned early_runs, early_bad, early_in_fn, early_posts;
+static unsigned early_owner;
+
+static void early_hook(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&early_runs, 1);
+	early_owner = cpu_id();
+	if (stw_stop_point() != STW_OWNER || atomic_load(&early_in_fn))
+		atomic_fetch_add(&early_bad, 1);	/* not the owner, or fn already begun */
+}
+
+static void early_fn(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&early_in_fn, 1);
+	if (others_still_running())
+		atomic_fetch_add(&early_bad, 1);
+	if (!barrier(stw_cpus()))
+		atomic_fetch_add(&early_bad, 1);
+}
+
+static void early_post(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&early_posts, 1);
+	if (cpu_id() != early_owner || atomic_load(&early_in_fn) != stw_cpus())
+		atomic_fetch_add(&early_bad, 1);	/* post before every fn returned */
+}
+
+TEST(stw, all_early_hooks_in_order)
+{
+	atomic_store(&early_runs, 0);
+	atomic_store(&early_bad, 0);
+	atomic_store(&early_posts, 0);
+	barrier_reset();
+	unsigned rounds = ALL_STOPS / cpu_count() > 10 ? ALL_STOPS / cpu_count() : 10;
+	for (unsigned r = 0; r < rounds && !atomic_load(&barrier_broken); r++) {
+		atomic_store(&early_in_fn, 0);
+		irq_push();	/* one CPU: the owner is the caller */
+		stop_the_world_all_early(early_hook, early_fn, NULL, early_post, NULL);
+		bool mine = early_owner == cpu_id();
+		irq_pop();
+		EXPECT_TRUE(mine);
+	}
+	EXPECT_EQ(atomic_load(&early_runs), rounds);
+	EXPECT_EQ(atomic_load(&early_posts), rounds);
+	EXPECT_EQ(atomic_load(&early_bad), 0);
 	EXPECT_EQ(stw_stop_point(), STW_NONE);
 }
 
