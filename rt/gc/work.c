@@ -146,14 +146,14 @@ uintptr_t gcwork_tryget_slow(struct gcwork *w)
 	return full->obj[--full->nobj];
 }
 
-bool gcwork_flush(struct gcwork *w)
+static bool flush(struct gcwork *w, bool keep_empty)
 {
 	KASSERT(!arch_irq_enabled());
 	bool any = false;
 	struct workbuf **bs[2] = { &w->wbuf1, &w->wbuf2 };
 	for (int i = 0; i < 2; i++) {
 		struct workbuf *b = *bs[i];
-		if (!b)
+		if (!b || (!b->nobj && keep_empty))
 			continue;
 		*bs[i] = NULL;
 		if (b->nobj) {
@@ -166,20 +166,14 @@ bool gcwork_flush(struct gcwork *w)
 	return any;
 }
 
+bool gcwork_flush(struct gcwork *w)
+{
+	return flush(w, false);
+}
+
 bool gcwork_flush_full(struct gcwork *w)
 {
-	KASSERT(!arch_irq_enabled());
-	bool any = false;
-	struct workbuf **bs[2] = { &w->wbuf1, &w->wbuf2 };
-	for (int i = 0; i < 2; i++) {
-		struct workbuf *b = *bs[i];
-		if (b && b->nobj) {
-			*bs[i] = NULL;
-			putfull(b);
-			any = true;
-		}
-	}
-	return any;
+	return flush(w, true);
 }
 
 void gcwork_balance(struct gcwork *w)
