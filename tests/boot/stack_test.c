@@ -887,10 +887,17 @@ TEST_G(gstack, shrink_parked_goroutines_then_regrow_exactly)
 
 /* tests=stack_overflow_g: a goroutine on the smallest reservation recurses without end;
  * the report names it ("goroutine N [running]:") above its frames, then lists the
- * others (the test's own goroutine waits for it). */
+ * others (the test's own goroutine waits for it). It starts recursing only once the
+ * test's goroutine is parked in wg_wait, which the report must show: on a loaded host
+ * the new goroutine could otherwise overflow on another CPU first (a fresh-check run
+ * showed goroutine 1 not yet waiting). */
 static void overflow_goroutine(void *arg)
 {
-	(void)arg;
+	struct g *waiter = arg;
+	uint64_t start = clock_ns();
+	while ((atomic_load(&waiter->status) & ~(uint32_t)G_SCAN) != G_WAITING &&
+	       clock_ns() - start < 10ull * 1000 * 1000 * 1000)
+		go_yield();
 	stack_test_recurse(0);
 }
 
@@ -898,7 +905,7 @@ TEST_G_EXPLICIT(stack_overflow_g, in_a_goroutine)
 {
 	struct wait_group wg = WAIT_GROUP_INIT;
 	wg_add(&wg, 1);
-	go_stack(overflow_goroutine, NULL, STACK_MIN_SIZE);
+	go_stack(overflow_goroutine, sched_curg(), STACK_MIN_SIZE);
 	wg_wait(&wg);
 	test_fail(__FILE__, __LINE__, "a goroutine recursing without end did not panic");
 }
