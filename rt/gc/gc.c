@@ -664,7 +664,8 @@ static void mark_termination(void *arg)
 	if (owner)
 		term_totals(t);
 	/* This CPU's own share of the end, alongside the others: its work buffers (empty)
-	 * and its cached spans go back. Before the sweep generation flips (below, in
+	 * and its cached spans go back (unless the owner gave them back already, while
+	 * it waited in the drain: give_back_spans). Before the sweep generation flips (below, in
 	 * mark_termination_end): a span given back now goes on its central's swept list
 	 * of this generation, which the flip makes the next one's unswept list, where it
 	 * would have gone after the flip (central.c). Its free slots were counted live
