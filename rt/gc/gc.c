@@ -572,6 +572,14 @@ static void mark_termination_early(void *arg)
 	gc_rescan_stw_prepare();
 }
 
+/* The concurrent mode's phase, set by each CPU (and by the owner for a sleeper's share)
+ * before its part reads it; the other modes' prep set it with the world stopped. */
+static void term_phase(const struct term *t)
+{
+	if (!t->full && !t->dirty)
+		atomic_store(&gc_phase, GC_MARKTERM);
+}
+
 /*
  * CPU cpu's cached spans go back to the centrals, its cache's free slots counted for
  * the trace (mark_termination_end), once: by whichever CPU claims it first, the CPU
@@ -630,8 +638,7 @@ static void mark_termination(void *arg)
 	unsigned me = cpu_id();
 	struct gcwork *w = &gc_cpus[me].w;
 	bool owner = me == t->owner;
-	if (!t->full && !t->dirty)
-		atomic_store(&gc_phase, GC_MARKTERM);
+	term_phase(t);
 	atomic_fetch_add(&t->rescans, gc_rescan_stw(w));
 	gc_scan_own_stack(w);
 	if (t->full) {
@@ -686,8 +693,7 @@ static void mark_termination_idle(void *arg, unsigned cpu)
 {
 	struct term *t = arg;
 	KASSERT(!__atomic_load_n(&allp[cpu].curg, __ATOMIC_RELAXED));
-	if (!t->full && !t->dirty)
-		atomic_store(&gc_phase, GC_MARKTERM);	/* (see mark_termination_early) */
+	term_phase(t);
 	t->idle_cpus |= 1ull << cpu;
 	atomic_fetch_add_explicit(&gc_test_term_idle_cpus, 1, memory_order_relaxed);
 	give_back(t, cpu);
