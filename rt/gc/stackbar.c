@@ -59,10 +59,13 @@
 #include <rt/gc_test.h>
 #include "mark.h"
 
-/* Not in the ThreadSanitizer build: with barriers the process dies there of a SIGSEGV
- * taken while that signal is blocked (a stack-growth fault, presumably in a context
- * TSan runs with every signal blocked; not found yet); gc_stackbar=1 is refused at
- * boot with that message. */
+/* Not in the ThreadSanitizer build: TSan runs a held-back asynchronous signal's
+ * handler (the timer's, an IPI's) at the end of the goroutine's next intercepted call,
+ * on the goroutine's own demand-paged stack with every signal blocked, and a
+ * stack-growth fault in that delivery path, before the kernel's handler unblocks the
+ * fault signals (arch/host/irq.c), kills the process. The barrier tests' deep dives
+ * grow their stacks all the time and met it in about one run in three (README, "What
+ * does not work yet"). gc_stackbar=1 is refused at boot with that message. */
 #if defined(__SANITIZE_THREAD__)
 #define STKBAR_SUPPORTED false
 #else

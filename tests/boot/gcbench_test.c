@@ -120,14 +120,17 @@ static void populate(int depth, struct gnode *n)
 	populate(depth, n->right);
 }
 
+/* Bottom up: the children first, then their parent (the original's and the peers'
+ * order: Go's &node{left: makeTree(..), right: makeTree(..)}, the Boehm program's). */
 static struct gnode *make_tree(int depth)
 {
+	if (depth <= 0)
+		return new_node();
+	struct gnode *l = make_tree(depth - 1);
+	struct gnode *r = make_tree(depth - 1);
 	struct gnode *n = new_node();
-	if (depth > 0) {
-		struct gnode *l = make_tree(depth - 1), *r = make_tree(depth - 1);
-		gc_store(&n->left, l);
-		gc_store(&n->right, r);
-	}
+	gc_store(&n->left, l);
+	gc_store(&n->right, r);
 	return n;
 }
 
