@@ -10,9 +10,11 @@
  *   gcb_parked   ns per gc_collect() with 0, 1000 and 10000 goroutines parked in a
  *                receive, a select, or idle (Go issue 6482's benchmarks)
  *   gcb_stwload  pauses with 10,000 parked goroutines while every CPU builds trees
- *   gcb_image    in the images: the mark-termination pause against one broadcast
- *                cross-call's round trip measured in the same boot, and the mark
- *                throughput (MB/s of heap marked per second of marking, per CPU)
+ *   gcb_image    in the images: the mark-termination pause (the other CPUs idle,
+ *                then each running a goroutine that makes no call: _busy_) against
+ *                one broadcast cross-call's round trip measured in the same boot,
+ *                and the mark throughput (MB/s of heap marked per second of
+ *                marking, per CPU)
  *   gcb_deepstack  goroutines 1000 frames deep swinging 100 frames: the second
  *                pause's rescanned share of the stacks (deepstack_rescan_pct_*) and
  *                its length (deepstack_term_pause_*_us), without stack barriers and
@@ -467,12 +469,9 @@ static uint64_t ipi_round_trip_ns(void)
 
 static struct gnode **image_heap;
 
-TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
+/* The median mark-termination pause of 31 collections in a row, ns. */
+static uint64_t term_pause_median(void)
 {
-	/* 1. the mark-termination pause of cycles with a small live heap and a few
-	 *    goroutines, against a broadcast IPI round trip measured now */
-	uint64_t ipi = cpu_count() > 1 ? ipi_round_trip_ns() : 0;
-	struct gnode *small = make_tree(10);
 	uint32_t c0 = gc_test_cycle();
 	for (int i = 0; i < 31; i++)
 		gc_collect();
@@ -484,12 +483,55 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 		if (gc_test_cycle_info(c, &ci))
 			term[n++] = ci.pause_term_ns;
 	}
-	ASSERT_TRUE(n > 0);
+	if (n == 0)
+		return 0;
 	qsort(term, n, sizeof(term[0]), u64_cmp);
-	bench("image_markterm_pause_us", (double)term[n / 2] / 1e3, "us");
+	return term[n / 2];
+}
+
+/* A goroutine that makes no call until told to stop: the stop reaches its CPU by IPI
+ * and that CPU rescans it in the pause. */
+static _Atomic bool busy_stop;
+static _Atomic unsigned busy_running;
+static struct wait_group busy_wg = WAIT_GROUP_INIT;
+
+static void busy_spin(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&busy_running, 1);
+	while (!atomic_load_explicit(&busy_stop, memory_order_relaxed))
+		;
+	wg_done(&busy_wg);
+}
+
+TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
+{
+	/* 1. the mark-termination pause of cycles with a small live heap and a few
+	 *    goroutines, against a broadcast IPI round trip measured now: with the
+	 *    other CPUs idle (this goroutine waits in gc_collect), then with each of them
+	 *    running a goroutine that makes no call */
+	uint64_t ipi = cpu_count() > 1 ? ipi_round_trip_ns() : 0;
+	struct gnode *small = make_tree(10);
+	uint64_t idle = term_pause_median();
+	ASSERT_TRUE(idle > 0);
+	bench("image_markterm_pause_us", (double)idle / 1e3, "us");
 	if (ipi) {
 		bench("image_ipi_round_trip_us", (double)ipi / 1e3, "us");
-		bench("image_markterm_vs_ipi", (double)term[n / 2] / (double)ipi, "x");
+		bench("image_markterm_vs_ipi", (double)idle / (double)ipi, "x");
+		unsigned others = cpu_count() - 1;
+		atomic_store(&busy_stop, false);
+		atomic_store(&busy_running, 0);
+		wg_add(&busy_wg, (int)others);
+		for (unsigned i = 0; i < others; i++)
+			go(busy_spin, NULL);
+		while (atomic_load(&busy_running) < others)
+			go_yield();
+		uint64_t busy = term_pause_median();
+		atomic_store(&busy_stop, true);
+		wg_wait(&busy_wg);
+		ASSERT_TRUE(busy > 0);
+		bench("image_markterm_busy_pause_us", (double)busy / 1e3, "us");
+		bench("image_markterm_busy_vs_ipi", (double)busy / (double)ipi, "x");
 	}
 	gc_keep_alive(small);
 
