@@ -551,10 +551,13 @@ static void woke_fn(void *arg)
 		return;
 	atomic_store(&woke_before, atomic_load(&cpus[t].irqs[IPI_RESCHEDULE]));
 	ipi_reschedule((unsigned)t);
+	/* seen once is enough: read once per look (a second read to store the answer
+	 * could come just as the CPU woke from its halt to look at the release again) */
 	uint64_t start = clock_ns();
-	while (stw_halted() == 0 && clock_ns() - start < WAIT_NS)
+	bool waited;
+	while (!(waited = stw_halted() > 0) && clock_ns() - start < WAIT_NS)
 		arch_cpu_relax();
-	atomic_store(&woke_waited, stw_halted() > 0);
+	atomic_store(&woke_waited, waited);
 	busy_wait_ns(20000000);
 }
 
