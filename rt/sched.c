@@ -441,7 +441,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	libc_state_init(&g->libc);
 	arch_context_init(&g->ctx, g_frames_top(g), g_entry, g);
 	g->gc_system = false;
-	g->gc_noroots = false;
+	__atomic_store_n(&g->gc_noroots, false, __ATOMIC_RELAXED);	/* (as id) */
 	atomic_store(&g->status, G_RUNNABLE);
 	gc_sched_spawn(g);	/* spawned while the collector marks: its stack is scanned at the end */
 	irq_push();

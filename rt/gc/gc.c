@@ -855,7 +855,7 @@ static void gc_coordinator(void *arg)
 {
 	(void)arg;
 	sched_curg()->gc_system = true;
-	sched_curg()->gc_noroots = true;	/* (stackscan.c) */
+	__atomic_store_n(&sched_curg()->gc_noroots, true, __ATOMIC_RELAXED);	/* (stackscan.c) */
 	for (;;) {
 		sema_acquire_as(&coord_sema, "GC idle", false);
 		for (;;) {

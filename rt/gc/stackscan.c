@@ -415,11 +415,14 @@ void gc_scan_stack(struct g *g)
 			atomic_compare_exchange_strong(&g->gc_scancycle, &old, cyc);
 			return;
 		}
-		if (base == G_RUNNING && !(st & G_SCAN) && g->gc_noroots) {
+		if (base == G_RUNNING && !(st & G_SCAN) &&
+		    __atomic_load_n(&g->gc_noroots, __ATOMIC_RELAXED)) {
 			/* never scanned ("Stale words"): no IPI to the collector's own goroutine
 			 * marking on another CPU (read once it was seen running: its own write
 			 * came before; under ThreadSanitizer, whose signals wait for an
-			 * intercepted call, such an IPI went unanswered for 10 s once) */
+			 * intercepted call, such an IPI went unanswered for 10 s once). An
+			 * atomic read: the G may die and be spawned again meanwhile, whose
+			 * spawn clears the flag (TSan reported that race in gc_stress) */
 			uint32_t old = atomic_load(&g->gc_scancycle);
 			atomic_compare_exchange_strong(&g->gc_scancycle, &old, cyc);
 			return;

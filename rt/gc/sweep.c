@@ -177,7 +177,7 @@ static void sweeper(void *arg)
 	(void)arg;
 	struct g *self = sched_curg();
 	self->gc_system = true;
-	self->gc_noroots = true;	/* (stackscan.c) */
+	__atomic_store_n(&self->gc_noroots, true, __ATOMIC_RELAXED);	/* (stackscan.c) */
 	for (;;) {
 		if (!sema_tryacquire(&sweeper_sema)) {
 			atomic_store(&gc_sweeper_idle, true);

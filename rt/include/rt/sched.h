@@ -75,7 +75,8 @@ struct g {
 	int64_t gc_assist_bytes;	/* the G itself: allocation credit (> 0) or debt */
 	uint32_t gc_assist_cycle;	/* ... in this cycle (another: the account is empty) */
 	bool gc_system;			/* a goroutine of the runtime's (the collector's own) */
-	bool gc_noroots;		/* its stack holds no roots: never scanned (stackscan.c) */
+	bool gc_noroots;		/* its stack holds no roots: never scanned (stackscan.c);
+					 * relaxed atomics: scanners read it racing a respawn */
 	bool gc_stkbar;			/* stack barriers may be planted in it (stackbar.c) */
 
 	/* errno and newlib's state: switched in and out with the G (kernel/libc_state.h) */
