@@ -218,6 +218,7 @@ _Atomic bool gc_test_hold_marking;
 _Atomic bool gc_test_hold_sweep;
 _Atomic uint64_t gc_test_cycles_started;
 _Atomic uint64_t gc_test_term_idle_cpus;
+_Atomic uint64_t gc_test_term_retired;
 
 /* ---- cycle requests ---------------------------------------------------------------------------------- */
 
@@ -532,8 +533,10 @@ static void stw_drain(struct term *t, struct gcwork *w)
 			if (atomic_load(&t->nwait) == t->n)
 				return;		/* nobody works and nothing is queued: done */
 			ipi_poll();
-			if (!owner && clock_ns() - start >= TERM_SPIN_NS)
+			if (!owner && clock_ns() - start >= TERM_SPIN_NS) {
+				atomic_fetch_add_explicit(&gc_test_term_retired, 1, memory_order_relaxed);
 				return;		/* retire, counted out of work (above) */
+			}
 			arch_cpu_relax();
 		}
 	}

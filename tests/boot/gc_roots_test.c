@@ -314,6 +314,95 @@ TEST_G_EXPLICIT(gc_ipi, register_of_a_goroutine_running_elsewhere)
 	EXPECT_TRUE(!"no stack was scanned through an IPI in 5 attempts");
 }
 
+/* ---- mark termination's drain: a stopped CPU out of work retires (rt/gc/gc.c, stw_drain) ------ */
+
+struct link {
+	struct link *next;
+	uint64_t key;
+};
+GC_TYPE(link_type, struct link, next);
+
+#define CHAIN_N 1000000
+static struct link *chain_head;		/* a global: a root without registration */
+static _Atomic int rs_stop;
+static _Atomic unsigned rs_running;
+static struct wait_group rs_wg = WAIT_GROUP_INIT;
+
+/* A loop with no call, so that it can be preempted anywhere: on the hosted platform
+ * arch_cpu_relax is a sched_yield, inside which the slice's signal finds nothing to
+ * preempt, and a spinner that waits in it kept one of these from ever running (the
+ * test's own goroutine yielding through the global queue, its P never stole it). */
+static void retire_spinner(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&rs_running, 1);
+	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed))
+		;
+	wg_done(&rs_wg);
+}
+
+/*
+ * The whole mark in the pause (the stop-the-world mode), a goroutine running on every
+ * CPU (so that the CPUs other than the owner are stopped by IPI and take part, not
+ * left asleep), and a heap that is one chain of CHAIN_N objects: whoever takes its
+ * head marks it alone, one object after the other (a buffer of one object is never
+ * shared), for milliseconds, far longer than a CPU out of work spins before it
+ * retires. At three CPUs or more, then, some CPU other than the owner is out of
+ * work while another marks the chain, and retires; at two, the chain may be the
+ * other CPU's (a buffer the owner filled in its root scan and shared), and the owner,
+ * out of work, never retires: the count is only printed there. (A CPU whose thread
+ * the host takes away for the whole chain finds the drain over when it runs again,
+ * and does not retire either: so up to ten cycles, for one retirement.) The chain,
+ * marked by one CPU, survives whole.
+ */
+TEST_G_EXPLICIT(gc_ipi, a_stopped_cpu_out_of_work_retires_from_the_pause_drain)
+{
+	struct link *head = NULL;
+	for (uint64_t i = 0; i < CHAIN_N; i++) {
+		struct link *l = gc_new(&link_type);
+		l->key = CHAIN_N - 1 - i;
+		gc_store(&l->next, head);
+		head = l;
+	}
+	gc_store(&chain_head, head);
+	head = NULL;
+	int old = gc_set_mode(GC_MODE_STW);
+	unsigned n = cpu_count();
+	atomic_store(&rs_stop, 0);
+	atomic_store(&rs_running, 0);
+	wg_add(&rs_wg, (int)n);
+	for (unsigned i = 0; i < n; i++)
+		go(retire_spinner, NULL);
+	while (atomic_load(&rs_running) < n)
+		go_yield();
+	uint64_t r0 = atomic_load(&gc_test_term_retired);
+	int cycles;
+	for (cycles = 1;; cycles++) {
+		gc_collect();
+		if (cycles == 10 || (cycles >= 2 && (n < 3 || atomic_load(&gc_test_term_retired) > r0)))
+			break;
+	}
+	uint64_t retired = atomic_load(&gc_test_term_retired) - r0;
+	atomic_store(&rs_stop, 1);
+	wg_wait(&rs_wg);
+	gc_set_mode(old);
+	uint64_t k = 0;
+	for (struct link *l = chain_head; l; l = l->next, k++)
+		if (l->key != k) {
+			EXPECT_TRUE(!"a link of the chain lost its key");
+			break;
+		}
+	EXPECT_EQ(k, CHAIN_N);
+	if (n == 1)
+		EXPECT_EQ(retired, 0);
+	else if (n >= 3)
+		EXPECT_TRUE(retired > 0);
+	kprintf("gc_roots: %llu CPUs retired from the pause's drain in %d cycles (%u CPUs); "
+		"the chain of %llu links survived\n", (unsigned long long)retired, cycles, n,
+		(unsigned long long)k);
+	gc_store(&chain_head, NULL);
+}
+
 /* ---- a parked goroutine's stack --------------------------------------------------------------- */
 
 static struct {

@@ -68,6 +68,8 @@ void gc_test_scan_stack(struct g *g);
 extern _Atomic uint64_t gc_test_cycles_started;
 extern _Atomic uint64_t gc_test_term_idle_cpus;	/* CPUs' shares of mark termination
 							 * done by the owner (left asleep) */
+extern _Atomic uint64_t gc_test_term_retired;	/* CPUs that retired from mark
+							 * termination's drain out of work */
 bool gc_test_marked(const void *p);
 bool gc_test_in_span(const void *p);
 unsigned gc_test_meta_alias(bool hold);
