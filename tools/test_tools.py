@@ -605,6 +605,58 @@ def test_judge():
     eq([r[0] for r in v.results], ["boot/x86_64/direct/t/a.b", "boot/x86_64/direct/t"])
 
 
+@test
+def test_tsan_signal_death_retried_once():
+    """A boot of the TSan build killed by SIGSEGV with no summary is booted once
+    more, the first log kept and the retry said; nothing else is retried."""
+    good = "[ OK ] a.b\r\n1 passed, 0 failed\r\n"
+    died = "[ OK ] a.b\r\n"
+    d = tempfile.mkdtemp(prefix="test_tools-retry-")
+
+    def host_case(path):
+        return boottest.Case("t", "host", path, 4, 10, "tests=x", 0, [], "m:1")
+
+    def attempt(c, runs):
+        """run_case over c with boot_case stubbed to judge runs in turn."""
+        boots = []
+        real = boottest.boot_case
+
+        def fake(case_, build, log_dir, run):
+            boots.append(1)
+            with open(boottest.case_log_path(case_, log_dir, run), "w") as f:
+                f.write("boot %d\n" % len(boots))
+            return boottest.judge(case_, runs[len(boots) - 1])
+        boottest.boot_case = fake
+        try:
+            return boottest.run_case(c, "build", d), len(boots)
+        finally:
+            boottest.boot_case = real
+
+    try:
+        v, n = attempt(host_case("tsan"), [boottest.Run(-11, died), boottest.Run(0, good)])
+        eq(n, 2, "boots of a TSan SIGSEGV death")
+        assert v.passed and v.retried and "SIGSEGV" in v.retried, (v.passed, v.retried)
+        first = os.path.join(d, host_case("tsan").log_name[:-len(".log")] + ".first.log")
+        with open(first) as f:
+            eq(f.read(), "boot 1\n", "the first boot's log kept")
+        assert first in v.retried, v.retried
+        assert any(l.startswith("[RETRY] boot/host/tsan/t:") for l in boottest.format_verdict(v))
+        v, n = attempt(host_case("tsan"), [boottest.Run(-11, died), boottest.Run(-11, died)])
+        eq((n, v.passed), (2, False), "dying twice fails")
+        v, n = attempt(host_case("native"), [boottest.Run(-11, died), boottest.Run(0, good)])
+        eq((n, v.passed, v.retried), (1, False, None), "a native SIGSEGV is not retried")
+        v, n = attempt(host_case("tsan"), [boottest.Run(-11, died + "PANIC: x\r\n"),
+                                           boottest.Run(0, good)])
+        eq((n, v.passed), (1, False), "a panic is not retried")
+        v, n = attempt(host_case("tsan"), [boottest.Run(3, good), boottest.Run(0, good)])
+        eq((n, v.passed), (1, False), "a TSan report (status 3) is not retried")
+        v, n = attempt(host_case("tsan"), [boottest.Run(None, died, timed_out=True),
+                                           boottest.Run(0, good)])
+        eq((n, v.passed), (1, False), "a timeout is not retried")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------
 # QEMU command lines
 
