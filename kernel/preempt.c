@@ -2,6 +2,7 @@
  * kernel/preempt.c: involuntary switches (the design is in kernel/preempt.h).
  */
 #include <stddef.h>
+#include <arch/ops.h>
 #include <arch/trap.h>
 #include <kernel/cpu.h>
 #include <kernel/panic.h>
@@ -14,6 +15,7 @@ static void (*preempt_handler)(void);
 void preempt_set_handler(void (*fn)(void))
 {
 	preempt_handler = fn;
+	arch_relax_set_check(preempt_check);	/* a spin-wait is a preemption point */
 }
 
 /* Where a redirected frame lands (through the arch's trampoline). */

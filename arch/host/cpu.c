@@ -282,6 +282,8 @@ void host_halt(void)
  * on that makes no such call would never take its interrupt; clock_gettime is
  * intercepted and cheap, so the TSan build's arch_cpu_relax makes one.
  */
+void (*host_relax_check)(void);	/* set once by the kernel (kernel/preempt.c); relaxed atomics */
+
 void host_cpu_relax(void)
 {
 	struct timespec ts;

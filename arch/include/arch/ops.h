@@ -11,6 +11,9 @@
  *   arch_irq_enable()      turn them on (boot CPU after its controller is up; idle)
  *   arch_halt()            wait for an interrupt (hlt / wfi); returns after one
  *   arch_cpu_relax()       spin-wait hint (pause / yield)
+ *   arch_relax_set_check(fn)  fn runs after each arch_cpu_relax where the wait is a
+ *                          call an interrupt cannot preempt (the hosted platform's
+ *                          sched_yield); a no-op where it is an instruction
  *   arch_irq_window()      in a wait with interrupts off: let pending ones in, then off
  *   arch_cycles()          a monotonic per-CPU cycle counter (TSC / CNTVCT_EL0)
  *   arch_cas32_local(p, &old, new), arch_fetch_add32_local(p, v)

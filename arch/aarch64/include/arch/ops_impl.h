@@ -55,6 +55,8 @@ static inline bool arch_irq_enabled(void)
 
 static inline void arch_halt(void) { __asm__ volatile("wfi" : : : "memory"); }
 static inline void arch_cpu_relax(void) { __asm__ volatile("yield"); }
+/* (a yield is interruptible: a preemption needs no check after it) */
+static inline void arch_relax_set_check(void (*fn)(void)) { (void)fn; }
 
 /* The virtual count (CNTVCT_EL0). The isb keeps the read from being hoisted above
  * earlier instructions, so two reads bracket the code between them. */

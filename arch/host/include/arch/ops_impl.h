@@ -88,10 +88,18 @@ static inline bool arch_irq_enabled(void)
 /* Sleep until a signal (sigsuspend), arch/host/cpu.c. */
 static inline void arch_halt(void) { host_halt(); }
 
+/* The kernel's check for a preemption left pending (arch_relax_set_check). */
+extern void (*host_relax_check)(void);
+
 /*
  * A spinning CPU is a thread that may share a core with the one it waits for (more
  * CPUs than cores, or a loaded machine): yield, so the holder gets to run. Under
- * ThreadSanitizer the call also takes interrupts (see arch/host/cpu.c).
+ * ThreadSanitizer the call also takes interrupts (see arch/host/cpu.c). The slice's
+ * signal then nearly always lands inside the call, in libc, where it may not
+ * redirect the flow (arch/host/irq.c): it leaves the preemption pending, and the
+ * check after the call takes it, as the end of an interrupts-off section does (a
+ * goroutine spinning here was otherwise never preempted, and what waited on its
+ * CPU's run queue waited for another CPU to steal it).
  */
 static inline void arch_cpu_relax(void)
 {
@@ -100,6 +108,15 @@ static inline void arch_cpu_relax(void)
 #else
 	sched_yield();
 #endif
+	void (*check)(void) = __atomic_load_n(&host_relax_check, __ATOMIC_RELAXED);
+	if (check)
+		check();
+}
+
+/* fn: called after each arch_cpu_relax (the kernel's preempt_check). */
+static inline void arch_relax_set_check(void (*fn)(void))
+{
+	__atomic_store_n(&host_relax_check, fn, __ATOMIC_RELAXED);
 }
 
 /* CLOCK_MONOTONIC in nanoseconds: arch_cycles_freq() is 1 GHz. The same clock on

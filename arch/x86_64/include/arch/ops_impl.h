@@ -31,6 +31,8 @@ static inline bool arch_irq_enabled(void)
 
 static inline void arch_halt(void) { __asm__ volatile("hlt" : : : "memory"); }
 static inline void arch_cpu_relax(void) { __asm__ volatile("pause"); }
+/* (a pause is interruptible: a preemption needs no check after it) */
+static inline void arch_relax_set_check(void (*fn)(void)) { (void)fn; }
 
 static inline uint64_t arch_cycles(void)
 {
