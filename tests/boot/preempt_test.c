@@ -43,7 +43,8 @@ static void spinner(void *arg)
 	wg_done(wg);
 }
 
-static unsigned start_spinners(struct wait_group *wg)
+/* One fn goroutine per CPU, each counting itself in spinners_started. */
+static unsigned start_spinners(struct wait_group *wg, void (*fn)(void *))
 {
 	unsigned n = cpu_count();
 	atomic_store(&stop, false);
@@ -52,7 +53,7 @@ static unsigned start_spinners(struct wait_group *wg)
 	atomic_store(&spinners_started, 0);
 	wg_add(wg, (int)n);
 	for (unsigned i = 0; i < n; i++)
-		go(spinner, wg);
+		go(fn, wg);
 	return n;
 }
 
@@ -72,7 +73,7 @@ TEST_G_EXPLICIT(preempt, spinners_do_not_starve_others)
 {
 	struct wait_group wg = WAIT_GROUP_INIT;
 	uint64_t injected = preempts_total(false);
-	unsigned n = start_spinners(&wg);
+	unsigned n = start_spinners(&wg, spinner);
 	while (atomic_load(&spinners_started) < n)
 		go_yield();
 	for (int i = 0; i < 20; i++)
@@ -87,12 +88,10 @@ TEST_G_EXPLICIT(preempt, spinners_do_not_starve_others)
 /* The same with spinners that wait in arch_cpu_relax: on the hosted platform that is
  * a sched_yield, inside which the slice's signal cannot redirect the flow; the check
  * after it takes the preemption left pending (arch/host, arch_relax_set_check). */
-static _Atomic unsigned relax_started;
-
 static void relax_spinner(void *arg)
 {
 	struct wait_group *wg = arg;
-	atomic_fetch_add(&relax_started, 1);
+	atomic_fetch_add(&spinners_started, 1);
 	while (!atomic_load_explicit(&stop, memory_order_relaxed))
 		arch_cpu_relax();
 	atomic_fetch_add(&spinner_preempts, sched_curg()->npreempt);
@@ -102,15 +101,9 @@ static void relax_spinner(void *arg)
 TEST_G_EXPLICIT(preempt, spinners_in_cpu_relax_do_not_starve_others)
 {
 	struct wait_group wg = WAIT_GROUP_INIT;
-	unsigned n = cpu_count();
-	atomic_store(&stop, false);
-	atomic_store(&spinner_preempts, 0);
-	atomic_store(&relax_started, 0);
-	wg_add(&wg, (int)n);
 	uint64_t deferred0 = preempts_total(true);
-	for (unsigned i = 0; i < n; i++)
-		go(relax_spinner, &wg);
-	while (atomic_load(&relax_started) < n)
+	unsigned n = start_spinners(&wg, relax_spinner);
+	while (atomic_load(&spinners_started) < n)
 		go_yield();
 	for (int i = 0; i < 20; i++)
 		go_yield();
@@ -363,7 +356,7 @@ static struct spinlock held_lock = SPINLOCK_INIT("preempt_test", LOCK_RANK_TEST_
 TEST_G_EXPLICIT(preempt, deferred_to_spin_unlock)
 {
 	struct wait_group wg = WAIT_GROUP_INIT;
-	start_spinners(&wg);
+	start_spinners(&wg, spinner);
 	struct g *self = sched_curg();
 	bool saw_pending = false;
 	for (int round = 0; round < 3; round++) {
@@ -392,7 +385,7 @@ TEST_G_EXPLICIT(preempt, deferred_to_spin_unlock)
 TEST_G_EXPLICIT(preempt, deferred_to_interrupts_on)
 {
 	struct wait_group wg = WAIT_GROUP_INIT;
-	start_spinners(&wg);
+	start_spinners(&wg, spinner);
 	struct g *self = sched_curg();
 	for (int round = 0; round < 3; round++) {
 		uint64_t before = self->npreempt;
