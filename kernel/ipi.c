@@ -96,6 +96,14 @@ void ipi_run_calls(void)
 		run_calls(self);
 }
 
+bool ipi_pending(void)
+{
+	struct cpu *self = cpu_this();
+	KASSERT(!arch_irq_enabled());
+	return atomic_load_explicit(&self->calls, memory_order_relaxed) ||
+	       atomic_load_explicit(&self->stop_pending, memory_order_relaxed) || panic_stop_requested();
+}
+
 void ipi_poll(void)
 {
 	struct cpu *self = cpu_this();
@@ -152,15 +160,18 @@ void ipi_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 	wait_for(&c.done, t, "ipi_call");
 }
 
-static void call_others(void (*fn)(void *), void *arg, bool wait, enum ipi_kind kind)
+static void call_cpus(uint64_t mask, void (*fn)(void *), void *arg, bool wait, enum ipi_kind kind)
 {
 	struct ipi_call calls[ARCH_MAX_CPUS];
 	irq_push();		/* "the others" are fixed by this CPU: no preemption */
 	struct cpu *self = cpu_this();
+	mask &= ~(1ull << self->id);
 	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
 		struct cpu *t = &cpus[i];
-		if (t == self || !atomic_load(&t->online))
+		if (!(mask & (1ull << i)) || !atomic_load(&t->online)) {
+			mask &= ~(1ull << i);
 			continue;
+		}
 		if (!wait) {
 			ipi_call(i, fn, arg, false);
 			continue;
@@ -171,7 +182,7 @@ static void call_others(void (*fn)(void *), void *arg, bool wait, enum ipi_kind 
 	}
 	if (wait)
 		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-			if (&cpus[i] != self && atomic_load(&cpus[i].online))
+			if (mask & (1ull << i))
 				wait_for(&calls[i].done, &cpus[i],
 					 kind == IPI_TLB ? "tlb_shootdown" : "ipi_call_others");
 	irq_pop();
@@ -179,7 +190,12 @@ static void call_others(void (*fn)(void *), void *arg, bool wait, enum ipi_kind 
 
 void ipi_call_others(void (*fn)(void *), void *arg, bool wait)
 {
-	call_others(fn, arg, wait, IPI_CALL);
+	call_cpus(~0ull, fn, arg, wait, IPI_CALL);
+}
+
+void ipi_call_cpus(uint64_t mask, void (*fn)(void *), void *arg, bool wait)
+{
+	call_cpus(mask, fn, arg, wait, IPI_CALL);
 }
 
 void ipi_reschedule(unsigned cpu)
@@ -202,7 +218,7 @@ void tlb_shootdown(uint64_t va, uint64_t size)
 	struct tlb_range r = { va, size };
 	irq_push();		/* flush here and on the others, with no move in between */
 	arch_tlb_flush_local(va, size);
-	call_others(tlb_flush_call, &r, true, IPI_TLB);
+	call_cpus(~0ull, tlb_flush_call, &r, true, IPI_TLB);
 	irq_pop();
 }
 

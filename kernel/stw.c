@@ -73,9 +73,11 @@
  *
  * CPUs asleep in the scheduler's idle halt are claimed, not stopped (Go's idle Ps:
  * stopTheWorld takes them without waking anyone). The idle CPU publishes
- * stw_idle[cpu] = HALTED (an exchange) before it halts; the owner, for each CPU, tries
- * a CAS from HALTED (or from a claim of an earlier, released stop: the CPU slept
- * through it) to CLAIMED(gen). A CPU it claimed counts as stopped: no STOP IPI, no
+ * stw_idle[cpu] = HALTED (an exchange) before it halts, and before it spins in the
+ * scheduler's idle loop (stw_idle_begin: there it only reads, and it leaves the state
+ * through stw_idle_wake before it acts on what it read or answers an IPI); the
+ * owner, for each CPU, tries a CAS from HALTED (or from a claim of an earlier,
+ * released stop: the CPU slept through it) to CLAIMED(gen). A CPU it claimed counts as stopped: no STOP IPI, no
  * stop_pending, not in arrived/done/left; in an all-stop the owner runs the caller's
  * idle(arg, cpu) for it. Whatever wakes the CPU (an interrupt, whose dispatch calls
  * stw_idle_wake first, or the end of the halt) exchanges its word back to RUNNING: a
@@ -115,12 +117,13 @@ static uint64_t stw_claimed;		/* CPUs left asleep in their idle halt (bit per id
 static _Atomic unsigned char stw_where[ARCH_MAX_CPUS];
 
 /* Idle claims (see the top): 0 running, STW_IDLE_HALTED asleep in stw_idle_halt,
- * 2 * gen claimed by stop gen. Written by the CPU itself (exchanges) and by owners
- * (CAS). */
+ * STW_IDLE_SPINNING spinning in the idle loop (stw_idle_begin), 2 * gen claimed by
+ * stop gen. Written by the CPU itself (exchanges) and by owners (CAS). */
 #define STW_IDLE_RUNNING 0
 #define STW_IDLE_HALTED 1
+#define STW_IDLE_SPINNING 3
 static _Atomic uint64_t stw_idle[ARCH_MAX_CPUS];
-_Atomic uint64_t stw_idle_claims;
+_Atomic uint64_t stw_idle_claims, stw_idle_spin_claims;
 
 /* CPUs inside the stop's fn (bit per id), to name a slow one in the panic. */
 static _Atomic uint64_t stw_in_fn;
@@ -225,13 +228,18 @@ void stw_participate(void)
 	atomic_fetch_add_explicit(&stw_left, 1, memory_order_release);
 }
 
+void stw_idle_begin(void)
+{
+	KASSERT(!arch_irq_enabled());
+	/* an exchange: after every write of the idle CPU's own state that an owner may
+	 * take over, and (stw_idle_halt) before the halt's check for pending interrupts */
+	(void)atomic_exchange(&stw_idle[cpu_id()], STW_IDLE_SPINNING);
+}
+
 void stw_idle_halt(void)
 {
-	unsigned me = cpu_id();
 	KASSERT(!arch_irq_enabled());
-	/* an exchange: ordered before the halt's check for pending interrupts, and after
-	 * every write of the idle CPU's own state that an owner may take over */
-	(void)atomic_exchange(&stw_idle[me], STW_IDLE_HALTED);
+	(void)atomic_exchange(&stw_idle[cpu_id()], STW_IDLE_HALTED);	/* (as above) */
 	arch_wait_for_interrupt();
 	stw_idle_wake();
 }
@@ -243,7 +251,7 @@ void stw_idle_wake(void)
 	if (atomic_load_explicit(&stw_idle[self->id], memory_order_relaxed) == STW_IDLE_RUNNING)
 		return;
 	uint64_t v = atomic_exchange_explicit(&stw_idle[self->id], STW_IDLE_RUNNING, memory_order_acq_rel);
-	if (v == STW_IDLE_HALTED)
+	if (v == STW_IDLE_HALTED || v == STW_IDLE_SPINNING)
 		return;		/* not claimed: the stop (if any) sends its IPI */
 	/* claimed by stop v / 2, which may be doing this CPU's share: wait for its release */
 	atomic_store_explicit(&stw_where[self->id], self->in_irq ? STW_STOPPED_IRQ : STW_STOPPED_WAIT,
@@ -257,10 +265,14 @@ static bool idle_claim(unsigned i, uint64_t g)
 {
 	uint64_t v = atomic_load_explicit(&stw_idle[i], memory_order_relaxed);
 	while (v != STW_IDLE_RUNNING) {
-		KASSERT(v == STW_IDLE_HALTED || v / 2 < g);
+		KASSERT(v == STW_IDLE_HALTED || v == STW_IDLE_SPINNING || (v % 2 == 0 && v / 2 < g));
+		uint64_t was = v;
 		if (atomic_compare_exchange_weak_explicit(&stw_idle[i], &v, 2 * g, memory_order_acq_rel,
-							  memory_order_relaxed))
+							  memory_order_relaxed)) {
+			if (was == STW_IDLE_SPINNING)
+				atomic_fetch_add_explicit(&stw_idle_spin_claims, 1, memory_order_relaxed);
 			return true;
+		}
 	}
 	return false;
 }
@@ -415,6 +427,11 @@ unsigned stw_cpus(void)
 {
 	KASSERT(stw_stop_point() != STW_NONE);
 	return stw_ncpus;
+}
+
+bool stw_cpu_idle_spinning(unsigned cpu)
+{
+	return atomic_load_explicit(&stw_idle[cpu], memory_order_relaxed) == STW_IDLE_SPINNING;
 }
 
 bool stw_cpu_claimed(unsigned cpu)

@@ -17,7 +17,7 @@
  *   5. nothing: set our bit in sched.idle_mask, spin a while (SCHED_SPIN_NS)
  *      watching the queues and the bit, look once more, and halt
  *      (stw_idle_halt: a stop-the-world meanwhile claims this CPU asleep instead of
- *      waking it, kernel/stw.c). Whoever makes work runnable and sees idle bits
+ *      waking it, kernel/stw.c; and the same while it spins, stw_idle_begin). Whoever makes work runnable and sees idle bits
  *      claims one (clears it) and, if that P is halting, sends it IPI_RESCHEDULE
  *      (wakep); a spinning P sees its bit cleared instead. The idle side sets its bit and the
  *      waking side reads the bits, both with read-modify-writes of idle_mask: those
@@ -589,6 +589,11 @@ bool sched_others_runnable(void)
 	return work_anywhere();
 }
 
+bool sched_cpu_halting(unsigned cpu)
+{
+	return atomic_load(&allp[cpu].halting);
+}
+
 /* The collector's idle marking on this idle CPU; true if it marked anything (the
  * caller then looks for goroutines again before it halts). */
 static bool gc_idle_marked(struct p *p)
@@ -606,6 +611,7 @@ static bool gc_idle_marked(struct p *p)
  * (ipi_poll). Go's spinning Ms, bounded by time.
  */
 #define SCHED_SPIN_NS 20000
+_Atomic uint64_t sched_spin_ns = SCHED_SPIN_NS;	/* (tests lengthen it: rt/sched.h) */
 
 static struct g *find_runnable(struct p *p)
 {
@@ -662,20 +668,31 @@ static struct g *find_runnable(struct p *p)
 		if (!spin_since)
 			spin_since = clock_ns();
 		bool found = false;
-		while (clock_ns() - spin_since < SCHED_SPIN_NS) {
+		/* a stop may claim this CPU while it spins, as while it halts (kernel/stw.h):
+		 * it reads only; before it answers an IPI, or acts on what it saw, it leaves
+		 * the claimable state, waiting for the release of a stop that claimed it */
+		stw_idle_begin();
+		uint64_t spin_ns = atomic_load_explicit(&sched_spin_ns, memory_order_relaxed);
+		while (clock_ns() - spin_since < spin_ns) {
 			if (!(atomic_load(&sched.idle_mask) & bit) || work_to_steal()) {
 				found = true;	/* claimed by a waker, or work seen: look */
 				break;
 			}
-			ipi_poll();
+			if (ipi_pending()) {
+				stw_idle_wake();
+				ipi_poll();
+				stw_idle_begin();
+			}
 			arch_cpu_relax();
 		}
+		stw_idle_wake();
 		if (!found) {
 			/* an RMW, then a load of our bit; the waker clears the bit (an RMW),
 			 * then loads halting: one of the two sees the other's write, so either
 			 * we see the claim and do not halt, or the waker sends the IPI. An
 			 * exchange rather than a seq_cst store: under QEMU's TCG an arm64 stlr
 			 * and a later ldar may pass each other (kernel/stw.c wake_sleepers) */
+			gc_sched_halt();	/* before halting is seen: sched_cpu_halting */
 			(void)atomic_exchange(&p->halting, true);
 			if ((atomic_load(&sched.idle_mask) & bit) && !work_to_steal()) {
 				check_deadlock();

@@ -478,13 +478,43 @@ static uint64_t others_mask(void)
 	return m;
 }
 
+/* One plain stop from this CPU (interrupts off, so the counters are this stop's):
+ * checks that its claims add up and returns how many of them *counter counted
+ * (stw_idle_claims: all; stw_idle_spin_claims: those of spinning CPUs); *unsent: no
+ * CPU it claimed was sent a STOP (its count has not moved). */
+static uint64_t claim_stop(_Atomic uint64_t *counter, bool *unsent)
+{
+	uint64_t stops[ARCH_MAX_CPUS];
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		stops[i] = atomic_load(&cpus[i].irqs[IPI_STOP]);
+	uint64_t c0 = atomic_load(&stw_idle_claims), k0 = atomic_load(counter);
+	stop_the_world(claim_fn, NULL);
+	uint64_t claims = atomic_load(&stw_idle_claims) - c0, counted = atomic_load(counter) - k0;
+	EXPECT_EQ(claims, (uint64_t)__builtin_popcountll(claim_mask));
+	EXPECT_TRUE(counted <= claims);
+	EXPECT_EQ(claim_ncpus, cpu_count() - (unsigned)__builtin_popcountll(claim_mask));
+	EXPECT_EQ(claim_mask & ~others_mask(), 0);
+	*unsent = true;
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if ((claim_mask & (1ull << i)) && atomic_load(&cpus[i].irqs[IPI_STOP]) != stops[i])
+			*unsent = false;
+	return counted;
+}
+
+/* At one CPU there is nobody to claim. */
+static void one_cpu_claims_none(_Atomic uint64_t *counter)
+{
+	bool unsent;
+	irq_push();
+	EXPECT_EQ(claim_stop(counter, &unsent), 0);
+	irq_pop();
+	EXPECT_EQ(claim_ncpus, 1);
+}
+
 TEST_G(stw, idle_cpus_claimed_asleep_not_woken)
 {
 	if (cpu_count() < 2) {
-		uint64_t c0 = atomic_load(&stw_idle_claims);
-		stop_the_world(claim_fn, NULL);
-		EXPECT_EQ(claim_ncpus, 1);
-		EXPECT_EQ(atomic_load(&stw_idle_claims), c0);
+		one_cpu_claims_none(&stw_idle_claims);
 		return;
 	}
 	/* the collector quiet: a background sweep or a cycle would keep a CPU awake
@@ -495,24 +525,13 @@ TEST_G(stw, idle_cpus_claimed_asleep_not_woken)
 	while (!all && tries++ < CLAIM_TRIES) {
 		test_wait_others_halting();
 		irq_push();	/* one CPU throughout: the mask and the counters are this stop's */
-		uint64_t others = others_mask(), stops[ARCH_MAX_CPUS];
-		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-			stops[i] = atomic_load(&cpus[i].irqs[IPI_STOP]);
-		uint64_t c0 = atomic_load(&stw_idle_claims);
-		stop_the_world(claim_fn, NULL);
-		uint64_t claims = atomic_load(&stw_idle_claims) - c0;
-		irq_pop();
-		EXPECT_EQ(claims, (uint64_t)__builtin_popcountll(claim_mask));
-		EXPECT_EQ(claim_ncpus, cpu_count() - (unsigned)__builtin_popcountll(claim_mask));
-		EXPECT_EQ(claim_mask & ~others, 0);
 		/* a claimed CPU was sent nothing: its STOP count has not moved. (Only when
 		 * every other CPU was claimed: a participant that halted makes the release
 		 * a broadcast, which does wake the claimed ones, after the stop.) */
-		bool unsent = true;
-		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
-			if ((claim_mask & (1ull << i)) && atomic_load(&cpus[i].irqs[IPI_STOP]) != stops[i])
-				unsent = false;
-		all = claim_mask == others && unsent;
+		bool unsent;
+		claim_stop(&stw_idle_claims, &unsent);
+		irq_pop();
+		all = claim_mask == others_mask() && unsent;
 	}
 	gc_set_percent(pct);
 	if (!all) {
@@ -522,8 +541,68 @@ TEST_G(stw, idle_cpus_claimed_asleep_not_woken)
 					(int)__atomic_load_n(&allp[i].halting, __ATOMIC_RELAXED));
 		test_fail(__FILE__, __LINE__, "no stop in %d found every other CPU asleep to claim "
 			  "and left them unsent", CLAIM_TRIES);
+		return;
 	}
 	kprintf("stw: every other CPU claimed asleep, no STOP sent to it, at try %d\n", tries);
+}
+
+/*
+ * The same for CPUs spinning in their idle loop (rt/sched.c: after a wake-up, before
+ * the halt; kernel/stw.h, stw_idle_begin): with the spell of spinning made 50 ms
+ * (sched_spin_ns; its 20 us window is missed on a loaded host), a cross-call wakes
+ * the other CPUs, each goes back to its idle loop and spins; once every one of them
+ * says so, a plain stop claims them there, counted in stw_idle_spin_claims, with no
+ * STOP IPI sent. A CPU's timer or a goroutine readied may end a spell early: up to
+ * SPIN_TRIES tries, passing needs one stop that claimed every other CPU spinning.
+ */
+#define SPIN_TRIES 20
+#define SPIN_NS 50000000ull
+
+static void woken(void *arg)
+{
+	(void)arg;
+}
+
+static bool others_spinning(uint64_t others)
+{
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
+		if ((others & (1ull << i)) && !stw_cpu_idle_spinning(i))
+			return false;
+	return true;
+}
+
+TEST_G(stw, idle_cpus_claimed_while_spinning)
+{
+	if (cpu_count() < 2) {
+		one_cpu_claims_none(&stw_idle_spin_claims);
+		return;
+	}
+	int pct = gc_test_quiesce();
+	uint64_t spin0 = atomic_exchange(&sched_spin_ns, SPIN_NS);
+	bool all = false;
+	int tries = 0;
+	uint64_t spun = 0;
+	while (!all && tries++ < SPIN_TRIES) {
+		irq_push();
+		uint64_t others = others_mask();
+		ipi_call_others(woken, NULL, true);	/* those halted spin again */
+		for (uint64_t t = clock_ns(); !others_spinning(others) && clock_ns() - t < SPIN_NS / 2;)
+			ipi_poll();
+		bool unsent;
+		spun = claim_stop(&stw_idle_spin_claims, &unsent);
+		irq_pop();
+		all = claim_mask == others && spun == (uint64_t)__builtin_popcountll(others) && unsent;
+	}
+	atomic_store(&sched_spin_ns, spin0);
+	gc_set_percent(pct);
+	if (!all) {
+		test_fail(__FILE__, __LINE__, "no stop in %d claimed every other CPU while it spun in its "
+			  "idle loop and left them unsent (last try: %llu of %u claimed spinning)",
+			  SPIN_TRIES, (unsigned long long)spun, cpu_count() - 1);
+		return;
+	}
+	kprintf("stw: every other CPU claimed spinning in its idle loop, no STOP sent to it, at try %d\n",
+		tries);
 }
 
 /*

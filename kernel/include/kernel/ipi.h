@@ -5,6 +5,8 @@
  *                                  (interrupt context there). wait: return after
  *                                  it ran; else return at once.
  *   ipi_call_others(fn, arg, wait) the same on every other online CPU
+ *   ipi_call_cpus(mask, fn, arg, wait)  the same on the online CPUs of mask (bit per
+ *                                  CPU id), the caller's own CPU left out
  *   ipi_reschedule(cpu)            wake `cpu` from its idle halt
  *   tlb_shootdown(va, size)        after unmapping: make every other CPU drop the
  *                                  range from its TLB; returns when all have
@@ -38,6 +40,7 @@ struct ipi_call {
 void ipi_init(void);
 void ipi_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait);
 void ipi_call_others(void (*fn)(void *), void *arg, bool wait);
+void ipi_call_cpus(uint64_t mask, void (*fn)(void *), void *arg, bool wait);
 /* ipi_poll without the stop: run the queued cross-calls (a TLB shootdown's flush)
  * from a wait that must not join a stop of the world. Interrupts off. */
 void ipi_run_calls(void);
@@ -47,6 +50,9 @@ void tlb_shootdown(uint64_t va, uint64_t size);
 /* Run whatever other CPUs asked of this one (queued calls, a pending stop). Called by
  * the IPI handlers and by every wait loop. Interrupts off. */
 void ipi_poll(void);
+/* Would ipi_poll do anything now (a call queued, a stop pending, a panic's stop)?
+ * For a loop that must leave some state before it answers. Interrupts off. */
+bool ipi_pending(void);
 
 /* How long to wait for another CPU before panicking (tests shorten it). */
 extern uint64_t ipi_wait_ns;

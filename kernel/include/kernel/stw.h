@@ -75,7 +75,17 @@
  *                      instead of stopping it with an IPI; on waking, a claimed CPU
  *                      waits for that stop's release before it returns (and before any
  *                      interrupt handler runs: irq dispatch calls stw_idle_wake).
- *   stw_idle_claims    CPUs claimed so, in all (tests and benchmarks: the path taken).
+ *   stw_idle_begin()   the same claim for a CPU that spins in its idle loop instead:
+ *                      from here until its stw_idle_wake() it may be claimed, so it
+ *                      must run nothing an owner may take over (no IPI handler: it
+ *                      calls stw_idle_wake() before it answers one, and begins again
+ *                      after). A spinning idle CPU answers a stop's IPI in a few
+ *                      microseconds, but then takes part in the stop, which under
+ *                      QEMU's TCG cost a 2-vCPU mark termination 2 to 10 times the
+ *                      pause of one CPU; claimed, it costs the owner its share only.
+ *   stw_idle_claims    CPUs claimed so, in all (tests and benchmarks: the path taken);
+ *   stw_idle_spin_claims  those of them claimed while spinning.
+ *   stw_cpu_idle_spinning(c)  whether CPU c spins claimable now (tests: a hint).
  *   stw_halted()       how many participants are halted (or about to: counted, then
  *                      halted with the IPI that ends the halt taken inside it), for
  *                      tests that need a participant past its spinning.
@@ -118,9 +128,11 @@ void stop_the_world_all_prep(void (*prep)(void *), void (*fn)(void *), void (*id
 			     void (*post)(void *), void *arg);
 void stop_the_world_all_early(void (*early)(void *), void (*fn)(void *), void (*idle)(void *, unsigned),
 			      void (*post)(void *), void *arg);
+void stw_idle_begin(void);
 void stw_idle_halt(void);
 void stw_idle_wake(void);
-extern _Atomic uint64_t stw_idle_claims;
+extern _Atomic uint64_t stw_idle_claims, stw_idle_spin_claims;
+bool stw_cpu_idle_spinning(unsigned cpu);
 enum stw_stop_point stw_stop_point(void);
 unsigned stw_cpus(void);
 bool stw_cpu_claimed(unsigned cpu);

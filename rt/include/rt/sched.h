@@ -215,6 +215,15 @@ void sched_gosched(void);
  * yields to others (the collector's background marker). */
 bool sched_others_runnable(void);
 
+/* Is CPU cpu's P halted in its idle loop (or about to halt, or just woken from it)?
+ * A hint: what it said may have changed by the time the caller acts. Before it halts,
+ * an idle CPU hands its collector work to the other markers (gc_sched_halt), so the
+ * collector's end-of-mark flush need not wake it (rt/gc/gc.c, mark_concurrent). */
+bool sched_cpu_halting(unsigned cpu);
+/* How long an idle CPU spins before it halts (rt/sched.c, SCHED_SPIN_NS); a test may
+ * lengthen it to find idle CPUs spinning (tests/boot/stw_test.c). */
+extern _Atomic uint64_t sched_spin_ns;
+
 /* Spawn: a new G running fn(arg) on a stack of stack_size bytes (0: default). */
 struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size);
 
@@ -251,10 +260,11 @@ size_t sched_shrink_stacks(void);
  * with interrupts off: g is about to run here (it may have to be scanned again before
  * the collector's marking ends); g was just spawned; this CPU is idle (mark the heap
  * until stop() says there is something to run, or there is no marking to do; true if
- * it marked anything). */
+ * it marked anything); this idle CPU is about to halt. */
 void gc_sched_switchin(struct g *g);
 void gc_sched_spawn(struct g *g);
 bool gc_sched_idle(bool (*stop)(void));
+void gc_sched_halt(void);
 /* Start the collector (its goroutines) once the scheduler runs: sched_start. */
 void gc_init(void);
 void gc_start(void);
