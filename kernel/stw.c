@@ -76,10 +76,10 @@
  * stw_idle[cpu] = HALTED (an exchange) before it halts, and before it spins in the
  * scheduler's idle loop (stw_idle_begin: there it only reads, and it leaves the state
  * through stw_idle_wake before it acts on what it read or answers an IPI); the
- * owner, for each CPU, tries a CAS from HALTED (or from a claim of an earlier,
- * released stop: the CPU slept through it) to CLAIMED(gen). A CPU it claimed counts as stopped: no STOP IPI, no
- * stop_pending, not in arrived/done/left; in an all-stop the owner runs the caller's
- * idle(arg, cpu) for it. Whatever wakes the CPU (an interrupt, whose dispatch calls
+ * owner, for each CPU, tries a CAS from HALTED or SPINNING (or from a claim of an
+ * earlier, released stop: the CPU slept through it) to CLAIMED(gen). A CPU it
+ * claimed counts as stopped: no STOP IPI, no stop_pending, not in arrived/done/left;
+ * in an all-stop the owner runs the caller's idle(arg, cpu) for it. Whatever wakes the CPU (an interrupt, whose dispatch calls
  * stw_idle_wake first, or the end of the halt) exchanges its word back to RUNNING: a
  * claim found there means the owner may be doing its share this moment, so it waits
  * for that stop's release (spinning, then halting like a participant) before anything

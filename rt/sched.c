@@ -17,9 +17,10 @@
  *   5. nothing: set our bit in sched.idle_mask, spin a while (SCHED_SPIN_NS)
  *      watching the queues and the bit, look once more, and halt
  *      (stw_idle_halt: a stop-the-world meanwhile claims this CPU asleep instead of
- *      waking it, kernel/stw.c; and the same while it spins, stw_idle_begin). Whoever makes work runnable and sees idle bits
- *      claims one (clears it) and, if that P is halting, sends it IPI_RESCHEDULE
- *      (wakep); a spinning P sees its bit cleared instead. The idle side sets its bit and the
+ *      waking it, kernel/stw.c; it may claim it spinning too, stw_idle_begin).
+ *      Whoever makes work runnable and sees idle bits claims one (clears it) and,
+ *      if that P is halting, sends it IPI_RESCHEDULE (wakep); a spinning P sees its
+ *      bit cleared instead. The idle side sets its bit and the
  *      waking side reads the bits, both with read-modify-writes of idle_mask: those
  *      are totally ordered, and the later one synchronizes with the earlier, so
  *      either the waker sees the bit or the idle CPU's second look sees the work.
@@ -340,8 +341,18 @@ static void g_entry(void *arg)
 {
 	struct g *g = arg;
 	cpu_this()->irq_depth = 0;	/* a new flow: nothing pushed, interrupts on */
+	/* fn and its argument into registers before interrupts are on: a stop or a
+	 * stack-scan IPI pending since the scheduler switched here is taken at the
+	 * enable, and the scan of a running goroutine reads its registers and stack,
+	 * not g->arg (scan_saved reads that for one not started). Loaded after it, the
+	 * argument was in g->arg alone at that moment, and lost if nothing else held it
+	 * (gc_roots.argument_of_unstarted_goroutines, stop-the-world mode at 8 hosted
+	 * CPUs: about 1 run in 150 under load, where the pending stop is delivered by
+	 * the enable itself). */
+	void (*fn)(void *) = g->fn;
+	void *a = g->arg;
 	arch_irq_enable();
-	g->fn(g->arg);
+	fn(a);
 	g_exit();
 }
 
@@ -432,8 +443,6 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 			panic("go: out of memory for a goroutine (%llu live)",
 			      (unsigned long long)sched_live());
 	}
-	g->fn = fn;
-	g->arg = arg;
 	__atomic_store_n(&g->id, id, __ATOMIC_RELAXED);	/* (read by scanners racing a reuse) */
 	g->wait_reason = NULL;
 	g->schedlink = NULL;
@@ -442,9 +451,23 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 	arch_context_init(&g->ctx, g_frames_top(g), g_entry, g);
 	g->gc_system = false;
 	__atomic_store_n(&g->gc_noroots, false, __ATOMIC_RELAXED);	/* (as id) */
+	/*
+	 * From here arg is in g->arg only: the caller need not hold it any longer. The
+	 * collector reads a G's argument only once it is runnable (a G_DEAD or G_IDLE one
+	 * is skipped) and, while it marks, only if the G is in its snapshot of allgs or
+	 * on a rescan list (gc_sched_spawn). So the argument, the status and the hook go
+	 * in one stretch with interrupts off, which no stop-the-world and no stack-scan
+	 * IPI can split: before it, arg is still in this frame (a register or a slot the
+	 * scan of this running goroutine reads); after it, the G is a runnable one the
+	 * collector finds. With interrupts on in between, a stop that landed after the
+	 * store to g->arg and before the status could lose the argument (g_entry has
+	 * the same window's other end).
+	 */
+	irq_push();
+	g->fn = fn;
+	g->arg = arg;
 	atomic_store(&g->status, G_RUNNABLE);
 	gc_sched_spawn(g);	/* spawned while the collector marks: its stack is scanned at the end */
-	irq_push();
 	p = p_this();		/* (preempted since: on another CPU) */
 	live_add(p, 1);
 	runq_put_or_spill(p, g);
@@ -687,12 +710,12 @@ static struct g *find_runnable(struct p *p)
 		}
 		stw_idle_wake();
 		if (!found) {
+			gc_sched_halt();	/* before halting is seen: sched_cpu_halting */
 			/* an RMW, then a load of our bit; the waker clears the bit (an RMW),
 			 * then loads halting: one of the two sees the other's write, so either
 			 * we see the claim and do not halt, or the waker sends the IPI. An
 			 * exchange rather than a seq_cst store: under QEMU's TCG an arm64 stlr
 			 * and a later ldar may pass each other (kernel/stw.c wake_sleepers) */
-			gc_sched_halt();	/* before halting is seen: sched_cpu_halting */
 			(void)atomic_exchange(&p->halting, true);
 			if ((atomic_load(&sched.idle_mask) & bit) && !work_to_steal()) {
 				check_deadlock();

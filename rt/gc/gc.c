@@ -411,12 +411,13 @@ static void mark_concurrent(bool dirty)
 			continue;
 		/* every CPU's work buffers to the global lists, where this marker finds
 		 * them: a cross-call to each CPU but those halted idle, which gave theirs
-		 * up before they halted (gc_sched_halt). Woken, such a CPU was still
-		 * spinning in its idle loop when the stop came, and instead of being
-		 * claimed asleep (kernel/stw.c: the owner does its share, no IPI) it
-		 * took part in the pause: 2 to 6 times the pause of one CPU (QEMU TCG,
-		 * 2026-12-06). One that wakes after the test and marks, or shades, before
-		 * the stop leaves that work to the pause's drain, which takes every CPU's. */
+		 * up before they halted (gc_sched_halt). Waking one costs its wake-up,
+		 * and it used to be awake still when the stop came, so that it took part
+		 * in the pause instead of being claimed asleep (kernel/stw.c: the owner
+		 * does its share, no IPI): 2 to 6 times the pause of one CPU under QEMU's
+		 * TCG (2026-12-06). A CPU that wakes after the test and marks, or shades,
+		 * before the stop leaves that work to the pause's drain, which takes
+		 * every CPU's. */
 		bool any = false;
 		irq_push();
 		gc_flush_cpu_work(&any);
