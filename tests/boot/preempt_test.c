@@ -57,6 +57,20 @@ static unsigned start_spinners(struct wait_group *wg, void (*fn)(void *))
 	return n;
 }
 
+/* start_spinners, then, once all have started, 20 yields of this goroutine (each one
+ * it gets back means a spinner was preempted); then stop them and wait for them. */
+static void run_spinners(void (*fn)(void *))
+{
+	struct wait_group wg = WAIT_GROUP_INIT;
+	unsigned n = start_spinners(&wg, fn);
+	while (atomic_load(&spinners_started) < n)
+		go_yield();
+	for (int i = 0; i < 20; i++)
+		go_yield();
+	atomic_store(&stop, true);
+	wg_wait(&wg);
+}
+
 static uint64_t preempts_total(bool deferred)
 {
 	uint64_t n = 0;
@@ -71,15 +85,8 @@ static uint64_t preempts_total(bool deferred)
  * runs again a spinner was preempted; each yield puts it behind them again. */
 TEST_G_EXPLICIT(preempt, spinners_do_not_starve_others)
 {
-	struct wait_group wg = WAIT_GROUP_INIT;
 	uint64_t injected = preempts_total(false);
-	unsigned n = start_spinners(&wg, spinner);
-	while (atomic_load(&spinners_started) < n)
-		go_yield();
-	for (int i = 0; i < 20; i++)
-		go_yield();
-	atomic_store(&stop, true);
-	wg_wait(&wg);
+	run_spinners(spinner);
 	EXPECT_TRUE(atomic_load(&spun) > 0);
 	EXPECT_TRUE(atomic_load(&spinner_preempts) >= 1);
 	EXPECT_TRUE(preempts_total(false) > injected);
@@ -100,15 +107,8 @@ static void relax_spinner(void *arg)
 
 TEST_G_EXPLICIT(preempt, spinners_in_cpu_relax_do_not_starve_others)
 {
-	struct wait_group wg = WAIT_GROUP_INIT;
 	uint64_t deferred0 = preempts_total(true);
-	unsigned n = start_spinners(&wg, relax_spinner);
-	while (atomic_load(&spinners_started) < n)
-		go_yield();
-	for (int i = 0; i < 20; i++)
-		go_yield();
-	atomic_store(&stop, true);
-	wg_wait(&wg);
+	run_spinners(relax_spinner);
 	uint64_t preempted = atomic_load(&spinner_preempts);
 	uint64_t deferred = preempts_total(true) - deferred0;
 	kprintf("preempt: spinners in arch_cpu_relax preempted %llu times, %llu preemptions deferred\n",
