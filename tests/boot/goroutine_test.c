@@ -181,12 +181,38 @@ TEST_G(goroutine, park_ready_ping_pong)
 static _Atomic uint64_t ran_on;
 static unsigned spread_want;
 
+static _Atomic bool spread_dumped;
+
+/* What every CPU's scheduler holds when the bound passed without a spread, printed
+ * once by the first goroutine that saw it (a failure says where the others were). */
+static void spread_dump(void)
+{
+	if (atomic_exchange(&spread_dumped, true))
+		return;
+	uint64_t idle = atomic_load(&sched.idle_mask);
+	kprintf("goroutine: no spread in 2 s, ran_on 0x%llx, idle_mask 0x%llx, global queue %u\n",
+		(unsigned long long)atomic_load(&ran_on), (unsigned long long)idle,
+		atomic_load(&sched.runq_size));
+	for (unsigned i = 0; i < ARCH_MAX_CPUS; i++) {
+		if (!atomic_load(&cpus[i].online))
+			continue;
+		struct p *p = &allp[i];
+		struct g *g = __atomic_load_n(&p->curg, __ATOMIC_RELAXED);	/* racy reads: a report */
+		kprintf("goroutine:   cpu %u: goroutine %lld, queue %u, runnext %s, switches %u, halting %d, "
+			"schedtick %u\n", i, g ? (long long)g->id : -1LL, runq_len(p),
+			atomic_load(&p->runnext) ? "set" : "empty", atomic_load(&p->nswitch),
+			atomic_load(&p->halting), __atomic_load_n(&p->schedtick, __ATOMIC_RELAXED));
+	}
+}
+
 static void busy(void *arg)
 {
 	uint64_t end = clock_ns() + 2000000000ull;
 	atomic_fetch_or(&ran_on, 1ull << cpu_id());
 	while ((unsigned)__builtin_popcountll(atomic_load(&ran_on)) < spread_want && clock_ns() < end)
 		arch_cpu_relax();
+	if ((unsigned)__builtin_popcountll(atomic_load(&ran_on)) < spread_want)
+		spread_dump();
 	wg_done(arg);
 }
 
@@ -194,6 +220,7 @@ TEST_G(goroutine, spreads_over_cpus)
 {
 	struct wait_group wg = WAIT_GROUP_INIT;
 	atomic_store(&ran_on, 0);
+	atomic_store(&spread_dumped, false);
 	spread_want = cpu_count() > 1 ? 2 : 1;
 	wg_add(&wg, 64);
 	for (int i = 0; i < 64; i++)
