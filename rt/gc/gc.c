@@ -199,6 +199,7 @@ void gc_stats(struct gc_stats *s)
 		.alloc_bytes = atomic_load(&stats.alloc_bytes),
 		.frees = atomic_load(&gc_swept_frees),
 		.finalizers_run = atomic_load(&final_run_count),
+		.assist_waits = atomic_load(&pacer_assist_waits),
 		.stack_scans_ipi = atomic_load(&gc_stat_stack_scans_ipi),
 		.stack_rescans = atomic_load(&gc_stat_stack_rescans),
 		.dirty_pages = atomic_load(&gc_stat_dirty_pages),
@@ -216,6 +217,8 @@ void (*_Atomic gc_test_mark_done_hook)(void);
 void (*_Atomic gc_test_mark_start_hook)(void);
 _Atomic bool gc_test_hold_marking;
 _Atomic bool gc_test_hold_sweep;
+_Atomic bool gc_test_hold_term;
+_Atomic uint64_t gc_test_term_holds;
 _Atomic uint64_t gc_test_cycles_started;
 _Atomic uint64_t gc_test_term_idle_cpus;
 _Atomic uint64_t gc_test_term_retired;
@@ -783,6 +786,41 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 
 void (*_Atomic gc_cycle_hook)(enum gc_hook_event ev);
 
+/*
+ * Code the collector does not own, run on its goroutine: a program's event callback
+ * (gc_cycle_hook), a test's hook. It may wait for goroutines that allocate, which must
+ * not wait for the collector meanwhile (pacer.c), or neither would go on.
+ */
+static void call_hook(void (*hook)(enum gc_hook_event), enum gc_hook_event ev)
+{
+	if (hook) {
+		pacer_waits_suspend();
+		hook(ev);
+		pacer_waits_resume();
+	}
+}
+
+static void call_test_hook(void (*_Atomic *slot)(void))
+{
+	void (*fn)(void) = atomic_load(slot);	/* (one load: a test may reset it) */
+	if (fn) {
+		pacer_waits_suspend();
+		fn();
+		pacer_waits_resume();
+	}
+}
+
+/* gc_test_hold_term: the collector's goroutine held back before mark termination, as
+ * a CPU the host does not run would hold it (not a hook: allocations wait for it). */
+static void test_hold_term(void)
+{
+	if (__builtin_expect(atomic_load_explicit(&gc_test_hold_term, memory_order_relaxed), 0)) {
+		atomic_fetch_add(&gc_test_term_holds, 1);
+		while (atomic_load(&gc_test_hold_term))
+			go_yield();
+	}
+}
+
 static void run_cycle(bool forced, int mode)
 {
 	uint64_t start = clock_ns();
@@ -793,8 +831,7 @@ static void run_cycle(bool forced, int mode)
 	struct term t = { .n = nprocs(), .full = mode == GC_MODE_STW, .dirty = mode == GC_MODE_DIRTY };
 	uint64_t p1 = 0, mark = 0;
 	void (*hook)(enum gc_hook_event) = atomic_load(&gc_cycle_hook);
-	if (hook)
-		hook(GC_HOOK_START);
+	call_hook(hook, GC_HOOK_START);
 	gc_hybrid_active = (atomic_load(&gc_barrier_on) & GC_BARRIER_HYBRID) && mode == GC_MODE_CONCURRENT;
 	/* the hybrid barrier bounds its rescans with stack barriers (barrier.c) */
 	gc_stkbar_active = (gc_opt_stackbar || gc_hybrid_active) && mode == GC_MODE_CONCURRENT;
@@ -803,31 +840,26 @@ static void run_cycle(bool forced, int mode)
 			dirty_mark_start();
 		else if (gc_stkbar_active && !gc_hybrid_active)
 			dirty_take_stacks();	/* the guard above the barriers (stackbar.c) */
-		if (hook)
-			hook(GC_HOOK_STOP);
+		call_hook(hook, GC_HOOK_STOP);
 		uint64_t t1 = clock_ns();
 		stop_the_world(mark_setup, NULL);
 		p1 = clock_ns() - t1;
-		if (hook)
-			hook(GC_HOOK_RESUME);
+		pacer_wake_waiters();	/* (the allocations that waited for the start) */
+		call_hook(hook, GC_HOOK_RESUME);
 		atomic_fetch_add(&gc_test_cycles_started, 1);
-		void (*test_hook)(void) = gc_test_mark_start_hook;	/* (one load: a test may reset it) */
-		if (test_hook)
-			test_hook();
+		call_test_hook(&gc_test_mark_start_hook);
 
 		uint64_t t2 = clock_ns();
 		mark_concurrent(t.dirty);
-		if ((test_hook = gc_test_mark_done_hook))
-			test_hook();
+		call_test_hook(&gc_test_mark_done_hook);
+		test_hold_term();
 		mark = clock_ns() - t2;
 	} else {
-		void (*test_hook)(void) = gc_test_mark_done_hook;
-		if (test_hook)
-			test_hook();	/* (just before the pause, which does it all) */
+		call_test_hook(&gc_test_mark_done_hook);	/* (just before the pause, which does it all) */
+		test_hold_term();
 	}
 
-	if (hook)
-		hook(GC_HOOK_STOP);
+	call_hook(hook, GC_HOOK_STOP);
 	irq_push();
 	t.owner = cpu_id();	/* stop_the_world_all runs fn here too, with interrupts off */
 	uint64_t t3 = clock_ns();
@@ -840,10 +872,9 @@ static void run_cycle(bool forced, int mode)
 	uint64_t p2 = clock_ns() - t3;
 	pacer_mark_done();	/* (interrupts still off: no slice between the two halves) */
 	irq_pop();
-	if (hook) {
-		hook(GC_HOOK_RESUME);
-		hook(GC_HOOK_END);
-	}
+	pacer_wake_waiters();	/* (the allocations that waited for the end: pacer.c) */
+	call_hook(hook, GC_HOOK_RESUME);
+	call_hook(hook, GC_HOOK_END);
 	uint32_t cyc = atomic_load(&gc_cycle);
 	if (t.full)
 		atomic_fetch_add(&gc_test_cycles_started, 1);

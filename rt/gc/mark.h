@@ -229,6 +229,15 @@ void pacer_heap_grew(struct g *g);
 void pacer_mark_start(void);
 void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work, uint64_t assist_ns, uint64_t free_ns);
 void pacer_mark_done(void);
+/* Ready the goroutines waiting for the collector to move on (pacer.c: assists with
+ * no work to take, allocations past the goal before a cycle's marking began), after
+ * each phase change, and when markers deposit credit. Any context. */
+void pacer_wake_waiters(void);
+/* Around code the collector's goroutine runs that it does not own (gc.c call_hook):
+ * no allocation waits for the collector meanwhile, and those waiting are readied. */
+void pacer_waits_suspend(void);
+void pacer_waits_resume(void);
+extern _Atomic uint64_t pacer_assist_waits;
 /* The stop-the-world mode (gc_set_mode): cycles start at the goal itself, since the
  * heap does not grow while they mark. */
 void pacer_set_stw(bool stw);

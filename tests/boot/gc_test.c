@@ -16,6 +16,7 @@
 #include <rt/gc.h>
 #include <rt/gc_test.h>
 #include <rt/go.h>
+#include <rt/sched.h>
 #include "halting.h"
 
 struct node {
@@ -223,6 +224,87 @@ TEST_G(gc, garbage_is_freed)
 	/* the heap holds what it held before, plus at most a few MiB of spans kept warm */
 	if (s1.heap_inuse > s0.heap_inuse + (4 << 20))
 		EXPECT_EQ(s1.heap_inuse >> 10, s0.heap_inuse >> 10);
+}
+
+/*
+ * The heap stops at its goal while a cycle cannot end (rt/gc/pacer.c): the collector's
+ * goroutine is held before mark termination (gc_test_hold_term), as a CPU the host
+ * does not run would hold it, and a goroutine allocating garbage meanwhile spends
+ * what credit the markers left, then waits in its allocation for the cycle's end
+ * (counted in assist_waits) instead of growing the heap; in the stop-the-world mode
+ * the hold comes before the cycle's one pause, and the allocation at the goal waits
+ * for it. A watcher ends the hold once an allocation has waited, or after 2 s, or
+ * once the allocator gave up (8 goals allocated while held: the heap would grow
+ * without bound otherwise).
+ */
+struct goal_hold {
+	uint64_t holds0, waits0;
+	_Atomic bool gave_up, over;
+	uint64_t waits, max_live, goal;	/* the watcher's, read after `over` */
+	struct wait_group done;
+};
+
+/* It yields rather than sleeps: a sleep's timer is a heap object, whose allocation
+ * would wait for the cycle it holds. */
+static void goal_hold_watch(void *arg)
+{
+	struct goal_hold *h = arg;
+	struct gc_stats s;
+	uint64_t end = clock_ns() + 5000000000ull;
+	while (atomic_load(&gc_test_term_holds) == h->holds0 && clock_ns() < end)
+		go_yield();
+	end = clock_ns() + 2000000000ull;
+	for (;;) {
+		gc_stats(&s);
+		if (s.heap_live > h->max_live)
+			h->max_live = s.heap_live;
+		h->goal = s.heap_goal;
+		/* a wait since the held cycle began (it may have begun before the hold) */
+		if (s.assist_waits > h->waits0 || atomic_load(&h->gave_up) || clock_ns() > end)
+			break;
+		go_yield();
+	}
+	h->waits = s.assist_waits - h->waits0;
+	atomic_store(&gc_test_hold_term, false);
+	atomic_store(&h->over, true);
+	wg_done(&h->done);
+}
+
+TEST_G(gc, allocation_waits_at_the_goal_while_a_cycle_cannot_end)
+{
+	int pct = gc_test_quiesce();
+	gc_set_percent(100);
+	gc_collect();
+	static struct goal_hold h;
+	struct gc_stats s;
+	gc_stats(&s);
+	h = (struct goal_hold){ .done = WAIT_GROUP_INIT, .holds0 = atomic_load(&gc_test_term_holds),
+				.waits0 = s.assist_waits };
+	atomic_store(&gc_test_hold_term, true);
+	wg_add(&h.done, 1);
+	go(goal_hold_watch, &h);
+	uint64_t during = 0, total = 0;
+	while (!atomic_load(&h.over) && total < (1ull << 30)) {
+		(void)gc_alloc_noscan(4096);	/* garbage at once */
+		total += 4096;
+		if (atomic_load(&gc_test_term_holds) != h.holds0) {
+			during += 4096;
+			if (h.goal && during > 8 * h.goal)
+				atomic_store(&h.gave_up, true);
+		}
+	}
+	atomic_store(&h.gave_up, true);
+	wg_wait(&h.done);
+	gc_collect();
+	gc_set_percent(pct);
+	kprintf("gc: while the cycle was held, %llu KiB allocated, heap at most %llu KiB, goal %llu "
+		"KiB, %llu waits\n", (unsigned long long)(during >> 10), (unsigned long long)(h.max_live >> 10),
+		(unsigned long long)(h.goal >> 10), (unsigned long long)h.waits);
+	ASSERT_TRUE(atomic_load(&gc_test_term_holds) != h.holds0);
+	EXPECT_TRUE(h.waits > 0);
+	/* a span in each CPU's cache, and the allocation that found the heap there */
+	if (h.max_live > h.goal + h.goal / 8 + (1 << 20))
+		EXPECT_EQ(h.max_live >> 10, h.goal >> 10);
 }
 
 /*

@@ -18,6 +18,12 @@
  *                            idle CPUs, assists: a stack scan still greys what it
  *                            finds): set before a cycle and cleared by the mark-start
  *                            hook, it keeps every object white while the hook acts
+ *   gc_test_hold_term        while true, the collector's goroutine, its marking done,
+ *                            does not go on to mark termination: it yields until the
+ *                            flag is cleared, as if the host held its CPU back (the
+ *                            hooks above do not: while one runs, allocations do not
+ *                            wait for the collector, which the hook may be waiting
+ *                            for); gc_test_term_holds counts the holds begun
  *   gc_test_hold_sweep       while true, the background sweeper sweeps nothing and
  *                            gc_collect returns without finishing the sweep: after a
  *                            cycle, spans stay unswept until an allocation sweeps
@@ -63,6 +69,8 @@ extern void (*_Atomic gc_test_mark_done_hook)(void);	/* (atomic: tests set them 
 extern void (*_Atomic gc_test_mark_start_hook)(void);	/*  automatic cycle may run) */
 extern _Atomic bool gc_test_hold_marking;
 extern _Atomic bool gc_test_hold_sweep;
+extern _Atomic bool gc_test_hold_term;
+extern _Atomic uint64_t gc_test_term_holds;
 struct g;
 void gc_test_scan_stack(struct g *g);
 extern _Atomic uint64_t gc_test_cycles_started;
