@@ -23,7 +23,9 @@
  * background and idle markers deposited, then drains at least ASSIST_MIN of work
  * itself. If it finds no work to take (the markers hold what is left, or marking is
  * ending) it waits, until markers deposit credit or the cycle ends (Go's
- * gcParkAssist, gcFlushBgCredit); and an allocation that finds the heap at its goal
+ * gcParkAssist, gcFlushBgCredit). With the heap at its goal while the cycle marks,
+ * an assist marks all there is and then waits for the end, whatever its account (Go's
+ * hard goal). An allocation that finds the heap at its goal
  * with the cycle asked for but not yet marking waits for the marking to begin. So
  * the heap stops near its goal however long the collector's goroutine takes to get
  * a CPU. (Before 2026-12-06 night an assist with no work to take forgave its debt and
@@ -166,6 +168,17 @@ void pacer_waits_resume(void)
 
 static void assist(struct g *g)
 {
+	if ((uint64_t)atomic_load_explicit(&pacer_live, memory_order_relaxed) >=
+	    atomic_load_explicit(&pacer_heap_goal, memory_order_relaxed)) {
+		/* at the goal while the cycle marks (more work than the last cycle's, which
+		 * set the ratio, or markers without a CPU): mark all there is, then wait
+		 * for the end, so the heap grows no further until the cycle ends (Go's
+		 * hard goal, reached at once) */
+		gc_drain(MARK_ASSIST, 0, NULL);
+		gc_scrub_stack();
+		collector_wait(g->gc_assist_cycle, GC_MARK);
+		return;
+	}
 	uint64_t ratio = atomic_load_explicit(&assist_ratio_x1000, memory_order_relaxed);
 	uint64_t debt = (uint64_t)(-g->gc_assist_bytes);
 	uint64_t want = debt * ratio / 1000;
