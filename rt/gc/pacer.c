@@ -114,17 +114,18 @@ void pacer_bg_credit(uint64_t work)
 /* Goroutines waiting for the collector to move on (collector_wait). */
 static struct spinlock wait_lock = SPINLOCK_INIT("gc_pacer_wait", LOCK_RANK_SYNC);
 static struct waitq waiters = WAITQ_INIT;	/* wait_lock */
-_Atomic uint64_t pacer_assist_waits;		/* since boot (gc_stats) */
+static unsigned waits_suspended;		/* wait_lock: pacer_waits_suspend's nesting */
+_Atomic uint64_t pacer_assist_waits;		/* waits since boot (gc_stats) */
 
 /* Wait while the collector is in phase `phase` of cycle `cyc`. Checked under the lock
  * that the waker takes after each phase change (pacer_wake_waiters): either this sees
  * the change, or the waker finds it queued. A waiter woken by an earlier change than
  * the one it waits for (it queued between a change and its wake-up) returns early:
- * its caller then allocates one more span or object before it looks again. */
-static unsigned waits_suspended;		/* wait_lock: pacer_waits_suspend's nesting */
-
+ * its caller then allocates one more span or object before it looks again. A
+ * goroutine, interrupts on, no spinlock held (it parks). */
 static void collector_wait(uint32_t cyc, enum gc_phase phase)
 {
+	KASSERT(arch_irq_enabled());
 	spin_lock_irqsave(&wait_lock);
 	if (atomic_load(&gc_phase) != phase || atomic_load(&gc_cycle) != cyc || waits_suspended) {
 		spin_unlock_irqrestore(&wait_lock);

@@ -214,8 +214,8 @@ struct gc_stats {
 	uint64_t alloc_bytes;		/* bytes of those */
 	uint64_t frees;			/* objects the sweeper freed */
 	uint64_t finalizers_run;
-	uint64_t assist_waits;		/* allocations that waited for a cycle's end: the heap
-					 * had reached its goal and no marking was left to help */
+	uint64_t assist_waits;		/* allocations that waited for the collector: an assist
+					 * with no marking left to take, or the heap at its goal */
 	uint64_t stack_scans_ipi;	/* stacks of goroutines running on another CPU scanned
 					 * through an IPI to that CPU */
 	uint64_t stack_scans;		/* every stack scan, rescans included */
