@@ -240,7 +240,8 @@ TEST_G(gc, garbage_is_freed)
 struct goal_hold {
 	uint64_t holds0, waits0;
 	_Atomic bool gave_up, over;
-	uint64_t waits, max_live, goal;	/* the watcher's, read after `over` */
+	_Atomic uint64_t goal;		/* the watcher's, read by the allocator as it goes */
+	uint64_t waits, max_live;	/* the watcher's, read after `over` */
 	struct wait_group done;
 };
 
@@ -258,7 +259,7 @@ static void goal_hold_watch(void *arg)
 		gc_stats(&s);
 		if (s.heap_live > h->max_live)
 			h->max_live = s.heap_live;
-		h->goal = s.heap_goal;
+		atomic_store(&h->goal, s.heap_goal);
 		/* a wait since the held cycle began (it may have begun before the hold) */
 		if (s.assist_waits > h->waits0 || atomic_load(&h->gave_up) || clock_ns() > end)
 			break;
@@ -289,7 +290,8 @@ TEST_G(gc, allocation_waits_at_the_goal_while_a_cycle_cannot_end)
 		total += 4096;
 		if (atomic_load(&gc_test_term_holds) != h.holds0) {
 			during += 4096;
-			if (h.goal && during > 8 * h.goal)
+			uint64_t goal = atomic_load(&h.goal);
+			if (goal && during > 8 * goal)
 				atomic_store(&h.gave_up, true);
 		}
 	}
@@ -297,14 +299,15 @@ TEST_G(gc, allocation_waits_at_the_goal_while_a_cycle_cannot_end)
 	wg_wait(&h.done);
 	gc_collect();
 	gc_set_percent(pct);
+	uint64_t goal = atomic_load(&h.goal);
 	kprintf("gc: while the cycle was held, %llu KiB allocated, heap at most %llu KiB, goal %llu "
 		"KiB, %llu waits\n", (unsigned long long)(during >> 10), (unsigned long long)(h.max_live >> 10),
-		(unsigned long long)(h.goal >> 10), (unsigned long long)h.waits);
+		(unsigned long long)(goal >> 10), (unsigned long long)h.waits);
 	ASSERT_TRUE(atomic_load(&gc_test_term_holds) != h.holds0);
 	EXPECT_TRUE(h.waits > 0);
 	/* a span in each CPU's cache, and the allocation that found the heap there */
-	if (h.max_live > h.goal + h.goal / 8 + (1 << 20))
-		EXPECT_EQ(h.max_live >> 10, h.goal >> 10);
+	if (h.max_live > goal + goal / 8 + (1 << 20))
+		EXPECT_EQ(h.max_live >> 10, goal >> 10);
 }
 
 /*
