@@ -167,10 +167,16 @@ void pacer_waits_resume(void)
 	spin_unlock_irqrestore(&wait_lock);
 }
 
+/* The heap has reached its goal (with percent -1 the goal is out of reach). */
+static bool heap_at_goal(void)
+{
+	return (uint64_t)atomic_load_explicit(&pacer_live, memory_order_relaxed) >=
+	       atomic_load_explicit(&pacer_heap_goal, memory_order_relaxed);
+}
+
 static void assist(struct g *g)
 {
-	if ((uint64_t)atomic_load_explicit(&pacer_live, memory_order_relaxed) >=
-	    atomic_load_explicit(&pacer_heap_goal, memory_order_relaxed)) {
+	if (heap_at_goal()) {
 		/* at the goal while the cycle marks (more work than the last cycle's, which
 		 * set the ratio, or markers without a CPU): mark all there is, then wait
 		 * for the end, so the heap grows no further until the cycle ends (Go's
@@ -250,8 +256,7 @@ void pacer_heap_grew(struct g *g)
 		 * cycle waited for is the next after `cyc`, which the request (or one
 		 * pending) starts; read after it, a cycle it started and finished meanwhile
 		 * would leave the wait for one nobody asked for. */
-		uint64_t goal = atomic_load_explicit(&pacer_heap_goal, memory_order_relaxed);
-		if ((uint64_t)atomic_load_explicit(&pacer_live, memory_order_relaxed) >= goal)
+		if (heap_at_goal())
 			collector_wait(cyc, GC_OFF);
 		else
 			go_yield();
