@@ -1,7 +1,8 @@
 /*
  * rt/gc/mark.h: the collector's cycle state and the marking interface its files
- * share (gc.c drives cycles, mark.c marks, stackscan.c scans goroutine stacks, sweep.c
- * sweeps, barrier.c shades, pacer.c paces, final.c finalizes, checkmark.c checks).
+ * share (gc.c drives cycles, markterm.c ends their marking, mark.c marks, stackscan.c
+ * scans goroutine stacks, sweep.c sweeps, barrier.c shades, pacer.c paces, final.c
+ * finalizes, checkmark.c checks).
  * Not for use outside rt/gc/ (the scheduler's hooks are in rt/gc_sched.h).
  */
 #ifndef RT_GC_MARK_H
@@ -173,6 +174,25 @@ void gc_scrub_stack(void);
 /* The heap reached the trigger: wake the coordinator for a cycle. True for the one
  * call that asked (later ones, until the cycle starts, find it asked). */
 bool gc_request_cycle(void);
+
+/* Mark setup (gc.c), the first pause's work, world stopped: the cycle number, root
+ * jobs, pacer, phase GC_MARK and the barrier on. The stop-the-world mode runs it in
+ * its one pause (markterm.c). */
+void gc_mark_setup(void *arg);
+/* Bytes allocated since mark setup (black: this cycle keeps them). World stopped. */
+uint64_t gc_black_alloc_bytes(void);
+
+/* Mark termination (markterm.c): the second pause, every CPU taking part, for a cycle
+ * of mode (GC_MODE_*) whose concurrent mark is done (the stop-the-world mode's whole
+ * mark). Ends with the sweep set up, phase GC_OFF and the pacer's next goal. The
+ * coordinator only, interrupts on. Returns the pause in ns and the cycle's counts. */
+struct gc_term_result {
+	uint64_t heap_marked;		/* bytes marked, those allocated black included */
+	uint64_t scan_work;		/* bytes scanned */
+	uint64_t heap_live_end;		/* the heap in use at the end (trace) */
+	uint64_t rescans;		/* stacks scanned in the pause */
+};
+uint64_t gc_mark_terminate(int mode, struct gc_term_result *r);
 
 /* malloc.c: size classes, heap and centrals (gc_init). */
 void gc_alloc_init(void);
