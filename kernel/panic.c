@@ -334,7 +334,7 @@ static _Noreturn void report(uint64_t pc, uint64_t ret, uint64_t fp)
 
 _Noreturn void panic(const char *fmt, ...)
 {
-	char msg[256];
+	char msg[384];
 	va_list ap;
 
 	arch_irq_save();

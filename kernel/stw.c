@@ -288,10 +288,13 @@ static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 		uint64_t in_fn = atomic_load(&stw_in_fn);
 		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
 			if (atomic_load(&cpus[i].online) &&
-			    (atomic_load(&cpus[i].stop_pending) || (in_fn & (1ull << i))))
-				panic("stop-the-world: cpu %u (hwid 0x%llx) did not %s in %llu ms", i,
+			    (atomic_load(&cpus[i].stop_pending) || (in_fn & (1ull << i)))) {
+				char why[224];
+				arch_ipi_unanswered(cpus[i].hwid, why, sizeof(why));
+				panic("stop-the-world: cpu %u (hwid 0x%llx) did not %s in %llu ms%s%s", i,
 				      (unsigned long long)cpus[i].hwid, what,
-				      (unsigned long long)(ipi_wait_ns / 1000000));
+				      (unsigned long long)(ipi_wait_ns / 1000000), why[0] ? "; " : "", why);
+			}
 		panic("stop-the-world: %u of %u CPUs did not %s in %llu ms",
 		      n - atomic_load(counter), n, what, (unsigned long long)(ipi_wait_ns / 1000000));
 	}

@@ -48,7 +48,7 @@ static const char *status_name(const struct g *g, uint32_t st)
 /* A goroutine running on another CPU: walk it from where the panic stopped that CPU. */
 static void dump_running(const struct g *g)
 {
-	const struct p *p = g->p;
+	const struct p *p = __atomic_load_n(&g->p, __ATOMIC_RELAXED);	/* (its CPU is stopped, or not) */
 	unsigned cpu = p ? p->id : 0;
 	uint64_t pc = 0, ret = 0, fp = 0;
 	kprintf("\ngoroutine %llu [running on cpu %u]:\n", (unsigned long long)g->id, cpu);

@@ -394,6 +394,14 @@ void arch_ipi_broadcast(enum ipi_kind kind)
 			 "isb" : : "r"(v) : "memory");
 }
 
+/* Nothing to ask a CPU that does not answer (arch/irq.h). */
+void arch_ipi_unanswered(uint64_t hwid, char *buf, size_t len)
+{
+	(void)hwid;
+	if (len)
+		buf[0] = '\0';
+}
+
 /*
  * Wait for an IPI with only SGIs signalled (arch/irq.h): the priority mask lets
  * through only the SGIs' priority for the wfi and the unmasked window after it; the

@@ -86,6 +86,7 @@
 #define _GNU_SOURCE
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -346,6 +347,83 @@ void arch_ipi_broadcast(enum ipi_kind kind)
 	for (unsigned i = 0; i < host_ncpus; i++)
 		if (&host_cpus[i] != host_this_cpu)
 			arch_ipi_send(i, kind);
+}
+
+/* One file of /proc/self/task/<tid>/ into buf (NUL-terminated, possibly cut); false if
+ * it cannot be read. */
+static bool task_file(pid_t tid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0;
+}
+
+/* The value of a "Name:\tvalue" line of a status file, or "?". */
+static const char *status_field(const char *text, const char *name, char *out, size_t len)
+{
+	const char *p = strstr(text, name);
+	snprintf(out, len, "?");
+	if (p) {
+		p += strlen(name);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t n = strcspn(p, "\n");
+		snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), p);
+	}
+	return out;
+}
+
+/*
+ * A CPU that does not answer (arch/irq.h): its thread as Linux sees it: the
+ * scheduler state (R running, S sleeping), the system call it sleeps in with its
+ * stack pointer and pc ("running" when in none), the signals Linux holds for it
+ * (SigPnd: blocked by its mask) and its mask, and the IPI kinds still pending here.
+ * An IPI pending with no signal held and the thread running is a signal the thread
+ * took and deferred: ThreadSanitizer runs an asynchronous signal's handler only at the
+ * next call it intercepts (cpu.c, host_cpu_relax).
+ */
+void arch_ipi_unanswered(uint64_t hwid, char *buf, size_t len)
+{
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (hwid >= host_ncpus || !atomic_load(&host_cpus[hwid].live))
+		return;
+	pid_t tid = host_cpus[hwid].tid;
+	char stat[512], status[2048], sys[160] = "?", pnd[24], blk[24];
+	char state = '?';
+	if (task_file(tid, "stat", stat, sizeof(stat))) {
+		const char *p = strrchr(stat, ')');	/* the name may hold anything but ends there */
+		if (p && p[1] == ' ')
+			state = p[2];
+	}
+	if (task_file(tid, "syscall", sys, sizeof(sys))) {
+		/* "nr a0 .. a5 sp pc", or "running": keep nr, sp and pc */
+		sys[strcspn(sys, "\n")] = '\0';
+		char *pc = strrchr(sys, ' ');
+		if (pc) {
+			*pc = '\0';
+			char *sp = strrchr(sys, ' ');
+			*pc = ' ';
+			size_t nr = strcspn(sys, " ");
+			if (sp && sp > sys + nr)
+				memmove(sys + nr, sp, strlen(sp) + 1);	/* "nr sp pc" */
+		}
+	}
+	if (!task_file(tid, "status", status, sizeof(status)))
+		status[0] = '\0';
+	bool in_call = strncmp(sys, "running", 7) != 0;
+	snprintf(buf, len, "host thread %d: state %c, %s%s%s, SigPnd %s, SigBlk %s, IPI kinds pending 0x%x",
+		 (int)tid, state, in_call ? "in system call " : "in no system call", in_call ? sys : "",
+		 in_call ? " (nr sp pc)" : "", status_field(status, "SigPnd:", pnd, sizeof(pnd)),
+		 status_field(status, "SigBlk:", blk, sizeof(blk)),
+		 atomic_load(&host_cpus[hwid].ipi_pending));
 }
 
 /* Sleep until an IPI with only SIG_IPI taken, then run its handlers here (see the

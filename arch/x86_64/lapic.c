@@ -184,6 +184,14 @@ void arch_ipi_broadcast(enum ipi_kind kind)
 	lapic_send(0, ICR_FIXED | ICR_ASSERT | ICR_ALL_BUT_SELF | (VEC_IPI + (unsigned)kind));
 }
 
+/* Nothing to ask a CPU that does not answer (arch/irq.h). */
+void arch_ipi_unanswered(uint64_t hwid, char *buf, size_t len)
+{
+	(void)hwid;
+	if (len)
+		buf[0] = '\0';
+}
+
 /*
  * The local APIC id. Before arch_intc_init the registers are not mapped yet: CPUID
  * gives the initial id (leaf 0xb: the full 32-bit x2APIC id; leaf 1: 8 bits), which is

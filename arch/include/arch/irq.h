@@ -101,6 +101,15 @@ void arch_ipi_send(uint64_t hwid, enum ipi_kind kind);
 void arch_ipi_broadcast(enum ipi_kind kind);
 
 /*
+ * What the platform can tell of CPU hwid, which has not answered an IPI for far longer
+ * than it should (for the panic that names it): one line into buf, empty when there is
+ * nothing to add. Hardware CPUs give nothing a stuck CPU could be asked; the hosted
+ * platform describes the CPU's thread as Linux sees it. Any context, the panicking
+ * flow's.
+ */
+void arch_ipi_unanswered(uint64_t hwid, char *buf, size_t len);
+
+/*
  * Per-CPU one-shot timer, in arch_cycles() units: IRQ_TIMER on this CPU once
  * arch_cycles() >= deadline (at once if already past); 0 disarms. Interrupts off.
  * arch_timer_init calibrates it on the boot CPU (x86-64: the LAPIC timer against the
