@@ -561,14 +561,21 @@ bool chan_try_send(struct chan *c, const void *elem)
  * fault (interrupt stack or kernel data). */
 bool chan_try_send_irq(struct chan *c, const void *elem)
 {
+	struct g *wake;
+	bool sent = chan_try_send_irq_nowake(c, elem, &wake);
+	if (wake)
+		sched_ready(wake);
+	return sent;
+}
+
+bool chan_try_send_irq_nowake(struct chan *c, const void *elem, struct g **wake)
+{
+	*wake = NULL;
 	if (!c)
 		return false;
 	spin_lock_irqsave(&c->lock);
-	struct g *wake = NULL;
-	bool sent = !c->closed && send_locked(c, elem, &wake);
+	bool sent = !c->closed && send_locked(c, elem, wake);
 	spin_unlock_irqrestore(&c->lock);
-	if (wake)
-		sched_ready(wake);
 	return sent;
 }
 

@@ -228,6 +228,10 @@ static void runq_put_or_spill(struct p *p, struct g *g)
 
 void sched_ready(struct g *g)
 {
+	/* The caller holds no spinlock of its own (an interrupted flow's may be on the
+	 * CPU's lock stack): the wait for a scanner below answers stops, and a CPU
+	 * stopped holding a lock leaves those spinning for it with interrupts off
+	 * unstoppable (rt/timer.c, fire_wakes). */
 	/* A scanner holding the G (G_SCAN) owns its stack for the moment: wait for it,
 	 * answering cross-calls meanwhile (the scanner may be waiting for a TLB shootdown
 	 * this CPU must acknowledge, and we may be in an interrupt). */

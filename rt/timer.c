@@ -237,13 +237,14 @@ static void heap_remove(struct timer_cpu *tc, struct timer *t)
 	unlink_node(t);
 }
 
-/* Decide a function timer's arm (FIRED or CANCELLED) and take it off the timer. */
-static void afunc_decide(struct afunc **run, int decision)
+/* Decide a function timer's arm (FIRED or CANCELLED) and take it off the timer; the
+ * runner to ready if it had parked (the caller readies it: a is the runner's again
+ * from then), else NULL. */
+static struct g *afunc_decide(struct afunc **run, int decision)
 {
 	struct afunc *a = *run;
 	gc_store(run, NULL);
-	if (atomic_exchange(&a->state, decision) == AF_PARKED)
-		sched_ready(a->g);	/* a is the runner's again from here */
+	return atomic_exchange(&a->state, decision) == AF_PARKED ? a->g : NULL;
 }
 
 /* ---- arming and firing ------------------------------------------------------------------ */
@@ -261,12 +262,54 @@ static void timer_rearm(unsigned cpu)
 		clock_timer_disarm();
 }
 
+/*
+ * The goroutines a fire readies, readied once the heap lock is released: sched_ready
+ * may wait for a stack scan of the G, answering stops meanwhile, and a CPU stopped
+ * holding the lock left every CPU that wanted it spinning with interrupts off, never
+ * answering the stop (seen: the stop's panic naming such a CPU, in gc_stress's
+ * messages test under ThreadSanitizer, where relays reset timers on other CPUs' heaps
+ * while collections scan stacks). Each with the timers_pending count it retires,
+ * after the ready: the deadlock check must never find a sleeper's timer gone before
+ * the sleeper is runnable.
+ */
+#define FIRE_BATCH 16
+
+struct fire_wakes {
+	unsigned n;
+	struct { struct g *g; bool counted; } w[FIRE_BATCH];
+};
+
+static void fire_wakes_run(struct fire_wakes *fw)
+{
+	for (unsigned i = 0; i < fw->n; i++) {
+		if (fw->w[i].g)
+			sched_ready(fw->w[i].g);
+		if (fw->w[i].counted)
+			atomic_fetch_sub(&timers_pending, 1);
+	}
+	fw->n = 0;
+}
+
+/* Queue a wake (g may be NULL: the count alone); a full batch is run with the lock
+ * dropped for the moment (the heap is consistent between two fires). */
+static void fire_wake(struct timer_cpu *tc, struct fire_wakes *fw, struct g *g, bool counted)
+{
+	fw->w[fw->n].g = g;
+	fw->w[fw->n].counted = counted;
+	if (++fw->n < FIRE_BATCH)
+		return;
+	spin_unlock_irqrestore(&tc->lock);
+	fire_wakes_run(fw);
+	spin_lock_irqsave(&tc->lock);
+}
+
 /* IRQ_TIMER on this CPU: fire every timer whose time has come, end the slice if it
  * ran out, re-arm. */
 static void timer_fire(struct arch_frame *f)
 {
 	unsigned cpu = cpu_id();
 	struct timer_cpu *tc = &timer_cpus[cpu];
+	struct fire_wakes fw = { .n = 0 };
 	spin_lock_irqsave(&tc->lock);
 	uint64_t now = clock_ns();
 	struct timer *t;
@@ -274,27 +317,29 @@ static void timer_fire(struct arch_frame *f)
 		heap_remove(tc, t);
 		if (t->g) {
 			atomic_store(&t->cpu, -1);
-			bool counted = !t->uncounted;
-			sched_ready(t->g);	/* t dies with the sleeper's frame from here */
-			if (counted)
-				atomic_fetch_sub(&timers_pending, 1);
+			/* t dies with the sleeper's frame once it is readied: not touched after */
+			fire_wake(tc, &fw, t->g, !t->uncounted);
 			continue;
 		}
 		uint64_t value = now;
+		struct g *wake;
 		if (t->run)
-			afunc_decide(&t->run, AF_FIRED);
+			wake = afunc_decide(&t->run, AF_FIRED);
 		else
-			chan_try_send_irq(t->c, &value);	/* full: the reader is slow, drop it */
+			chan_try_send_irq_nowake(t->c, &value, &wake);	/* full: the reader is slow, drop it */
 		if (t->period) {
 			t->when = now + t->period;
 			heap_insert(tc, t, cpu);
+			if (wake)
+				fire_wake(tc, &fw, wake, false);
 		} else {
 			/* only now: a stop that reads -1 without the lock may free t */
 			atomic_store(&t->cpu, -1);
-			atomic_fetch_sub(&timers_pending, 1);
+			fire_wake(tc, &fw, wake, true);
 		}
 	}
 	spin_unlock_irqrestore(&tc->lock);
+	fire_wakes_run(&fw);
 	if (tc->slice_when && tc->slice_when <= now) {
 		tc->slice_when = 0;
 		sched_tick(f);		/* may set a new slice */
@@ -420,8 +465,11 @@ static void afunc_start(struct go_timer *gt)
 static bool timer_stop_locked(struct go_timer *gt)
 {
 	bool stopped = timer_del(&gt->t);
-	if (stopped && gt->t.run)
-		afunc_decide(&gt->t.run, AF_CANCELLED);
+	if (stopped && gt->t.run) {
+		struct g *g = afunc_decide(&gt->t.run, AF_CANCELLED);
+		if (g)
+			sched_ready(g);
+	}
 	return stopped;
 }
 

@@ -43,6 +43,7 @@
 #include <stddef.h>
 
 struct chan;
+struct g;
 
 enum select_dir {
 	SELECT_SEND = 1,
@@ -73,6 +74,9 @@ bool chan_try_send(struct chan *c, const void *elem);
 /* chan_try_send from an interrupt handler: no goroutine needed; false (never a panic)
  * when c is NULL, closed or has no receiver and no buffer space. */
 bool chan_try_send_irq(struct chan *c, const void *elem);
+/* The same for a caller holding a spinlock: the receiver it handed elem to, if any, is
+ * left in *wake (else NULL) for the caller to sched_ready once it holds none. */
+bool chan_try_send_irq_nowake(struct chan *c, const void *elem, struct g **wake);
 /* Non-blocking: true if a receive happened, with *ok as chan_recv's result. */
 bool chan_try_recv(struct chan *c, void *elem, bool *ok);
 
