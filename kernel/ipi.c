@@ -17,6 +17,7 @@
  * CPU taking calls from inside its own send would need the lock recursively).
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <kernel/clock.h>
 #include <kernel/console.h>
 #include <kernel/cpu.h>
@@ -96,6 +97,13 @@ void ipi_run_calls(void)
 		run_calls(self);
 }
 
+void ipi_explain_silent(unsigned cpu, char *why, size_t len)
+{
+	char text[224];
+	arch_ipi_unanswered(cpus[cpu].hwid, text, sizeof(text));
+	snprintf(why, len, "%s%s", text[0] ? "; " : "", text);
+}
+
 bool ipi_pending(void)
 {
 	struct cpu *self = cpu_this();
@@ -130,9 +138,12 @@ static void wait_for(_Atomic bool *flag, const struct cpu *who, const char *what
 	while (!atomic_load_explicit(flag, memory_order_acquire)) {
 		ipi_poll();
 		arch_cpu_relax();
-		if (clock_ns() - start > ipi_wait_ns)
-			panic("%s: cpu %u (hwid 0x%llx) did not answer in %llu ms", what, who->id,
-			      (unsigned long long)who->hwid, (unsigned long long)(ipi_wait_ns / 1000000));
+		if (clock_ns() - start > ipi_wait_ns) {
+			char why[240];
+			ipi_explain_silent(who->id, why, sizeof(why));
+			panic("%s: cpu %u (hwid 0x%llx) did not answer in %llu ms%s", what, who->id,
+			      (unsigned long long)who->hwid, (unsigned long long)(ipi_wait_ns / 1000000), why);
+		}
 	}
 	irq_pop();
 }

@@ -289,11 +289,11 @@ static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
 			if (atomic_load(&cpus[i].online) &&
 			    (atomic_load(&cpus[i].stop_pending) || (in_fn & (1ull << i)))) {
-				char why[224];
-				arch_ipi_unanswered(cpus[i].hwid, why, sizeof(why));
-				panic("stop-the-world: cpu %u (hwid 0x%llx) did not %s in %llu ms%s%s", i,
+				char why[240];
+				ipi_explain_silent(i, why, sizeof(why));
+				panic("stop-the-world: cpu %u (hwid 0x%llx) did not %s in %llu ms%s", i,
 				      (unsigned long long)cpus[i].hwid, what,
-				      (unsigned long long)(ipi_wait_ns / 1000000), why[0] ? "; " : "", why);
+				      (unsigned long long)(ipi_wait_ns / 1000000), why);
 			}
 		panic("stop-the-world: %u of %u CPUs did not %s in %llu ms",
 		      n - atomic_load(counter), n, what, (unsigned long long)(ipi_wait_ns / 1000000));

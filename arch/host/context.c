@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <arch/context.h>
 #include <arch/memlayout.h>
+#include <arch/ops.h>
 #include "host.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -205,15 +206,65 @@ __attribute__((noinline)) static void tsan_irq_block(void)
 	pthread_sigmask(SIG_BLOCK, &irq, &tsan_mask_before);
 }
 
-/* The fault signals never stay blocked: TSan delivers deferred signals with every
- * signal blocked, and that mask can be the one saved here; a fault (a stack growing,
- * a clean heap page written) with SIGSEGV blocked kills the process. */
+/*
+ * Interrupts a deferred delivery took to another CPU. TSan keeps a deferred signal
+ * with the fiber that was current when it came and runs the handler at that fiber's
+ * next intercepted call, which may be on another CPU's thread by then (a goroutine
+ * that moved): there the handler dispatches that CPU's pending IPI kinds, and this
+ * CPU's stay set with no signal on its way (a sender signals only when the kinds were
+ * clear). Seen: a CPU running goroutines for 10 s with IPI_STOP pending and no signal
+ * held by Linux, the stop's panic naming it (gc_stress's messages test, about one
+ * boot in ten with two boots at a time). So each switch on this thread (and each
+ * spin-wait's relax, cpu.c) looks at this CPU's own word, and a timer deadline
+ * passed, and records what it finds as an interrupt taken while masked: turning
+ * interrupts on replays it to the thread itself (irq.c), which TSan runs at once (a
+ * switch runs with them off; a relax that finds them on replays at once).
+ */
+__attribute__((noinline)) void host_irq_recover(void)
+{
+	struct host_cpu *c = host_this_cpu;
+	int one = 1, off;
+	if (!c)
+		return;
+	if (atomic_load_explicit(&c->ipi_pending, memory_order_relaxed) ||
+	    atomic_load_explicit(&c->dev_pending, memory_order_relaxed)) {
+		HOST_TLS_WRITE(host_irq_pending, one);
+	} else if (host_timer_due(c)) {
+		c->timer_fired = true;
+		HOST_TLS_WRITE(host_irq_pending, one);
+	} else {
+		return;
+	}
+	HOST_TLS_READ(host_irq_off, off);
+	if (!off)
+		host_irq_replay();	/* interrupts on (a spin-wait's relax): take it now */
+}
+
+/*
+ * The mask restored is the saved one, with two repairs. The fault signals never stay
+ * blocked: TSan delivers deferred signals with every signal blocked, and that mask can
+ * be the one saved here; a fault (a stack growing, a clean heap page written) with
+ * SIGSEGV blocked kills the process. And outside the interrupt handler (whose sa_mask
+ * blocks them) the interrupt signals never stay blocked either: the CPU's interrupt
+ * state is the software flag, and a thread was seen running goroutines for 10 s with
+ * every signal but the faults blocked (the stop's panic naming it, IPI_STOP and both
+ * interrupt signals held by Linux). TSan's delivery pass saves the thread's mask in
+ * a per-fiber slot, blocks everything, runs the handlers and puts the slot back; a
+ * signal armed just before the pass blocked everything is run by a second pass
+ * nested in the first at the handler's first intercepted call, which saves the
+ * all-blocked mask into that same slot, so the first pass "restores" it (irq.c's
+ * top says the same of an earlier case). A switch on such a thread puts the signals
+ * back here, and host_irq_recover has recorded what they brought.
+ */
 __attribute__((noinline)) static void tsan_irq_restore(void)
 {
-	sigset_t m = tsan_mask_before, faults;
+	host_irq_recover();
+	sigset_t m = tsan_mask_before, faults, irq;
 	host_fault_sigset(&faults);
+	host_irq_sigset(&irq);
+	bool in_handler = host_irq_in_handler;
 	for (int s = 1; s < NSIG; s++)
-		if (sigismember(&faults, s))
+		if (sigismember(&faults, s) || (!in_handler && sigismember(&irq, s)))
 			sigdelset(&m, s);
 	pthread_sigmask(SIG_SETMASK, &m, NULL);
 }

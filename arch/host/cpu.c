@@ -280,7 +280,9 @@ void host_halt(void)
  * ThreadSanitizer defers an asynchronous signal to the end of the next intercepted
  * libc call (or runs it at once inside a blocking one). A spin-wait with interrupts
  * on that makes no such call would never take its interrupt; clock_gettime is
- * intercepted and cheap, so the TSan build's arch_cpu_relax makes one.
+ * intercepted and cheap, so the TSan build's arch_cpu_relax makes one. And since a
+ * deferred signal can be run on another CPU's thread (host_irq_recover, context.c),
+ * the wait also looks at this CPU's own pending interrupts.
  */
 void (*host_relax_check)(void);	/* set once by the kernel (kernel/preempt.c); relaxed atomics */
 
@@ -289,6 +291,9 @@ void host_cpu_relax(void)
 	struct timespec ts;
 	sched_yield();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+#if defined(__SANITIZE_THREAD__)
+	host_irq_recover();
+#endif
 }
 
 /* The host CPU's "model name" from /proc/cpuinfo; never fails. */

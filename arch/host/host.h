@@ -148,6 +148,11 @@ void host_irq_sigset(sigset_t *s);
 
 /* timer.c: has this CPU's timer deadline passed (a SIG_TIMER that is not stale)? */
 bool host_timer_due(struct host_cpu *c);
+/* ThreadSanitizer build: this CPU's interrupts whose deferred signal ran on another
+ * CPU's thread, recorded or replayed (context.c). */
+void host_irq_recover(void);
+/* irq_signal is running on this thread (its sa_mask blocks the interrupt signals). */
+extern __thread int host_irq_in_handler;
 /* timer.c: this CPU's POSIX timer; 0 or -1 (errno). */
 int host_timer_create(struct host_cpu *c);
 

@@ -368,10 +368,13 @@ static bool scan_remote(struct g *g, unsigned cpu)
 	while (!atomic_load_explicit(&r.state, memory_order_acquire)) {
 		ipi_poll();
 		arch_cpu_relax();
-		if (clock_ns() - start > ipi_wait_ns)
+		if (clock_ns() - start > ipi_wait_ns) {
+			char why[240];
+			ipi_explain_silent(cpu, why, sizeof(why));
 			panic("gc: cpu %u did not answer the stack scan of goroutine %llu in %llu ms "
-			      "(interrupts off?)", cpu, (unsigned long long)__atomic_load_n(&g->id, __ATOMIC_RELAXED),
-			      (unsigned long long)(ipi_wait_ns / 1000000));
+			      "(interrupts off?)%s", cpu, (unsigned long long)__atomic_load_n(&g->id, __ATOMIC_RELAXED),
+			      (unsigned long long)(ipi_wait_ns / 1000000), why);
+		}
 	}
 	irq_pop();
 	return atomic_load(&r.state) == 1;

@@ -57,4 +57,9 @@ bool ipi_pending(void);
 /* How long to wait for another CPU before panicking (tests shorten it). */
 extern uint64_t ipi_wait_ns;
 
+/* For the panic that names a CPU which did not answer an IPI within ipi_wait_ns:
+ * what the platform knows of it (arch_ipi_unanswered), as "; ..." to append to the
+ * message, or "". */
+void ipi_explain_silent(unsigned cpu, char *why, size_t len);
+
 #endif
