@@ -273,7 +273,7 @@ static struct g *g_alloc(size_t size)
 	g->stack = st;
 	spin_lock_irqsave(&sched.lock);
 	g->alllink = sched.allgs;
-	sched.allgs = g;
+	__atomic_store_n(&sched.allgs, g, __ATOMIC_RELEASE);	/* (a panic's dump reads it unlocked) */
 	sched.ngs++;
 	spin_unlock_irqrestore(&sched.lock);
 	return g;
@@ -448,7 +448,7 @@ struct g *sched_spawn(void (*fn)(void *), void *arg, size_t stack_size)
 			      (unsigned long long)sched_live());
 	}
 	__atomic_store_n(&g->id, id, __ATOMIC_RELAXED);	/* (read by scanners racing a reuse) */
-	g->wait_reason = NULL;
+	__atomic_store_n(&g->wait_reason, NULL, __ATOMIC_RELAXED);
 	g->schedlink = NULL;
 	g->npreempt = 0;
 	libc_state_init(&g->libc);
@@ -508,7 +508,7 @@ void sched_park(const char *reason, bool (*fn)(struct g *g, void *arg), void *ar
 {
 	irq_push();
 	struct p *p = p_this();
-	p->curg->wait_reason = reason;
+	__atomic_store_n(&p->curg->wait_reason, reason, __ATOMIC_RELAXED);	/* (a panic's dump reads it) */
 	p->park_fn = fn;
 	p->park_arg = arg;
 	sched_switch(P_PARK);

@@ -40,7 +40,10 @@ static const char *status_name(const struct g *g, uint32_t st)
 	case G_IDLE: return "idle";
 	case G_RUNNABLE: return "runnable";
 	case G_RUNNING: return "running";
-	case G_WAITING: return g->wait_reason ? g->wait_reason : "waiting";
+	case G_WAITING: {
+		const char *why = __atomic_load_n(&g->wait_reason, __ATOMIC_RELAXED);
+		return why ? why : "waiting";
+	}
 	default: return "dead";
 	}
 }
@@ -51,7 +54,8 @@ static void dump_running(const struct g *g)
 	const struct p *p = __atomic_load_n(&g->p, __ATOMIC_RELAXED);	/* (its CPU is stopped, or not) */
 	unsigned cpu = p ? p->id : 0;
 	uint64_t pc = 0, ret = 0, fp = 0;
-	kprintf("\ngoroutine %llu [running on cpu %u]:\n", (unsigned long long)g->id, cpu);
+	kprintf("\ngoroutine %llu [running on cpu %u]:\n",
+		(unsigned long long)__atomic_load_n(&g->id, __ATOMIC_RELAXED), cpu);
 	if (!p)
 		return;
 	switch (panic_cpu_frame(cpu, &pc, &ret, &fp)) {
@@ -83,7 +87,8 @@ void sched_dump(void)
 	}
 	panic_print_backtrace();	/* the panicking flow's frames (nothing outside a panic) */
 	unsigned shown = 0, more = 0;
-	for (struct g *g = sched.allgs; g; g = g->alllink) {
+	for (struct g *g = __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE); g;
+	     g = __atomic_load_n(&g->alllink, __ATOMIC_RELAXED)) {
 		uint32_t st = atomic_load(&g->status);
 		if (g == self || (st & ~(uint32_t)G_SCAN) == G_DEAD)
 			continue;
@@ -96,7 +101,8 @@ void sched_dump(void)
 			dump_running(g);
 			continue;
 		}
-		kprintf("\ngoroutine %llu [%s]:\n", (unsigned long long)g->id, status_name(g, st));
+		kprintf("\ngoroutine %llu [%s]:\n", (unsigned long long)__atomic_load_n(&g->id, __ATOMIC_RELAXED),
+			status_name(g, st));
 		if ((st & ~(uint32_t)G_SCAN) == G_IDLE)
 			continue;
 		backtrace_print(arch_context_pc(&g->ctx), arch_context_fp(&g->ctx));
