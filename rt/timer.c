@@ -265,12 +265,13 @@ static void timer_rearm(unsigned cpu)
 /*
  * The goroutines a fire readies, readied once the heap lock is released: sched_ready
  * may wait for a stack scan of the G, answering stops meanwhile, and a CPU stopped
- * holding the lock left every CPU that wanted it spinning with interrupts off, never
- * answering the stop (seen: the stop's panic naming such a CPU, in gc_stress's
- * messages test under ThreadSanitizer, where relays reset timers on other CPUs' heaps
- * while collections scan stacks). Each with the timers_pending count it retires,
- * after the ready: the deadlock check must never find a sleeper's timer gone before
- * the sleeper is runnable.
+ * holding the lock would leave every CPU that wants it spinning with interrupts off,
+ * never answering the stop: a deadlock on any platform (found by reading, while
+ * chasing stop timeouts in gc_stress's messages test, where relays reset timers on
+ * other CPUs' heaps while collections scan stacks; those had other causes, in the
+ * hosted platform). Each with the timers_pending count it retires, after the ready:
+ * the deadlock check must never find a sleeper's timer gone before the sleeper is
+ * runnable.
  */
 #define FIRE_BATCH 16
 
