@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
+#include <arch/noscan.h>
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
@@ -31,6 +32,7 @@ static void each_host_mapping(void (*fn)(void *ctx, uint64_t lo, uint64_t hi, co
 			      void *ctx)
 {
 	static char text[1 << 16];	/* boot CPU only */
+	NOSCAN(text);
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	ssize_t n = 0, r;
 	ASSERT_TRUE(fd >= 0);

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <arch/context.h>
 #include <arch/memlayout.h>
+#include <arch/noscan.h>
 #include <kernel/clock.h>
 #include <kernel/console.h>
 #include <kernel/ksyms.h>
@@ -612,6 +613,7 @@ TEST(context, fresh)
 
 static struct arch_context rr_main, rr_ctx[RR_N];
 static uint8_t rr_log[RR_N * RR_ROUNDS + 1];
+NOSCAN(rr_log);
 static unsigned rr_pos;
 
 static void rr_entry(void *arg)

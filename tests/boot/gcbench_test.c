@@ -62,6 +62,7 @@ static void report_pauses(const char *prefix, uint32_t first, uint32_t last)
 {
 	unsigned n = 0;
 	static uint64_t p[GC_TEST_CYCLES];
+	GC_NOSCAN(p);
 	for (uint32_t c = first + 1; c <= last && n < GC_TEST_CYCLES; c++) {
 		struct gc_cycle_info ci;
 		if (gc_test_cycle_info(c, &ci))
@@ -607,6 +608,8 @@ static void deep_body(void *arg)
 static void deep_median(uint32_t first, uint32_t last, uint64_t *pct_x10, uint64_t *pause_ns)
 {
 	static uint64_t r[GC_TEST_CYCLES], p[GC_TEST_CYCLES];
+	GC_NOSCAN(r);
+	GC_NOSCAN(p);
 	unsigned n = 0;
 	for (uint32_t c = first + 1; c <= last && n < GC_TEST_CYCLES; c++) {
 		struct gc_cycle_info ci;
@@ -717,6 +720,7 @@ static double churn_run(void)
 static uint64_t p99_pause_ns(uint32_t first, uint32_t last, uint64_t *marked)
 {
 	static uint64_t p[GC_TEST_CYCLES];
+	GC_NOSCAN(p);
 	unsigned n = 0;
 	*marked = 0;
 	for (uint32_t c = first + 1; c <= last && n < GC_TEST_CYCLES; c++) {

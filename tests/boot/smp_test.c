@@ -8,6 +8,7 @@
 #include <string.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
+#include <arch/noscan.h>
 #include <kernel/boot.h>
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
@@ -192,6 +193,7 @@ TEST(timer, past_deadline_fires_at_once)
 #define STORM_CALLS 3000
 static unsigned storm_rounds;
 static _Atomic uint32_t storm_count[ARCH_MAX_CPUS][ARCH_MAX_CPUS];	/* [target][source] */
+NOSCAN(storm_count);
 
 static void storm_hit(void *arg)
 {

@@ -419,6 +419,7 @@ TEST(stack, stale_access_after_free_faults_everywhere)
 
 #define MANY 2000
 static struct kstack many[MANY];
+NOSCAN(many);		/* stacks' addresses: no heap pointers */
 
 TEST(stack, many_stacks_exact_accounting)
 {

@@ -82,16 +82,22 @@
  * the top of its frames) and saved registers, and the argument of a goroutine not yet
  * started; the
  * image's initialised and zeroed data (.data and .bss: a program's own globals need
- * no registration) except the kernel's large tables, which it places in .bss.noscan
- * and .data.noscan (GC_NOSCAN below: interrupt and exception stacks, the page
- * allocator's state; the page allocator's bitmaps and every other page the kernel
- * allocates for itself live outside the image altogether); ranges registered with
+ * no registration) except the tables listed with GC_NOSCAN (below; the kernel lists
+ * its own the same way: interrupt and exception stacks, per-CPU state, the run queues;
+ * the page allocator's bitmaps and every other page the kernel allocates for itself
+ * live outside the image altogether); ranges registered with
  * gc_add_roots; objects with pending finalizers. Memory from malloc (newlib's heap)
  * is NOT scanned: do not keep the only pointer to a heap object there (register the
  * range, or allocate it with gc_alloc instead).
  *
  *   gc_add_roots(addr, len)     scan [addr, addr+len) conservatively from now on
  *   gc_remove_roots(addr, len)  stop (exactly a range that was added)
+ *   GC_NOSCAN(var);             at file scope after a global's definition: never scan
+ *                               it. For large tables that hold no heap pointers:
+ *                               scanning them costs every cycle time, and their pages
+ *                               become resident when first read (hosted, where the
+ *                               host has no shared zero page). A heap pointer kept
+ *                               only there does not keep its object alive.
  *
  * ---- Finalizers ----------------------------------------------------------------------
  *
@@ -155,6 +161,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <arch/noscan.h>
 
 #define GC_MAX_SMALL		32768u	/* larger objects get their own span */
 #define GC_TYPE_MAX_WORDS	512	/* a GC_TYPE struct is at most 4 KiB */
@@ -387,7 +394,8 @@ static inline void gc_keep_alive(const void *p)
 	const struct gc_type var_ = { .name = #T, .size = sizeof(T),                  \
 				      .nwords = (uint32_t)((sizeof(T) + 7) / 8) }
 
-/* Place a large kernel table outside the collector's roots (see "Roots"). */
-#define GC_NOSCAN __attribute__((section(".bss.noscan")))
+/* Keep a global out of the collector's roots (see "Roots"): `GC_NOSCAN(table);` at
+ * file scope, after the definition. */
+#define GC_NOSCAN(var) NOSCAN(var)
 
 #endif
