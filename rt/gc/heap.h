@@ -118,7 +118,8 @@ struct span {
 	uint64_t *allocbits;		/* swapped with markbits by the sweep */
 	uint64_t *markbits;		/* set with atomic OR by markers */
 	uint64_t *checkbits;		/* the checkmark pass (world stopped); NULL without gccheckmark=1 */
-	uint64_t *ptrbits;		/* TYPED small spans of mixed types: bit i = word i is a pointer */
+	uint64_t *ptrbits;		/* TYPED small spans gone mixed: bit i = word i is a pointer
+					 * (NULL before; read only after type, with acquire) */
 	/* TYPED large spans: the element type. TYPED small spans: NULL until the first
 	 * object; then the type of every object in the span while all are one element of
 	 * one type (ptrbits unused: the allocator writes no bits, markers scan by the
@@ -315,9 +316,12 @@ void meta_free(void *p, size_t bytes);
 struct span *span_struct_alloc(void);
 void span_struct_free(struct span *s);
 
-/* Give s its per-object bitmaps (and ptrbits for a TYPED small span) for its current
- * nelems / npages / kind; frees any it had. */
+/* Give s its per-object bitmaps for its current nelems / npages / kind; frees any it
+ * had (its pointer bitmap too). span_ptrbits_alloc: a TYPED small span's pointer
+ * bitmap, zeroed, when it goes mixed (its caching CPU, before publishing
+ * gc_type_mixed). */
 void span_bitmaps_alloc(struct span *s);
+void span_ptrbits_alloc(struct span *s);
 void span_bitmaps_free(struct span *s);
 
 /* ---- central lists (central.c) -------------------------------------------------------------- */

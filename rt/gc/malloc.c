@@ -97,6 +97,7 @@ static void write_ptrbits(struct span *s, uintptr_t x, const struct gc_type *t, 
  * (struct span). */
 static void span_go_mixed(struct span *s)
 {
+	span_ptrbits_alloc(s);
 	const struct gc_type *t = atomic_load_explicit(&s->type, memory_order_relaxed);
 	if (t)
 		for (uint32_t i = 0; i < s->nelems; i++)

@@ -225,7 +225,7 @@ static void scan_part(struct span *s, uintptr_t base, uintptr_t b, uintptr_t e, 
 		return;
 	case SPAN_TYPED: {
 		const struct gc_type *t = atomic_load_explicit(&s->type, memory_order_acquire);
-		if (!s->ptrbits)	/* large */
+		if (spanclass_size(s->spanclass) == 0)	/* large */
 			t ? scan_typed_range(base, b, e, t, w) : gc_scan_conservative(b, e, w);
 		else if (t == &gc_type_mixed)
 			scan_bits(b, (e - b) / 8, s->ptrbits, (b - s->base) / 8, w);
@@ -268,7 +268,7 @@ NO_SANITIZE static inline __attribute__((always_inline)) void scan_object(uintpt
 	struct span *s = atomic_load_explicit(&GC_SPANMAP[page_index(obj)], memory_order_acquire);
 	if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != SPAN_INUSE)
 		panic("gc: scanning 0x%lx, which is not in a heap span", (unsigned long)obj);
-	if (s->kind == SPAN_TYPED && s->ptrbits) {
+	if (s->kind == SPAN_TYPED && spanclass_size(s->spanclass) != 0) {
 		const struct gc_type *t = atomic_load_explicit(&s->type, memory_order_acquire);
 		if (t && t != &gc_type_mixed && t->nwords <= 64) {
 			uint64_t bits = t->ptrmask[0];
