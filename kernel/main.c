@@ -93,7 +93,8 @@ static void memory_init(const struct bootinfo *bi)
 		rsv[nrsv++] = boot_platform.fdt;
 	for (uint32_t i = 0; i < boot_platform.nrsv; i++)
 		rsv[nrsv++] = boot_platform.rsv[i];
-	if (pmm_init(&kernel_pmm, boot_mmap, boot_mmap_count, rsv, nrsv, DMAP_BASE, err, sizeof(err)))
+	if (pmm_init(&kernel_pmm, boot_mmap, boot_mmap_count, rsv, nrsv, DMAP_BASE,
+		     bi->boot_path == BOOT_PATH_HOSTED, err, sizeof(err)))
 		panic("%s", err);
 	/* The kernel image is RAM the direct map must cover even where a loader typed it
 	 * otherwise (PVH loads it into E820 RAM, UEFI into LoaderData). */

@@ -1,12 +1,18 @@
 /*
  * kernel/pmm.c: physical pages, one bit each.
  *
- * Two bitmaps span [lowest usable page, highest usable page]: `bitmap` (set = free)
- * and `managed` (set = usable RAM the allocator owns; reserved pages and holes are
- * never managed, so freeing one is caught instead of adding it to the pool). Both live
- * in the first usable run large enough to hold them; those pages are not managed. Allocation scans from `hint` (every page below it is known to be used),
+ * Two bitmaps span [lowest usable page, highest usable page]: `bitmap` (set = not
+ * free: allocated, reserved, or not RAM) and `unmanaged` (set = not usable RAM the
+ * allocator owns; reserved pages and holes are never managed, so freeing one is caught
+ * instead of adding it to the pool). A free page is a zero bit in both, so the bitmaps
+ * of memory the boot found already zero need no writing at all (pmm_init's `zeroed`:
+ * the hosted platform's RAM is a fresh memory file, and a page of it written or even
+ * read becomes resident: 4 GiB of RAM was 256 KiB of resident bitmaps from boot on).
+ * Both live in the first usable run large enough to hold them; those pages are not
+ * managed. Allocation scans from `hint` (every page below it is known to be used),
  * so the common case is O(1) amortised and pages come out lowest first, which keeps
- * early page-table pages inside the low memory the early direct map covers.
+ * early page-table pages inside the low memory the early direct map covers; the
+ * words past the highest page allocated so far are never read.
  *
  * Rejected: a free list threaded through the pages (touches every page at init and
  * cannot detect double frees), a buddy allocator (not needed before the GC's spans,
@@ -24,16 +30,17 @@
 
 struct pmm kernel_pmm;
 
-static inline uint64_t *pmm_bits(const struct pmm *pm) { return pm->bitmap; }
-
-static inline bool bit_get(const struct pmm *pm, uint64_t i)
+static inline bool used(const struct pmm *pm, uint64_t i)
 {
-	return pmm_bits(pm)[i / 64] & (1ull << (i % 64));
+	return pm->bitmap[i / 64] & (1ull << (i % 64));
 }
 
-static inline void bit_set(struct pmm *pm, uint64_t i) { pmm_bits(pm)[i / 64] |= 1ull << (i % 64); }
-static inline bool managed(const struct pmm *pm, uint64_t i) { return pm->managed[i / 64] & (1ull << (i % 64)); }
-static inline void bit_clear(struct pmm *pm, uint64_t i) { pmm_bits(pm)[i / 64] &= ~(1ull << (i % 64)); }
+static inline void set_used(struct pmm *pm, uint64_t i) { pm->bitmap[i / 64] |= 1ull << (i % 64); }
+static inline void clear_used(struct pmm *pm, uint64_t i) { pm->bitmap[i / 64] &= ~(1ull << (i % 64)); }
+static inline bool managed(const struct pmm *pm, uint64_t i)
+{
+	return !(pm->unmanaged[i / 64] & (1ull << (i % 64)));
+}
 
 /* The page-aligned interior of [base, base+size) clipped to PMM_MAX_PHYS; false if empty. */
 static bool clip(uint64_t base, uint64_t size, uint64_t *lo, uint64_t *hi)
@@ -63,7 +70,8 @@ static bool hull(uint64_t base, uint64_t size, uint64_t *lo, uint64_t *hi)
 	return true;
 }
 
-static void mark_range(struct pmm *pm, uint64_t lo, uint64_t hi, bool free)
+/* Take [lo, hi) out of the pool for good: used and unmanaged. */
+static void mark_unusable_range(struct pmm *pm, uint64_t lo, uint64_t hi)
 {
 	if (hi <= pm->base || lo >= pm->base + pm->npages * PAGE_SIZE)
 		return;
@@ -73,15 +81,35 @@ static void mark_range(struct pmm *pm, uint64_t lo, uint64_t hi, bool free)
 		hi = pm->base + pm->npages * PAGE_SIZE;
 	for (uint64_t pa = lo; pa < hi; pa += PAGE_SIZE) {
 		uint64_t i = (pa - pm->base) / PAGE_SIZE;
-		if (free && !bit_get(pm, i)) {
-			bit_set(pm, i);
-			pm->managed[i / 64] |= 1ull << (i % 64);
-			pm->nfree++;
-		} else if (!free) {
-			if (bit_get(pm, i))
-				pm->nfree--;
-			bit_clear(pm, i);
-			pm->managed[i / 64] &= ~(1ull << (i % 64));
+		if (!used(pm, i)) {
+			set_used(pm, i);
+			pm->nfree--;
+		}
+		pm->unmanaged[i / 64] |= 1ull << (i % 64);
+	}
+}
+
+/* The pages of [base, base + npages) no usable entry covers (the holes between
+ * entries): a cursor walks up, jumping over the entry covering it furthest or to
+ * the next entry's start. O(n^2) in the entries, no sorting, no memory. */
+static void mark_holes(struct pmm *pm, const struct bootinfo_mem *map, uint32_t n)
+{
+	uint64_t end = pm->base + pm->npages * PAGE_SIZE, cur = pm->base, lo, hi;
+	while (cur < end) {
+		uint64_t cover = 0, next = end;
+		for (uint32_t i = 0; i < n; i++) {
+			if (map[i].type != BOOTMEM_USABLE || !clip(map[i].base, map[i].size, &lo, &hi))
+				continue;
+			if (lo <= cur && hi > cur && hi > cover)
+				cover = hi;
+			else if (lo > cur && lo < next)
+				next = lo;
+		}
+		if (cover) {
+			cur = cover;
+		} else {
+			mark_unusable_range(pm, cur, next);
+			cur = next;
 		}
 	}
 }
@@ -92,14 +120,14 @@ static void mark_unusable(struct pmm *pm, const struct bootinfo_mem *map, uint32
 	uint64_t lo, hi;
 	for (uint32_t i = 0; i < n; i++)
 		if (map[i].type != BOOTMEM_USABLE && hull(map[i].base, map[i].size, &lo, &hi))
-			mark_range(pm, lo, hi, false);
+			mark_unusable_range(pm, lo, hi);
 	for (uint32_t i = 0; i < nrsv; i++)
 		if (hull(rsv[i].base, rsv[i].size, &lo, &hi))
-			mark_range(pm, lo, hi, false);
+			mark_unusable_range(pm, lo, hi);
 }
 
 int pmm_init(struct pmm *pm, const struct bootinfo_mem *map, uint32_t n,
-	     const struct platform_range *rsv, uint32_t nrsv, uintptr_t virt_offset,
+	     const struct platform_range *rsv, uint32_t nrsv, uintptr_t virt_offset, bool zeroed,
 	     char *err, size_t errlen)
 {
 	uint64_t lo, hi, min = UINT64_MAX, max = 0;
@@ -157,14 +185,13 @@ int pmm_init(struct pmm *pm, const struct bootinfo_mem *map, uint32_t n,
 		return -1;
 	}
 	pm->bitmap = (uint64_t *)(where + virt_offset);
-	pm->managed = pm->bitmap + bytes / 8;
-	memset(pm->bitmap, 0, 2 * bytes);
-
-	for (uint32_t i = 0; i < n; i++)
-		if (map[i].type == BOOTMEM_USABLE && clip(map[i].base, map[i].size, &lo, &hi))
-			mark_range(pm, lo, hi, true);
+	pm->unmanaged = pm->bitmap + bytes / 8;
+	if (!zeroed)
+		memset(pm->bitmap, 0, 2 * bytes);	/* every page free, then take out: */
+	pm->nfree = pm->npages;
+	mark_holes(pm, map, n);
 	mark_unusable(pm, map, n, rsv, nrsv);
-	mark_range(pm, where, where + need, false);
+	mark_unusable_range(pm, where, where + need);
 	pm->total = pm->nfree;
 	return 0;
 }
@@ -172,13 +199,13 @@ int pmm_init(struct pmm *pm, const struct bootinfo_mem *map, uint32_t n,
 uint64_t pmm_alloc(struct pmm *pm)
 {
 	for (uint64_t w = pm->hint / 64; w < (pm->npages + 63) / 64; w++) {
-		uint64_t bits = pm->bitmap[w];
+		uint64_t bits = ~pm->bitmap[w];		/* free pages */
 		if (!bits)
 			continue;
 		uint64_t i = w * 64 + (uint64_t)__builtin_ctzll(bits);
 		if (i >= pm->npages)
 			break;
-		bit_clear(pm, i);
+		set_used(pm, i);
 		pm->nfree--;
 		pm->hint = i;
 		return pm->base + i * PAGE_SIZE;
@@ -202,10 +229,10 @@ uint64_t pmm_alloc_contig(struct pmm *pm, uint64_t npages, uint64_t align)
 			}
 			start = i;
 		}
-		if (bit_get(pm, i)) {
+		if (!used(pm, i)) {
 			if (++run == npages) {
 				for (uint64_t k = start; k < start + npages; k++)
-					bit_clear(pm, k);
+					set_used(pm, k);
 				pm->nfree -= npages;
 				return pm->base + start * PAGE_SIZE;
 			}
@@ -221,9 +248,9 @@ int pmm_free(struct pmm *pm, uint64_t pa)
 	if (pa & (PAGE_SIZE - 1) || pa < pm->base || pa >= pm->base + pm->npages * PAGE_SIZE)
 		return -1;
 	uint64_t i = (pa - pm->base) / PAGE_SIZE;
-	if (!managed(pm, i) || bit_get(pm, i))
+	if (!managed(pm, i) || !used(pm, i))
 		return -1;
-	bit_set(pm, i);
+	clear_used(pm, i);
 	pm->nfree++;
 	if (i < pm->hint)
 		pm->hint = i;
@@ -234,5 +261,5 @@ bool pmm_is_free(const struct pmm *pm, uint64_t pa)
 {
 	if (pa < pm->base || pa >= pm->base + pm->npages * PAGE_SIZE)
 		return false;
-	return bit_get(pm, (pa - pm->base) / PAGE_SIZE);
+	return !used(pm, (pa - pm->base) / PAGE_SIZE);
 }

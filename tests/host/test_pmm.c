@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <kernel/pmm.h>
 
 #define PG 4096ull
@@ -46,7 +47,7 @@ HTEST(two_regions_and_a_hole)
 	};
 	struct pmm pm;
 	char err[128] = "";
-	HREQUIRE_EQ(pmm_init(&pm, map, 4, NULL, 0, offset_of(mem), err, sizeof(err)), 0);
+	HREQUIRE_EQ(pmm_init(&pm, map, 4, NULL, 0, offset_of(mem), false, err, sizeof(err)), 0);
 	/* 3 MiB usable minus the 64 KiB hole, minus the bitmap pages (one page here) */
 	HEXPECT_EQ(pm.total, (0x300000 - 0x10000) / PG - 1);
 	HEXPECT_EQ(pm.nfree, pm.total);
@@ -75,7 +76,7 @@ HTEST(refuses_bad_frees)
 	struct platform_range rsv[] = { { FAKE_BASE + 0x20000, 0x1000 } };
 	struct pmm pm;
 	char err[128];
-	HREQUIRE_EQ(pmm_init(&pm, map, 2, rsv, 1, offset_of(mem), err, sizeof(err)), 0);
+	HREQUIRE_EQ(pmm_init(&pm, map, 2, rsv, 1, offset_of(mem), false, err, sizeof(err)), 0);
 	uint64_t a = pmm_alloc(&pm);
 	HREQUIRE(a != 0);
 	HEXPECT_EQ(pmm_free(&pm, a + 8), -1);			/* unaligned */
@@ -98,7 +99,7 @@ HTEST(overlaps_resolve_to_unusable)
 	};
 	struct pmm pm;
 	char err[128];
-	HREQUIRE_EQ(pmm_init(&pm, map, 4, NULL, 0, offset_of(mem), err, sizeof(err)), 0);
+	HREQUIRE_EQ(pmm_init(&pm, map, 4, NULL, 0, offset_of(mem), false, err, sizeof(err)), 0);
 	HEXPECT(!pmm_is_free(&pm, FAKE_BASE + 0x100000));	/* page holding the NVS bytes */
 	HEXPECT(!pmm_is_free(&pm, FAKE_BASE + 0x1ff000));
 	HEXPECT(pmm_is_free(&pm, FAKE_BASE + 0x200000));	/* covered by the second entry */
@@ -118,11 +119,11 @@ HTEST(hostile_entries)
 	struct pmm pm;
 	char err[128] = "";
 	/* everything is covered by a non-usable entry: nothing may be handed out */
-	int rc = pmm_init(&pm, map, 5, NULL, 0, offset_of(mem), err, sizeof(err));
+	int rc = pmm_init(&pm, map, 5, NULL, 0, offset_of(mem), false, err, sizeof(err));
 	HEXPECT(rc == -1 ? strstr(err, "bitmap") != NULL : pm.total == 0);
 	/* without the blanket entry, only the sane region counts: the wrapping entry lies
 	 * past the direct map's reach and is dropped, the others hold no whole page */
-	rc = pmm_init(&pm, map, 4, NULL, 0, offset_of(mem), err, sizeof(err));
+	rc = pmm_init(&pm, map, 4, NULL, 0, offset_of(mem), false, err, sizeof(err));
 	HREQUIRE_EQ(rc, 0);
 	HEXPECT_EQ(pm.total, 0x100000 / PG - 1);
 	HEXPECT(!pmm_is_free(&pm, FAKE_BASE + 0x1000));
@@ -133,9 +134,9 @@ HTEST(empty_map_is_an_error)
 	struct pmm pm;
 	char err[128] = "";
 	struct bootinfo_mem map[] = { { FAKE_BASE, 0x100000, BOOTMEM_RESERVED, 0 } };
-	HEXPECT_EQ(pmm_init(&pm, map, 1, NULL, 0, 0, err, sizeof(err)), -1);
+	HEXPECT_EQ(pmm_init(&pm, map, 1, NULL, 0, 0, false, err, sizeof(err)), -1);
 	HEXPECT(strstr(err, "no usable RAM") != NULL);
-	HEXPECT_EQ(pmm_init(&pm, NULL, 0, NULL, 0, 0, err, sizeof(err)), -1);
+	HEXPECT_EQ(pmm_init(&pm, NULL, 0, NULL, 0, 0, false, err, sizeof(err)), -1);
 }
 
 HTEST(bitmap_never_handed_out)
@@ -145,7 +146,7 @@ HTEST(bitmap_never_handed_out)
 	struct platform_range rsv[] = { { FAKE_BASE, 0x3000 } };	/* the bitmap must go after this */
 	struct pmm pm;
 	char err[128];
-	HREQUIRE_EQ(pmm_init(&pm, map, 1, rsv, 1, offset_of(mem), err, sizeof(err)), 0);
+	HREQUIRE_EQ(pmm_init(&pm, map, 1, rsv, 1, offset_of(mem), false, err, sizeof(err)), 0);
 	uint64_t bm = (uint64_t)((uintptr_t)pm.bitmap - offset_of(mem));
 	HEXPECT(bm >= FAKE_BASE + 0x3000);
 	for (uint64_t pa; (pa = pmm_alloc(&pm)) != 0;)
@@ -159,7 +160,7 @@ HTEST(contiguous_aligned_runs)
 	struct bootinfo_mem map[] = { { FAKE_BASE, FAKE_SIZE, BOOTMEM_USABLE, 0 } };
 	struct pmm pm;
 	char err[128];
-	HREQUIRE_EQ(pmm_init(&pm, map, 1, NULL, 0, offset_of(mem), err, sizeof(err)), 0);
+	HREQUIRE_EQ(pmm_init(&pm, map, 1, NULL, 0, offset_of(mem), false, err, sizeof(err)), 0);
 	uint64_t a = pmm_alloc_contig(&pm, 16, 512);
 	HREQUIRE(a != 0);
 	HEXPECT_EQ(a % (2 << 20), 0);
@@ -180,7 +181,7 @@ HTEST(random_against_a_model)
 	};
 	struct pmm pm;
 	char err[128];
-	HREQUIRE_EQ(pmm_init(&pm, map, 2, NULL, 0, offset_of(mem), err, sizeof(err)), 0);
+	HREQUIRE_EQ(pmm_init(&pm, map, 2, NULL, 0, offset_of(mem), false, err, sizeof(err)), 0);
 	static uint64_t held[2048];
 	static uint8_t owner[FAKE_SIZE / PG];
 	size_t nheld = 0;
@@ -214,4 +215,70 @@ HTEST(random_against_a_model)
 	while (nheld)
 		HEXPECT_EQ(pmm_free(&pm, held[--nheld]), 0);
 	HEXPECT_EQ(pm.nfree, pm.total);
+}
+
+/* pmm_init with zeroed = true on memory that reads as zero builds exactly the
+ * allocator the clearing init builds on garbage: the same pages free, the same order. */
+HTEST(zeroed_init_matches_the_clearing_one)
+{
+	struct bootinfo_mem map[] = {
+		{ FAKE_BASE + 0x100000, 0x233000, BOOTMEM_USABLE, 0 },	/* ends mid-word */
+		{ FAKE_BASE + 0x3000, 0xf0000, BOOTMEM_USABLE, 0 },	/* out of order, a hole below */
+		{ FAKE_BASE + 0x180000, 0x10000, BOOTMEM_RESERVED, 0 },
+		{ FAKE_BASE + 0x500000, 0x5000, BOOTMEM_USABLE, 0 },	/* far, a hole between */
+		{ FAKE_BASE + 0x501000, 0x1000, BOOTMEM_ACPI_NVS, 0 },
+	};
+	struct platform_range rsv[] = { { FAKE_BASE + 0x200000, 0x2000 } };
+	static uint8_t *zmem;
+	if (!zmem)
+		zmem = aligned_alloc(PG, FAKE_SIZE);
+	memset(zmem, 0, FAKE_SIZE);
+	uint8_t *mem = fake_mem();	/* garbage */
+	struct pmm a, z;
+	char err[128];
+	HREQUIRE_EQ(pmm_init(&a, map, 5, rsv, 1, offset_of(mem), false, err, sizeof(err)), 0);
+	HREQUIRE_EQ(pmm_init(&z, map, 5, rsv, 1, offset_of(zmem), true, err, sizeof(err)), 0);
+	HEXPECT_EQ(a.total, z.total);
+	HEXPECT_EQ(a.nfree, z.nfree);
+	/* 0x233000 + 0xf0000 + 0x4000 (the NVS page out) - 0x10000 - 0x2000 - the bitmap page */
+	HEXPECT_EQ(a.total, (0x233000 + 0xf0000 - 0x10000 - 0x2000 + 0x4000) / PG - 1);
+	for (uint64_t pa = FAKE_BASE; pa < FAKE_BASE + 0x600000; pa += PG)
+		if (pmm_is_free(&a, pa) != pmm_is_free(&z, pa)) {
+			HEXPECT_EQ(pmm_is_free(&a, pa), pmm_is_free(&z, pa));
+			break;
+		}
+	HEXPECT_EQ(pmm_alloc_contig(&a, 4, 4), pmm_alloc_contig(&z, 4, 4));
+	for (;;) {
+		uint64_t pa = pmm_alloc(&a), pz = pmm_alloc(&z);
+		HREQUIRE_EQ(pa, pz);
+		if (!pa)
+			break;
+	}
+	HEXPECT_EQ(pmm_free(&z, FAKE_BASE + 0x180000), -1);	/* reserved: never managed */
+	HEXPECT_EQ(pmm_free(&z, FAKE_BASE + 0x250000 + 0x100000), -1);	/* the hole */
+}
+
+/* A zeroed init writes (and reads) only the words of the pages it takes out: with 1 GiB
+ * of "RAM" (64 KiB of bitmaps) every bitmap page but the two holding those words is
+ * unreadable, and the init and a few allocations still succeed. */
+HTEST(zeroed_init_touches_only_what_it_takes_out)
+{
+	const uint64_t size = 1ull << 30;
+	uint8_t *big = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	HREQUIRE(big != MAP_FAILED);
+	struct bootinfo_mem map[] = { { FAKE_BASE, size, BOOTMEM_USABLE, 0 } };
+	const uint64_t bytes = size / PG / 8;	/* each bitmap: 32 KiB at FAKE_BASE */
+	HREQUIRE_EQ(mprotect(big + PG, bytes - PG, PROT_NONE), 0);
+	HREQUIRE_EQ(mprotect(big + bytes + PG, bytes - PG, PROT_NONE), 0);
+	struct pmm pm;
+	char err[128];
+	HREQUIRE_EQ(pmm_init(&pm, map, 1, NULL, 0, (uintptr_t)big - FAKE_BASE, true, err, sizeof(err)), 0);
+	HEXPECT_EQ((uintptr_t)pm.bitmap, (uintptr_t)big);
+	HEXPECT_EQ(pm.total, size / PG - 2 * bytes / PG);
+	uint64_t first = pmm_alloc(&pm);
+	HEXPECT_EQ(first, FAKE_BASE + 2 * bytes);	/* right after the bitmaps */
+	for (int i = 0; i < 100; i++)
+		HEXPECT(pmm_alloc(&pm) != 0);
+	HEXPECT_EQ(pm.nfree, pm.total - 101);
+	munmap(big, size);
 }

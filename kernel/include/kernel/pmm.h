@@ -19,9 +19,9 @@ struct pmm {
 	/* Set by pmm_init, read-only afterwards. */
 	uint64_t base;		/* physical address of bit 0 */
 	uint64_t npages;	/* pages the bitmap covers, usable or not */
-	uint64_t *bitmap;	/* 1 = free; lives inside managed memory, marked used */
-	uint64_t *managed;	/* 1 = the allocator owns the page (usable RAM, not
-				 * reserved); a free of any other page is refused */
+	uint64_t *bitmap;	/* 1 = not free; lives inside managed memory, marked used */
+	uint64_t *unmanaged;	/* 1 = the allocator does not own the page (not usable
+				 * RAM, or reserved); a free of such a page is refused */
 	uintptr_t virt_offset;	/* virtual = physical + virt_offset */
 	uint64_t total;		/* usable pages at init */
 
@@ -33,10 +33,13 @@ struct pmm {
 /*
  * Build the allocator from a memory map (any order, overlaps allowed: a page is free
  * only if some USABLE entry covers it and no other entry type or reserved range does).
- * Returns 0, or -1 with err set (no usable memory, no room for the bitmap).
+ * zeroed: the usable RAM outside the reserved ranges is known to read as zero (the
+ * hosted platform's fresh memory file), so the bitmaps are not cleared: only the words
+ * of pages taken out are written. Returns 0, or -1 with err set (no usable memory, no
+ * room for the bitmap).
  */
 int pmm_init(struct pmm *pm, const struct bootinfo_mem *map, uint32_t n,
-	     const struct platform_range *rsv, uint32_t nrsv, uintptr_t virt_offset,
+	     const struct platform_range *rsv, uint32_t nrsv, uintptr_t virt_offset, bool zeroed,
 	     char *err, size_t errlen);
 
 /* A free page's physical address (lowest first), or 0 when none is left. */
