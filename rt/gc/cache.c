@@ -48,7 +48,7 @@ static bool spanclass_of_cache_check(struct span *s, unsigned sc)
 static void span_blacken_free(struct span *s)
 {
 	uint32_t fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
-	for (uint32_t wi = fi / 64; wi < s->bitwords; wi++) {
+	for (uint32_t wi = fi / 64, bw = span_bitwords(s); wi < bw; wi++) {
 		uint64_t free = span_valid_word(s, wi) & ~span_allocated_word(s, wi, fi);
 		if (free)
 			__atomic_fetch_or(&s->markbits[wi], free, __ATOMIC_RELAXED);

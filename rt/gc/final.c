@@ -58,7 +58,12 @@ struct finrec {
 };
 
 static struct spinlock special_lock = SPINLOCK_INIT("gc_special", LOCK_RANK_GC_SPECIAL);
-static struct span *special_spans;	/* special_lock: spans with specials */
+/* special_lock: the spans with specials, a record each (the span struct has no room) */
+struct special_span {
+	struct span *s;
+	struct special_span *next;
+};
+static struct special_span *special_spans;
 static struct finrec *finq, *finq_tail;	/* special_lock: FIFO */
 static struct sema fin_sema = SEMA_INIT(0);
 _Atomic uint64_t final_run_count;
@@ -73,12 +78,14 @@ static struct g *fin_g;			/* the finalizer goroutine */
 
 static void span_list_remove(struct span *s)
 {
-	for (struct span **pp = &special_spans; *pp; pp = &(*pp)->specials_next)
-		if (*pp == s) {
-			*pp = s->specials_next;
-			s->specials_next = NULL;
+	for (struct special_span **pp = &special_spans; *pp; pp = &(*pp)->next)
+		if ((*pp)->s == s) {
+			struct special_span *r = *pp;
+			*pp = r->next;
+			meta_free(r, sizeof(*r));
 			return;
 		}
+	panic("gc: span 0x%lx has no record on the list of spans with specials", (unsigned long)s->base);
 }
 
 /* Mark what a finalizable object keeps alive: its contents (but itself, for an
@@ -148,8 +155,10 @@ static void set_fin(const char *who, void *p, const struct fin *f, bool replace,
 		*pp = nw;
 	}
 	if (s->specials && !listed) {
-		s->specials_next = special_spans;
-		special_spans = s;
+		struct special_span *r = meta_alloc(sizeof(*r));
+		r->s = s;
+		r->next = special_spans;
+		special_spans = r;
 	} else if (!s->specials && listed) {
 		span_list_remove(s);
 	}
@@ -207,9 +216,9 @@ void final_mark_roots(struct gcwork *w)
 	(void)w;
 	spin_lock_irqsave(&special_lock);
 	struct gcwork *mine = &gc_cpus[cpu_id()].w;
-	for (struct span *s = special_spans; s; s = s->specials_next)
-		for (struct special *sp = s->specials; sp; sp = sp->next)
-			mark_fin(s->base + sp->offset, &sp->f, mine);
+	for (struct special_span *r = special_spans; r; r = r->next)
+		for (struct special *sp = r->s->specials; sp; sp = sp->next)
+			mark_fin(r->s->base + sp->offset, &sp->f, mine);
 	for (struct finrec *r = finq; r; r = r->next) {
 		gc_mark_ptr((uintptr_t)r->obj, mine);
 		if (r->f.cd)

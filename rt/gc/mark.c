@@ -93,7 +93,7 @@ static __attribute__((noinline)) bool mark_check(uintptr_t p, uintptr_t slot, st
 {
 	if (!bit_get(s->markbits, i))
 		checkmark_found(slot, p, s, i);
-	if (!bit_set_atomic(s->checkbits, i))
+	if (!bit_set_atomic(span_checkbits(s), i))
 		return false;
 	if (s->kind != SPAN_NOSCAN)
 		gcwork_put(w, span_objbase(s, i));

@@ -35,6 +35,16 @@ extern _Atomic uint32_t gc_cycle;		/* the current (or last) cycle, from 1 */
 
 /* Kernel command-line options (gc.c). */
 extern bool gc_opt_checkmark, gc_opt_trace;
+
+/* The checkmark pass's bits (world stopped): the third part of a span's bitmap block
+ * (meta.c) with gccheckmark=1, else NULL. */
+static inline uint64_t *span_checkbits(const struct span *s)
+{
+	if (!gc_opt_checkmark || !s->allocbits)
+		return NULL;
+	uint64_t *block = s->allocbits < s->markbits ? s->allocbits : s->markbits;
+	return block + 2 * span_bitwords(s);
+}
 /* The mode gc_mode= chose (GC_MODE_*), or -1 when the option was not given. */
 int gc_mode_option(void);
 

@@ -162,22 +162,24 @@ void span_struct_free(struct span *s)
  * with the others cost GCBench 128 of every 256 bytes of bitmaps, 0.4 MB of its peak.
  * A large TYPED span scans by its type instead.
  */
+static size_t bitmaps_bytes(const struct span *s)
+{
+	return (gc_opt_checkmark ? 3 : 2) * (size_t)span_bitwords(s) * 8;
+}
+
 void span_bitmaps_alloc(struct span *s)
 {
-	span_bitmaps_free(s);
-	uint32_t bw = (s->nelems + 63) / 64;
-	size_t nbits = gc_opt_checkmark ? 3 : 2;
-	size_t bytes = nbits * (size_t)bw * 8;
+	/* a span struct comes zeroed, and heap_free_span freed the bitmaps (sized by
+	 * nelems, which the caller has changed by now) */
+	KASSERT(!s->allocbits && !s->ptrbits);
+	uint32_t bw = span_bitwords(s);
+	size_t bytes = bitmaps_bytes(s);
 	if (bytes > META_MAX)
 		panic("gc: span bitmaps of %zu bytes (class %u, %u objects, %u pages)", bytes,
 		      spanclass_size(s->spanclass), s->nelems, s->npages);
 	uint64_t *b = meta_alloc(bytes);
-	s->metablock = b;
-	s->metasize = (uint32_t)bytes;
-	s->bitwords = bw;
 	s->allocbits = b;
 	s->markbits = b + bw;
-	s->checkbits = gc_opt_checkmark ? b + 2 * bw : NULL;
 	s->ptrbits = NULL;
 }
 
@@ -198,14 +200,11 @@ void span_ptrbits_alloc(struct span *s)
 
 void span_bitmaps_free(struct span *s)
 {
-	if (s->metablock)
-		meta_free(s->metablock, s->metasize);
+	if (s->allocbits)
+		meta_free(s->allocbits < s->markbits ? s->allocbits : s->markbits, bitmaps_bytes(s));
 	if (s->ptrbits)
 		meta_free(s->ptrbits, ptrbits_bytes(s));
-	s->metablock = NULL;
-	s->metasize = 0;
-	s->allocbits = s->markbits = s->checkbits = s->ptrbits = NULL;
-	s->bitwords = 0;
+	s->allocbits = s->markbits = s->ptrbits = NULL;
 }
 
 /* ---- test hooks (rt/gc_test.h) -------------------------------------------------------------- */

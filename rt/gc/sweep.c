@@ -58,15 +58,16 @@ bool span_sweep(struct span *s, uint32_t sg, bool keep_empty)
 		final_sweep_span(s);
 	uint32_t fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
 	uint32_t allocated = 0, live = 0;
-	for (uint32_t wi = 0; wi < s->bitwords; wi++) {
+	uint64_t *checkbits = span_checkbits(s);
+	for (uint32_t wi = 0, bw = span_bitwords(s); wi < bw; wi++) {
 		uint64_t alloc = span_allocated_word(s, wi, fi);
 		uint64_t mark = __atomic_load_n(&s->markbits[wi], __ATOMIC_RELAXED) & alloc;
 		allocated += (uint32_t)__builtin_popcountll(alloc);
 		live += (uint32_t)__builtin_popcountll(mark);
 		s->allocbits[wi] = mark;
 		__atomic_store_n(&s->markbits[wi], 0, __ATOMIC_RELAXED);
-		if (s->checkbits)
-			s->checkbits[wi] = 0;
+		if (checkbits)
+			checkbits[wi] = 0;
 	}
 	uint32_t freed = allocated - live;
 	if (freed) {
