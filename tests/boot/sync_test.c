@@ -83,20 +83,29 @@ TEST_G(sync, mutex_contention_exact)
  * lock must equal the sum of their own counts, and preemptions must have happened. */
 #define MP_GS_MAX 32			/* twice the CPUs: each CPU has a goroutine to preempt for */
 #define MP_NS 150000000ull		/* 150 ms of looping each */
+#define MP_MORE_NS 3000000000ull	/* ... and up to 3 s more until one was preempted */
 static struct mutex mp_mu = MUTEX_INIT;
 static uint64_t mp_counter;		/* mp_mu */
 static _Atomic uint64_t mp_total, mp_preempts;
+static _Atomic bool mp_preempted;	/* some worker saw its own preemption */
 
+/* A goroutine is preempted only when its slice ends with another runnable on its CPU;
+ * contending for one mutex, the others are mostly parked in mutex_lock, so preemptions
+ * are few (15 to 60 in 150 ms at 8 vCPUs) and with the host's cores busy there were
+ * none in one boot: the workers go on until one has been. */
 static void mp_worker(void *arg)
 {
-	uint64_t mine = 0, end = go_now() + MP_NS;
-	while (go_now() < end) {
+	uint64_t mine = 0, t0 = go_now(), now;
+	while ((now = go_now()) < t0 + MP_NS ||
+	       (!atomic_load_explicit(&mp_preempted, memory_order_relaxed) && now < t0 + MP_NS + MP_MORE_NS)) {
 		for (int k = 0; k < 256; k++) {
 			mutex_lock(&mp_mu);
 			mp_counter++;
 			mutex_unlock(&mp_mu);
 		}
 		mine += 256;
+		if (sched_curg()->npreempt)
+			atomic_store_explicit(&mp_preempted, true, memory_order_relaxed);
 	}
 	atomic_fetch_add(&mp_total, mine);
 	atomic_fetch_add(&mp_preempts, sched_curg()->npreempt);
@@ -110,6 +119,12 @@ TEST_G(sync, mutex_exact_under_preemption)
 	atomic_store(&mp_total, 0);
 	atomic_store(&mp_preempts, 0);
 	uint64_t slice = atomic_load(&preempt_slice_ns);
+	/* slice_ms=0 (no preemption), or TSan (below): nothing to wait for */
+#if defined(__SANITIZE_THREAD__)
+	atomic_store(&mp_preempted, true);
+#else
+	atomic_store(&mp_preempted, !slice);
+#endif
 	if (slice)
 		atomic_store(&preempt_slice_ns, 100000);	/* 100 us: many preemptions */
 	unsigned gs = 2 * cpu_count() < MP_GS_MAX ? 2 * cpu_count() : MP_GS_MAX;
