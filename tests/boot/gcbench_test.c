@@ -470,13 +470,18 @@ static uint64_t ipi_round_trip_ns(void)
 
 static struct gnode **image_heap;
 
-/* The median mark-termination pause of 31 collections in a row, ns. */
-static uint64_t term_pause_median(void)
+/* The median mark-termination pause of 31 collections in a row, ns; *idle_pct: of the
+ * other CPUs' shares of those pauses, the percentage done for a CPU the stop found
+ * idle (asleep, or spinning in its idle loop) rather than stopped by IPI. */
+static uint64_t term_pause_median(unsigned *idle_pct)
 {
 	uint32_t c0 = gc_test_cycle();
+	uint64_t idle0 = atomic_load(&gc_test_term_idle_cpus);
 	for (int i = 0; i < 31; i++)
 		gc_collect();
 	uint32_t c1 = gc_test_cycle();
+	uint64_t shares = (uint64_t)(c1 - c0) * (cpu_count() - 1);
+	*idle_pct = shares ? (unsigned)((atomic_load(&gc_test_term_idle_cpus) - idle0) * 100 / shares) : 0;
 	uint64_t term[64];
 	unsigned n = 0;
 	for (uint32_t c = c0 + 1; c <= c1 && n < 64; c++) {
@@ -515,9 +520,12 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 	 *    apart under emulation) */
 	uint64_t ipi = cpu_count() > 1 ? ipi_round_trip_ns() : 0;
 	struct gnode *small = make_tree(10);
-	uint64_t idle = term_pause_median();
+	unsigned idle_pct, busy_pct;
+	uint64_t idle = term_pause_median(&idle_pct);
 	ASSERT_TRUE(idle > 0);
 	bench("image_markterm_pause_us", (double)idle / 1e3, "us");
+	if (cpu_count() > 1)
+		bench("image_markterm_idle_shares_pct", idle_pct, "%");
 	if (ipi) {
 		bench("image_ipi_round_trip_us", (double)ipi / 1e3, "us");
 		bench("image_markterm_vs_ipi", (double)idle / (double)ipi, "x");
@@ -530,13 +538,14 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 		while (atomic_load(&busy_running) < others)
 			go_yield();
 		uint64_t busy_ipi = ipi_round_trip_ns();
-		uint64_t busy = term_pause_median();
+		uint64_t busy = term_pause_median(&busy_pct);
 		atomic_store(&busy_stop, true);
 		wg_wait(&busy_wg);
 		ASSERT_TRUE(busy > 0 && busy_ipi > 0);
 		bench("image_markterm_busy_pause_us", (double)busy / 1e3, "us");
 		bench("image_ipi_busy_round_trip_us", (double)busy_ipi / 1e3, "us");
 		bench("image_markterm_busy_vs_ipi", (double)busy / (double)busy_ipi, "x");
+		bench("image_markterm_busy_idle_shares_pct", busy_pct, "%");
 	}
 	gc_keep_alive(small);
 
