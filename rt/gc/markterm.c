@@ -335,10 +335,36 @@ static void mark_termination_end(void *arg)
 
 /* ---- the pause --------------------------------------------------------------------------------------------- */
 
+/*
+ * Before the stop: a CPU in its scheduler with no goroutine is on its way into the
+ * idle loop, where a stop claims it for the cost of its share instead of stopping it
+ * by IPI and waiting for it: the CPUs that marked in their idle loop until the mark
+ * ran out of work, as the coordinator's own check did, are that. Wait for such CPUs
+ * a little (TERM_GRACE_NS in all, interrupts on, before the pause begins). Measured
+ * at 2 vCPUs under TCG with the other CPU so: a pause of 21 to 24 us stopping it, 5
+ * us claiming it.
+ */
+#define TERM_GRACE_NS 5000
+
+static void term_grace(void)
+{
+	uint64_t t0 = clock_ns();
+	unsigned me = cpu_id();
+	for (unsigned i = 0; i < cpu_ids_end; i++) {
+		if (i == me || !atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
+			continue;
+		while (!__atomic_load_n(&allp[i].curg, __ATOMIC_RELAXED) && !stw_cpu_idle_spinning(i) &&
+		       !sched_cpu_halting(i) && clock_ns() - t0 < TERM_GRACE_NS)
+			arch_cpu_relax();
+	}
+}
+
 uint64_t gc_mark_terminate(int mode, struct gc_term_result *r)
 {
 	struct term t = { .n = cpu_count(), .full = mode == GC_MODE_STW, .dirty = mode == GC_MODE_DIRTY };
 
+	if (!t.full && t.n > 1)
+		term_grace();
 	irq_push();
 	t.owner = cpu_id();	/* stop_the_world_all runs fn here too, with interrupts off */
 	uint64_t t0 = clock_ns();
