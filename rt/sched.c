@@ -621,6 +621,12 @@ bool sched_cpu_halting(unsigned cpu)
 	return atomic_load(&allp[cpu].halting);
 }
 
+bool sched_cpu_between(unsigned cpu)
+{
+	return !__atomic_load_n(&allp[cpu].curg, __ATOMIC_RELAXED) && !stw_cpu_idle_spinning(cpu) &&
+	       !atomic_load_explicit(&allp[cpu].halting, memory_order_relaxed);
+}
+
 /* The collector's idle marking on this idle CPU; true if it marked anything (the
  * caller then looks for goroutines again before it halts). */
 static bool gc_idle_marked(struct p *p)

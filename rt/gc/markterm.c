@@ -349,12 +349,12 @@ static void mark_termination_end(void *arg)
 static void term_grace(void)
 {
 	uint64_t t0 = clock_ns();
-	unsigned me = cpu_id();
 	for (unsigned i = 0; i < cpu_ids_end; i++) {
-		if (i == me || !atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
+		/* (this CPU runs the coordinator: it is never between goroutines here, even
+		 * if the coordinator moved since) */
+		if (!atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 			continue;
-		while (!__atomic_load_n(&allp[i].curg, __ATOMIC_RELAXED) && !stw_cpu_idle_spinning(i) &&
-		       !sched_cpu_halting(i) && clock_ns() - t0 < TERM_GRACE_NS)
+		while (sched_cpu_between(i) && clock_ns() - t0 < TERM_GRACE_NS)
 			arch_cpu_relax();
 	}
 }

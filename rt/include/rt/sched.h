@@ -220,6 +220,11 @@ bool sched_others_runnable(void);
  * an idle CPU hands its collector work to the other markers (gc_sched_halt), so the
  * collector's end-of-mark flush need not wake it (rt/gc/gc.c, mark_concurrent). */
 bool sched_cpu_halting(unsigned cpu);
+/* Is CPU cpu in its scheduler between goroutines: no goroutine, and neither spinning
+ * in its idle loop (where a stop may claim it, kernel/stw.h) nor halting? On its way
+ * to one of those three, shortly (the collector waits for that before its second
+ * pause: rt/gc/markterm.c, term_grace). A hint, as sched_cpu_halting. */
+bool sched_cpu_between(unsigned cpu);
 /* How long an idle CPU spins before it halts (rt/sched.c, SCHED_SPIN_NS); a test may
  * lengthen it to find idle CPUs spinning (tests/boot/stw_test.c). */
 extern _Atomic uint64_t sched_spin_ns;
