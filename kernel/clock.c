@@ -16,6 +16,7 @@ static void (*_Atomic clock_timer_fn)(struct arch_frame *f);
 static uint64_t clock_base;	/* cycles at clock_init */
 static uint64_t clock_mult;	/* ns per cycle, 32.32 fixed point */
 static uint64_t cycles_mult;	/* cycles per ns, 32.32 fixed point */
+static uint64_t spin_ns_x256 = 256;	/* a wait loop's iteration, ns * 256 (kernel/clock.h) */
 
 void clock_init(void)
 {
@@ -65,4 +66,34 @@ void clock_timer_arm(uint64_t deadline_ns)
 void clock_timer_disarm(void)
 {
 	arch_timer_set(0);
+}
+
+uint64_t clock_spin_iters(uint64_t ns)
+{
+	uint64_t n = ns * 256 / __atomic_load_n(&spin_ns_x256, __ATOMIC_RELAXED);
+	return n ? n : 1;
+}
+
+/* The median of 9 runs of 256 iterations (a run an interrupt or the host lengthened is
+ * an outlier, not the rate). */
+void clock_spin_calibrate(void (*body)(void))
+{
+	uint64_t run[9];
+	uint64_t flags = arch_irq_save();
+	for (int r = 0; r < 9; r++) {
+		uint64_t t0 = clock_ns();
+		for (int i = 0; i < 256; i++) {
+			body();
+			arch_cpu_relax();
+		}
+		run[r] = clock_ns() - t0;
+	}
+	arch_irq_restore(flags);
+	for (int i = 1; i < 9; i++)		/* (sorted, for the median) */
+		for (int j = i; j > 0 && run[j] < run[j - 1]; j--) {
+			uint64_t x = run[j];
+			run[j] = run[j - 1];
+			run[j - 1] = x;
+		}
+	__atomic_store_n(&spin_ns_x256, run[4] ? run[4] : 1, __ATOMIC_RELAXED);
 }

@@ -38,7 +38,7 @@ void stw_participate(void);	/* kernel/stw.c */
 
 static struct ipi_call *pool_get(void)
 {
-	uint64_t start = clock_ns();
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
 	for (;;) {
 		spin_lock_irqsave(&ipi_pool_lock);
 		struct ipi_call *c = ipi_pool_free;
@@ -51,7 +51,7 @@ static struct ipi_call *pool_get(void)
 		irq_push();
 		ipi_poll();
 		irq_pop();
-		if (clock_ns() - start > ipi_wait_ns)
+		if (spin_deadline_over(&dl, ipi_wait_ns))
 			panic("ipi: no free asynchronous call record for %llu ms",
 			      (unsigned long long)(ipi_wait_ns / 1000000));
 		arch_cpu_relax();
@@ -133,12 +133,12 @@ static void enqueue(struct cpu *t, struct ipi_call *c, enum ipi_kind kind)
 /* Spin until *flag, answering our own IPIs; panic naming `who` after ipi_wait_ns. */
 static void wait_for(_Atomic bool *flag, const struct cpu *who, const char *what)
 {
-	uint64_t start = clock_ns();
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
 	irq_push();
 	while (!atomic_load_explicit(flag, memory_order_acquire)) {
 		ipi_poll();
 		arch_cpu_relax();
-		if (clock_ns() - start > ipi_wait_ns) {
+		if (spin_deadline_over(&dl, ipi_wait_ns)) {
 			char why[240];
 			ipi_explain_silent(who->id, why, sizeof(why));
 			panic("%s: cpu %u (hwid 0x%llx) did not answer in %llu ms%s", what, who->id,

@@ -10,6 +10,7 @@
  *   5. the final page tables (kernel/vm.c), then ACPI (x86-64) through them;
  *   6. the cycle counter's frequency and the clock; the interrupt controller, the
  *      dispatch table, IPIs, stop-the-world and the per-CPU timer; interrupts on;
+ *      the rate of a wait loop, for the spins before halting (kernel/clock.h);
  *   7. every other CPU the firmware described (kernel/smp.c);
  *   8. the banner; the command line; the selected test suites, or the image's
  *      program (main with the arguments after "--", through the layer above: rt/);
@@ -308,6 +309,7 @@ _Noreturn void kernel_main(struct bootinfo *bi)
 #endif
 	clock_init();
 	interrupts_init();
+	clock_spin_calibrate(ipi_poll);
 	console_input_init();
 	smp_init();
 

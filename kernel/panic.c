@@ -296,13 +296,13 @@ static void stop_others(void)
 			arch_ipi_send(cpus[i].hwid, IPI_CALL);
 	if (!n)
 		return;
-	uint64_t start = clock_ns();
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
 	for (;;) {
 		unsigned left = 0;
 		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
 			if (atomic_load_explicit(&stopped[i].state, memory_order_acquire) == PANIC_CPU_SILENT)
 				left++;
-		if (!left || clock_ns() - start > PANIC_STOP_NS)
+		if (!left || spin_deadline_over(&dl, PANIC_STOP_NS))
 			break;
 		arch_cpu_relax();
 	}

@@ -83,12 +83,12 @@ int smp_run_on(unsigned cpu, void (*fn)(void *), void *arg)
 int smp_run_wait(unsigned cpu, uint64_t timeout_ns)
 {
 	struct cpu *c = &cpus[cpu];
-	uint64_t start = clock_ns();
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
 	irq_push();
 	while (!atomic_load_explicit(&c->work_done, memory_order_acquire)) {
 		ipi_poll();
 		arch_cpu_relax();
-		if (clock_ns() - start > timeout_ns) {
+		if (spin_deadline_over(&dl, timeout_ns)) {
 			irq_pop();
 			return -1;
 		}
@@ -123,9 +123,9 @@ static bool start_one(struct cpu *c)
 			(unsigned long long)c->hwid, arch_cpu_start_error());
 		return false;
 	}
-	uint64_t start = clock_ns();
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
 	while (!atomic_load_explicit(&c->online, memory_order_acquire)) {
-		if (clock_ns() - start > SMP_START_NS) {
+		if (spin_deadline_over(&dl, SMP_START_NS)) {
 			kprintf("smp: cpu %u (hwid 0x%llx) did not come up in %llu ms; left out\n", c->id,
 				(unsigned long long)c->hwid, (unsigned long long)(SMP_START_NS / 1000000));
 			return false;

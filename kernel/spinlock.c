@@ -76,7 +76,7 @@ static void acquire(struct spinlock *l)
 	if (l->rank >= LOCK_RANK_VM && (!c->nlocks || c->lock_ranks[c->nlocks - 1] < LOCK_RANK_VM))
 		stack_prefault();
 	rank_check(c, l);
-	uint64_t start = 0;
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
 	for (;;) {
 		if (!atomic_load_explicit(&l->locked, memory_order_relaxed) &&
 		    !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
@@ -84,9 +84,7 @@ static void acquire(struct spinlock *l)
 		if (was_on)
 			arch_irq_restore(flags);
 		arch_cpu_relax();
-		if (!start) {
-			start = clock_ns();
-		} else if (clock_ns() - start > SPIN_PANIC_NS) {
+		if (spin_deadline_over(&dl, SPIN_PANIC_NS)) {
 			int h = atomic_load(&l->holder);
 			panic("spinlock %s: not acquired in %llu s; held by cpu %d", l->name,
 			      (unsigned long long)(SPIN_PANIC_NS / 1000000000ull), h - 1);
@@ -151,15 +149,13 @@ void spin_lock_group(struct spinlock *const *ls, int n)
 		return;
 	acquire(ls[0]);
 	int holder = (int)cpu_this()->id + 1;
-	uint64_t start = 0;
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
 	for (int i = 1; i < n; i++) {
 		KASSERT(ls[i]->rank == ls[0]->rank);
 		while (atomic_load_explicit(&ls[i]->locked, memory_order_relaxed) ||
 		       atomic_exchange_explicit(&ls[i]->locked, 1, memory_order_acquire)) {
 			arch_cpu_relax();
-			if (!start) {
-				start = clock_ns();
-			} else if (clock_ns() - start > SPIN_PANIC_NS) {
+			if (spin_deadline_over(&dl, SPIN_PANIC_NS)) {
 				panic("spinlock %s: not acquired in %llu s; held by cpu %d", ls[i]->name,
 				      (unsigned long long)(SPIN_PANIC_NS / 1000000000ull),
 				      atomic_load(&ls[i]->holder) - 1);

@@ -149,12 +149,12 @@ static _Atomic unsigned stw_sleepers;
 
 static void wait_gen(_Atomic uint64_t *v, uint64_t g)
 {
-	uint64_t start = clock_ns();
+	struct spin_window spin = spin_window(STW_SPIN_NS);
 	for (;;) {
 		ipi_poll();	/* queued calls, a panic; the stop itself is taken already */
 		if (atomic_load_explicit(v, memory_order_acquire) >= g)
 			return;
-		if (clock_ns() - start < STW_SPIN_NS) {
+		if (!spin_window_over(&spin)) {
 			arch_cpu_relax();
 			continue;
 		}
@@ -190,12 +190,12 @@ static void wake_sleepers(_Atomic uint64_t *v, uint64_t g)
  */
 static void wait_arrived(unsigned n)
 {
-	uint64_t start = clock_ns();
+	struct spin_window spin = spin_window(STW_SPIN_NS);
 	for (;;) {
 		ipi_poll();
 		if (atomic_load(&stw_arrived) == n)
 			return;
-		if (clock_ns() - start < STW_SPIN_NS) {
+		if (!spin_window_over(&spin)) {
 			arch_cpu_relax();
 			continue;
 		}
@@ -280,10 +280,10 @@ static bool idle_claim(unsigned i, uint64_t g)
 /* Wait until *counter == n; on timeout, panic naming a CPU that has not answered. */
 static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 {
-	uint64_t start = clock_ns();
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
 	while (atomic_load_explicit(counter, memory_order_acquire) != n) {
 		arch_cpu_relax();
-		if (clock_ns() - start <= ipi_wait_ns)
+		if (!spin_deadline_over(&dl, ipi_wait_ns))
 			continue;
 		uint64_t in_fn = atomic_load(&stw_in_fn);
 		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)

@@ -76,8 +76,8 @@ static struct g *steal_runnext(struct p *from)
 		return NULL;
 	if (__atomic_load_n(&from->curg, __ATOMIC_RELAXED)) {
 		uint32_t sw = atomic_load_explicit(&from->nswitch, memory_order_relaxed);
-		uint64_t t0 = clock_ns();
-		while (clock_ns() - t0 < RUNNEXT_GRACE_NS) {
+		struct spin_window spin = spin_window(RUNNEXT_GRACE_NS);
+		while (!spin_window_over(&spin)) {
 			ipi_poll();
 			/* a window for this CPU's own interrupts (its timer, devices), as idle
 			 * marking opens between its pieces: the wait is long next to them */

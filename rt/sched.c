@@ -648,7 +648,8 @@ _Atomic uint64_t sched_spin_ns = SCHED_SPIN_NS;	/* (tests lengthen it: rt/sched.
 
 static struct g *find_runnable(struct p *p)
 {
-	uint64_t spin_since = 0;
+	struct spin_window spin;	/* this spell of spinning (kernel/clock.h) */
+	bool spinning = false;
 	for (;;) {
 		struct g *g;
 		/* Fairness (Go's 1 in 61): the global queue's head gets a turn even while
@@ -698,15 +699,16 @@ static struct g *find_runnable(struct p *p)
 		/* nothing: announce idleness, spin a while, halt */
 		uint64_t bit = 1ull << p->id;
 		atomic_fetch_or(&sched.idle_mask, bit);
-		if (!spin_since)
-			spin_since = clock_ns();
+		if (!spinning) {
+			spin = spin_window(atomic_load_explicit(&sched_spin_ns, memory_order_relaxed));
+			spinning = true;
+		}
 		bool found = false;
 		/* a stop may claim this CPU while it spins, as while it halts (kernel/stw.h):
 		 * it reads only; before it answers an IPI, or acts on what it saw, it leaves
 		 * the claimable state, waiting for the release of a stop that claimed it */
 		stw_idle_begin();
-		uint64_t spin_ns = atomic_load_explicit(&sched_spin_ns, memory_order_relaxed);
-		while (clock_ns() - spin_since < spin_ns) {
+		while (!spin_window_over(&spin)) {
 			if (!(atomic_load(&sched.idle_mask) & bit) || work_to_steal()) {
 				found = true;	/* claimed by a waker, or work seen: look */
 				break;
@@ -732,7 +734,7 @@ static struct g *find_runnable(struct p *p)
 				stw_idle_halt();	/* a stop may claim it asleep */
 			}
 			atomic_store(&p->halting, false);
-			spin_since = 0;		/* woken: a new spell of spinning next time */
+			spinning = false;	/* woken: a new spell of spinning next time */
 		}
 		atomic_fetch_and(&sched.idle_mask, ~bit);
 		ipi_poll();

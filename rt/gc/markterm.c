@@ -80,15 +80,15 @@ static void term_barrier(struct term *t, unsigned k)
 		return;
 	}
 	bool owner = cpu_id() == t->owner;
-	uint64_t start = clock_ns();
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
+	struct spin_window spin = spin_window(TERM_SPIN_NS);
 	while (atomic_load(&t->bar[k]) < t->n) {
 		ipi_poll();
-		uint64_t waited = clock_ns() - start;
-		if (owner && waited > ipi_wait_ns)
+		if (owner && spin_deadline_over(&dl, ipi_wait_ns))
 			panic("gc: mark termination: %u of %u CPUs did not reach barrier %u in %llu ms",
 			      t->n - atomic_load(&t->bar[k]), t->n, k,
 			      (unsigned long long)(ipi_wait_ns / 1000000));
-		if (owner || waited < TERM_SPIN_NS)
+		if (owner || !spin_window_over(&spin))
 			arch_cpu_relax();
 		else
 			HALT_COUNTED(&t->sleepers, atomic_load(&t->bar[k]) != t->n);
@@ -128,7 +128,7 @@ static void stw_drain(struct term *t, struct gcwork *w)
 				if (atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 					give_back_spans(t, i);
 		}
-		uint64_t start = clock_ns();
+		struct spin_window spin = spin_window(TERM_SPIN_NS);
 		for (;;) {
 			if (!lfstack_empty(&gc_work_full)) {
 				atomic_fetch_sub(&t->nwait, 1);
@@ -137,7 +137,7 @@ static void stw_drain(struct term *t, struct gcwork *w)
 			if (atomic_load(&t->nwait) == t->n)
 				return;		/* nobody works and nothing is queued: done */
 			ipi_poll();
-			if (!owner && clock_ns() - start >= TERM_SPIN_NS) {
+			if (!owner && spin_window_over(&spin)) {
 				atomic_fetch_add_explicit(&gc_test_term_retired, 1, memory_order_relaxed);
 				return;		/* retire, counted out of work (above) */
 			}
@@ -348,13 +348,13 @@ static void mark_termination_end(void *arg)
 
 static void term_grace(void)
 {
-	uint64_t t0 = clock_ns();
+	struct spin_window spin = spin_window(TERM_GRACE_NS);	/* for all of them */
 	for (unsigned i = 0; i < cpu_ids_end; i++) {
 		/* (this CPU runs the coordinator: it is never between goroutines here, even
 		 * if the coordinator moved since) */
 		if (!atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 			continue;
-		while (sched_cpu_between(i) && clock_ns() - t0 < TERM_GRACE_NS)
+		while (sched_cpu_between(i) && !spin_window_over(&spin))
 			arch_cpu_relax();
 	}
 }

@@ -363,12 +363,12 @@ static bool scan_remote(struct g *g, unsigned cpu)
 	struct scan_req r = { .g = g };
 	atomic_init(&r.state, 0);
 	ipi_call(cpu, scan_ipi, &r, false);
-	uint64_t start = clock_ns();
+	struct spin_deadline dl = SPIN_DEADLINE_INIT;
 	irq_push();
 	while (!atomic_load_explicit(&r.state, memory_order_acquire)) {
 		ipi_poll();
 		arch_cpu_relax();
-		if (clock_ns() - start > ipi_wait_ns) {
+		if (spin_deadline_over(&dl, ipi_wait_ns)) {
 			char why[240];
 			ipi_explain_silent(cpu, why, sizeof(why));
 			panic("gc: cpu %u did not answer the stack scan of goroutine %llu in %llu ms "

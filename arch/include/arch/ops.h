@@ -11,6 +11,11 @@
  *   arch_irq_enable()      turn them on (boot CPU after its controller is up; idle)
  *   arch_halt()            wait for an interrupt (hlt / wfi); returns after one
  *   arch_cpu_relax()       spin-wait hint (pause / yield)
+ *   ARCH_RELAX_YIELDS      1 where arch_cpu_relax is a call to the host's scheduler
+ *                          (the hosted platform's sched_yield), which may give the
+ *                          core away for a whole time slice: a spin loop's iteration
+ *                          then has no bounded cost (kernel/clock.h); 0 where it is
+ *                          an instruction
  *   arch_relax_set_check(fn)  fn runs after each arch_cpu_relax where the wait is a
  *                          call an interrupt cannot preempt (the hosted platform's
  *                          sched_yield); a no-op where it is an instruction

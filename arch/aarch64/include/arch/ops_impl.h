@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define ARCH_RELAX_YIELDS 0
 #define ARCH_NAME "aarch64"
 
 #include <stdatomic.h>

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#define ARCH_RELAX_YIELDS 1
 #define ARCH_NAME "host"
 
 #include "../../../x86_64/include/arch/local_atomic_impl.h"	/* (an x86-64 host) */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define ARCH_RELAX_YIELDS 0
 #define ARCH_NAME "x86_64"
 
 #include <arch/local_atomic_impl.h>
