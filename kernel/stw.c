@@ -358,9 +358,15 @@ static void stop(void (*early)(void *), void (*prep)(void *), void (*fn)(void *)
 	for (uint64_t m = stopping; m; m &= m - 1)
 		if (atomic_load_explicit(&cpus[__builtin_ctzll(m)].stop_pending, memory_order_relaxed))
 			send |= m & -m;
-	if (send && send == stopping && !claimed) {
+	/* A broadcast for two or more (one write to the interrupt controller instead of
+	 * one per CPU), not for one: the same single write on hardware, but QEMU's TCG
+	 * goes through every possible APIC id for an x86-64 shorthand, holding its
+	 * global lock. At 2 vCPUs, the other busy (2026-12-07): the ICR write 0.95 us
+	 * against 0.44 for the unicast; stop_the_world_all 3.6 us against 3.1-3.3
+	 * (gcb_image's image_stw_all_busy_us). */
+	if (send && send == stopping && !claimed && (send & (send - 1))) {
 		arch_ipi_broadcast(IPI_STOP);
-	} else {		/* the sleepers claimed must not be woken: one IPI each */
+	} else {		/* one CPU, or the sleepers claimed must not be woken: one IPI each */
 		for (uint64_t m = send; m; m &= m - 1)
 			arch_ipi_send(cpus[__builtin_ctzll(m)].hwid, IPI_STOP);
 	}

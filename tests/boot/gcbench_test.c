@@ -13,8 +13,9 @@
  *   gcb_image    in the images: the mark-termination pause (the other CPUs idle,
  *                then each running a goroutine that makes no call: _busy_) against
  *                one broadcast cross-call's round trip measured in the same boot,
- *                and the mark throughput (MB/s of heap marked per second of
- *                marking, per CPU)
+ *                and the floor under the pause in the busy state, an empty
+ *                stop_the_world_all's round trip (image_stw_all_busy_us); the mark
+ *                throughput (MB/s of heap marked per second of marking, per CPU)
  *   gcb_deepstack  goroutines 1000 frames deep swinging 100 frames: the second
  *                pause's rescanned share of the stacks (deepstack_rescan_pct_*) and
  *                its length (deepstack_term_pause_*_us), without stack barriers and
@@ -34,6 +35,7 @@
 #include <kernel/console.h>
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
+#include <kernel/stw.h>
 #include <kernel/test.h>
 #include <rt/chan.h>
 #include <rt/gc.h>
@@ -468,6 +470,28 @@ static uint64_t ipi_round_trip_ns(void)
 	return s[50];
 }
 
+static void stop_nothing(void *arg)
+{
+	(void)arg;
+}
+
+/* An empty stop_the_world_all (every CPU stopped by IPI runs a function that returns,
+ * then all are released), median of 101: what a mark termination costs before its
+ * work. */
+static uint64_t stw_all_round_trip_ns(void)
+{
+	uint64_t s[101];
+	for (int i = 0; i < 101; i++) {
+		irq_push();
+		uint64_t t0 = clock_ns();
+		stop_the_world_all(stop_nothing, NULL);
+		s[i] = clock_ns() - t0;
+		irq_pop();
+	}
+	qsort(s, 101, sizeof(s[0]), u64_cmp);
+	return s[50];
+}
+
 static struct gnode **image_heap;
 
 /* The median mark-termination pause of 31 collections in a row, ns; *idle_pct: of the
@@ -539,6 +563,7 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 			go_yield();
 		uint64_t busy_ipi = ipi_round_trip_ns();
 		uint64_t busy = term_pause_median(&busy_pct);
+		uint64_t busy_stw = stw_all_round_trip_ns();
 		atomic_store(&busy_stop, true);
 		wg_wait(&busy_wg);
 		ASSERT_TRUE(busy > 0 && busy_ipi > 0);
@@ -546,6 +571,7 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 		bench("image_ipi_busy_round_trip_us", (double)busy_ipi / 1e3, "us");
 		bench("image_markterm_busy_vs_ipi", (double)busy / (double)busy_ipi, "x");
 		bench("image_markterm_busy_idle_shares_pct", busy_pct, "%");
+		bench("image_stw_all_busy_us", (double)busy_stw / 1e3, "us");
 	}
 	gc_keep_alive(small);
 
