@@ -455,14 +455,14 @@ static void nothing(void *arg)
 	(void)arg;
 }
 
-/* One broadcast cross-call to every other CPU and back, median of 101. */
-static uint64_t ipi_round_trip_ns(void)
+/* op's time, interrupts off around it, median of 101 in a row. */
+static uint64_t median_ns_of_101(void (*op)(void))
 {
 	uint64_t s[101];
 	for (int i = 0; i < 101; i++) {
 		irq_push();
 		uint64_t t0 = clock_ns();
-		ipi_call_others(nothing, NULL, true);
+		op();
 		s[i] = clock_ns() - t0;
 		irq_pop();
 	}
@@ -470,26 +470,17 @@ static uint64_t ipi_round_trip_ns(void)
 	return s[50];
 }
 
-static void stop_nothing(void *arg)
+/* One broadcast cross-call to every other CPU and back. */
+static void call_others(void)
 {
-	(void)arg;
+	ipi_call_others(nothing, NULL, true);
 }
 
 /* An empty stop_the_world_all (every CPU stopped by IPI runs a function that returns,
- * then all are released), median of 101: what a mark termination costs before its
- * work. */
-static uint64_t stw_all_round_trip_ns(void)
+ * then all are released): what a mark termination costs before its work. */
+static void stop_all(void)
 {
-	uint64_t s[101];
-	for (int i = 0; i < 101; i++) {
-		irq_push();
-		uint64_t t0 = clock_ns();
-		stop_the_world_all(stop_nothing, NULL);
-		s[i] = clock_ns() - t0;
-		irq_pop();
-	}
-	qsort(s, 101, sizeof(s[0]), u64_cmp);
-	return s[50];
+	stop_the_world_all(nothing, NULL);
 }
 
 static struct gnode **image_heap;
@@ -542,7 +533,7 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 	 *    each of them running a goroutine that makes no call (an idle CPU may be
 	 *    asleep, which a round trip wakes and a stop need not: the two states are
 	 *    apart under emulation) */
-	uint64_t ipi = cpu_count() > 1 ? ipi_round_trip_ns() : 0;
+	uint64_t ipi = cpu_count() > 1 ? median_ns_of_101(call_others) : 0;
 	struct gnode *small = make_tree(10);
 	unsigned idle_pct, busy_pct;
 	uint64_t idle = term_pause_median(&idle_pct);
@@ -561,9 +552,9 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 			go(busy_spin, NULL);
 		while (atomic_load(&busy_running) < others)
 			go_yield();
-		uint64_t busy_ipi = ipi_round_trip_ns();
+		uint64_t busy_ipi = median_ns_of_101(call_others);
 		uint64_t busy = term_pause_median(&busy_pct);
-		uint64_t busy_stw = stw_all_round_trip_ns();
+		uint64_t busy_stw = median_ns_of_101(stop_all);
 		atomic_store(&busy_stop, true);
 		wg_wait(&busy_wg);
 		ASSERT_TRUE(busy > 0 && busy_ipi > 0);
