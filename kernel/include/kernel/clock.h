@@ -41,8 +41,8 @@ void clock_timer_set_handler(void (*fn)(struct arch_frame *f));
  *                  Where arch_cpu_relax yields to the host's scheduler (ARCH_RELAX_YIELDS,
  *                  the hosted platform) an iteration may last a whole time slice of
  *                  another thread, so there the window also ends on the clock, read each
- *                  time round (cheap there): with two busy threads beside 4 CPUs' on 2
- *                  cores, windows of iterations alone made gc_stress's stop-the-world
+ *                  time round (cheap there): with two busy threads beside the 4 CPUs'
+ *                  threads on 2 cores, windows of iterations alone made gc_stress's stop-the-world
  *                  mode take 22 s instead of 2, once more than 60.
  *   spin_deadline  a bound whose end is a panic (a CPU that never answers: seconds,
  *                  ms): the clock read once every SPIN_CLOCK_EVERY iterations, the time
@@ -52,14 +52,14 @@ void clock_timer_set_handler(void (*fn)(struct arch_frame *f));
  * Why not the clock: on hardware a counter read costs little, but under QEMU's TCG an
  * aarch64 guest's read of CNTVCT_EL0 is an access to a register QEMU flags as I/O,
  * made holding QEMU's global lock, which the CPU being waited for needs as well to
- * take its interrupt (the GIC's acknowledge and end are such accesses too), and when
- * the two meet, the loser sleeps in the host's futex and waits for a wake-up. Measured
+ * take its interrupt (the GIC's acknowledge and end are such accesses too); a vCPU
+ * that finds the lock taken waits for the host to hand it over. Measured
  * at 2 vCPUs on 2026-12-07, a cross-call to a CPU running a goroutine (median of 101):
  * the caller spinning on the flag alone, 3.0 us a round trip; reading CNTVCT_EL0 each
  * time round, 26.5 us (the handler starting 9 us after the send instead of 2.5);
  * through clock_ns() each time round, 7.6 us. Mark termination with the other CPU
- * busy: every wait reading the clock every 32nd time round, 35 to 38 us (3 boots);
- * every 1024th, 9 to 12.6 us.
+ * busy, in builds clocking each step: every wait reading the clock every 32nd time
+ * round, 35 to 38 us (3 boots); every 1024th, 9 to 12.6 us.
  */
 #define SPIN_CLOCK_EVERY 1024
 
