@@ -277,6 +277,13 @@ __attribute__((noinline)) void gc_scrub_stack(void)
 	__asm__ volatile("" : : "r"(pad) : "memory");	/* the stores are the point */
 }
 
+__attribute__((noinline)) void gc_test_scrub_stack(void)
+{
+	char pad[16384];
+	memset(pad, 0, sizeof(pad));
+	__asm__ volatile("" : : "r"(pad) : "memory");
+}
+
 /* Scan a goroutine that is not running; rescan: as a rescan (see scan_range), adding
  * what it read to *bytes and the whole stack's size to *total. */
 NO_SANITIZE static void scan_saved(struct g *g, struct gcwork *w, bool rescan, uint64_t *bytes, uint64_t *total)

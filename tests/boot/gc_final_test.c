@@ -73,17 +73,6 @@ static __attribute__((noinline)) void make_finalizable(void)
 	}
 }
 
-/* The stack is scanned conservatively from sp up: a word the frames built after
- * make_finalizable never overwrote (padding, an unused spill slot) could still point
- * to one of its objects and keep it from its finalizer. Zero the stack below sp
- * first, as Boehm's collector does in its allocator (GC_clear_stack). */
-static __attribute__((noinline)) void scrub_stack(void)
-{
-	char pad[16384];
-	memset(pad, 0, sizeof(pad));
-	__asm__ volatile("" : : "r"(pad) : "memory");
-}
-
 static void garbage(unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -94,7 +83,10 @@ TEST_G(gc_final, run_once_with_their_objects_intact)
 {
 	memset(&fin, 0, sizeof(fin));
 	make_finalizable();
-	scrub_stack();
+	/* the stack is scanned conservatively from sp up: a word the frames built after
+	 * make_finalizable never overwrote (padding, an unused spill slot) could still
+	 * point to one of its objects and keep it from its finalizer */
+	gc_test_scrub_stack();
 	unsigned expected = NFIN - NFIN / 50;	/* those with their finalizer removed do not count */
 	uint64_t t0 = go_now();
 	unsigned done = 0;

@@ -561,20 +561,11 @@ static __attribute__((noinline)) void noscan_fill(void)
 	}
 }
 
-/* Zero the stack below sp: a stale word left by noscan_fill's frames would keep a cell
- * (the stack is scanned conservatively). */
-static __attribute__((noinline)) void noscan_scrub_stack(void)
-{
-	char pad[16384];
-	memset(pad, 0, sizeof(pad));
-	__asm__ volatile("" : : "r"(pad) : "memory");
-}
-
 TEST_G(gc_roots, noscan_global_is_not_a_root)
 {
 	atomic_store(&noscan_finalized, 0);
 	noscan_fill();
-	noscan_scrub_stack();
+	gc_test_scrub_stack();	/* a stale word of noscan_fill's frames would keep a cell */
 	uint64_t t0 = go_now();
 	while (atomic_load(&noscan_finalized) < NOSCAN_CELLS && go_now() - t0 < 20000000000ull) {
 		collect_with_churn(1);

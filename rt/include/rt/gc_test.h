@@ -31,6 +31,10 @@
  *                            heap reclaims) or the next cycle begins
  *   gc_test_scan_stack(g)    while marking: scan g's stack now, as a stack job would
  *                            (g parked, runnable, running elsewhere, or the caller)
+ *   gc_test_scrub_stack()    zero 16 KiB of the stack below the caller: a test that
+ *                            wants an object collected calls it after the frames that
+ *                            handled the object returned (the stack is scanned
+ *                            conservatively: a stale word there would keep it)
  *   gc_test_cycles_started   cycles whose marking has begun
  *   gc_test_marked(p)        is the heap object p points into marked in the current
  *                            cycle? (false outside the heap)
@@ -73,6 +77,7 @@ extern _Atomic bool gc_test_hold_term;
 extern _Atomic uint64_t gc_test_term_holds;
 struct g;
 void gc_test_scan_stack(struct g *g);
+void gc_test_scrub_stack(void);
 extern _Atomic uint64_t gc_test_cycles_started;
 extern _Atomic uint64_t gc_test_term_idle_cpus;	/* CPUs' shares of mark termination
 							 * done by the owner (left asleep) */
