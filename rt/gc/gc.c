@@ -577,7 +577,7 @@ static void run_cycle(bool forced, int mode)
 	cycle_log[cyc % GC_TEST_CYCLES] = (struct gc_cycle_info){
 		.cycle = cyc, .nprocs = nprocs(), .pause_setup_ns = p1, .mark_ns = mark, .pause_term_ns = p2,
 		.marked_bytes = t.heap_marked, .scan_bytes = t.scan_work, .heap_goal = goal,
-		.rescanned_stacks = t.rescans,
+		.rescanned_stacks = t.rescans, .term_idle_cpus = t.idle_cpus,
 		.dirty_pages = dirty ? dirty_cycle_pages() : 0,
 		.precleaned_pages = dirty ? dirty_cycle_precleaned() : 0,
 		.dirty_stacks = dirty ? dirty_cycle_stacks() : 0, .mode = mode,

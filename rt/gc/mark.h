@@ -201,6 +201,7 @@ struct gc_term_result {
 	uint64_t scan_work;		/* bytes scanned */
 	uint64_t heap_live_end;		/* the heap in use at the end (trace) */
 	uint64_t rescans;		/* stacks scanned in the pause */
+	unsigned idle_cpus;		/* CPUs the stop found idle (their share done by the owner) */
 };
 uint64_t gc_mark_terminate(int mode, struct gc_term_result *r);
 

@@ -380,6 +380,7 @@ uint64_t gc_mark_terminate(int mode, struct gc_term_result *r)
 	*r = (struct gc_term_result){
 		.heap_marked = t.heap_marked, .scan_work = t.scan_work,
 		.heap_live_end = t.heap_live_end, .rescans = atomic_load(&t.rescans),
+		.idle_cpus = (unsigned)__builtin_popcountll(t.idle_cpus),
 	};
 	return pause;
 }

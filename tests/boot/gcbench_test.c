@@ -491,19 +491,19 @@ static struct gnode **image_heap;
 static uint64_t term_pause_median(unsigned *idle_pct)
 {
 	uint32_t c0 = gc_test_cycle();
-	uint64_t idle0 = atomic_load(&gc_test_term_idle_cpus);
 	for (int i = 0; i < 31; i++)
 		gc_collect();
 	uint32_t c1 = gc_test_cycle();
-	uint64_t shares = (uint64_t)(c1 - c0) * (cpu_count() - 1);
-	*idle_pct = shares ? (unsigned)((atomic_load(&gc_test_term_idle_cpus) - idle0) * 100 / shares) : 0;
-	uint64_t term[64];
+	uint64_t term[64], idle = 0;
 	unsigned n = 0;
 	for (uint32_t c = c0 + 1; c <= c1 && n < 64; c++) {
 		struct gc_cycle_info ci;
-		if (gc_test_cycle_info(c, &ci))
+		if (gc_test_cycle_info(c, &ci)) {
 			term[n++] = ci.pause_term_ns;
+			idle += ci.term_idle_cpus;	/* (the cycles measured, and only those) */
+		}
 	}
+	*idle_pct = n && cpu_count() > 1 ? (unsigned)(idle * 100 / ((uint64_t)n * (cpu_count() - 1))) : 0;
 	if (n == 0)
 		return 0;
 	qsort(term, n, sizeof(term[0]), u64_cmp);

@@ -103,6 +103,8 @@ struct gc_cycle_info {
 	uint64_t heap_goal;		/* the goal the cycle ran against (the pacer's when it
 					 * started; gctrace's "MB goal", as Go's) */
 	uint64_t rescanned_stacks;	/* stacks scanned in the second pause */
+	unsigned term_idle_cpus;	/* CPUs the second stop found idle (claimed, their
+					 * share done by the stopping CPU), not stopped by IPI */
 	uint64_t dirty_pages;		/* GC_MODE_DIRTY: heap pages written during marking,
 					 * rescanned in the second pause */
 	uint64_t precleaned_pages;	/* ... rescanned before it (dirty.c's precleaning) */
