@@ -6,6 +6,7 @@
  * 194 years; the 128-bit product holds any of it).
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <kernel/clock.h>
 #include <kernel/irq.h>
 #include <arch/irq.h>
@@ -74,6 +75,12 @@ uint64_t clock_spin_iters(uint64_t ns)
 	return n ? n : 1;
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
 /* The median of 9 runs of 256 iterations (a run an interrupt or the host lengthened is
  * an outlier, not the rate). */
 void clock_spin_calibrate(void (*body)(void))
@@ -89,11 +96,6 @@ void clock_spin_calibrate(void (*body)(void))
 		run[r] = clock_ns() - t0;
 	}
 	arch_irq_restore(flags);
-	for (int i = 1; i < 9; i++)		/* (sorted, for the median) */
-		for (int j = i; j > 0 && run[j] < run[j - 1]; j--) {
-			uint64_t x = run[j];
-			run[j] = run[j - 1];
-			run[j - 1] = x;
-		}
+	qsort(run, 9, sizeof(run[0]), u64_cmp);
 	__atomic_store_n(&spin_ns_x256, run[4] ? run[4] : 1, __ATOMIC_RELAXED);
 }
