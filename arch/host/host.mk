@@ -47,13 +47,16 @@ HSYS_VARIANTS := gort gort-asan gort-tsan
 HSYS_FLAGS_gort      := -O2
 HSYS_FLAGS_gort-asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 HSYS_FLAGS_gort-tsan := -O1 -fsanitize=thread
-# Not linked statically, though that took 0.6 to 0.9 MB off GCBench's peak RSS: the
-# preemption of a running goroutine must not land inside libc (arch_frame_inject_call
-# refuses a frame outside the executable's text: libc's locks, malloc's among them,
-# belong to the OS thread, and its string functions use vector registers the
-# trampoline does not save), and only a shared libc is outside it. Linked statically,
-# gc_stress.alloc_every_cpu_exact saw an object's word differ while memcmp compared it
-# (AVX-512 registers clobbered by a preemption inside glibc's memcmp_evex).
+# The plain variant is linked statically, as Go's binaries are: 0.6 to 0.9 MB off
+# GCBench's peak RSS (a shared glibc and its loader are resident whole pages of code
+# the program never runs). The preemption of a running goroutine must not land inside
+# libc (libc's locks, malloc's among them, belong to the OS thread, and its string
+# functions use vector registers the trampoline does not save: before this fence a
+# static gort saw gc_stress.alloc_every_cpu_exact's memcmp compare a word that a
+# preemption inside glibc's memcmp_evex had clobbered), so host.ld gathers libc's
+# code into a section of its own, which arch_frame_inject_call refuses as it refuses
+# a shared libc's. The sanitizers' runtimes need the dynamic link.
+HSYS_LDFLAGS_gort := -static
 
 .PHONY: host-sys run-host host-app
 host-sys: $(patsubst %,$(HSYS_OUT)/%,$(HSYS_VARIANTS))
@@ -75,13 +78,13 @@ $(HSYS_OUT)/ksyms0.S:
 define HSYS_LINK
 $(1)0: $(2) $(HSYS_OUT)/ksyms0.S arch/host/host.ld
 	$(HSYS_CC) -c $(HSYS_OUT)/ksyms0.S -o $(1).ksyms0.o
-	$(HSYS_CC) $(HSYS_FLAGS_$(3)) $(HSYS_LDFLAGS) -o $$@ $(2) $(1).ksyms0.o
+	$(HSYS_CC) $(HSYS_FLAGS_$(3)) $(HSYS_LDFLAGS) $(HSYS_LDFLAGS_$(3)) -o $$@ $(2) $(1).ksyms0.o
 
 $(1): $(1)0
 	nm -n --defined-only $$< > $(1)0.nm
 	tools/ksyms.py $(1)0.nm $(1).ksyms.S
 	$(HSYS_CC) -c $(1).ksyms.S -o $(1).ksyms.o
-	$(HSYS_CC) $(HSYS_FLAGS_$(3)) $(HSYS_LDFLAGS) -o $$@ $(2) $(1).ksyms.o
+	$(HSYS_CC) $(HSYS_FLAGS_$(3)) $(HSYS_LDFLAGS) $(HSYS_LDFLAGS_$(3)) -o $$@ $(2) $(1).ksyms.o
 	nm -n --defined-only $$@ | grep -i ' [tw] ' | grep -v ' data_start$$$$' > $(1).nm.text
 	grep -i ' [tw] ' $(1)0.nm | grep -v ' data_start$$$$' | cmp -s - $(1).nm.text || \
 		{ echo "ksyms: text moved between the two links of $$@"; rm -f $$@; exit 1; }

@@ -11,11 +11,14 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
 #include <arch/noscan.h>
+#include <arch/frame.h>
+#include <arch/trap.h>
 #include <kernel/clock.h>
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
@@ -24,7 +27,7 @@
 #include <kernel/vm.h>
 #include "host.h"
 
-extern char __text_start[], __text_end[];
+extern char __text_start[], __text_end[], __libc_text_start[], __libc_text_end[];
 extern const struct test_case __tests_start[];
 
 /* Calls fn for each line of /proc/self/maps: start, end, "rwxp". */
@@ -145,6 +148,53 @@ static void frame_known(void *arg)
 	unsigned f;
 	if (!arch_mmu_query((uint64_t)(uintptr_t)__builtin_frame_address(0), &pa, &f) || !(f & MMU_WRITE))
 		atomic_fetch_add(bad, 1);
+}
+
+/*
+ * A goroutine is never preempted inside libc (arch_frame_inject_call): in the static
+ * link (host.mk) libc's code is in the fenced section host.ld gives it, memcmp's
+ * vector versions among it, whose registers the preemption trampoline does not save;
+ * in the sanitizers' dynamic links it is outside the executable. Either way a frame
+ * stopped there is refused, and this file's own code is not fenced. The address in
+ * libc: where qsort calls its comparison back (a function's own address is its PLT
+ * stub in the executable, for a static link's IFUNCs too).
+ */
+static bool in_libc_fence(uintptr_t p)
+{
+	return p >= (uintptr_t)__libc_text_start && p < (uintptr_t)__libc_text_end;
+}
+
+static uintptr_t libc_caller;
+
+static int cmp_noting_caller(const void *a, const void *b)
+{
+	libc_caller = (uintptr_t)__builtin_return_address(0);
+	return *(const int *)a - *(const int *)b;
+}
+
+static void never_called(void)
+{
+}
+
+TEST(host, no_preemption_inside_libc)
+{
+	int v[3] = { 3, 1, 2 };
+	qsort(v, 3, sizeof(v[0]), cmp_noting_caller);
+	uintptr_t pc = libc_caller;
+	ASSERT_TRUE(pc != 0);
+	if ((uintptr_t)__libc_text_end > (uintptr_t)__libc_text_start)
+		EXPECT_TRUE(in_libc_fence(pc));		/* static */
+	else
+		EXPECT_TRUE(pc < (uintptr_t)__text_start || pc >= (uintptr_t)__text_end);
+	/* a live frame stopped there is refused, and left as it was */
+	struct arch_frame f;
+	memset(&f, 0, sizeof(f));
+	f.live = 1;
+	f.rip = pc;
+	EXPECT_TRUE(!arch_frame_inject_call(&f, never_called));
+	EXPECT_EQ(f.rip, pc);
+	EXPECT_TRUE(!in_libc_fence((uintptr_t)in_libc_fence));
+	EXPECT_TRUE(!in_libc_fence((uintptr_t)arch_frame_inject_call));
 }
 
 TEST(host, stacks_are_known_memory)

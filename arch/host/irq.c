@@ -269,10 +269,12 @@ void host_preempt_call(void (*fn)(void))
 
 bool arch_frame_inject_call(struct arch_frame *f, void (*fn)(void))
 {
-	extern const char __executable_start[], etext[];
+	extern const char __executable_start[], etext[], __libc_text_start[], __libc_text_end[];
 	if (!f->live || f->rip < (uint64_t)__executable_start || f->rip >= (uint64_t)etext ||
+	    (f->rip >= (uint64_t)__libc_text_start && f->rip < (uint64_t)__libc_text_end) ||
 	    (f->rip >= (uint64_t)host_preempt_tramp && f->rip < (uint64_t)host_preempt_tramp_end))
-		return false;	/* a copy, or in libc / a sanitizer's runtime, or the trampoline */
+		return false;	/* a copy, or in libc (shared, or linked in: host.ld), a sanitizer's
+				 * runtime, or the trampoline */
 	uint64_t rip = f->rip, rec = f->rip + 1, fnv = (uint64_t)(uintptr_t)fn;
 	HOST_TLS_WRITE(host_preempt_rip, rip);
 	HOST_TLS_WRITE(host_preempt_rec, rec);
