@@ -3,7 +3,9 @@
  *
  * gc_set_finalizer(p, fn) records a special on p's span: {offset of p, fn}, in a list
  * per span sorted by offset. Spans that have specials are on one list of their own, so
- * marking can find every finalizer without walking the heap.
+ * marking can find every finalizer without walking the heap: a record per span, which
+ * the span points to (span->specials) and which holds the span's list, so that a span
+ * whose last special goes leaves that list at once, however many spans are on it.
  *
  * Marking (a root job, final_mark_roots): for every finalizer, the object's contents
  * are scanned, not the object itself: whatever it points to survives, so that when it
@@ -58,10 +60,12 @@ struct finrec {
 };
 
 static struct spinlock special_lock = SPINLOCK_INIT("gc_special", LOCK_RANK_GC_SPECIAL);
-/* special_lock: the spans with specials, a record each (the span struct has no room) */
+/* special_lock: a span with specials, on the list of them (doubly linked: removed
+ * in place). span->specials points to it; first is never NULL while it is listed. */
 struct special_span {
+	struct special *first;		/* the span's specials, by offset */
 	struct span *s;
-	struct special_span *next;
+	struct special_span *next, **pprev;
 };
 static struct special_span *special_spans;
 static struct finrec *finq, *finq_tail;	/* special_lock: FIFO */
@@ -76,16 +80,32 @@ static struct mutex fin_idle_mu = MUTEX_INIT;
 static struct cond fin_idle_cv = COND_INIT;
 static struct g *fin_g;			/* the finalizer goroutine */
 
-static void span_list_remove(struct span *s)
+/* s has a special again: its record goes on the list. special_lock held; r from
+ * meta_alloc (taken before the lock). */
+static void span_list_add(struct span *s, struct special_span *r)
 {
-	for (struct special_span **pp = &special_spans; *pp; pp = &(*pp)->next)
-		if ((*pp)->s == s) {
-			struct special_span *r = *pp;
-			*pp = r->next;
-			meta_free(r, sizeof(*r));
-			return;
-		}
-	panic("gc: span 0x%lx has no record on the list of spans with specials", (unsigned long)s->base);
+	KASSERT(spin_held(&special_lock));
+	r->s = s;
+	r->next = special_spans;
+	r->pprev = &special_spans;
+	if (special_spans)
+		special_spans->pprev = &r->next;
+	special_spans = r;
+	s->specials = r;
+}
+
+/* s has no special left: its record leaves the list (special_lock held); the record,
+ * for the caller to free after the lock. */
+static struct special_span *span_list_remove(struct span *s)
+{
+	KASSERT(spin_held(&special_lock));
+	struct special_span *r = s->specials;
+	KASSERT(r && r->s == s && !r->first);
+	*r->pprev = r->next;
+	if (r->next)
+		r->next->pprev = r->pprev;
+	s->specials = NULL;
+	return r;
 }
 
 /* Mark what a finalizable object keeps alive: its contents (but itself, for an
@@ -130,12 +150,19 @@ static void set_fin(const char *who, void *p, const struct fin *f, bool replace,
 	uint32_t off = (uint32_t)((uintptr_t)p - s->base);
 	bool set = f->fn || f->fn_cd;
 	struct special *nw = set ? meta_alloc(sizeof(*nw)) : NULL;
+	struct special_span *rec = set ? meta_alloc(sizeof(*rec)) : NULL;	/* if the span needs one */
+	struct special_span *unlisted = NULL;
 	struct special *gone = NULL;
+	struct special *none = NULL;
 	if (old)
 		*old = (struct fin){ 0 };
 	spin_lock_irqsave(&special_lock);
-	bool listed = s->specials != NULL;	/* a span with specials is on special_spans */
-	struct special **pp = &s->specials;
+	if (set && !s->specials) {
+		rec->first = NULL;
+		span_list_add(s, rec);
+		rec = NULL;	/* used */
+	}
+	struct special **pp = s->specials ? &s->specials->first : &none;
 	while (*pp && (*pp)->offset < off)
 		pp = &(*pp)->next;
 	if (*pp && (*pp)->offset == off) {
@@ -154,14 +181,8 @@ static void set_fin(const char *who, void *p, const struct fin *f, bool replace,
 		nw->next = *pp;
 		*pp = nw;
 	}
-	if (s->specials && !listed) {
-		struct special_span *r = meta_alloc(sizeof(*r));
-		r->s = s;
-		r->next = special_spans;
-		special_spans = r;
-	} else if (!s->specials && listed) {
-		span_list_remove(s);
-	}
+	if (s->specials && !s->specials->first)
+		unlisted = span_list_remove(s);
 	/* marking now: what p keeps alive must survive with it (the root job may have run) */
 	if (set && atomic_load(&gc_phase) == GC_MARK)
 		mark_fin((uintptr_t)p, f, &gc_cpus[cpu_id()].w);
@@ -171,6 +192,10 @@ static void set_fin(const char *who, void *p, const struct fin *f, bool replace,
 	spin_unlock_irqrestore(&special_lock);
 	if (gone)
 		meta_free(gone, sizeof(*gone));
+	if (unlisted)
+		meta_free(unlisted, sizeof(*unlisted));
+	if (rec)
+		meta_free(rec, sizeof(*rec));
 }
 
 void gc_set_finalizer(void *p, void (*fn)(void *))
@@ -197,18 +222,23 @@ void final_forget(void *p)
 		return;
 	uint32_t off = (uint32_t)((uintptr_t)p - s->base);
 	struct special *dead = NULL;
+	struct special_span *unlisted = NULL;
 	spin_lock_irqsave(&special_lock);
-	for (struct special **pp = &s->specials; *pp; pp = &(*pp)->next)
-		if ((*pp)->offset == off) {
-			dead = *pp;
-			*pp = dead->next;
-			break;
-		}
-	if (dead && !s->specials)
-		span_list_remove(s);
+	if (s->specials) {
+		for (struct special **pp = &s->specials->first; *pp; pp = &(*pp)->next)
+			if ((*pp)->offset == off) {
+				dead = *pp;
+				*pp = dead->next;
+				break;
+			}
+		if (!s->specials->first)
+			unlisted = span_list_remove(s);
+	}
 	spin_unlock_irqrestore(&special_lock);
 	if (dead)
 		meta_free(dead, sizeof(*dead));
+	if (unlisted)
+		meta_free(unlisted, sizeof(*unlisted));
 }
 
 void final_mark_roots(struct gcwork *w)
@@ -217,7 +247,7 @@ void final_mark_roots(struct gcwork *w)
 	spin_lock_irqsave(&special_lock);
 	struct gcwork *mine = &gc_cpus[cpu_id()].w;
 	for (struct special_span *r = special_spans; r; r = r->next)
-		for (struct special *sp = r->s->specials; sp; sp = sp->next)
+		for (struct special *sp = r->first; sp; sp = sp->next)
 			mark_fin(r->s->base + sp->offset, &sp->f, mine);
 	for (struct finrec *r = finq; r; r = r->next) {
 		gc_mark_ptr((uintptr_t)r->obj, mine);
@@ -230,8 +260,13 @@ void final_mark_roots(struct gcwork *w)
 void final_sweep_span(struct span *s)
 {
 	bool queued = false;
+	struct special_span *unlisted = NULL;
 	spin_lock_irqsave(&special_lock);
-	struct special **pp = &s->specials;
+	if (!s->specials) {	/* (the caller's check was without the lock: all gone since) */
+		spin_unlock_irqrestore(&special_lock);
+		return;
+	}
+	struct special **pp = &s->specials->first;
 	while (*pp) {
 		struct special *sp = *pp;
 		uint32_t i = span_objindex(s, s->base + sp->offset);
@@ -254,9 +289,11 @@ void final_sweep_span(struct span *s)
 		meta_free(sp, sizeof(*sp));
 		queued = true;
 	}
-	if (!s->specials)
-		span_list_remove(s);
+	if (!s->specials->first)
+		unlisted = span_list_remove(s);
 	spin_unlock_irqrestore(&special_lock);
+	if (unlisted)
+		meta_free(unlisted, sizeof(*unlisted));
 	if (queued)
 		sema_release(&fin_sema);
 }

@@ -100,7 +100,7 @@ enum span_state {
 	SPAN_INUSE = 2,		/* holds objects */
 };
 
-struct special;
+struct special_span;
 
 struct span {
 	/* Set when the span is handed out, constant while SPAN_INUSE; read without locks
@@ -146,8 +146,9 @@ struct span {
 	/* List links: a central list (its lock) or the heap's free lists (heap lock). */
 	struct span *next, *prev;
 
-	/* Finalizers and other specials (final.c's lock). */
-	struct special *specials;
+	/* Finalizers and other specials (final.c's lock): NULL, or the span's record on
+	 * final.c's list of spans with specials, which holds them. */
+	struct special_span *specials;
 };
 
 /* Two to a cache line: a span struct per 8 KiB span is 1.5% of a heap of small

@@ -6,7 +6,9 @@
  * unreachable; the object, and what it points to, is intact when its finalizer runs
  * (it was kept alive for it); an object a finalizer makes reachable again stays, and
  * is not finalized twice; a finalizer removed with NULL never runs; unreachable
- * objects are freed within two cycles after their finalizers ran.
+ * objects are freed within two cycles after their finalizers ran. Finalizers on
+ * objects spread over a thousand spans, removed (with NULL, with gc_free) from spans
+ * in the middle of the list of spans with specials, run exactly as many times as set.
  */
 #include <stdint.h>
 #include <string.h>
@@ -125,6 +127,94 @@ TEST_G(gc_final, run_once_with_their_objects_intact)
 	gc_stats(&s);
 	EXPECT_TRUE(s.finalizers_run >= expected);
 	gc_store(&fin.resurrected, NULL);
+}
+
+/* 4000 objects of 2 KiB, four to a span: a thousand spans with specials. Of the
+ * spans (groups of four objects, by allocation), every third keeps none (all four
+ * removed, with NULL or by gc_free: the span leaves the list wherever it is on it),
+ * every fifth keeps one; the rest keep all four. */
+#define NSPREAD 4000
+static _Atomic unsigned spread_runs[NSPREAD];
+static _Atomic unsigned spread_bad;
+
+struct sobj {
+	uint64_t id, check;
+	char pad[2048 - 16];
+};
+
+static void spread_finalize(void *p)
+{
+	struct sobj *o = p;
+	if (o->id >= NSPREAD || o->check != check_of(o->id)) {
+		atomic_fetch_add(&spread_bad, 1);
+		return;
+	}
+	atomic_fetch_add(&spread_runs[o->id], 1);
+}
+
+static bool spread_kept(unsigned i)
+{
+	unsigned group = i / 4;
+	if (group % 3 == 1)
+		return false;
+	return group % 5 != 2 || i % 4 == 1;
+}
+
+static __attribute__((noinline)) unsigned make_spread(void)
+{
+	static struct sobj *objs[NSPREAD];	/* (not a root once cleared below) */
+	unsigned kept = 0;
+	for (unsigned i = 0; i < NSPREAD; i++) {
+		struct sobj *o = gc_alloc_noscan(sizeof(struct sobj));
+		o->id = i;
+		o->check = check_of(i);
+		gc_set_finalizer(o, spread_finalize);
+		objs[i] = o;
+	}
+	/* removals after all are set: each span's record is deep in the list by now */
+	for (unsigned i = 0; i < NSPREAD; i++) {
+		if (spread_kept(i)) {
+			kept++;
+			continue;
+		}
+		if (i % 2)
+			gc_set_finalizer(objs[i], NULL);
+		else
+			gc_free(objs[i]);
+	}
+	memset(objs, 0, sizeof(objs));
+	return kept;
+}
+
+TEST_G(gc_final, spread_over_spans_removed_in_the_middle)
+{
+	for (unsigned i = 0; i < NSPREAD; i++)
+		atomic_store(&spread_runs[i], 0);
+	atomic_store(&spread_bad, 0);
+	unsigned expected = make_spread(), done = 0;
+	gc_test_scrub_stack();
+	uint64_t t0 = go_now();
+	while (go_now() - t0 < 30000000000ull) {
+		gc_collect();
+		go_sleep(1000000);
+		done = 0;
+		for (unsigned i = 0; i < NSPREAD; i++)
+			done += atomic_load(&spread_runs[i]) > 0;
+		if (done == expected)
+			break;
+	}
+	EXPECT_EQ(done, expected);
+	for (int r = 0; r < 2; r++) {
+		gc_collect();
+		go_sleep(1000000);
+	}
+	for (unsigned i = 0; i < NSPREAD; i++)
+		if (atomic_load(&spread_runs[i]) != (spread_kept(i) ? 1u : 0u)) {
+			kprintf("gc_final: object %u finalized %u times\n", i, atomic_load(&spread_runs[i]));
+			EXPECT_EQ(atomic_load(&spread_runs[i]), spread_kept(i) ? 1u : 0u);
+			break;
+		}
+	EXPECT_EQ(atomic_load(&spread_bad), 0);
 }
 
 /* About 12 MiB of linked garbage, typed and untyped, small and large, built in a frame
