@@ -223,18 +223,9 @@ __attribute__((noinline)) static void tsan_irq_block(void)
 __attribute__((noinline)) void host_irq_recover(void)
 {
 	struct host_cpu *c = host_this_cpu;
-	int one = 1, off;
-	if (!c)
+	int off;
+	if (!c || !host_irq_note_lost(c))
 		return;
-	if (atomic_load_explicit(&c->ipi_pending, memory_order_relaxed) ||
-	    atomic_load_explicit(&c->dev_pending, memory_order_relaxed)) {
-		HOST_TLS_WRITE(host_irq_pending, one);
-	} else if (host_timer_due(c)) {
-		c->timer_fired = true;
-		HOST_TLS_WRITE(host_irq_pending, one);
-	} else {
-		return;
-	}
 	HOST_TLS_READ(host_irq_off, off);
 	if (!off)
 		host_irq_replay();	/* interrupts on (a spin-wait's relax): take it now */

@@ -241,19 +241,12 @@ void arch_wait_for_interrupt(void)
 			sigdelset(&old, s);
 #endif
 	HOST_TLS_READ(host_irq_pending, pending);
-	if (!pending && host_timer_due(host_this_cpu)) {
-		/* A due deadline is an interrupt even if its SIG_TIMER went missing: seen
-		 * under ThreadSanitizer, whose deferred signals are kept per fiber (goroutine),
-		 * with many short-lived goroutines readied by timers (go_timer tests). */
-		host_this_cpu->timer_fired = true;
-		HOST_TLS_WRITE(host_irq_pending, one);
+	/* A due deadline is an interrupt even if its SIG_TIMER went missing: seen under
+	 * ThreadSanitizer, whose deferred signals are kept per fiber (goroutine), with
+	 * many short-lived goroutines readied by timers (go_timer tests); likewise an IPI
+	 * or device interrupt whose signal went missing: its bits are still set. */
+	if (!pending && host_irq_note_lost(host_this_cpu))
 		pending = 1;
-	}
-	if (!pending && atomic_load(&host_this_cpu->ipi_pending)) {
-		/* likewise an IPI whose SIG_IPI went missing: its bits are still set */
-		HOST_TLS_WRITE(host_irq_pending, one);
-		pending = 1;
-	}
 	if (!pending) {
 		HOST_TLS_WRITE(host_irq_off, zero);
 		wait_signal(&old);	/* the handler ran inside, with the mask clear */

@@ -148,6 +148,11 @@ void host_irq_sigset(sigset_t *s);
 
 /* timer.c: has this CPU's timer deadline passed (a SIG_TIMER that is not stale)? */
 bool host_timer_due(struct host_cpu *c);
+/* irq.c: CPU c's interrupts that are due though their signal may never come (an IPI
+ * or device interrupt whose pending bits are still set, a timer deadline passed):
+ * recorded as taken while masked (host_irq_pending, timer_fired), to be dispatched
+ * when interrupts go on; whether there were any. On c's own thread. */
+bool host_irq_note_lost(struct host_cpu *c);
 /* ThreadSanitizer build: this CPU's interrupts whose deferred signal ran on another
  * CPU's thread, recorded or replayed (context.c). */
 void host_irq_recover(void);

@@ -163,6 +163,19 @@ static void dispatch_ipis(struct host_cpu *c, struct arch_frame *f)
 			deliver(IRQ_IPI(k), f);
 }
 
+bool host_irq_note_lost(struct host_cpu *c)
+{
+	int one = 1;
+	bool timer = host_timer_due(c);
+	if (timer)
+		c->timer_fired = true;	/* (dispatch checks the deadline again) */
+	if (!timer && !atomic_load_explicit(&c->ipi_pending, memory_order_relaxed) &&
+	    !atomic_load_explicit(&c->dev_pending, memory_order_relaxed))
+		return false;
+	HOST_TLS_WRITE(host_irq_pending, one);
+	return true;
+}
+
 /* One pass over what this CPU has pending; mask set. */
 static void dispatch(struct host_cpu *c, struct arch_frame *f)
 {
