@@ -349,7 +349,12 @@ TEST_G_EXPLICIT(preempt, avx_registers_survive_preemption)
 /*
  * Not preemptible while holding a spinlock: the tick that comes meanwhile leaves the
  * request pending, and the unlock gives the CPU away. The lock is held until this
- * CPU has a request pending (it cannot move: holding a lock pins it).
+ * CPU has a request pending (it cannot move: holding a lock pins it). Every hold
+ * ends preempted; three of them through the unlock's own check (counted deferred).
+ * Not every one: the release drops the lock count with interrupts on, and a tick
+ * that lands between that and the check (a vCPU descheduled by a loaded host there)
+ * redirects the flow itself, counted injected; seen once in a fresh-check under load
+ * (aarch64, UEFI, 2 CPUs, 2 ms slices). So up to six holds for three deferrals.
  */
 static struct spinlock held_lock = SPINLOCK_INIT("preempt_test", LOCK_RANK_TEST_OUTER);
 
@@ -358,8 +363,8 @@ TEST_G_EXPLICIT(preempt, deferred_to_spin_unlock)
 	struct wait_group wg = WAIT_GROUP_INIT;
 	start_spinners(&wg, spinner);
 	struct g *self = sched_curg();
-	bool saw_pending = false;
-	for (int round = 0; round < 3; round++) {
+	unsigned holds = 0, via_unlock = 0;
+	for (; holds < 6 && via_unlock < 3; holds++) {
 		uint64_t before = self->npreempt, deferred = preempts_total(true);
 		spin_lock(&held_lock);
 		struct cpu *c = cpu_this();
@@ -367,12 +372,15 @@ TEST_G_EXPLICIT(preempt, deferred_to_spin_unlock)
 		while (!atomic_load_explicit(&c->preempt_pending, memory_order_relaxed) &&
 		       clock_ns() - start < 5000000000ull)
 			arch_cpu_relax();
-		saw_pending = atomic_load_explicit(&c->preempt_pending, memory_order_relaxed);
+		bool saw_pending = atomic_load_explicit(&c->preempt_pending, memory_order_relaxed);
 		spin_unlock(&held_lock);
 		EXPECT_TRUE(saw_pending);
 		EXPECT_TRUE(self->npreempt > before);
-		EXPECT_TRUE(preempts_total(true) > deferred);
+		via_unlock += preempts_total(true) > deferred;
 	}
+	if (via_unlock < 3)
+		kprintf("preempt: %u of %u holds ended by the unlock's check\n", via_unlock, holds);
+	EXPECT_EQ(via_unlock, 3);
 	atomic_store(&stop, true);
 	wg_wait(&wg);
 }
