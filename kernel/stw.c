@@ -125,6 +125,10 @@ static _Atomic unsigned char stw_where[ARCH_MAX_CPUS];
 static _Atomic uint64_t stw_idle[ARCH_MAX_CPUS];
 _Atomic uint64_t stw_idle_claims, stw_idle_spin_claims;
 
+/* Whether this CPU took the current stop in the STOP IPI's own handler entered as the
+ * outermost interrupt (stw_stopped_at_entry); written only by that CPU. */
+static bool stw_at_entry[ARCH_MAX_CPUS];
+
 /* CPUs inside the stop's fn (bit per id), to name a slow one in the panic. */
 static _Atomic uint64_t stw_in_fn;
 _Static_assert(ARCH_MAX_CPUS <= 64, "stw_in_fn holds one bit per CPU");
@@ -456,8 +460,20 @@ unsigned stw_halted(void)
 
 static void stw_irq(unsigned irq, void *arg, struct arch_frame *f)
 {
-	(void)irq, (void)arg, (void)f;
-	ipi_poll();
+	(void)irq, (void)arg;
+	struct cpu *self = cpu_this();
+	ipi_run_calls();
+	/* f the outermost frame: below it this CPU's stack holds only this handler's
+	 * frames, the dispatcher's and the stop's (the calls just run have returned) */
+	stw_at_entry[self->id] = self->irq_frame == f;
+	stw_participate();	/* (returns at once without a stop pending) */
+	stw_at_entry[self->id] = false;
+}
+
+bool stw_stopped_at_entry(void)
+{
+	KASSERT(!arch_irq_enabled());
+	return stw_at_entry[cpu_id()];
 }
 
 void stw_init(void)

@@ -228,6 +228,7 @@ _Atomic uint64_t gc_test_term_holds;
 _Atomic uint64_t gc_test_cycles_started;
 _Atomic uint64_t gc_test_term_idle_cpus;
 _Atomic uint64_t gc_test_term_retired;
+_Atomic uint64_t gc_test_term_frames_skipped;
 
 /* ---- cycle requests ---------------------------------------------------------------------------------- */
 

@@ -64,6 +64,7 @@
 #include <kernel/cpu.h>
 #include <kernel/ipi.h>
 #include <kernel/panic.h>
+#include <kernel/stw.h>
 #include <arch/context.h>
 #include <arch/memlayout.h>
 #include <arch/mmu.h>
@@ -489,7 +490,16 @@ NO_SANITIZE __attribute__((noinline)) static void scan_own_frames(struct gcwork 
 		arch_frame_gc_areas(c->irq_frame, &slo, area, len);
 		/* the interrupted goroutine's registers in the frame were read by its own
 		 * scan in this pass (scan_here: the pass's callers scan curg first); only
-		 * the frames the interrupt stacked below them are this CPU's */
+		 * the frames the interrupt stacked below them are this CPU's, and none of
+		 * them is a root when the stop's own interrupt stacked them all (no other
+		 * handler or wait loop under it: kernel/stw.h stw_stopped_at_entry): a
+		 * running goroutine stopped for the end of marking, the usual case, costs
+		 * its CPU no scan of them in the pause */
+		if (cur && on_stack(cur, slo) && stw_stop_point() == STW_STOPPED_IRQ &&
+		    stw_stopped_at_entry()) {
+			atomic_fetch_add_explicit(&gc_test_term_frames_skipped, 1, memory_order_relaxed);
+			return;
+		}
 		hi = cur && on_stack(cur, slo) ? (uintptr_t)c->irq_frame : (uintptr_t)area[0] + len[0];
 	} else if (lo >= c->stack_lo && lo < c->stack_hi) {
 		hi = c->stack_hi;

@@ -403,6 +403,60 @@ TEST_G_EXPLICIT(gc_ipi, a_stopped_cpu_out_of_work_retires_from_the_pause_drain)
 	gc_store(&chain_head, NULL);
 }
 
+/*
+ * A CPU stopped for the end of marking while it runs a goroutine (the STOP's interrupt
+ * the outermost one) scans no frame of its own stack: all of them are the stop's
+ * (markterm.c, stackscan.c scan_own_frames). Counted, with a goroutine that makes no
+ * call running on every other CPU through concurrent cycles; what that goroutine
+ * holds in its registers and stack survives (a cell it checks after, with garbage of
+ * its size churned between the cycles).
+ */
+static struct {
+	_Atomic int stop;
+	_Atomic unsigned running, bad;
+	struct wait_group wg;
+} fs = { .wg = WAIT_GROUP_INIT };
+
+static void frames_spinner(void *arg)
+{
+	uint64_t key = (uint64_t)(uintptr_t)arg;
+	struct cell *mine = cell_new(key);	/* in a register or this stack only */
+	atomic_fetch_add(&fs.running, 1);
+	while (!atomic_load_explicit(&fs.stop, memory_order_relaxed))
+		__asm__ volatile("" : "+r"(mine));
+	if (!cell_ok(mine, key))
+		atomic_fetch_add(&fs.bad, 1);
+	wg_done(&fs.wg);
+}
+
+TEST_G_EXPLICIT(gc_ipi, a_cpu_stopped_in_a_goroutine_scans_none_of_its_own_frames)
+{
+	unsigned others = cpu_count() - 1;
+	atomic_store(&fs.stop, 0);
+	atomic_store(&fs.running, 0);
+	atomic_store(&fs.bad, 0);
+	wg_add(&fs.wg, (int)others);
+	for (unsigned i = 0; i < others; i++)
+		go(frames_spinner, (void *)(uintptr_t)(0x5eed0 + i));
+	while (atomic_load(&fs.running) < others)
+		go_yield();
+	uint64_t s0 = atomic_load(&gc_test_term_frames_skipped);
+	for (int c = 0; c < 8; c++) {
+		churn(2000);	/* a freed cell would be reused at once */
+		gc_collect();
+	}
+	uint64_t skipped = atomic_load(&gc_test_term_frames_skipped) - s0;
+	atomic_store(&fs.stop, 1);
+	wg_wait(&fs.wg);
+	kprintf("gc_ipi: %llu own-stack scans skipped in 8 cycles (%u other CPUs running a goroutine)\n",
+		(unsigned long long)skipped, others);
+	if (others)
+		EXPECT_TRUE(skipped > 0);
+	else
+		EXPECT_EQ(skipped, 0);
+	EXPECT_EQ(atomic_load(&fs.bad), 0);
+}
+
 /* ---- a parked goroutine's stack --------------------------------------------------------------- */
 
 static struct {

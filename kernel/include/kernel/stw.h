@@ -67,6 +67,11 @@
  *   stw_cpus()         how many CPUs run fn in the stop, the owner included: every
  *                      online CPU but those left asleep in their idle halt (claimed).
  *                      Only inside a stop.
+ *   stw_stopped_at_entry()  whether this CPU took the stop in the STOP IPI's own
+ *                      handler, entered as the outermost interrupt (not in a wait loop,
+ *                      nor nested in another handler): then its stack holds, below the
+ *                      interrupted flow's frame (irq_frame), only the stop's own frames.
+ *                      Interrupts off; false outside a stop.
  *   stw_cpu_claimed(c) whether CPU c was left asleep in its idle halt (claimed, see
  *                      above) by this stop. Only inside a stop.
  *
@@ -136,6 +141,7 @@ bool stw_cpu_idle_spinning(unsigned cpu);
 enum stw_stop_point stw_stop_point(void);
 unsigned stw_cpus(void);
 bool stw_cpu_claimed(unsigned cpu);
+bool stw_stopped_at_entry(void);
 unsigned stw_halted(void);
 void stw_init(void);
 
