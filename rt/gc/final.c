@@ -91,7 +91,7 @@ static void span_list_add(struct span *s, struct special_span *r)
 	if (special_spans)
 		special_spans->pprev = &r->next;
 	special_spans = r;
-	s->specials = r;
+	__atomic_store_n(&s->specials, r, __ATOMIC_RELEASE);	/* (span_has_specials) */
 }
 
 /* s has no special left: its record leaves the list (special_lock held); the record,
@@ -104,7 +104,7 @@ static struct special_span *span_list_remove(struct span *s)
 	*r->pprev = r->next;
 	if (r->next)
 		r->next->pprev = r->pprev;
-	s->specials = NULL;
+	__atomic_store_n(&s->specials, NULL, __ATOMIC_RELEASE);
 	return r;
 }
 
@@ -218,7 +218,7 @@ void final_set_cd(const char *who, void *p, void (*fn)(void *, void *), void *cd
 void final_forget(void *p)
 {
 	struct span *s = span_of((uintptr_t)p);
-	if (!s || !s->specials)
+	if (!s || !span_has_specials(s))
 		return;
 	uint32_t off = (uint32_t)((uintptr_t)p - s->base);
 	struct special *dead = NULL;

@@ -216,12 +216,24 @@ static inline uint64_t span_allocated_word(const struct span *s, uint32_t wi, ui
 	return alloc & span_valid_word(s, wi);
 }
 
+/* Has s a special (a finalizer)? Without final.c's lock: the sweep's test, before it
+ * takes the lock (final_sweep_span looks again under it). */
+static inline bool span_has_specials(const struct span *s)
+{
+	return __atomic_load_n(&s->specials, __ATOMIC_ACQUIRE) != NULL;
+}
+
 /* Is object i free (neither below freeindex nor allocated at the last sweep)? A
  * marker may see a just-allocated object as free: it was allocated black (see
- * malloc.c), so it needs no marking. */
+ * malloc.c), so it needs no marking. A mutator may ask about an object it holds
+ * while the background sweeper sweeps its span (gc_set_finalizer's check, gc_free,
+ * gc_size): freeindex is read first, with acquire, so that the sweep's reset of it
+ * to 0 (a release, after the new alloc bits) is never seen with the old bits, where
+ * an object handed out since the last sweep has its bit clear (weak memory:
+ * aarch64; ThreadSanitizer reported the plain store). */
 static inline bool span_isfree(const struct span *s, uint32_t i)
 {
-	return i >= atomic_load_explicit(&s->freeindex, memory_order_relaxed) && !bit_get(s->allocbits, i);
+	return i >= atomic_load_explicit(&s->freeindex, memory_order_acquire) && !bit_get(s->allocbits, i);
 }
 
 /* ---- the page heap (heap.c) --------------------------------------------------------------- */
@@ -407,7 +419,8 @@ static inline void span_alloc_reset(struct span *s)
 	s->allocount = n;
 	s->cachebase = 0;
 	s->alloccache = ~s->allocbits[0];
-	atomic_store_explicit(&s->freeindex, 0, memory_order_relaxed);
+	/* release: whoever sees freeindex 0 sees the sweep's alloc bits (span_isfree) */
+	atomic_store_explicit(&s->freeindex, 0, memory_order_release);
 }
 
 /* Object idx, the first free one in s's alloccache, is handed out: move past it. The

@@ -476,7 +476,7 @@ void gc_free(void *p)
 	if ((uintptr_t)p != span_objbase(s, i) || span_isfree(s, i))
 		panic("gc_free: %p is not the start of an allocated heap object", p);
 	final_forget(p);
-	if (spanclass_size(s->spanclass) == 0 && !s->specials) {
+	if (spanclass_size(s->spanclass) == 0 && !span_has_specials(s)) {
 		/* A large object goes back at once if nothing can be looking at its span:
 		 * no marking (a marker could hold its address; with interrupts off here no
 		 * stop, hence no phase change, can come until it is done) and swept (not

@@ -54,7 +54,7 @@ void gc_sweep_reset(void)
 bool span_sweep(struct span *s, uint32_t sg, bool keep_empty)
 {
 	KASSERT(atomic_load(&s->sweepgen) == sg - 1);
-	if (s->specials)
+	if (span_has_specials(s))
 		final_sweep_span(s);
 	uint32_t fi = atomic_load_explicit(&s->freeindex, memory_order_relaxed);
 	uint32_t allocated = 0, live = 0;
@@ -64,7 +64,9 @@ bool span_sweep(struct span *s, uint32_t sg, bool keep_empty)
 		uint64_t mark = __atomic_load_n(&s->markbits[wi], __ATOMIC_RELAXED) & alloc;
 		allocated += (uint32_t)__builtin_popcountll(alloc);
 		live += (uint32_t)__builtin_popcountll(mark);
-		s->allocbits[wi] = mark;
+		/* (atomic: span_isfree reads these beside the sweep, then freeindex's reset
+		 * in span_alloc_reset publishes them) */
+		__atomic_store_n(&s->allocbits[wi], mark, __ATOMIC_RELAXED);
 		__atomic_store_n(&s->markbits[wi], 0, __ATOMIC_RELAXED);
 		if (checkbits)
 			checkbits[wi] = 0;
@@ -78,7 +80,7 @@ bool span_sweep(struct span *s, uint32_t sg, bool keep_empty)
 		if (spanclass_size(s->spanclass) == 0)
 			atomic_fetch_sub_explicit(&gcheap.large_live, (uint64_t)s->npages * PAGE_SIZE,
 						  memory_order_relaxed);
-		KASSERT(!s->specials);
+		KASSERT(!span_has_specials(s));
 		heap_free_span(s);
 		return true;
 	}

@@ -162,14 +162,14 @@ static bool spread_kept(unsigned i)
 
 static __attribute__((noinline)) unsigned make_spread(void)
 {
-	static struct sobj *objs[NSPREAD];	/* (not a root once cleared below) */
+	static struct sobj *objs[NSPREAD];	/* a root until cleared below */
 	unsigned kept = 0;
 	for (unsigned i = 0; i < NSPREAD; i++) {
 		struct sobj *o = gc_alloc_noscan(sizeof(struct sobj));
 		o->id = i;
 		o->check = check_of(i);
 		gc_set_finalizer(o, spread_finalize);
-		objs[i] = o;
+		gc_store(&objs[i], o);	/* a global: the barrier, as for any store there */
 	}
 	/* removals after all are set: each span's record is deep in the list by now */
 	for (unsigned i = 0; i < NSPREAD; i++) {
@@ -177,12 +177,16 @@ static __attribute__((noinline)) unsigned make_spread(void)
 			kept++;
 			continue;
 		}
-		if (i % 2)
+		if (i % 2) {
 			gc_set_finalizer(objs[i], NULL);
-		else
-			gc_free(objs[i]);
+		} else {
+			struct sobj *o = objs[i];
+			gc_store(&objs[i], NULL);	/* no root left to a freed block */
+			gc_free(o);
+		}
 	}
-	memset(objs, 0, sizeof(objs));
+	for (unsigned i = 0; i < NSPREAD; i++)
+		gc_store(&objs[i], NULL);
 	return kept;
 }
 
