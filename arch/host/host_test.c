@@ -157,7 +157,7 @@ static void frame_known(void *arg)
  * in the sanitizers' dynamic links it is outside the executable. Either way a frame
  * stopped there is refused, and this file's own code is not fenced. The address in
  * libc: where qsort calls its comparison back (a function's own address is its PLT
- * stub in the executable, for a static link's IFUNCs too).
+ * entry in the executable, for a static link's IFUNCs too).
  */
 static bool in_libc_fence(uintptr_t p)
 {

@@ -495,8 +495,7 @@ NO_SANITIZE __attribute__((noinline)) static void scan_own_frames(struct gcwork 
 		 * handler or wait loop under it: kernel/stw.h stw_stopped_at_entry): a
 		 * running goroutine stopped for the end of marking, the usual case, costs
 		 * its CPU no scan of them in the pause */
-		if (cur && on_stack(cur, slo) && stw_stop_point() == STW_STOPPED_IRQ &&
-		    stw_stopped_at_entry()) {
+		if (cur && on_stack(cur, slo) && stw_stopped_at_entry()) {
 			atomic_fetch_add_explicit(&gc_test_term_frames_skipped, 1, memory_order_relaxed);
 			return;
 		}
