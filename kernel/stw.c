@@ -11,10 +11,10 @@
  *     stops while it fails)               reads gen (and the stop's all_fn); arrived++
  *   gen++; counters = 0; all_fn = fn|NULL
  *   stop_pending = 1 on each
- *   [all, no prep: early(arg) if any;
- *         go = gen]
  *   IPI_STOP to each whose stop_pending
  *     is still set (a broadcast if all)
+ *   [all, no prep: early(arg) if any;
+ *         go = gen]
  *   wait arrived == n (bounded)
  *   [all: prep(arg) if any,               [all: spin, then halt, until go == g
  *           then go = gen; IPI_STOP if any       and arrived == n
@@ -28,7 +28,7 @@
  *
  * ("if any": only when a participant halted, see wait_gen.) Without prep, fn starts
  * on each CPU as soon as every CPU has stopped, which each sees for itself in
- * `arrived`: the owner publishes go before the others have arrived, so the pause
+ * `arrived`: the owner publishes go while its IPIs fly, before the others arrive, so the pause
  * has no hand-off from the owner between the last arrival and fn (under QEMU's TCG
  * each hand-off cost 0.3 to 2 us of a 13 us mark termination at two vCPUs, measured:
  * a spinning vCPU's `pause` there costs 0.16 to 0.44 us, a plain loop iteration 6 ns).
@@ -129,9 +129,10 @@ _Atomic uint64_t stw_idle_claims, stw_idle_spin_claims;
  * outermost interrupt (stw_stopped_at_entry); written only by that CPU. */
 static bool stw_at_entry[ARCH_MAX_CPUS];
 
-/* CPUs inside the stop's fn (bit per id), to name a slow one in the panic. */
-static _Atomic uint64_t stw_in_fn;
-_Static_assert(ARCH_MAX_CPUS <= 64, "stw_in_fn holds one bit per CPU");
+/* Whether each CPU is inside the stop's fn, to name a slow one in the panic; written
+ * only by that CPU (a store to its own byte: no read-modify-write of a line all the
+ * stop's CPUs share, twice each, in every pause). */
+static _Atomic bool stw_in_fn[ARCH_MAX_CPUS];
 
 void stw_participate(void);
 
@@ -153,6 +154,8 @@ static _Atomic unsigned stw_sleepers;
 
 static void wait_gen(_Atomic uint64_t *v, uint64_t g)
 {
+	if (atomic_load_explicit(v, memory_order_acquire) >= g)
+		return;		/* already (no window, no poll: see wait_arrived) */
 	struct spin_window spin = spin_window(STW_SPIN_NS);
 	for (;;) {
 		ipi_poll();	/* queued calls, a panic; the stop itself is taken already */
@@ -194,6 +197,11 @@ static void wake_sleepers(_Atomic uint64_t *v, uint64_t g)
  */
 static void wait_arrived(unsigned n)
 {
+	/* The usual case at the STOP's own interrupt (the last to arrive, or the owner's
+	 * early go already there): return before the window's arithmetic and a poll, which
+	 * a call queued meanwhile does not need (its IPI is taken once released). */
+	if (atomic_load(&stw_arrived) == n)
+		return;
 	struct spin_window spin = spin_window(STW_SPIN_NS);
 	for (;;) {
 		ipi_poll();
@@ -222,9 +230,9 @@ void stw_participate(void)
 	if (fn) {
 		wait_gen(&stw_go, g);
 		wait_arrived(stw_ncpus - 1);	/* (read after go: written before it) */
-		atomic_fetch_or_explicit(&stw_in_fn, 1ull << self->id, memory_order_relaxed);
+		atomic_store_explicit(&stw_in_fn[self->id], true, memory_order_relaxed);
 		fn(arg);
-		atomic_fetch_and_explicit(&stw_in_fn, ~(1ull << self->id), memory_order_relaxed);
+		atomic_store_explicit(&stw_in_fn[self->id], false, memory_order_relaxed);
 		atomic_fetch_add_explicit(&stw_done, 1, memory_order_release);
 	}
 	wait_gen(&stw_release, g);
@@ -289,10 +297,9 @@ static void wait_count(_Atomic unsigned *counter, unsigned n, const char *what)
 		arch_cpu_relax();
 		if (!spin_deadline_over(&dl, ipi_wait_ns))
 			continue;
-		uint64_t in_fn = atomic_load(&stw_in_fn);
 		for (unsigned i = 0; i < ARCH_MAX_CPUS; i++)
 			if (atomic_load(&cpus[i].online) &&
-			    (atomic_load(&cpus[i].stop_pending) || (in_fn & (1ull << i)))) {
+			    (atomic_load(&cpus[i].stop_pending) || atomic_load(&stw_in_fn[i]))) {
 				char why[240];
 				ipi_explain_silent(i, why, sizeof(why));
 				panic("stop-the-world: cpu %u (hwid 0x%llx) did not %s in %llu ms%s", i,
@@ -348,14 +355,6 @@ static void stop(void (*early)(void *), void (*prep)(void *), void (*fn)(void *)
 	stw_ncpus = n + 1;	/* read by fn only, after go (release) or on this CPU */
 	stw_claimed = claimed;
 	atomic_store_explicit(&stw_where[self->id], STW_OWNER, memory_order_relaxed);
-	if (all && !prep) {
-		/* before the IPIs: a CPU that finds the stop from a wait loop need not wait
-		 * for them to be sent (emulated, the send is the slowest step of a stop) */
-		if (early)
-			early(arg);
-		/* fn may start on each CPU as soon as all have arrived (wait_arrived) */
-		(void)atomic_exchange(&stw_go, g);
-	}
 	/* A CPU that took the stop already (its wait loop's ipi_poll saw stop_pending and
 	 * cleared it) needs no IPI: one would only interrupt it once released. */
 	uint64_t send = 0;
@@ -374,6 +373,17 @@ static void stop(void (*early)(void *), void (*prep)(void *), void (*fn)(void *)
 		for (uint64_t m = send; m; m &= m - 1)
 			arch_ipi_send(cpus[__builtin_ctzll(m)].hwid, IPI_STOP);
 	}
+	if (all && !prep) {
+		/* After the IPIs, while they fly: a CPU stopped by one is not in fn before
+		 * its interrupt is taken (microseconds after the send, under emulation as on
+		 * hardware), so early's work and go are off the pause's critical path; a
+		 * CPU that found the stop from a wait loop waits for go (wait_gen) that
+		 * much longer, the less common case. */
+		if (early)
+			early(arg);
+		/* fn may start on each CPU as soon as all have arrived (wait_arrived) */
+		(void)atomic_exchange(&stw_go, g);
+	}
 	if (claimed)
 		atomic_fetch_add_explicit(&stw_idle_claims, (uint64_t)__builtin_popcountll(claimed),
 					  memory_order_relaxed);
@@ -388,9 +398,9 @@ static void stop(void (*early)(void *), void (*prep)(void *), void (*fn)(void *)
 		}
 		for (uint64_t m = claimed; m; m &= m - 1)
 			idle(arg, (unsigned)__builtin_ctzll(m));	/* the sleepers' shares */
-		atomic_fetch_or_explicit(&stw_in_fn, 1ull << self->id, memory_order_relaxed);
+		atomic_store_explicit(&stw_in_fn[self->id], true, memory_order_relaxed);
 		fn(arg);
-		atomic_fetch_and_explicit(&stw_in_fn, ~(1ull << self->id), memory_order_relaxed);
+		atomic_store_explicit(&stw_in_fn[self->id], false, memory_order_relaxed);
 		wait_count(&stw_done, n, "return from the stop's function");
 		if (post)
 			post(arg);	/* everyone returned from fn, nobody released yet */

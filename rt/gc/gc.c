@@ -207,14 +207,15 @@ void gc_stats(struct gc_stats *s)
 		.finalizers_run = atomic_load(&final_run_count),
 		.assist_waits = atomic_load(&pacer_assist_waits),
 		.stack_scans_ipi = atomic_load(&gc_stat_stack_scans_ipi),
-		.stack_rescans = atomic_load(&gc_stat_stack_rescans),
 		.dirty_pages = atomic_load(&gc_stat_dirty_pages),
 		.percent = atomic_load(&pacer_percent),
 	};
 	for (unsigned i = 0; i < GC_PAUSE_BUCKETS; i++)
 		s->pause_hist[i] = atomic_load(&stats.pause_hist[i]);
-	for (unsigned i = 0; i < cpu_ids_end; i++)
+	for (unsigned i = 0; i < cpu_ids_end; i++) {
 		s->stack_scans += __atomic_load_n(&gc_cpus[i].stack_scans, __ATOMIC_RELAXED);
+		s->stack_rescans += __atomic_load_n(&gc_cpus[i].stack_rescans, __ATOMIC_RELAXED);
+	}
 }
 
 /* ---- test hooks (rt/gc_test.h) --------------------------------------------------------------------- */
@@ -228,7 +229,14 @@ _Atomic uint64_t gc_test_term_holds;
 _Atomic uint64_t gc_test_cycles_started;
 _Atomic uint64_t gc_test_term_idle_cpus;
 _Atomic uint64_t gc_test_term_retired;
-_Atomic uint64_t gc_test_term_frames_skipped;
+
+uint64_t gc_test_term_frames_skipped(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < cpu_ids_end; i++)
+		n += __atomic_load_n(&gc_cpus[i].frames_skipped, __ATOMIC_RELAXED);
+	return n;
+}
 
 /* ---- cycle requests ---------------------------------------------------------------------------------- */
 
@@ -360,8 +368,9 @@ void gc_mark_setup(void *arg)
 	}
 	atomic_store(&gc_mark_bytes, 0);
 	atomic_store(&gc_scan_work, 0);
-	atomic_store(&gc_term_rescan_bytes, 0);
-	atomic_store(&gc_term_rescan_total, 0);
+	for (unsigned i = 0; i < cpu_ids_end; i++)
+		__atomic_store_n(&gc_cpus[i].term_rescan_bytes, 0, __ATOMIC_RELAXED),
+		__atomic_store_n(&gc_cpus[i].term_rescan_total, 0, __ATOMIC_RELAXED);
 	gc_roots_prepare();
 	pacer_mark_start();
 	mark_alloc_start = alloc_bytes_total();
@@ -480,7 +489,7 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 		kprintf(", %llu+%lld dirty pages", (unsigned long long)dirty_cycle_precleaned(), (long long)dirty);
 	if (gc_hybrid_active)
 		kprintf(", hybrid barrier");
-	uint64_t rb = atomic_load(&gc_term_rescan_bytes), rt = atomic_load(&gc_term_rescan_total);
+	uint64_t rb = gc_term_rescan_bytes(), rt = gc_term_rescan_total();
 	if (rt)
 		kprintf(", %llu/%llu KB stacks rescanned%s", (unsigned long long)((rb + 1023) >> 10),
 			(unsigned long long)((rt + 1023) >> 10), gc_stkbar_active ? " (barriers)" : "");
@@ -582,8 +591,8 @@ static void run_cycle(bool forced, int mode)
 		.dirty_pages = dirty ? dirty_cycle_pages() : 0,
 		.precleaned_pages = dirty ? dirty_cycle_precleaned() : 0,
 		.dirty_stacks = dirty ? dirty_cycle_stacks() : 0, .mode = mode,
-		.stack_rescan_bytes = atomic_load(&gc_term_rescan_bytes),
-		.stack_rescan_total = atomic_load(&gc_term_rescan_total), .stackbar = gc_stkbar_active,
+		.stack_rescan_bytes = gc_term_rescan_bytes(),
+		.stack_rescan_total = gc_term_rescan_total(), .stackbar = gc_stkbar_active,
 		.hybrid = gc_hybrid_active,
 	};
 	if (dirty)

@@ -57,6 +57,11 @@ struct gc_cpu {
 	const struct g *scanning;	/* the goroutine whose registers this CPU scans (checkmark's
 					 * report names it) */
 	uint64_t stack_scans;		/* stacks this CPU scanned, ever (gc_stats: the sum) */
+	uint64_t stack_rescans;		/* and rescanned, ever (the same) */
+	uint64_t term_rescan_bytes;	/* this cycle's pause: bytes of stack its rescans read, */
+	uint64_t term_rescan_total;	/* of stacks this long in all (gctrace; 0 at mark setup) */
+	uint64_t frames_skipped;	/* pauses it scanned none of its own frames (gc_test.h) */
+	unsigned term_rescans;		/* stacks it rescanned in the last pause (markterm.c) */
 } __attribute__((aligned(64)));
 
 extern struct gc_cpu gc_cpus[ARCH_MAX_CPUS];
@@ -121,7 +126,6 @@ void gc_scan_stack_saved(struct g *g, struct gcwork *w);
 /* The goroutines whose stacks must be scanned again before marking ends: take this
  * cycle's lists (every CPU's rescan list) and scan those not running now. */
 void gc_rescan_concurrent(void);
-void gc_rescan_stw_prepare(void);
 /* Set up stack scanning for a new cycle (world stopped). */
 void gc_stacks_prepare(void);
 bool gc_stacks_done(void);
@@ -142,8 +146,9 @@ unsigned gc_dirty_stack_job(struct gcwork *w, bool *any);
  * scheduler) stack, where it was stopped. */
 void gc_scan_own_stack(struct gcwork *w);
 /* Stack bytes read by the rescans of the second pause this cycle, and the stacks'
- * sizes (sp to top) they would have read whole. */
-extern _Atomic uint64_t gc_term_rescan_bytes, gc_term_rescan_total;
+ * sizes (sp to top) they would have read whole (the CPUs' counters summed). */
+uint64_t gc_term_rescan_bytes(void);
+uint64_t gc_term_rescan_total(void);
 
 /* ---- stack barriers (stackbar.c) ---------------------------------------------------------------- */
 
@@ -280,7 +285,7 @@ void pacer_bg_credit(uint64_t work);
 /* ---- statistics (stats in gc.c) ------------------------------------------------------------------------ */
 
 void stats_flush_cache(struct mcache *mc);
-extern _Atomic uint64_t gc_stat_stack_scans_ipi, gc_stat_stack_rescans;
+extern _Atomic uint64_t gc_stat_stack_scans_ipi;
 extern _Atomic uint64_t gc_mark_bytes;	/* bytes marked this cycle (flushed gcwork counters) */
 extern _Atomic uint64_t gc_scan_work;	/* bytes scanned this cycle */
 

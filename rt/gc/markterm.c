@@ -42,7 +42,7 @@ struct term {
 	uint64_t assist_ns, free_mark_ns;	/* marking CPU time: assists, background and idle */
 	_Atomic uint64_t cached_free;	/* free bytes of the spans the CPUs' caches gave back */
 	_Atomic uint64_t spans_back;	/* CPUs whose span cache went back (give_back_spans) */
-	_Atomic uint64_t rescans;	/* stacks scanned in the pause */
+	uint64_t rescans;		/* stacks scanned in the pause (term_totals) */
 	bool full;			/* the stop-the-world mode: the whole mark in this pause */
 	bool dirty;			/* the dirty-page mode: dirty.c's jobs in this pause */
 };
@@ -172,7 +172,6 @@ static void mark_termination_prep(void *arg)
 	if (t->full)
 		gc_mark_setup(NULL);
 	atomic_store(&gc_phase, GC_MARKTERM);
-	gc_rescan_stw_prepare();
 	if (t->dirty)
 		dirty_term_prepare();
 }
@@ -182,7 +181,6 @@ static void mark_termination_early(void *arg)
 {
 	struct term *t = arg;
 	t->n = stw_cpus();
-	gc_rescan_stw_prepare();
 }
 
 /* The concurrent mode's phase, set by each CPU (and by the owner for a sleeper's share)
@@ -231,8 +229,10 @@ static void give_back(struct term *t, unsigned cpu)
 static void term_totals(struct term *t)
 {
 	uint64_t marked = atomic_load(&gc_mark_bytes), work = atomic_load(&gc_scan_work);
-	uint64_t assist = 0, free = 0;
+	uint64_t assist = 0, free = 0, rescans = 0;
 	for (unsigned i = 0; i < cpu_ids_end; i++) {
+		if (atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
+			rescans += gc_cpus[i].term_rescans;	/* (0 for a sleeper's share) */
 		marked += gc_cpus[i].w.bytes_marked;
 		work += gc_cpus[i].w.scan_work;
 		assist += gc_cpus[i].assist_ns;
@@ -242,6 +242,7 @@ static void term_totals(struct term *t)
 	t->scan_work = work;
 	t->assist_ns = assist;
 	t->free_mark_ns = free;
+	t->rescans = rescans;
 	weak_clear_dead();
 }
 
@@ -252,7 +253,7 @@ static void mark_termination(void *arg)
 	struct gcwork *w = &gc_cpus[me].w;
 	bool owner = me == t->owner;
 	term_phase(t);
-	atomic_fetch_add(&t->rescans, gc_rescan_stw(w));
+	gc_cpus[me].term_rescans = gc_rescan_stw(w);	/* (summed by term_totals) */
 	gc_scan_own_stack(w);
 	if (t->full) {
 		/* every running goroutine is scanned now, so the stack jobs find parked ones */
@@ -308,6 +309,7 @@ static void mark_termination_idle(void *arg, unsigned cpu)
 	KASSERT(!__atomic_load_n(&allp[cpu].curg, __ATOMIC_RELAXED));
 	term_phase(t);
 	t->idle_cpus |= 1ull << cpu;
+	gc_cpus[cpu].term_rescans = 0;
 	atomic_fetch_add_explicit(&gc_test_term_idle_cpus, 1, memory_order_relaxed);
 	give_back(t, cpu);
 }
@@ -379,7 +381,7 @@ uint64_t gc_mark_terminate(int mode, struct gc_term_result *r)
 	irq_pop();
 	*r = (struct gc_term_result){
 		.heap_marked = t.heap_marked, .scan_work = t.scan_work,
-		.heap_live_end = t.heap_live_end, .rescans = atomic_load(&t.rescans),
+		.heap_live_end = t.heap_live_end, .rescans = t.rescans,
 		.idle_cpus = (unsigned)__builtin_popcountll(t.idle_cpus),
 	};
 	return pause;

@@ -79,7 +79,7 @@
 #define NO_SANITIZE
 #endif
 
-_Atomic uint64_t gc_stat_stack_scans_ipi, gc_stat_stack_rescans;
+_Atomic uint64_t gc_stat_stack_scans_ipi;
 
 /* The stack jobs' cursor: the next goroutine of the cycle's snapshot of allgs. Moved
  * under its lock (take_stacks); read without it to see whether any is left. */
@@ -198,16 +198,15 @@ NO_SANITIZE static uint64_t scan_range(struct g *g, uintptr_t lo, uintptr_t fp, 
 	return hi - lo + (hi < top && !gc_hybrid_active ? scan_written(hi, top, w) : 0);
 }
 
-_Atomic uint64_t gc_term_rescan_bytes, gc_term_rescan_total;
-
-static uint64_t scan_here(struct g *g, struct gcwork *w, bool rescan)
+/* Scan the goroutine this CPU runs; rescan: as a rescan (see scan_range), adding what
+ * it read to *bytes and the whole stack's size to *total. */
+static void scan_here(struct g *g, struct gcwork *w, bool rescan, uint64_t *bytes, uint64_t *total)
 {
 	KASSERT(!arch_irq_enabled());
 	struct cpu *c = cpu_this();
 	KASSERT(allp[c->id].curg == g);
-	uint64_t bytes = 0;
 	if (g->gc_noroots)
-		return 0;	/* see "Stale words" */
+		return;		/* see "Stale words" */
 	gc_cpus[c->id].scanning = g;
 	if (on_stack(g, (uintptr_t)__builtin_frame_address(0))) {
 		scan_here_spilled(g, w);
@@ -229,20 +228,19 @@ static uint64_t scan_here(struct g *g, struct gcwork *w, bool rescan)
 			lo = g->stack.base;
 		for (unsigned i = 0; i < n; i++)
 			gc_scan_conservative((uintptr_t)area[i], (uintptr_t)area[i] + len[i], w);
-		bytes = scan_range(g, lo, arch_frame_fp(f), arch_frame_pc(f), rescan, w);
+		uint64_t read = scan_range(g, lo, arch_frame_fp(f), arch_frame_pc(f), rescan, w);
 		if (rescan) {
-			atomic_fetch_add_explicit(&gc_term_rescan_bytes, bytes, memory_order_relaxed);
-			atomic_fetch_add_explicit(&gc_term_rescan_total, g_frames_top(g) - lo, memory_order_relaxed);
+			*bytes += read;
+			*total += g_frames_top(g) - lo;
 		}
 	}
 	gc_cpus[c->id].scanning = NULL;
 	__atomic_store_n(&gc_cpus[c->id].stack_scans, gc_cpus[c->id].stack_scans + 1, __ATOMIC_RELAXED);
-	return bytes;
 }
 
 void gc_scan_stack_here(struct g *g, struct gcwork *w)
 {
-	scan_here(g, w, false);
+	scan_here(g, w, false, NULL, NULL);
 }
 
 /*
@@ -496,7 +494,8 @@ NO_SANITIZE __attribute__((noinline)) static void scan_own_frames(struct gcwork 
 		 * running goroutine stopped for the end of marking, the usual case, costs
 		 * its CPU no scan of them in the pause */
 		if (cur && on_stack(cur, slo) && stw_stopped_at_entry()) {
-			atomic_fetch_add_explicit(&gc_test_term_frames_skipped, 1, memory_order_relaxed);
+			__atomic_store_n(&gc_cpus[c->id].frames_skipped, gc_cpus[c->id].frames_skipped + 1,
+					 __ATOMIC_RELAXED);
 			return;
 		}
 		hi = cur && on_stack(cur, slo) ? (uintptr_t)c->irq_frame : (uintptr_t)area[0] + len[0];
@@ -699,6 +698,22 @@ unsigned gc_dirty_stack_job(struct gcwork *w, bool *any)
 
 /* ---- rescans ------------------------------------------------------------------------------------------ */
 
+uint64_t gc_term_rescan_bytes(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < cpu_ids_end; i++)
+		n += __atomic_load_n(&gc_cpus[i].term_rescan_bytes, __ATOMIC_RELAXED);
+	return n;
+}
+
+uint64_t gc_term_rescan_total(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < cpu_ids_end; i++)
+		n += __atomic_load_n(&gc_cpus[i].term_rescan_total, __ATOMIC_RELAXED);
+	return n;
+}
+
 static struct g *take_list(unsigned cpu)
 {
 	return atomic_exchange_explicit(&gc_cpus[cpu].rescan, NULL, memory_order_acquire);
@@ -724,7 +739,8 @@ void gc_rescan_concurrent(void)
 				scan_saved(g, &gc_cpus[me].w, true, &bytes, &total);
 				atomic_store_explicit(&g->gc_scancycle, cyc, memory_order_release);
 				release(g, st);
-				atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
+				__atomic_store_n(&gc_cpus[me].stack_rescans, gc_cpus[me].stack_rescans + 1,
+						 __ATOMIC_RELAXED);
 			} else if ((st & ~(uint32_t)G_SCAN) != G_DEAD) {
 				rescan_push(g, me);	/* running (or busy): the end of marking has it */
 			}
@@ -733,46 +749,46 @@ void gc_rescan_concurrent(void)
 	}
 }
 
-/* Rescan every goroutine on the lists [first, ...) taken by index, with the world
- * stopped: they are not running (a running one is its CPU's to scan). */
-static _Atomic unsigned stw_list_next;
-
-void gc_rescan_stw_prepare(void)
-{
-	atomic_store(&stw_list_next, 0);
-}
-
+/*
+ * With the world stopped: this CPU's running goroutine, then every goroutine on the
+ * lists (not running: a running one is its own CPU's to scan). Each CPU looks at the
+ * lists from its own on and takes whichever still has a head (one exchange; a list
+ * another CPU took is empty by then), so the usual pause, where the lists are empty or
+ * each CPU's holds its own few, moves no line between CPUs but the heads'. The
+ * counts go to this CPU's own counters (gc_stats and the trace sum them).
+ */
 unsigned gc_rescan_stw(struct gcwork *w)
 {
 	unsigned me = cpu_id(), n = 0;
-	uint32_t cyc = atomic_load(&gc_cycle);
+	uint32_t cyc = atomic_load_explicit(&gc_cycle, memory_order_relaxed);
+	uint64_t bytes = 0, total = 0;
 	struct g *cur = allp[me].curg;
 	if (cur) {
 		n++;
-		scan_here(cur, w, true);
-		atomic_store(&cur->gc_scancycle, cyc);
-		atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
+		scan_here(cur, w, true, &bytes, &total);
+		atomic_store_explicit(&cur->gc_scancycle, cyc, memory_order_release);
 	}
-	for (;;) {
-		unsigned i = atomic_fetch_add(&stw_list_next, 1);
-		if (i >= cpu_ids_end)
-			break;
+	for (unsigned k = 0; k < cpu_ids_end; k++) {
+		unsigned i = (me + k) % cpu_ids_end;
+		if (!atomic_load_explicit(&gc_cpus[i].rescan, memory_order_relaxed))
+			continue;
 		struct g *list = take_list(i);
 		while (list) {
 			struct g *g = list;
 			list = g->gc_rescanlink;
-			atomic_store(&g->gc_rescanq, 0);
+			/* (release: pairs with rescan_push's acquire, after the link's read) */
+			atomic_store_explicit(&g->gc_rescanq, 0, memory_order_release);
 			uint32_t st = atomic_load(&g->status) & ~(uint32_t)G_SCAN;	/* (stopped_claim_ok) */
 			if (st == G_RUNNING || st == G_DEAD)
 				continue;	/* a running one: its own CPU scans it */
-			uint64_t bytes = 0, total = 0;
 			scan_saved(g, w, true, &bytes, &total);
-			atomic_fetch_add_explicit(&gc_term_rescan_bytes, bytes, memory_order_relaxed);
-			atomic_fetch_add_explicit(&gc_term_rescan_total, total, memory_order_relaxed);
-			atomic_store(&g->gc_scancycle, cyc);
-			atomic_fetch_add_explicit(&gc_stat_stack_rescans, 1, memory_order_relaxed);
+			atomic_store_explicit(&g->gc_scancycle, cyc, memory_order_release);
 			n++;
 		}
 	}
+	struct gc_cpu *c = &gc_cpus[me];
+	__atomic_store_n(&c->stack_rescans, c->stack_rescans + n, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->term_rescan_bytes, c->term_rescan_bytes + bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->term_rescan_total, c->term_rescan_total + total, __ATOMIC_RELAXED);
 	return n;
 }

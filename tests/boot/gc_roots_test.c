@@ -440,12 +440,12 @@ TEST_G_EXPLICIT(gc_ipi, a_cpu_stopped_in_a_goroutine_scans_none_of_its_own_frame
 		go(frames_spinner, (void *)(uintptr_t)(0x5eed0 + i));
 	while (atomic_load(&fs.running) < others)
 		go_yield();
-	uint64_t s0 = atomic_load(&gc_test_term_frames_skipped);
+	uint64_t s0 = gc_test_term_frames_skipped();
 	for (int c = 0; c < 8; c++) {
 		churn(2000);	/* a freed cell would be reused at once */
 		gc_collect();
 	}
-	uint64_t skipped = atomic_load(&gc_test_term_frames_skipped) - s0;
+	uint64_t skipped = gc_test_term_frames_skipped() - s0;
 	atomic_store(&fs.stop, 1);
 	wg_wait(&fs.wg);
 	kprintf("gc_ipi: %llu own-stack scans skipped in 8 cycles (%u other CPUs running a goroutine)\n",

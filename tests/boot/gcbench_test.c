@@ -487,12 +487,28 @@ static struct gnode **image_heap;
 
 /* The median mark-termination pause of 31 collections in a row, ns; *idle_pct: of the
  * other CPUs' shares of those pauses, the percentage done for a CPU the stop found
- * idle (asleep, or spinning in its idle loop) rather than stopped by IPI. */
-static uint64_t term_pause_median(unsigned *idle_pct)
+ * idle (asleep, or spinning in its idle loop) rather than stopped by IPI. With
+ * rt_cycle, one cross-call round trip after each collection too, the median of those
+ * in *rt_cycle: a round trip taken once a cycle, like the pause's own STOP, where
+ * median_ns_of_101's are back to back (the path each time as the last one left it). */
+static uint64_t term_pause_median(unsigned *idle_pct, uint64_t *rt_cycle)
 {
+	uint64_t rt[31];
 	uint32_t c0 = gc_test_cycle();
-	for (int i = 0; i < 31; i++)
+	for (int i = 0; i < 31; i++) {
 		gc_collect();
+		if (rt_cycle) {
+			irq_push();
+			uint64_t t0 = clock_ns();
+			call_others();
+			rt[i] = clock_ns() - t0;
+			irq_pop();
+		}
+	}
+	if (rt_cycle) {
+		qsort(rt, 31, sizeof(rt[0]), u64_cmp);
+		*rt_cycle = rt[15];
+	}
 	uint32_t c1 = gc_test_cycle();
 	uint64_t term[64], idle = 0;
 	unsigned n = 0;
@@ -536,7 +552,7 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 	uint64_t ipi = cpu_count() > 1 ? median_ns_of_101(call_others) : 0;
 	struct gnode *small = make_tree(10);
 	unsigned idle_pct, busy_pct;
-	uint64_t idle = term_pause_median(&idle_pct);
+	uint64_t idle = term_pause_median(&idle_pct, NULL);
 	ASSERT_TRUE(idle > 0);
 	bench("image_markterm_pause_us", (double)idle / 1e3, "us");
 	if (cpu_count() > 1)
@@ -553,7 +569,8 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 		while (atomic_load(&busy_running) < others)
 			go_yield();
 		uint64_t busy_ipi = median_ns_of_101(call_others);
-		uint64_t busy = term_pause_median(&busy_pct);
+		uint64_t busy_ipi_cycle = 0;
+		uint64_t busy = term_pause_median(&busy_pct, &busy_ipi_cycle);
 		uint64_t busy_stw = median_ns_of_101(stop_all);
 		atomic_store(&busy_stop, true);
 		wg_wait(&busy_wg);
@@ -561,6 +578,11 @@ TEST_G_EXPLICIT(gcb_image, termination_pause_and_mark_throughput)
 		bench("image_markterm_busy_pause_us", (double)busy / 1e3, "us");
 		bench("image_ipi_busy_round_trip_us", (double)busy_ipi / 1e3, "us");
 		bench("image_markterm_busy_vs_ipi", (double)busy / (double)busy_ipi, "x");
+		/* the same pause against a round trip taken once a cycle (term_pause_median):
+		 * the comparison of two events that each happen once a cycle, beside the
+		 * target's, which is against the back-to-back median above */
+		bench("image_ipi_busy_round_trip_per_cycle_us", (double)busy_ipi_cycle / 1e3, "us");
+		bench("image_markterm_busy_vs_ipi_per_cycle", (double)busy / (double)busy_ipi_cycle, "x");
 		bench("image_markterm_busy_idle_shares_pct", busy_pct, "%");
 		bench("image_stw_all_busy_us", (double)busy_stw / 1e3, "us");
 	}

@@ -83,8 +83,8 @@ extern _Atomic uint64_t gc_test_term_idle_cpus;	/* CPUs' shares of mark terminat
 							 * done by the owner (left asleep) */
 extern _Atomic uint64_t gc_test_term_retired;	/* CPUs that retired from mark
 							 * termination's drain out of work */
-extern _Atomic uint64_t gc_test_term_frames_skipped;	/* own-stack scans skipped: the
-							 * stop's interrupt stacked every frame */
+uint64_t gc_test_term_frames_skipped(void);	/* own-stack scans skipped: the stop's
+						 * interrupt stacked every frame */
 bool gc_test_marked(const void *p);
 bool gc_test_in_span(const void *p);
 unsigned gc_test_meta_alias(bool hold);
