@@ -411,7 +411,9 @@ static void stop(void (*early)(void *), void (*prep)(void *), void (*fn)(void *)
 	stw_prev_n = n;		/* the next owner waits for them to leave */
 	wake_sleepers(&stw_release, g);
 	atomic_store_explicit(&stw_where[self->id], STW_NONE, memory_order_relaxed);
-	atomic_fetch_add_explicit(&stw_count, 1, memory_order_relaxed);
+	/* (only owners write it, one at a time: no read-modify-write) */
+	atomic_store_explicit(&stw_count, atomic_load_explicit(&stw_count, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	atomic_store_explicit(&stw_owner, 0, memory_order_release);
 	irq_pop();
 }

@@ -123,8 +123,11 @@ static void stw_drain(struct term *t, struct gcwork *w)
 		bool owner = cpu_id() == t->owner;
 		if (owner) {
 			/* the others still mark: their span caches can go back meanwhile,
-			 * off the pause's critical path (give_back_spans) */
-			for (unsigned i = 0; i < cpu_ids_end; i++)
+			 * off the pause's critical path (give_back_spans), one at a time while
+			 * one of them still marks (once none does, each gives back its own,
+			 * alongside this CPU's totals: the owner must not be found busy
+			 * flushing when the count completes) */
+			for (unsigned i = 0; i < cpu_ids_end && atomic_load(&t->nwait) != t->n; i++)
 				if (atomic_load_explicit(&cpus[i].online, memory_order_relaxed))
 					give_back_spans(t, i);
 		}
@@ -176,11 +179,17 @@ static void mark_termination_prep(void *arg)
 		dirty_term_prepare();
 }
 
-/* The concurrent mode's setup, before the others have stopped (see above). */
+/* The concurrent mode's setup, on the owner while its STOP flies to the others (see
+ * above). Its own span cache goes back here, not in the pause: nothing on this CPU
+ * allocates until the stop returns (interrupts are off), the others may still be
+ * allocating from theirs, and the centrals' locks are held with interrupts off for
+ * short sections that wait on nothing (central.c), so none is held by a CPU the
+ * stop has already taken. */
 static void mark_termination_early(void *arg)
 {
 	struct term *t = arg;
 	t->n = stw_cpus();
+	give_back_spans(t, t->owner);
 }
 
 /* The concurrent mode's phase, set by each CPU (and by the owner for a sleeper's share)
@@ -196,7 +205,7 @@ static void term_phase(const struct term *t)
  * the trace (mark_termination_end), once: by whichever CPU claims it first, the CPU
  * itself once out of the drain or the owner while it waits there for the others'
  * marking (stw_drain), which takes it off the pause's critical path when the others
- * are the last to finish. Another CPU may flush a stopped CPU's cache: nothing in the
+ * are the last to finish; the owner's own while its STOP flies (mark_termination_early). Another CPU may flush a stopped CPU's cache: nothing in the
  * pause allocates, so its own CPU does not touch it until the claim.
  */
 static void give_back_spans(struct term *t, unsigned cpu)
@@ -326,12 +335,16 @@ static void mark_termination_idle(void *arg, unsigned cpu)
 static void mark_termination_end(void *arg)
 {
 	struct term *t = arg;
+	/* (The stores need no order of their own: the release of the stop publishes them
+	 * to every CPU, and only this one runs; no read-modify-write where a load and a
+	 * store will do, each one a locked instruction on the pause's last stretch.) */
 	t->heap_live_end = pacer_heap_live() + atomic_load(&t->cached_free);
-	atomic_fetch_add(&gcheap.sweepgen, 2);
+	atomic_store_explicit(&gcheap.sweepgen, atomic_load_explicit(&gcheap.sweepgen, memory_order_relaxed) + 2,
+			      memory_order_release);
 	gc_sweep_reset();
 	t->heap_marked += gc_black_alloc_bytes();
 	pacer_mark_end(t->heap_marked, t->scan_work, t->assist_ns, t->free_mark_ns);
-	atomic_store(&gc_phase, GC_OFF);
+	atomic_store_explicit(&gc_phase, GC_OFF, memory_order_release);
 	atomic_fetch_and(&gc_barrier_on, ~GC_BARRIER_MARK);
 }
 

@@ -324,10 +324,12 @@ void pacer_mark_end(uint64_t heap_marked, uint64_t scan_work, uint64_t assist_ns
 	end_assist_ns = assist_ns;	/* marking's CPU time: by assists, by the free markers */
 	end_free_ns = free_ns;
 	end_marked_before = atomic_load(&pacer_heap_marked);
-	atomic_store(&pacer_heap_trigger, UINT64_MAX);
-	atomic_store(&pacer_heap_marked, heap_marked);
-	atomic_store(&pacer_live, (int64_t)heap_marked);
-	atomic_store(&last_scan_work, scan_work);
+	/* (release stores, not sequentially consistent ones: the world is stopped, and
+	 * its release publishes them) */
+	atomic_store_explicit(&pacer_heap_trigger, UINT64_MAX, memory_order_release);
+	atomic_store_explicit(&pacer_heap_marked, heap_marked, memory_order_release);
+	atomic_store_explicit(&pacer_live, (int64_t)heap_marked, memory_order_release);
+	atomic_store_explicit(&last_scan_work, scan_work, memory_order_release);
 }
 
 void pacer_mark_done(void)
