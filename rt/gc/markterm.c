@@ -205,8 +205,9 @@ static void term_phase(const struct term *t)
  * the trace (mark_termination_end), once: by whichever CPU claims it first, the CPU
  * itself once out of the drain or the owner while it waits there for the others'
  * marking (stw_drain), which takes it off the pause's critical path when the others
- * are the last to finish; the owner's own while its STOP flies (mark_termination_early). Another CPU may flush a stopped CPU's cache: nothing in the
- * pause allocates, so its own CPU does not touch it until the claim.
+ * are the last to finish; the owner's own while its STOP flies
+ * (mark_termination_early). Another CPU may flush a stopped CPU's cache: nothing in
+ * the pause allocates, so its own CPU does not touch it until the claim.
  */
 static void give_back_spans(struct term *t, unsigned cpu)
 {
