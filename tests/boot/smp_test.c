@@ -399,6 +399,26 @@ TEST_EXPLICIT(stw_dead, unresponsive_cpu_panics)
 	test_fail(__FILE__, __LINE__, "stop-the-world returned with cpu 1 deaf");
 }
 
+/* A CPU that stops but never returns from the stop's function: the panic names it
+ * from its own "in fn" mark (tests=stw_stuck, at -smp 2: kernel/stw.c wait_count). */
+static void stuck_unless_owner(void *arg)
+{
+	(void)arg;
+	if (stw_stop_point() == STW_OWNER)
+		return;
+	for (;;)
+		arch_cpu_relax();
+}
+
+TEST_EXPLICIT(stw_stuck, cpu_stuck_in_fn_panics)
+{
+	ASSERT_TRUE(cpu_count() == 2);
+	ASSERT_TRUE(cpu_id() == 0);	/* so the stuck one is cpu 1 */
+	ipi_wait_ns = 300000000;	/* 300 ms */
+	stop_the_world_all(stuck_unless_owner, NULL);
+	test_fail(__FILE__, __LINE__, "stop_the_world_all returned with cpu 1 stuck in its function");
+}
+
 /* TLB shootdown: a page unmapped on one CPU faults when touched afterwards on another. */
 TEST(tlb, shootdown_unmaps_everywhere)
 {
