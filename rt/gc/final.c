@@ -150,13 +150,23 @@ static void set_fin(const char *who, void *p, const struct fin *f, bool replace,
 	uint32_t off = (uint32_t)((uintptr_t)p - s->base);
 	bool set = f->fn || f->fn_cd;
 	struct special *nw = set ? meta_alloc(sizeof(*nw)) : NULL;
-	struct special_span *rec = set ? meta_alloc(sizeof(*rec)) : NULL;	/* if the span needs one */
+	struct special_span *rec = NULL;	/* the span's record, if it has none yet */
 	struct special_span *unlisted = NULL;
 	struct special *gone = NULL;
 	struct special *none = NULL;
 	if (old)
 		*old = (struct fin){ 0 };
-	spin_lock_irqsave(&special_lock);
+	/* A record is allocated only for a span seen without one (most sets are on a span
+	 * that has specials already); meta_alloc is not called under special_lock, so a
+	 * span that lost its record between the look and the lock sends us round again. */
+	for (;;) {
+		if (set && !rec && !span_has_specials(s))
+			rec = meta_alloc(sizeof(*rec));
+		spin_lock_irqsave(&special_lock);
+		if (!set || rec || s->specials)
+			break;
+		spin_unlock_irqrestore(&special_lock);
+	}
 	if (set && !s->specials) {
 		rec->first = NULL;
 		span_list_add(s, rec);
