@@ -212,10 +212,8 @@ void gc_stats(struct gc_stats *s)
 	};
 	for (unsigned i = 0; i < GC_PAUSE_BUCKETS; i++)
 		s->pause_hist[i] = atomic_load(&stats.pause_hist[i]);
-	for (unsigned i = 0; i < cpu_ids_end; i++) {
-		s->stack_scans += __atomic_load_n(&gc_cpus[i].stack_scans, __ATOMIC_RELAXED);
-		s->stack_rescans += __atomic_load_n(&gc_cpus[i].stack_rescans, __ATOMIC_RELAXED);
-	}
+	s->stack_scans = GC_CPUS_SUM(stack_scans);
+	s->stack_rescans = GC_CPUS_SUM(stack_rescans);
 }
 
 /* ---- test hooks (rt/gc_test.h) --------------------------------------------------------------------- */
@@ -232,10 +230,7 @@ _Atomic uint64_t gc_test_term_retired;
 
 uint64_t gc_test_term_frames_skipped(void)
 {
-	uint64_t n = 0;
-	for (unsigned i = 0; i < cpu_ids_end; i++)
-		n += __atomic_load_n(&gc_cpus[i].frames_skipped, __ATOMIC_RELAXED);
-	return n;
+	return GC_CPUS_SUM(frames_skipped);
 }
 
 /* ---- cycle requests ---------------------------------------------------------------------------------- */
@@ -489,7 +484,7 @@ static void trace_line(uint32_t cyc, uint64_t start, uint64_t p1, uint64_t mark,
 		kprintf(", %llu+%lld dirty pages", (unsigned long long)dirty_cycle_precleaned(), (long long)dirty);
 	if (gc_hybrid_active)
 		kprintf(", hybrid barrier");
-	uint64_t rb = gc_term_rescan_bytes(), rt = gc_term_rescan_total();
+	uint64_t rb = GC_CPUS_SUM(term_rescan_bytes), rt = GC_CPUS_SUM(term_rescan_total);
 	if (rt)
 		kprintf(", %llu/%llu KB stacks rescanned%s", (unsigned long long)((rb + 1023) >> 10),
 			(unsigned long long)((rt + 1023) >> 10), gc_stkbar_active ? " (barriers)" : "");
@@ -591,8 +586,8 @@ static void run_cycle(bool forced, int mode)
 		.dirty_pages = dirty ? dirty_cycle_pages() : 0,
 		.precleaned_pages = dirty ? dirty_cycle_precleaned() : 0,
 		.dirty_stacks = dirty ? dirty_cycle_stacks() : 0, .mode = mode,
-		.stack_rescan_bytes = gc_term_rescan_bytes(),
-		.stack_rescan_total = gc_term_rescan_total(), .stackbar = gc_stkbar_active,
+		.stack_rescan_bytes = GC_CPUS_SUM(term_rescan_bytes),
+		.stack_rescan_total = GC_CPUS_SUM(term_rescan_total), .stackbar = gc_stkbar_active,
 		.hybrid = gc_hybrid_active,
 	};
 	if (dirty)

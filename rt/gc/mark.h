@@ -66,6 +66,21 @@ struct gc_cpu {
 
 extern struct gc_cpu gc_cpus[ARCH_MAX_CPUS];
 
+/* gc_cpu's counters are written only by their own CPU and read by any: a relaxed
+ * store of the new value (no read-modify-write), and a sum over the CPUs. */
+static inline void gc_cpu_count(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
+
+#define GC_CPUS_SUM(field)                                                              \
+	({                                                                              \
+		uint64_t sum_ = 0;                                                      \
+		for (unsigned i_ = 0; i_ < cpu_ids_end; i_++)                           \
+			sum_ += __atomic_load_n(&gc_cpus[i_].field, __ATOMIC_RELAXED);  \
+		sum_;                                                                   \
+	})
+
 /* ---- marking (mark.c) ---------------------------------------------------------------------- */
 
 /* Shade the object p points into (any address; ignored when not a heap object): set its
@@ -145,10 +160,6 @@ unsigned gc_dirty_stack_job(struct gcwork *w, bool *any);
 /* With the world stopped, on every CPU: the frames of this CPU's own (interrupt or
  * scheduler) stack, where it was stopped. */
 void gc_scan_own_stack(struct gcwork *w);
-/* Stack bytes read by the rescans of the second pause this cycle, and the stacks'
- * sizes (sp to top) they would have read whole (the CPUs' counters summed). */
-uint64_t gc_term_rescan_bytes(void);
-uint64_t gc_term_rescan_total(void);
 
 /* ---- stack barriers (stackbar.c) ---------------------------------------------------------------- */
 

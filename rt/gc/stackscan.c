@@ -235,7 +235,7 @@ static void scan_here(struct g *g, struct gcwork *w, bool rescan, uint64_t *byte
 		}
 	}
 	gc_cpus[c->id].scanning = NULL;
-	__atomic_store_n(&gc_cpus[c->id].stack_scans, gc_cpus[c->id].stack_scans + 1, __ATOMIC_RELAXED);
+	gc_cpu_count(&gc_cpus[c->id].stack_scans, 1);
 }
 
 void gc_scan_stack_here(struct g *g, struct gcwork *w)
@@ -308,7 +308,7 @@ NO_SANITIZE static void scan_saved(struct g *g, struct gcwork *w, bool rescan, u
 	gc_cpus[me].scanning = NULL;
 	/* this CPU's count, not one shared counter: with 10,000 parked goroutines that
 	 * was a cache line moving between the scanning CPUs at every stack */
-	__atomic_store_n(&gc_cpus[me].stack_scans, gc_cpus[me].stack_scans + 1, __ATOMIC_RELAXED);
+	gc_cpu_count(&gc_cpus[me].stack_scans, 1);
 }
 
 NO_SANITIZE void gc_scan_stack_saved(struct g *g, struct gcwork *w)
@@ -494,8 +494,7 @@ NO_SANITIZE __attribute__((noinline)) static void scan_own_frames(struct gcwork 
 		 * running goroutine stopped for the end of marking, the usual case, costs
 		 * its CPU no scan of them in the pause */
 		if (cur && on_stack(cur, slo) && stw_stopped_at_entry()) {
-			__atomic_store_n(&gc_cpus[c->id].frames_skipped, gc_cpus[c->id].frames_skipped + 1,
-					 __ATOMIC_RELAXED);
+			gc_cpu_count(&gc_cpus[c->id].frames_skipped, 1);
 			return;
 		}
 		hi = cur && on_stack(cur, slo) ? (uintptr_t)c->irq_frame : (uintptr_t)area[0] + len[0];
@@ -698,22 +697,6 @@ unsigned gc_dirty_stack_job(struct gcwork *w, bool *any)
 
 /* ---- rescans ------------------------------------------------------------------------------------------ */
 
-uint64_t gc_term_rescan_bytes(void)
-{
-	uint64_t n = 0;
-	for (unsigned i = 0; i < cpu_ids_end; i++)
-		n += __atomic_load_n(&gc_cpus[i].term_rescan_bytes, __ATOMIC_RELAXED);
-	return n;
-}
-
-uint64_t gc_term_rescan_total(void)
-{
-	uint64_t n = 0;
-	for (unsigned i = 0; i < cpu_ids_end; i++)
-		n += __atomic_load_n(&gc_cpus[i].term_rescan_total, __ATOMIC_RELAXED);
-	return n;
-}
-
 static struct g *take_list(unsigned cpu)
 {
 	return atomic_exchange_explicit(&gc_cpus[cpu].rescan, NULL, memory_order_acquire);
@@ -739,8 +722,7 @@ void gc_rescan_concurrent(void)
 				scan_saved(g, &gc_cpus[me].w, true, &bytes, &total);
 				atomic_store_explicit(&g->gc_scancycle, cyc, memory_order_release);
 				release(g, st);
-				__atomic_store_n(&gc_cpus[me].stack_rescans, gc_cpus[me].stack_rescans + 1,
-						 __ATOMIC_RELAXED);
+				gc_cpu_count(&gc_cpus[me].stack_rescans, 1);
 			} else if ((st & ~(uint32_t)G_SCAN) != G_DEAD) {
 				rescan_push(g, me);	/* running (or busy): the end of marking has it */
 			}
@@ -787,8 +769,8 @@ unsigned gc_rescan_stw(struct gcwork *w)
 		}
 	}
 	struct gc_cpu *c = &gc_cpus[me];
-	__atomic_store_n(&c->stack_rescans, c->stack_rescans + n, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->term_rescan_bytes, c->term_rescan_bytes + bytes, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->term_rescan_total, c->term_rescan_total + total, __ATOMIC_RELAXED);
+	gc_cpu_count(&c->stack_rescans, n);
+	gc_cpu_count(&c->term_rescan_bytes, bytes);
+	gc_cpu_count(&c->term_rescan_total, total);
 	return n;
 }
