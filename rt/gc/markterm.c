@@ -16,8 +16,9 @@
  *
  * and the owner, once every CPU's span cache is back (the others may still be on
  * their way out of the stop's function), flips the sweep generation, hands the pacer
- * the cycle's counts, and sets the phase GC_OFF with the barrier off (term_end). A CPU the stop left asleep in its idle halt has its share done by the
- * owner (mark_termination_idle). What the pause costs is its waits: see
+ * the cycle's counts, and sets the phase GC_OFF with the barrier off (term_end). A
+ * CPU the stop left asleep in its idle halt has its share done by the owner
+ * (mark_termination_idle). What the pause costs is its waits: see
  * mark_termination_prep's comment and TERM_SPIN_NS.
  */
 #include <stdatomic.h>
