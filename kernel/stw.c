@@ -29,9 +29,10 @@
  * ("if any": only when a participant halted, see wait_gen.) Without prep, fn starts
  * on each CPU as soon as every CPU has stopped, which each sees for itself in
  * `arrived`: the owner publishes go while its IPIs fly, before the others arrive, so
- * the pause has no hand-off from the owner between the last arrival and fn (under QEMU's TCG
- * each hand-off cost 0.3 to 2 us of a 13 us mark termination at two vCPUs, measured:
- * a spinning vCPU's `pause` there costs 0.16 to 0.44 us, a plain loop iteration 6 ns).
+ * the pause has no hand-off from the owner between the last arrival and fn (under
+ * QEMU's TCG each hand-off cost 0.3 to 2 us of a 13 us mark termination at two vCPUs,
+ * measured: a spinning vCPU's `pause` there costs 0.16 to 0.44 us, a plain loop
+ * iteration 6 ns).
  *
  * The next owner, once it holds ownership, waits for `left` to reach the previous
  * stop's count (stw_prev_n) before it resets the counters: that keeps a slow

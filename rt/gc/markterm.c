@@ -312,8 +312,7 @@ static void mark_termination(void *arg)
 		return;
 	}
 	term_totals(t);
-	give_back_spans(t, me);
-	term_end(t);
+	term_end(t);	/* (this CPU's span cache among the others') */
 }
 
 /*
